@@ -1,0 +1,112 @@
+// buildApp: the HTTP server, Yoga and the backends it reports on, as one
+// startable/stoppable unit, so main.ts and the tests start the same thing.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createYoga, createLogger, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import type { Config } from "./config/config.js";
+import type { Database } from "./db/database.js";
+import type { PubSubBackend } from "./realtime/pubsub.js";
+import type { StreamBackend } from "./realtime/stream.js";
+import { schema } from "./schema/index.js";
+import { createServices, type Services } from "./services/index.js";
+import { createGraphQLContext, type GraphQLContext } from "./context/graphql-context.js";
+import { anonymous } from "./context/request-context.js";
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  pubsub: PubSubBackend;
+  stream: StreamBackend;
+}
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
+  server: Server;
+  services: Services;
+  /** Listens on config.port (0 picks a free one); resolves with the base URL. */
+  start(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes nothing it was given. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function buildApp(deps: AppDeps): App {
+  const { config } = deps;
+  const services = createServices({ prisma: deps.db.prisma });
+  const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
+  const yoga = createYoga<Record<string, never>, GraphQLContext>({
+    schema,
+    logging: config.logLevel === "silent" ? false : logger,
+    graphqlEndpoint: "/graphql",
+    healthCheckEndpoint: "/health",
+    landingPage: false,
+    // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
+    maskedErrors: true,
+    context: () => createGraphQLContext(anonymous, services),
+    plugins: [useReadiness(deps)],
+  });
+  const server = createServer(yoga);
+
+  return {
+    yoga,
+    server,
+    services,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    stop: (graceMs = 5000) =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
+function useReadiness(deps: AppDeps): Plugin {
+  const checks = {
+    database: () => deps.db.ping(),
+    pubsub: () => deps.pubsub.ping(),
+    stream: () => deps.stream.ping(),
+  };
+  return {
+    async onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== "/ready") return;
+      const results = await Promise.all(
+        Object.entries(checks).map(async ([name, check]) => {
+          try {
+            await withTimeout(check(), 2000);
+            return [name, { ok: true }] as const;
+          } catch (err) {
+            return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
+          }
+        }),
+      );
+      const failing = results.filter(([, r]) => !r.ok).map(([n]) => n);
+      const body = { status: failing.length ? "unavailable" : "ready", failing, components: Object.fromEntries(results) };
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(body), {
+          status: failing.length ? 503 : 200,
+          headers: { "content-type": "application/json" },
+        }),
+      );
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(resolve, reject).finally(() => clearTimeout(t));
+  });
+}

@@ -1,0 +1,93 @@
+// The one typed, validated configuration. Nothing else in the code reads
+// process.env: everything receives a Config.
+import path from "node:path";
+import { z } from "zod";
+
+const DEV_JWT_SECRET = "stockwire-dev-secret-change-me-0123456789";
+
+const url = (protocols: string[], example: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL like ${example}` },
+  );
+
+const brokers = z
+  .string()
+  .transform((s) => s.split(",").map((b) => b.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d{1,5}$/.test(b)), {
+    message: "must be a comma-separated list of host:port",
+  });
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default("0.0.0.0"),
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  DATABASE_URL: optional(url(["postgres:", "postgresql:"], "postgresql://user:pass@host:5432/db")),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  STOCKWIRE_DATA_DIR: z.string().default(".data"),
+  REDIS_URL: optional(url(["redis:", "rediss:"], "redis://host:6379")),
+  KAFKA_BROKERS: optional(brokers),
+  KAFKA_TOPIC_STOCK: z.string().regex(/^[\w.-]+$/).default("inventory.stock-changed"),
+  KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
+  JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
+  STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  env: "development" | "production" | "test";
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
+  redis: { kind: "redis"; url: string } | { kind: "memory" };
+  kafka: { kind: "kafka"; brokers: string[] } | { kind: "memory" };
+  topics: { stockChanged: string };
+  bridgeGroup: string;
+  jwt: { secret: string; isDevSecret: boolean };
+  /** Seed the demo catalogue into an empty database (embedded default only, unless asked). */
+  seed: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0]);
+    const got = env[variable];
+    throw new ConfigError(`invalid ${variable}: ${issue.message}${got === undefined ? "" : ` (got "${got}")`}`);
+  }
+  const e = parsed.data;
+  const embedded = !e.DATABASE_URL;
+  if (!e.JWT_SECRET && e.NODE_ENV === "production") {
+    throw new ConfigError("invalid JWT_SECRET: required when NODE_ENV=production");
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: "pglite", dataDir: path.resolve(e.STOCKWIRE_DATA_DIR, "pglite") },
+    redis: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "memory" },
+    kafka: e.KAFKA_BROKERS ? { kind: "kafka", brokers: e.KAFKA_BROKERS } : { kind: "memory" },
+    topics: { stockChanged: e.KAFKA_TOPIC_STOCK },
+    bridgeGroup: e.KAFKA_BRIDGE_GROUP,
+    jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
+    seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
+  };
+}

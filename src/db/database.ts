@@ -1,0 +1,83 @@
+// Database factory: Prisma over PostgreSQL (pg pool) or embedded PGlite.
+// Nothing connects at import time; callers open and close explicitly.
+import { mkdir } from "node:fs/promises";
+import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+import type { Config } from "../config/config.js";
+import { applyMigrations } from "./migrations.js";
+
+export type Prisma = InstanceType<typeof PrismaClient>;
+
+export interface Database {
+  kind: "postgres" | "pglite";
+  /** Where the data lives, for the start-up banner (no credentials). */
+  describe: string;
+  prisma: Prisma;
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// pg_advisory_lock key shared by every Stockwire process migrating one database.
+const MIGRATION_LOCK = 0x5707_c001;
+
+export async function openDatabase(config: Config["database"]): Promise<Database> {
+  return config.kind === "postgres" ? openPostgres(config.url, config.poolSize) : openPglite(config.dataDir);
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client erroring (e.g. the server restarting) must not crash the process.
+  pool.on("error", () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const where = new URL(url);
+  return {
+    kind: "postgres",
+    describe: `${where.hostname}:${where.port || 5432}${where.pathname}`,
+    prisma,
+    async migrate() {
+      // Serialise concurrent migrators (several API instances starting at
+      // once): the second waits, then finds nothing left to apply.
+      const lock = new pg.Client({ connectionString: url });
+      await lock.connect();
+      try {
+        await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+        return await applyMigrations(new PrismaPg({ connectionString: url, max: 2 }));
+      } finally {
+        await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
+        await lock.end();
+      }
+    },
+    async ping() {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: "pglite",
+    describe: dataDir,
+    prisma,
+    // One process owns a PGlite data directory, so there is no one to race.
+    migrate: () => applyMigrations(new PrismaPGlite(pglite)),
+    async ping() {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// The demo catalogue the embedded default starts with: a few hundred products
+// across departments and some customers. Deterministic, so every newcomer sees
+// the same shop and tests can rely on it.
+import type { Prisma } from "./database.js";
+
+const departments = [
+  { code: "APP", nouns: ["T-Shirt", "Hoodie", "Rain Jacket", "Chinos", "Wool Socks", "Beanie", "Denim Jacket", "Polo"] },
+  { code: "HOM", nouns: ["Mug", "Throw Blanket", "Desk Lamp", "Planter", "Cutting Board", "Candle", "Tea Towel", "Vase"] },
+  { code: "OUT", nouns: ["Water Bottle", "Daypack", "Headlamp", "Camp Chair", "Trekking Poles", "Dry Bag", "Hammock", "Stove"] },
+  { code: "TEC", nouns: ["USB-C Cable", "Power Bank", "Earbuds", "Phone Stand", "Keyboard", "Mouse Pad", "Webcam", "Charger"] },
+];
+const adjectives = ["Classic", "Everyday", "Organic", "Recycled", "Heritage", "Ultralight", "Compact", "Premium", "Studio", "Trail"];
+
+/** Tiny deterministic PRNG (mulberry32) so the catalogue is the same on every machine. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function demoProducts() {
+  const rand = prng(42);
+  const products = [];
+  for (const dept of departments) {
+    let n = 0;
+    for (const noun of dept.nouns) {
+      for (const adjective of adjectives) {
+        n += 1;
+        const priceCents = Math.round((5 + rand() * 120) * 100) - 1; // x.99-ish prices
+        // Mostly healthy stock, some nearly gone, a few sold out: the demo needs all three.
+        const roll = rand();
+        const stock = roll < 0.05 ? 0 : roll < 0.2 ? 1 + Math.floor(rand() * 5) : 20 + Math.floor(rand() * 200);
+        products.push({
+          sku: `SW-${dept.code}-${String(n).padStart(4, "0")}`,
+          name: `${adjective} ${noun}`,
+          description: `The ${adjective.toLowerCase()} ${noun.toLowerCase()} our customers keep coming back for.`,
+          priceCents,
+          currency: "EUR",
+          stock,
+        });
+      }
+    }
+  }
+  return products;
+}
+
+export function demoCustomers() {
+  const names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Torvalds", "Margaret Hamilton",
+    "Dennis Ritchie", "Barbara Liskov", "Ken Thompson", "Frances Allen", "Edsger Dijkstra", "Radia Perlman"];
+  return names.map((name) => ({ name, email: `${name.toLowerCase().replace(/\s+/g, ".")}@example.com` }));
+}
+
+/** Seeds only an empty catalogue; returns how many products it wrote. */
+export async function seedDemoData(prisma: Prisma): Promise<number> {
+  if ((await prisma.product.count()) > 0) return 0;
+  // Distinct creation times keep the catalogue's "oldest first" order the SKU order.
+  const start = Date.now() - 86_400_000;
+  const products = demoProducts().map((p, i) => ({ ...p, createdAt: new Date(start + i * 1000), updatedAt: new Date(start + i * 1000) }));
+  await prisma.$transaction([
+    prisma.product.createMany({ data: products }),
+    prisma.customer.createMany({ data: demoCustomers(), skipDuplicates: true }),
+  ]);
+  return products.length;
+}

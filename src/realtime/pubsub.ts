@@ -1,0 +1,41 @@
+// Fan-out to subscribers on this instance. With REDIS_URL: Redis pub/sub via
+// graphql-redis-subscriptions, so every API instance sees every event. Without:
+// graphql-subscriptions' in-process PubSub (the embedded default). Both are
+// the same PubSubEngine interface to the rest of the code.
+import { Redis } from "ioredis";
+import { PubSub, type PubSubEngine } from "graphql-subscriptions";
+import { RedisPubSub } from "graphql-redis-subscriptions";
+import type { Config } from "../config/config.js";
+
+export interface PubSubBackend {
+  kind: "redis" | "memory";
+  describe: string;
+  engine: PubSubEngine;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createPubSub(config: Config["redis"]): PubSubBackend {
+  if (config.kind === "memory") {
+    return { kind: "memory", describe: "in-process", engine: new PubSub(), ping: async () => {}, close: async () => {} };
+  }
+  // ioredis reconnects on its own and re-subscribes its channels afterwards.
+  const options = { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(n * 100, 2000) };
+  const publisher = new Redis(config.url, options);
+  const subscriber = new Redis(config.url, options);
+  for (const client of [publisher, subscriber]) client.on("error", () => {});
+  const engine = new RedisPubSub({ publisher, subscriber });
+  const where = new URL(config.url);
+  return {
+    kind: "redis",
+    describe: `${where.hostname}:${where.port || 6379}`,
+    engine,
+    async ping() {
+      if (publisher.status !== "ready") throw new Error(`redis is ${publisher.status}`);
+      await publisher.ping();
+    },
+    async close() {
+      await engine.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// The one Pothos builder: owns the plugins, the context type and the scalars.
+import SchemaBuilder from "@pothos/core";
+import RelayPlugin from "@pothos/plugin-relay";
+import type { GraphQLContext } from "../context/graphql-context.js";
+
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [RelayPlugin],
+  defaultFieldNullability: false,
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+  },
+});
+
+builder.scalarType("DateTime", {
+  description: "An ISO-8601 timestamp in UTC",
+  serialize: (d) => d.toISOString(),
+  parseValue: (v) => {
+    const d = new Date(String(v));
+    if (Number.isNaN(d.getTime())) throw new TypeError("DateTime must be an ISO-8601 string");
+    return d;
+  },
+});
+
+builder.queryType({});

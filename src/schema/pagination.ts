@@ -1,0 +1,17 @@
+// Connection arguments -> a keyset page request, with the page size bounded.
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from "@pothos/plugin-relay";
+import type { DefaultConnectionArguments } from "@pothos/plugin-relay";
+import { encodeCursor, type Keyset, type PageRequest } from "../services/cursor.js";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export function keysetConnection<T extends Keyset>(
+  args: DefaultConnectionArguments,
+  fetch: (page: PageRequest) => Promise<T[]>,
+) {
+  return resolveCursorConnection(
+    { args, defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE, toCursor: (row: T) => encodeCursor(row) },
+    ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) => fetch({ after, before, limit, inverted }),
+  );
+}
