@@ -1,0 +1,53 @@
+// The newcomer's first command: no environment, PGlite and in-process pub/sub.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { exitOf, runMain, startServer } from "../support/process.js";
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "stockwire-embedded-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function query(url: string, q: string) {
+  const res = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: q }) });
+  return (await res.json()) as any;
+}
+
+describe("embedded default", () => {
+  it("starts with no environment, seeds the demo catalogue, and keeps data across restarts", async () => {
+    const first = await startServer({ STOCKWIRE_DATA_DIR: dataDir });
+    let firstPage: unknown;
+    try {
+      expect(first.output()).toMatch(/database\s+PGlite \(embedded\)/);
+      expect(first.output()).toMatch(/pubsub\s+in-process/);
+      expect(first.output()).toMatch(/stream\s+in-process/);
+      expect(first.output()).toMatch(/seeded\s+\d+ demo products/);
+      const body = await query(first.url, "{ products(first: 5) { edges { node { sku name stock } } } }");
+      firstPage = body.data.products.edges;
+      expect(body.data.products.edges).toHaveLength(5);
+      expect(body.data.products.edges[0].node.sku).toMatch(/^SW-/);
+      expect((await fetch(`${first.url}/health`)).status).toBe(200);
+      const ready = await fetch(`${first.url}/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: "ready", failing: [] });
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+
+    const second = await startServer({ STOCKWIRE_DATA_DIR: dataDir });
+    try {
+      expect(second.output()).toMatch(/schema up to date/);
+      expect(second.output()).not.toMatch(/seeded/);
+      const body = await query(second.url, "{ products(first: 5) { edges { node { sku name stock } } } }");
+      expect(body.data.products.edges).toEqual(firstPage);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("refuses an invalid DATABASE_URL with one clear line and a non-zero exit", async () => {
+    const { code, output } = await exitOf(runMain({ DATABASE_URL: "banana" }));
+    expect(code).not.toBe(0);
+    expect(output.trim()).toBe('stockwire: invalid DATABASE_URL: must be a URL like postgresql://user:pass@host:5432/db (got "banana")');
+  });
+});

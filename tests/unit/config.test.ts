@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
+
+describe("config", () => {
+  it("defaults to the embedded backends with no environment", () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(4000);
+    expect(c.database.kind).toBe("pglite");
+    expect(c.redis.kind).toBe("memory");
+    expect(c.kafka.kind).toBe("memory");
+    expect(c.jwt.isDevSecret).toBe(true);
+    expect(c.seed).toBe(true);
+  });
+
+  it("uses real services when their URLs are given", () => {
+    const c = loadConfig({
+      DATABASE_URL: "postgresql://u:p@db:5432/stockwire",
+      REDIS_URL: "redis://cache:6379",
+      KAFKA_BROKERS: "k1:9092, k2:9092",
+      JWT_SECRET: "x".repeat(32),
+    });
+    expect(c.database).toMatchObject({ kind: "postgres", url: "postgresql://u:p@db:5432/stockwire" });
+    expect(c.redis).toEqual({ kind: "redis", url: "redis://cache:6379" });
+    expect(c.kafka).toEqual({ kind: "kafka", brokers: ["k1:9092", "k2:9092"] });
+    expect(c.jwt).toEqual({ secret: "x".repeat(32), isDevSecret: false });
+    expect(c.seed).toBe(false);
+  });
+
+  it.each([
+    ["DATABASE_URL", "banana"],
+    ["DATABASE_URL", "mysql://db/x"],
+    ["PORT", "-1"],
+    ["PORT", "http"],
+    ["REDIS_URL", "localhost:6379"],
+    ["KAFKA_BROKERS", "nohostport"],
+    ["JWT_SECRET", "short"],
+    ["LOG_LEVEL", "loud"],
+  ])("rejects %s=%s with an error naming the variable", (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(`^invalid ${name}: .*\\(got "${value}"\\)$`));
+  });
+
+  it("requires a real JWT secret in production", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET/);
+  });
+});
