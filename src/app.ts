@@ -9,8 +9,15 @@ import type { PubSubBackend } from "./realtime/pubsub.js";
 import type { StreamBackend } from "./realtime/stream.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
+import { GraphQLError } from "graphql";
+import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./context/graphql-context.js";
-import { anonymous } from "./context/request-context.js";
+import { viewerFromAuthorization } from "./context/auth.js";
+import { UnauthenticatedError } from "./errors/domain-errors.js";
+import { maskError } from "./errors/graphql-errors.js";
+
+/** Request limits: generous for storefronts, fatal for abuse. */
+export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20, maxCost: 5_000 };
 
 export interface AppDeps {
   config: Config;
@@ -40,9 +47,27 @@ export function buildApp(deps: AppDeps): App {
     healthCheckEndpoint: "/health",
     landingPage: false,
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
-    maskedErrors: true,
-    context: () => createGraphQLContext(anonymous, services),
-    plugins: [useReadiness(deps)],
+    maskedErrors: { maskError },
+    maxRequestBodySize: REQUEST_LIMITS.maxBodyBytes,
+    context: async ({ request }) => {
+      try {
+        const viewer = await viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret);
+        return createGraphQLContext({ viewer }, services);
+      } catch (err) {
+        if (!(err instanceof UnauthenticatedError)) throw err;
+        throw new GraphQLError(err.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+      }
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: REQUEST_LIMITS.maxDepth },
+        maxTokens: { n: REQUEST_LIMITS.maxTokens },
+        maxAliases: { n: REQUEST_LIMITS.maxAliases },
+        costLimit: { maxCost: REQUEST_LIMITS.maxCost },
+        blockFieldSuggestion: { enabled: false },
+      }),
+      useReadiness(deps),
+    ],
   });
   const server = createServer(yoga);
 

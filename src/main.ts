@@ -36,6 +36,9 @@ try {
   const app = buildApp({ config, db, pubsub, stream });
   const url = await app.start();
   say(`GraphiQL  ${url}/graphql   (health ${url}/health, readiness ${url}/ready)`);
+  if (config.jwt.isDevSecret) {
+    say("auth      development JWT secret: npm run token -- --role admin   (or --role customer --sub <Customer ID>)");
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,7 +1,9 @@
 // The one Pothos builder: owns the plugins, the context type and the scalars.
 import SchemaBuilder from "@pothos/core";
+import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { GraphQLContext } from "../context/graphql-context.js";
+import { decodeGlobalIdOrThrow } from "./ids.js";
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -10,12 +12,14 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [RelayPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin],
   defaultFieldNullability: false,
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
+    decodeGlobalID: (id) => decodeGlobalIdOrThrow(id),
   },
+  errors: { defaultTypes: [] },
 });
 
 builder.scalarType("DateTime", {
@@ -29,3 +33,4 @@ builder.scalarType("DateTime", {
 });
 
 builder.queryType({});
+builder.mutationType({});

@@ -1,6 +1,9 @@
 // Assembles the schema: importing each domain file registers its types.
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.js";
+import "./errors.js";
 import "./product.js";
+import "./customer.js";
+import "./order.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

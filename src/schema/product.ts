@@ -1,9 +1,13 @@
-// Product type and catalogue queries. Resolvers only translate; rules live in ProductService.
-import type { Product as ProductRow } from "../generated/prisma/client.js";
+// Product type, catalogue queries and product mutations. Resolvers only
+// translate between GraphQL and ProductService, which owns the rules.
+import { DuplicateSkuError, InsufficientStockError, NotFoundError, VersionConflictError } from "../errors/domain-errors.js";
 import { builder } from "./builder.js";
+import { mutationResult } from "./errors.js";
+import { decodeGlobalIdOrThrow, fromGlobalId } from "./ids.js";
 import { keysetConnection } from "./pagination.js";
+import { ProductRef } from "./refs.js";
 
-export const Product = builder.node(builder.objectRef<ProductRow>("Product"), {
+export const Product = builder.node(ProductRef, {
   id: { resolve: (p) => p.id },
   loadMany: (ids, ctx) => Promise.all(ids.map((id) => ctx.loaders.product.load(id))),
   fields: (t) => ({
@@ -20,6 +24,19 @@ export const Product = builder.node(builder.objectRef<ProductRow>("Product"), {
 });
 
 builder.queryFields((t) => ({
+  product: t.field({
+    type: Product,
+    nullable: true,
+    description: "One product by ID or by SKU",
+    args: { id: t.arg.id({ required: false }), sku: t.arg.string({ required: false }) },
+    resolve: async (_root, args, ctx) => {
+      if (args.id != null) {
+        const { typename, id } = decodeGlobalIdOrThrow(String(args.id));
+        return typename === "Product" ? ctx.loaders.product.load(id) : null;
+      }
+      return args.sku != null ? ctx.services.products.bySku(args.sku) : null;
+    },
+  }),
   products: t.connection({
     type: Product,
     description: "The catalogue, oldest first",
@@ -29,5 +46,61 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, ctx) =>
       keysetConnection(args, (page) => ctx.services.products.page(ctx, page, { search: args.search, inStock: args.inStock })),
+  }),
+}));
+
+const CreateProductInput = builder.inputType("CreateProductInput", {
+  fields: (t) => ({
+    sku: t.string({ required: true }),
+    name: t.string({ required: true }),
+    description: t.string({ required: false }),
+    priceCents: t.int({ required: true }),
+    currency: t.string({ required: true, description: "ISO-4217 code, e.g. EUR" }),
+    initialStock: t.int({ required: true }),
+  }),
+});
+
+const UpdateProductInput = builder.inputType("UpdateProductInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    expectedVersion: t.int({ required: true, description: "The version you read; refused if it changed since" }),
+    name: t.string({ required: false }),
+    description: t.string({ required: false }),
+    priceCents: t.int({ required: false }),
+  }),
+});
+
+const AdjustStockInput = builder.inputType("AdjustStockInput", {
+  fields: (t) => ({
+    productId: t.id({ required: true }),
+    delta: t.int({ required: true, description: "Positive to restock, negative to write off" }),
+    reason: t.string({ required: true, description: "Why, for the audit trail (e.g. 'delivery 4711', 'damaged')" }),
+    expectedVersion: t.int({ required: false, description: "If given, a compare-and-set; otherwise an atomic relative change" }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createProduct: t.field({
+    type: Product,
+    description: "Admin only",
+    args: { input: t.arg({ type: CreateProductInput, required: true }) },
+    errors: mutationResult("CreateProduct", "product", [DuplicateSkuError]),
+    resolve: (_root, { input }, ctx) => ctx.services.products.create(ctx, input),
+  }),
+  updateProduct: t.field({
+    type: Product,
+    description: "Admin only",
+    args: { input: t.arg({ type: UpdateProductInput, required: true }) },
+    errors: mutationResult("UpdateProduct", "product", [VersionConflictError, NotFoundError]),
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.products.update(ctx, { ...input, id: fromGlobalId("Product", String(input.id), "id") }),
+  }),
+  adjustStock: t.field({
+    type: Product,
+    description: "Admin only",
+    args: { input: t.arg({ type: AdjustStockInput, required: true }) },
+    errors: mutationResult("AdjustStock", "product", [VersionConflictError, InsufficientStockError, NotFoundError]),
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.products.adjustStock(ctx, { ...input, productId: fromGlobalId("Product", String(input.productId), "productId") }),
   }),
 }));

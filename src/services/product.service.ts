@@ -1,12 +1,50 @@
-// Catalogue rules: listing and lookups. Writes arrive with the order API.
+// Catalogue rules: listing, lookups, and every write to a product. Writes are
+// optimistic: each bumps `version`, and a write that names an expectedVersion
+// succeeds only if it still matches, checked in the same statement.
+import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/database.js";
 import type { Product } from "../generated/prisma/client.js";
-import type { RequestContext } from "../context/request-context.js";
+import { isUniqueViolation } from "../db/errors.js";
+import { adjustStockStatement } from "../db/product.sql.js";
+import { stockChangedOutbox } from "../events/stock-changed.event.js";
+import { requireAdmin, type RequestContext } from "../context/request-context.js";
+import {
+  DuplicateSkuError,
+  InsufficientStockError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from "../errors/domain-errors.js";
 import { keysetQuery, type PageRequest } from "./cursor.js";
+import { CURRENCY, LIMITS, SKU, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 
 export interface ProductFilter {
   search?: string | null;
   inStock?: boolean | null;
+}
+
+export interface CreateProductInput {
+  sku: string;
+  name: string;
+  description?: string | null;
+  priceCents: number;
+  currency: string;
+  initialStock: number;
+}
+
+export interface UpdateProductInput {
+  id: string;
+  expectedVersion: number;
+  name?: string | null;
+  description?: string | null;
+  priceCents?: number | null;
+}
+
+export interface AdjustStockInput {
+  productId: string;
+  delta: number;
+  reason: string;
+  expectedVersion?: number | null;
 }
 
 export class ProductService {
@@ -14,7 +52,7 @@ export class ProductService {
 
   page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
-    const search = filter.search?.trim();
+    const search = filter.search?.trim().slice(0, 100);
     return this.prisma.product.findMany({
       where: {
         AND: [
@@ -35,5 +73,92 @@ export class ProductService {
     const rows = await this.prisma.product.findMany({ where: { id: { in: [...ids] } } });
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  bySku(sku: string): Promise<Product | null> {
+    return this.prisma.product.findUnique({ where: { sku } });
+  }
+
+  async create(ctx: RequestContext, input: CreateProductInput): Promise<Product> {
+    requireAdmin(ctx);
+    const data = {
+      id: randomUUID(),
+      sku: requireMatch("sku", input.sku, SKU, "1-64 letters, digits, '.', '_' or '-'"),
+      name: requireText("name", input.name, 1, LIMITS.maxNameLength),
+      description: requireText("description", input.description ?? "", 0, LIMITS.maxDescriptionLength),
+      priceCents: requireInt("priceCents", input.priceCents, 0, LIMITS.maxPriceCents),
+      currency: requireMatch("currency", input.currency, CURRENCY, "an ISO-4217 code such as EUR"),
+      stock: requireInt("initialStock", input.initialStock, 0, LIMITS.maxStock),
+    };
+    const now = new Date();
+    try {
+      const [product] = await this.prisma.$transaction([
+        this.prisma.product.create({ data: { ...data, createdAt: now, updatedAt: now } }),
+        this.prisma.outboxEvent.create({
+          data: stockChangedOutbox({
+            productId: data.id,
+            sku: data.sku,
+            stock: data.stock,
+            version: 0,
+            delta: data.stock,
+            reason: "CREATED",
+            orderId: null,
+            occurredAt: now.toISOString(),
+          }),
+        }),
+      ]);
+      return product;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateSkuError(data.sku);
+      throw err;
+    }
+  }
+
+  async update(ctx: RequestContext, input: UpdateProductInput): Promise<Product> {
+    requireAdmin(ctx);
+    const id = requireUuid("id", input.id);
+    const data = {
+      ...(input.name != null && { name: requireText("name", input.name, 1, LIMITS.maxNameLength) }),
+      ...(input.description != null && { description: requireText("description", input.description, 0, LIMITS.maxDescriptionLength) }),
+      ...(input.priceCents != null && { priceCents: requireInt("priceCents", input.priceCents, 0, LIMITS.maxPriceCents) }),
+    };
+    if (Object.keys(data).length === 0) throw new ValidationError("input", "Nothing to update: give name, description or priceCents");
+    const expectedVersion = requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
+    // The version check and the write are one UPDATE ... WHERE version = $expected.
+    const [product] = await this.prisma.product.updateManyAndReturn({
+      where: { id, version: expectedVersion },
+      data: { ...data, version: { increment: 1 } },
+    });
+    if (product) return product;
+    const current = await this.prisma.product.findUnique({ where: { id }, select: { version: true } });
+    if (!current) throw new NotFoundError("Product", id);
+    throw new VersionConflictError("Product", id, expectedVersion, current.version);
+  }
+
+  /**
+   * Restock (delta > 0) or write-off (delta < 0). Without expectedVersion it is
+   * an atomic relative change; with it, a compare-and-set. Never below zero.
+   */
+  async adjustStock(ctx: RequestContext, input: AdjustStockInput): Promise<Product> {
+    requireAdmin(ctx);
+    const id = requireUuid("productId", input.productId);
+    const delta = requireInt("delta", input.delta, -LIMITS.maxStockDelta, LIMITS.maxStockDelta);
+    if (delta === 0) throw new ValidationError("delta", "delta must not be 0");
+    const reason = requireText("reason", input.reason, 1, LIMITS.maxReasonLength);
+    const expectedVersion =
+      input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
+
+    const result = await adjustStockStatement(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
+    if (result.product) return result.product;
+    // Refused: explain from the row as it was when the statement ran.
+    const current = result.current;
+    if (!current) throw new NotFoundError("Product", id);
+    if (expectedVersion !== null && current.version !== expectedVersion) {
+      throw new VersionConflictError("Product", id, expectedVersion, current.version);
+    }
+    if (current.stock + delta > LIMITS.maxStock) {
+      throw new ValidationError("delta", `Stock cannot exceed ${LIMITS.maxStock}`);
+    }
+    throw new InsufficientStockError(id, current.sku, -delta, current.stock);
   }
 }

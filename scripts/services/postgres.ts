@@ -1,0 +1,93 @@
+// A throwaway PostgreSQL server: initdb into a temp dir, then `postgres` as a
+// plain foreground process on 127.0.0.1 and a free port (no unix socket, no
+// system cluster, no pg_ctl daemonising). PostgreSQL refuses to run as root,
+// so as root both run as the `postgres` system user.
+import { chown } from "node:fs/promises";
+import path from "node:path";
+import pg from "pg";
+import { ensurePostgresBin, systemUser } from "./install.js";
+import { freePort } from "./ports.js";
+import { makeTempDir, run, spawnService, waitUntil, type ServiceProcess, type StartedService } from "./process.js";
+
+export interface PostgresOptions {
+  log?: (line: string) => void;
+  /** Concurrency tests open many connections; the default 100 is too few. */
+  maxConnections?: number;
+  readyTimeoutMs?: number;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<StartedService> {
+  const log = opts.log ?? console.log;
+  const bin = await ensurePostgresBin(log);
+  const runAs = process.getuid?.() === 0 ? systemUser("postgres") : undefined;
+  const dir = await makeTempDir("stockwire-postgres-");
+  let proc: ServiceProcess | undefined;
+  try {
+    if (runAs) await chown(dir.path, runAs.uid, runAs.gid);
+    const data = path.join(dir.path, "data");
+    // --no-sync only skips initdb's final fsync of a throwaway cluster; the server keeps fsync on.
+    await run(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"], {
+      cwd: dir.path,
+      runAs,
+    });
+    const port = await freePort();
+    const settings = {
+      port,
+      listen_addresses: "127.0.0.1",
+      unix_socket_directories: "",
+      max_connections: opts.maxConnections ?? 300,
+    };
+    proc = spawnService(
+      "postgres",
+      path.join(bin, "postgres"),
+      ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
+      { cwd: dir.path, logFile: path.join(dir.path, "postgres.log"), runAs, stopSignal: "SIGINT" },
+    );
+    const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+    const version = await waitUntil(
+      `postgres to accept connections on 127.0.0.1:${port}`,
+      opts.readyTimeoutMs ?? 30_000,
+      async () => {
+        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+        try {
+          await client.connect();
+          return (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(" ")[0];
+        } finally {
+          await client.end().catch(() => {});
+        }
+      },
+      proc,
+    );
+    const started = proc;
+    return {
+      url,
+      describe: `PostgreSQL ${version} (pid ${started.pid}, dir ${dir.path})`,
+      async stop() {
+        await started.stop();
+        await dir.remove();
+      },
+    };
+  } catch (err) {
+    await proc?.stop();
+    await dir.remove();
+    throw err;
+  }
+}
+
+/** The same server URL pointing at another database. */
+export function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** One short-lived connection (admin statements: CREATE/DROP DATABASE...). */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,37 @@
+// Bearer tokens: HS256 JWTs with `sub` (a Customer global ID) and `role`.
+import { jwtVerify, SignJWT } from "jose";
+import { UnauthenticatedError } from "../errors/domain-errors.js";
+import { UUID } from "../services/cursor.js";
+import type { Viewer } from "./request-context.js";
+
+export type Role = "admin" | "customer";
+
+const key = (secret: string) => new TextEncoder().encode(secret);
+
+/** Reads the viewer from an Authorization header value; none means anonymous. */
+export async function viewerFromAuthorization(header: string | null | undefined, secret: string): Promise<Viewer> {
+  if (!header) return { kind: "anonymous" };
+  const token = /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
+  if (!token) throw new UnauthenticatedError("Malformed Authorization header: expected 'Bearer <token>'");
+  let claims;
+  try {
+    ({ payload: claims } = await jwtVerify(token, key(secret), { algorithms: ["HS256"] }));
+  } catch {
+    throw new UnauthenticatedError("Invalid or expired token");
+  }
+  const customerId = typeof claims.sub === "string" ? customerIdFromSub(claims.sub) : undefined;
+  if (claims.role === "admin") return customerId ? { kind: "admin", customerId } : { kind: "admin" };
+  if (claims.role === "customer" && customerId) return { kind: "customer", customerId };
+  throw new UnauthenticatedError("Token must carry role admin, or role customer with a Customer ID as sub");
+}
+
+function customerIdFromSub(sub: string): string | undefined {
+  const [type, id] = Buffer.from(sub, "base64").toString("utf8").split(":");
+  return type === "Customer" && id && UUID.test(id) ? id : undefined;
+}
+
+export function signToken(claims: { role: Role; sub?: string }, secret: string, expiresIn = "12h"): Promise<string> {
+  const jwt = new SignJWT({ role: claims.role }).setProtectedHeader({ alg: "HS256" }).setIssuedAt().setExpirationTime(expiresIn);
+  if (claims.sub) jwt.setSubject(claims.sub);
+  return jwt.sign(key(secret));
+}

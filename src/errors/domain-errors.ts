@@ -1,0 +1,84 @@
+// Expected failures of the business rules. Services throw these; the schema
+// maps each to a typed GraphQL error object (schema/errors.ts). No GraphQL here.
+// Entity ids are the database's; the schema turns them into global IDs.
+
+export type EntityType = "Product" | "Customer" | "Order";
+
+export abstract class DomainError extends Error {
+  override name = this.constructor.name;
+}
+
+export class ValidationError extends DomainError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(
+    readonly entity: EntityType,
+    readonly id: string,
+  ) {
+    super(`${entity} not found`);
+  }
+}
+
+export class VersionConflictError extends DomainError {
+  constructor(
+    readonly entity: EntityType,
+    readonly id: string,
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+  ) {
+    super(`${entity} was changed by someone else: expected version ${expectedVersion}, current version ${currentVersion}`);
+  }
+}
+
+export class InsufficientStockError extends DomainError {
+  constructor(
+    readonly productId: string,
+    readonly sku: string,
+    readonly requested: number,
+    readonly available: number,
+  ) {
+    super(`Not enough stock for ${sku}: requested ${requested}, available ${available}`);
+  }
+}
+
+export class DuplicateSkuError extends DomainError {
+  constructor(readonly sku: string) {
+    super(`A product with SKU ${sku} already exists`);
+  }
+}
+
+export class DuplicateEmailError extends DomainError {
+  constructor(readonly email: string) {
+    super(`A customer with email ${email} already exists`);
+  }
+}
+
+export class InvalidTransitionError extends DomainError {
+  constructor(
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`An order cannot go from ${from} to ${to}`);
+  }
+}
+
+/** Not authenticated or not allowed: surfaced as a GraphQL error, never as data. */
+export class ForbiddenError extends DomainError {
+  constructor(message = "You are not allowed to do this") {
+    super(message);
+  }
+}
+
+/** No (valid) credentials where some are needed: a GraphQL error, never data. */
+export class UnauthenticatedError extends DomainError {
+  constructor(message = "Sign in to do this: send Authorization: Bearer <token>") {
+    super(message);
+  }
+}

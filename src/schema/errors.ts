@@ -1,0 +1,74 @@
+// The typed errors mutations return, each implementing `interface Error { message }`.
+import * as E from "../errors/domain-errors.js";
+import { builder } from "./builder.js";
+import { toGlobalId } from "./ids.js";
+import { OrderStatusEnum } from "./order-status.js";
+
+export const ErrorInterface = builder.interfaceRef<Error>("Error").implement({
+  description: "Implemented by every error a mutation can return",
+  fields: (t) => ({ message: t.exposeString("message") }),
+});
+
+const error = <T extends E.DomainError>(cls: new (...args: any[]) => T, description: string) => ({
+  name: cls.name,
+  description,
+  interfaces: [ErrorInterface],
+  isTypeOf: (value: unknown) => value instanceof cls,
+});
+
+builder.objectType(E.ValidationError, {
+  ...error(E.ValidationError, "The input was refused; nothing was changed"),
+  fields: (t) => ({ field: t.exposeString("field", { description: "Which input field, e.g. items[2].quantity" }) }),
+});
+
+builder.objectType(E.NotFoundError, {
+  ...error(E.NotFoundError, "No such object"),
+  fields: (t) => ({ id: t.id({ resolve: (e) => toGlobalId(e.entity, e.id) }) }),
+});
+
+builder.objectType(E.VersionConflictError, {
+  ...error(E.VersionConflictError, "Someone else changed the object first; re-read it and retry with currentVersion"),
+  fields: (t) => ({
+    id: t.id({ resolve: (e) => toGlobalId(e.entity, e.id) }),
+    expectedVersion: t.exposeInt("expectedVersion"),
+    currentVersion: t.exposeInt("currentVersion"),
+  }),
+});
+
+builder.objectType(E.InsufficientStockError, {
+  ...error(E.InsufficientStockError, "Not enough stock; nothing was written"),
+  fields: (t) => ({
+    productId: t.id({ resolve: (e) => toGlobalId("Product", e.productId) }),
+    sku: t.exposeString("sku"),
+    requested: t.exposeInt("requested"),
+    available: t.exposeInt("available"),
+  }),
+});
+
+builder.objectType(E.DuplicateSkuError, {
+  ...error(E.DuplicateSkuError, "The SKU is taken"),
+  fields: (t) => ({ sku: t.exposeString("sku") }),
+});
+
+builder.objectType(E.DuplicateEmailError, {
+  ...error(E.DuplicateEmailError, "The email address is taken"),
+  fields: (t) => ({ email: t.exposeString("email") }),
+});
+
+builder.objectType(E.InvalidTransitionError, {
+  ...error(E.InvalidTransitionError, "The order's status cannot change that way"),
+  fields: (t) => ({
+    from: t.field({ type: OrderStatusEnum, resolve: (e) => e.from as never }),
+    to: t.field({ type: OrderStatusEnum, resolve: (e) => e.to as never }),
+  }),
+});
+
+/** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
+export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: any[]) => E.DomainError)[]) {
+  return {
+    types: [E.ValidationError, ...types],
+    result: { name: `${name}Success` },
+    union: { name: `${name}Result` },
+    dataField: { name: dataField },
+  };
+}

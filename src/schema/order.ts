@@ -1,0 +1,135 @@
+// Order and OrderItem types, order queries and the order mutations.
+import { InsufficientStockError, InvalidTransitionError, NotFoundError, VersionConflictError } from "../errors/domain-errors.js";
+import type { GraphQLContext } from "../context/graphql-context.js";
+import { requireOwnerOrAdmin } from "../context/request-context.js";
+import { builder } from "./builder.js";
+import { mutationResult } from "./errors.js";
+import { decodeGlobalIdOrThrow, fromGlobalId } from "./ids.js";
+import { OrderStatusEnum } from "./order-status.js";
+import { keysetConnection } from "./pagination.js";
+import { CustomerRef, OrderItemRef, OrderRef, ProductRef } from "./refs.js";
+
+export const Order = builder.node(OrderRef, {
+  id: { resolve: (o) => o.id },
+  loadMany: (ids, ctx) => Promise.all(ids.map((id) => loadVisibleOrder(ctx, id))),
+  fields: (t) => ({
+    status: t.field({ type: OrderStatusEnum, resolve: (o) => o.status }),
+    customer: t.field({
+      type: CustomerRef,
+      resolve: async (o, _args, ctx) => (await ctx.loaders.customer.load(o.customerId))!,
+    }),
+    items: t.field({ type: [OrderItemRef], resolve: (o, _args, ctx) => ctx.loaders.orderItems.load(o.id) }),
+    totalCents: t.exposeInt("totalCents", { description: "Sum of quantity x unitPriceCents, priced when the order was placed" }),
+    currency: t.exposeString("currency"),
+    version: t.exposeInt("version"),
+    idempotencyKey: t.exposeString("idempotencyKey"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});
+
+builder.objectType(OrderItemRef, {
+  fields: (t) => ({
+    product: t.field({ type: ProductRef, resolve: async (i, _args, ctx) => (await ctx.loaders.product.load(i.productId))! }),
+    quantity: t.exposeInt("quantity"),
+    unitPriceCents: t.exposeInt("unitPriceCents", { description: "The product's price when the order was placed" }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  order: t.field({
+    type: Order,
+    nullable: true,
+    description: "One of your orders (any order for admins)",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { typename, id } = decodeGlobalIdOrThrow(String(args.id));
+      if (typename !== "Order") return null;
+      return loadVisibleOrder(ctx, id);
+    },
+  }),
+  orders: t.connection({
+    type: Order,
+    description: "Admin only: all orders, oldest first",
+    args: {
+      status: t.arg({ type: OrderStatusEnum, required: false }),
+      customerId: t.arg.id({ required: false }),
+    },
+    resolve: (_root, args, ctx) => {
+      const customerId = args.customerId == null ? null : fromGlobalIdOrThrow(String(args.customerId));
+      return keysetConnection(args, (page) => ctx.services.orders.page(ctx, page, { status: args.status, customerId }));
+    },
+  }),
+}));
+
+/** Someone else's order is a FORBIDDEN error, not data. */
+async function loadVisibleOrder(ctx: GraphQLContext, id: string) {
+  const order = await ctx.loaders.order.load(id);
+  if (order) requireOwnerOrAdmin(ctx, order.customerId);
+  return order;
+}
+
+function fromGlobalIdOrThrow(globalId: string): string {
+  const { typename, id } = decodeGlobalIdOrThrow(globalId);
+  if (typename !== "Customer") decodeGlobalIdOrThrow("");
+  return id;
+}
+
+const OrderLineInput = builder.inputType("OrderLineInput", {
+  fields: (t) => ({ productId: t.id({ required: true }), quantity: t.int({ required: true }) }),
+});
+
+const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
+  fields: (t) => ({
+    items: t.field({ type: [OrderLineInput], required: true }),
+    idempotencyKey: t.string({
+      required: true,
+      description: "Your unique key for this order: retrying with the same key returns the original order",
+    }),
+  }),
+});
+
+const CancelOrderInput = builder.inputType("CancelOrderInput", {
+  fields: (t) => ({ orderId: t.id({ required: true }), expectedVersion: t.int({ required: false }) }),
+});
+
+const UpdateOrderStatusInput = builder.inputType("UpdateOrderStatusInput", {
+  fields: (t) => ({
+    orderId: t.id({ required: true }),
+    status: t.field({ type: OrderStatusEnum, required: true }),
+    expectedVersion: t.int({ required: true }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  placeOrder: t.field({
+    type: Order,
+    description: "Customers. All lines or nothing; stock never oversold",
+    args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
+    errors: mutationResult("PlaceOrder", "order", [InsufficientStockError, NotFoundError]),
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.orders.placeOrder(ctx, {
+        idempotencyKey: input.idempotencyKey,
+        items: input.items.map((item, i) => ({
+          productId: fromGlobalId("Product", String(item.productId), `items[${i}].productId`),
+          quantity: item.quantity,
+        })),
+      }),
+  }),
+  cancelOrder: t.field({
+    type: Order,
+    description: "Your own PENDING or CONFIRMED order (any, for admins); its stock is returned",
+    args: { input: t.arg({ type: CancelOrderInput, required: true }) },
+    errors: mutationResult("CancelOrder", "order", [VersionConflictError, InvalidTransitionError, NotFoundError]),
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.orders.cancel(ctx, { ...input, orderId: fromGlobalId("Order", String(input.orderId), "orderId") }),
+  }),
+  updateOrderStatus: t.field({
+    type: Order,
+    description: "Admin only",
+    args: { input: t.arg({ type: UpdateOrderStatusInput, required: true }) },
+    errors: mutationResult("UpdateOrderStatus", "order", [VersionConflictError, InvalidTransitionError, NotFoundError]),
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.orders.updateStatus(ctx, { ...input, orderId: fromGlobalId("Order", String(input.orderId), "orderId") }),
+  }),
+}));

@@ -1,0 +1,44 @@
+// Customer accounts: created by admins, visible to themselves and to admins.
+import type { Prisma } from "../db/database.js";
+import type { Customer } from "../generated/prisma/client.js";
+import { isUniqueViolation } from "../db/errors.js";
+import { requireAdmin, requireCustomer, type RequestContext } from "../context/request-context.js";
+import { DuplicateEmailError, NotFoundError } from "../errors/domain-errors.js";
+import { keysetQuery, type PageRequest } from "./cursor.js";
+import { EMAIL, LIMITS, requireMatch, requireText } from "./limits.js";
+
+export class CustomerService {
+  constructor(private readonly prisma: Prisma) {}
+
+  async create(ctx: RequestContext, input: { email: string; name: string }): Promise<Customer> {
+    requireAdmin(ctx);
+    const email = requireMatch("email", input.email.trim().toLowerCase(), EMAIL, "an email address");
+    const name = requireText("name", input.name, 1, LIMITS.maxNameLength);
+    try {
+      return await this.prisma.customer.create({ data: { email, name } });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateEmailError(email);
+      throw err;
+    }
+  }
+
+  /** The calling customer. */
+  async me(ctx: RequestContext): Promise<Customer> {
+    const id = requireCustomer(ctx);
+    const [me] = await this.byIds([id]);
+    if (!me) throw new NotFoundError("Customer", id);
+    return me;
+  }
+
+  page(ctx: RequestContext, page: PageRequest): Promise<Customer[]> {
+    requireAdmin(ctx);
+    const { where, orderBy, take } = keysetQuery(page);
+    return this.prisma.customer.findMany({ where, orderBy, take });
+  }
+
+  async byIds(ids: readonly string[]): Promise<(Customer | null)[]> {
+    const rows = await this.prisma.customer.findMany({ where: { id: { in: [...ids] } } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+}

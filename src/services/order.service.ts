@@ -1,0 +1,174 @@
+// Order rules: placing (no oversell, idempotent), the status life cycle with
+// stock returned on cancel, and who may see which orders.
+import type { Prisma } from "../db/database.js";
+import type { OrderItem } from "../generated/prisma/client.js";
+import type { OrderStatus } from "../generated/prisma/enums.js";
+import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
+import { ordersForCustomersStatement, placeOrderStatement, type OrderRow } from "../db/order.sql.js";
+import { restoreStockStatement } from "../db/order-status.sql.js";
+import { stockChangedOutbox } from "../events/stock-changed.event.js";
+import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
+import { isAdmin, requireAdmin, requireCustomer, type RequestContext } from "../context/request-context.js";
+import {
+  InsufficientStockError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from "../errors/domain-errors.js";
+import { keysetQuery, type PageRequest } from "./cursor.js";
+import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
+import { canTransition } from "./order-status.js";
+
+export type { OrderRow };
+
+export interface OrderLineInput {
+  productId: string;
+  quantity: number;
+}
+
+export interface PlaceOrderInput {
+  items: OrderLineInput[];
+  idempotencyKey: string;
+}
+
+export interface OrderFilter {
+  status?: OrderStatus | null;
+  customerId?: string | null;
+}
+
+export class OrderService {
+  constructor(private readonly prisma: Prisma) {}
+
+  async placeOrder(ctx: RequestContext, input: PlaceOrderInput): Promise<OrderRow> {
+    const customerId = requireCustomer(ctx);
+    const key = requireMatch("idempotencyKey", input.idempotencyKey, IDEMPOTENCY_KEY, `1-${LIMITS.maxIdempotencyKeyLength} printable characters without spaces`);
+    const lines = mergeLines(input.items);
+
+    let result;
+    try {
+      result = await placeOrderStatement(this.prisma, customerId, key, lines);
+    } catch (err) {
+      // A concurrent duplicate committed first: answer with that order.
+      if (isUniqueViolation(err)) return this.replay(customerId, key, lines);
+      if (isForeignKeyViolation(err)) throw new NotFoundError("Customer", customerId);
+      if (isOutOfRange(err)) throw new ValidationError("items", "The order total is too large");
+      throw err;
+    }
+    if (result.existingOrderId) return this.replay(customerId, key, lines);
+    if (result.order) return result.order;
+
+    const found = new Map(result.products.map((p) => [p.id, p]));
+    const missing = lines.find((l) => !found.has(l.productId));
+    if (missing) throw new NotFoundError("Product", missing.productId);
+    if (new Set(result.products.map((p) => p.currency)).size > 1) {
+      throw new ValidationError("items", "All items of an order must be priced in the same currency");
+    }
+    const short = lines.find((l) => found.get(l.productId)!.stock < l.quantity)!;
+    const p = found.get(short.productId)!;
+    throw new InsufficientStockError(p.id, p.sku, short.quantity, p.stock);
+  }
+
+  /** The order already placed with this key, if it is the same order. */
+  private async replay(customerId: string, key: string, lines: OrderLineInput[]): Promise<OrderRow> {
+    const order = await this.prisma.order.findUnique({
+      where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } },
+      include: { items: { orderBy: { productId: "asc" } } },
+    });
+    if (!order) throw new Error("idempotency key conflict without an order"); // cannot happen: unique index
+    const same =
+      order.items.length === lines.length &&
+      order.items.every((item, i) => item.productId === lines[i]!.productId && item.quantity === lines[i]!.quantity);
+    if (!same) throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
+    const { items: _items, ...row } = order;
+    return row;
+  }
+
+  /** Customers cancel their own PENDING or CONFIRMED orders; admins any. Stock goes back. */
+  cancel(ctx: RequestContext, input: { orderId: string; expectedVersion?: number | null }): Promise<OrderRow> {
+    if (!isAdmin(ctx)) requireCustomer(ctx);
+    return this.transition(ctx, input.orderId, "CANCELLED", input.expectedVersion ?? null);
+  }
+
+  updateStatus(ctx: RequestContext, input: { orderId: string; status: OrderStatus; expectedVersion: number }): Promise<OrderRow> {
+    requireAdmin(ctx);
+    return this.transition(ctx, input.orderId, input.status, input.expectedVersion);
+  }
+
+  private async transition(ctx: RequestContext, rawId: string, to: OrderStatus, expected: number | null): Promise<OrderRow> {
+    const id = requireUuid("orderId", rawId);
+    if (expected !== null) requireInt("expectedVersion", expected, 0, 2 ** 31 - 1);
+    return this.prisma.$transaction(async (tx) => {
+      // Lock the order first (then its products, in id order): concurrent
+      // transitions of one order queue here and see each other's result.
+      const [current] = await tx.$queryRaw<{ customerId: string; status: OrderStatus; version: number }[]>`
+        SELECT customer_id AS "customerId", status, version FROM "order" WHERE id = ${id}::uuid FOR UPDATE`;
+      if (!current) throw new NotFoundError("Order", id);
+      if (ctx.viewer.kind === "customer" && ctx.viewer.customerId !== current.customerId) throw new NotFoundError("Order", id);
+      if (expected !== null && expected !== current.version) throw new VersionConflictError("Order", id, expected, current.version);
+      if (!canTransition(current.status, to)) throw new InvalidTransitionError(current.status, to);
+
+      const order = await tx.order.update({ where: { id }, data: { status: to, version: { increment: 1 } } });
+      const occurredAt = order.updatedAt.toISOString();
+      const events = [
+        orderStatusChangedOutbox({ orderId: id, customerId: order.customerId, status: to, previousStatus: current.status, version: order.version, occurredAt }),
+      ];
+      if (to === "CANCELLED") {
+        for (const p of await restoreStockStatement(tx, id)) {
+          events.push(stockChangedOutbox({ productId: p.id, sku: p.sku, stock: p.stock, version: p.version, delta: p.quantity, reason: "ORDER_CANCELLED", orderId: id, occurredAt }));
+        }
+      }
+      await tx.outboxEvent.createMany({ data: events });
+      return order;
+    });
+  }
+
+  /** Admin listing across customers. */
+  page(ctx: RequestContext, page: PageRequest, filter: OrderFilter = {}): Promise<OrderRow[]> {
+    requireAdmin(ctx);
+    const { where, orderBy, take } = keysetQuery(page);
+    return this.prisma.order.findMany({
+      where: { AND: [where, filter.status ? { status: filter.status } : {}, filter.customerId ? { customerId: filter.customerId } : {}] },
+      orderBy,
+      take,
+    });
+  }
+
+  // --- batch lookups for the per-request DataLoaders ---
+
+  async byIds(ids: readonly string[]): Promise<(OrderRow | null)[]> {
+    const rows = await this.prisma.order.findMany({ where: { id: { in: [...ids] } } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async itemsByOrderIds(orderIds: readonly string[]): Promise<OrderItem[][]> {
+    const rows = await this.prisma.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: [{ orderId: "asc" }, { productId: "asc" }] });
+    return orderIds.map((id) => rows.filter((r) => r.orderId === id));
+  }
+
+  /**
+   * One page of orders for each of many customers, with the same page and
+   * filter, in one query (a LATERAL join per customer) instead of one per customer.
+   */
+  async pagesByCustomers(customerIds: readonly string[], page: PageRequest, status: OrderStatus | null): Promise<OrderRow[][]> {
+    const rows = await ordersForCustomersStatement(this.prisma, customerIds, page, status);
+    return customerIds.map((id) => rows.filter((r) => r.customerId === id));
+  }
+}
+
+/** Sums repeated products and sorts by product id: the canonical form of an order's lines. */
+export function mergeLines(items: OrderLineInput[]): OrderLineInput[] {
+  if (!Array.isArray(items) || items.length === 0) throw new ValidationError("items", "An order needs at least one item");
+  if (items.length > LIMITS.maxOrderLines) throw new ValidationError("items", `An order can have at most ${LIMITS.maxOrderLines} items`);
+  const merged = new Map<string, number>();
+  items.forEach((item, i) => {
+    const productId = requireUuid(`items[${i}].productId`, item.productId);
+    const quantity = requireInt(`items[${i}].quantity`, item.quantity, 1, LIMITS.maxQuantityPerLine);
+    merged.set(productId, (merged.get(productId) ?? 0) + quantity);
+  });
+  const lines = [...merged].map(([productId, quantity]) => ({ productId, quantity }));
+  for (const l of lines) requireInt("items.quantity", l.quantity, 1, LIMITS.maxQuantityPerLine);
+  return lines.sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+}
+
