@@ -5,6 +5,7 @@ import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config/config.js";
 import { applyMigrations } from "./migrations.js";
@@ -25,15 +26,31 @@ export interface Database {
 // pg_advisory_lock key shared by every Stockwire process migrating one database.
 const MIGRATION_LOCK = 0x5707_c001;
 
-export async function openDatabase(config: Config["database"]): Promise<Database> {
-  return config.kind === "postgres" ? openPostgres(config.url, config.poolSize) : openPglite(config.dataDir);
+export interface DatabaseOptions {
+  /** Called with every SQL statement Prisma sends (query logging, N+1 tests). */
+  onQuery?: (sql: string) => void;
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+export async function openDatabase(config: Config["database"], options: DatabaseOptions = {}): Promise<Database> {
+  return config.kind === "postgres" ? openPostgres(config.url, config.poolSize, options) : openPglite(config.dataDir, options);
+}
+
+function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions): Prisma {
+  const prisma = new PrismaClient({
+    adapter,
+    log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
+    // Under a flash sale transactions queue for locks: wait rather than fail fast.
+    transactionOptions: { maxWait: 10_000, timeout: 20_000 },
+  });
+  if (options.onQuery) (prisma as any).$on("query", (e: { query: string }) => options.onQuery!(e.query));
+  return prisma;
+}
+
+async function openPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on("error", () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = createClient(new PrismaPg(pool), options);
   const where = new URL(url);
   return {
     kind: "postgres",
@@ -62,10 +79,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Database> {
   await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = createClient(new PrismaPGlite(pglite), options);
   return {
     kind: "pglite",
     describe: dataDir,

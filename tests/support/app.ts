@@ -1,7 +1,7 @@
 // Starts the real app (buildApp) against a test database, the same way main.ts
 // does, and offers a typed-enough GraphQL helper that goes through yoga.fetch.
 import { loadConfig, type Config } from "../../src/config/config.js";
-import { openDatabase, type Database } from "../../src/db/database.js";
+import { openDatabase, type Database, type DatabaseOptions } from "../../src/db/database.js";
 import { createPubSub } from "../../src/realtime/pubsub.js";
 import { createStream } from "../../src/realtime/stream.js";
 import { buildApp, type App } from "../../src/app.js";
@@ -16,14 +16,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined>, options: DatabaseOptions = {}): Promise<TestApp> {
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", STOCKWIRE_SEED: "never", ...env });
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, options);
   await db.migrate();
   const pubsub = createPubSub(config.redis);
   const stream = createStream(config.kafka);
   const app = buildApp({ config, db, pubsub, stream });
-  const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(`http://test${path}`, init));
+  const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new Request(`http://test${path}`, init)));
   return {
     app,
     db,
