@@ -61,7 +61,10 @@ export async function seedDemoData(prisma: Prisma): Promise<number> {
   const products = demoProducts().map((p, i) => ({ ...p, createdAt: new Date(start + i * 1000), updatedAt: new Date(start + i * 1000) }));
   await prisma.$transaction([
     prisma.product.createMany({ data: products }),
-    prisma.customer.createMany({ data: demoCustomers(), skipDuplicates: true }),
+    prisma.customer.createMany({
+      data: demoCustomers().map((c, i) => ({ ...c, createdAt: new Date(start + i * 1000) })),
+      skipDuplicates: true,
+    }),
   ]);
   return products.length;
 }
