@@ -67,9 +67,8 @@ export async function ensureCommand(command: string, pkg: string, log: Log): Pro
  * Returns the newest such bin dir that has initdb and postgres, installing
  * the `postgresql` package when there is none.
  */
-export async function ensurePostgresBin(log: Log): Promise<string> {
+export async function ensurePostgresBin(log: Log, root = "/usr/lib/postgresql"): Promise<string> {
   const find = () => {
-    const root = "/usr/lib/postgresql";
     const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)) : [];
     return majors
       .sort((a, b) => Number(b) - Number(a))
@@ -80,7 +79,7 @@ export async function ensurePostgresBin(log: Log): Promise<string> {
   if (found) return found;
   await aptInstall(["postgresql"], log);
   const installed = find();
-  if (!installed) throw new Error("installed postgresql but found no /usr/lib/postgresql/*/bin/initdb");
+  if (!installed) throw new Error(`installed postgresql but found no ${root}/*/bin/initdb`);
   return installed;
 }
 

@@ -1,12 +1,13 @@
 // Spawning, waiting for and stopping the throwaway service processes.
 //
-// Each service runs detached, i.e. as the leader of its own process group, so
-// stop() can signal the whole tree (postgres backends, ...) and Ctrl-C in the
-// terminal reaches only us, who then stop the services in order. For the
-// cases no handler can catch (SIGKILL, OOM-kill of this process), a small
-// detached reaper (reaper.mjs) is told over a pipe about every process group
-// and temp dir; when the pipe closes because this process is gone, it stops
-// what is still registered and deletes the dirs.
+// Each service runs detached, as the leader of its own process group: stop()
+// signals the whole group, and Ctrl-C in the terminal reaches only us, so we
+// decide how each service shuts down (postgres's children make groups of their
+// own, but they exit as soon as the postmaster is gone). For the cases no
+// handler can catch (SIGKILL, OOM-kill of this process), a small detached
+// reaper (reaper.mjs) is told over a pipe about every process group and temp
+// dir; when the pipe closes because this process is gone, it stops what is
+// still registered and deletes the dirs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -77,13 +78,13 @@ export function spawnService(name: string, command: string, args: string[], opts
   } finally {
     closeSync(fd);
   }
-  if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
-  const pid = child.pid;
   let exitedAs: string | undefined;
   const exited = new Promise<string>((resolve) => {
     child.once("error", (err) => resolve((exitedAs = `spawn error: ${err.message}`)));
     child.once("exit", (code, signal) => resolve((exitedAs = signal ? `signal ${signal}` : `exit code ${code}`)));
   });
+  if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} not runnable`);
+  const pid = child.pid;
   tellReaper({ group: pid, signal: stopSignal });
 
   let stopping: Promise<void> | undefined;

@@ -11,8 +11,6 @@ export interface Services {
   redisUrl: string;
   /** host:port list. */
   kafkaBrokers: string[];
-  /** Which ones came from the environment rather than being started here. */
-  fromEnv: { postgres: boolean; redis: boolean; kafka: boolean };
   stop(): Promise<void>;
 }
 
@@ -25,7 +23,6 @@ export interface StartOptions {
 export async function startServices(opts: StartOptions = {}): Promise<Services> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => console.log(line));
-  const fromEnv = { postgres: !!env.DATABASE_URL, redis: !!env.REDIS_URL, kafka: !!env.KAFKA_BROKERS };
 
   const provide = async (name: string, variable: string, start: () => Promise<StartedService>): Promise<StartedService> => {
     const given = env[variable];
@@ -59,7 +56,6 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
     databaseUrl: postgres.url,
     redisUrl: redis.url,
     kafkaBrokers: kafka.url.split(",").map((b) => b.trim()).filter(Boolean),
-    fromEnv,
     stop,
   };
 }

@@ -13,3 +13,4 @@ console.log(`DATABASE_URL=${services.databaseUrl}`);
 console.log(`REDIS_URL=${services.redisUrl}`);
 console.log(`KAFKA_BROKERS=${services.kafkaBrokers.join(",")}`);
 log("[services] up; Ctrl-C to stop");
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.prependListener(signal, () => log(`[services] ${signal}: stopping`));

@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
@@ -45,13 +45,29 @@ export async function applyMigrations(
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
   baseDir = MIGRATIONS_DIR,
 ): Promise<string[]> {
-  const handle = await openSchemaEngine(adapterFactory);
+  // The engine takes Prisma's migration advisory lock on a connection it never
+  // closes; freeing the engine does not close it. Left open, that idle
+  // connection keeps the lock and the next migrator times out, so every
+  // connection the engine opened is disposed of here.
+  const opened: SqlDriverAdapter[] = [];
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    provider: adapterFactory.provider,
+    adapterName: adapterFactory.adapterName,
+    connect: async () => {
+      const adapter = await adapterFactory.connect();
+      opened.push(adapter);
+      return adapter;
+    },
+    connectToShadowDb: () => adapterFactory.connectToShadowDb(),
+  };
+  const handle = await openSchemaEngine(tracked);
   try {
     const migrationsList = await loadMigrationsList(baseDir);
     const out = await handle.call((e) => e.applyMigrations({ migrationsList, filters: noFilters }));
     return out.appliedMigrationNames;
   } finally {
     handle.dispose();
+    await Promise.all(opened.map((a) => a.dispose()));
   }
 }
 
