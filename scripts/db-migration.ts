@@ -1,10 +1,12 @@
 // npm run db:migration -- <name>: create a migration from prisma/schema.prisma.
 import { createMigration } from "../src/db/migrations.js";
 
-const name = process.argv[2];
+const args = process.argv.slice(2);
+const empty = args.includes("--empty");
+const name = args.find((a) => !a.startsWith("--"));
 if (!name || !/^[a-z0-9_]+$/i.test(name)) {
-  console.error("usage: npm run db:migration -- <name>   (letters, digits and _ only)");
+  console.error("usage: npm run db:migration -- <name> [--empty]   (letters, digits and _ only; --empty for hand-written SQL)");
   process.exit(1);
 }
-const dir = await createMigration(name);
+const dir = await createMigration(name, undefined, { empty });
 console.log(dir ? `created ${dir}\nreview it, then apply with: npm run db:migrate` : "schema.prisma and the migrations already agree; nothing created");

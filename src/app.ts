@@ -1,6 +1,8 @@
 // buildApp: the HTTP server, Yoga and the backends it reports on, as one
 // startable/stoppable unit, so main.ts and the tests start the same thing.
 import { createServer, type Server } from "node:http";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
 import type { AddressInfo } from "node:net";
 import { createYoga, createLogger, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config/config.js";
@@ -38,7 +40,7 @@ export interface App {
 
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
-  const services = createServices({ prisma: deps.db.prisma });
+  const services = createServices({ prisma: deps.db.prisma, pubsub: deps.pubsub });
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -49,9 +51,13 @@ export function buildApp(deps: AppDeps): App {
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
     maxRequestBodySize: REQUEST_LIMITS.maxBodyBytes,
-    context: async ({ request }) => {
+    // HTTP requests carry the token in a header; graphql-ws connections in
+    // connection_init's payload ({ authorization: "Bearer …" }) or the upgrade request.
+    context: async (initial) => {
+      const { request, connectionParams } = initial as typeof initial & { connectionParams?: Record<string, unknown> };
+      const header = typeof connectionParams?.authorization === "string" ? connectionParams.authorization : request.headers.get("authorization");
       try {
-        const viewer = await viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret);
+        const viewer = await viewerFromAuthorization(header, config.jwt.secret);
         return createGraphQLContext({ viewer }, services);
       } catch (err) {
         if (!(err instanceof UnauthenticatedError)) throw err;
@@ -70,6 +76,47 @@ export function buildApp(deps: AppDeps): App {
     ],
   });
   const server = createServer(yoga);
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const ws = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      // A bad token closes the connection with 4403 Forbidden before any operation.
+      onConnect: async (ctx) => {
+        const auth = ctx.connectionParams?.authorization;
+        if (auth === undefined) return true;
+        return viewerFromAuthorization(String(auth), config.jwt.secret).then(() => true, () => false);
+      },
+      // The same Yoga pipeline as HTTP: context (auth), limits, masked errors.
+      onSubscribe: async (ctx, _id, params) => {
+        const request = new Request(`http://localhost${ctx.extra.request.url ?? "/"}`, {
+          headers: Object.entries(ctx.extra.request.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])),
+        });
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          request,
+          connectionParams: ctx.connectionParams,
+          params,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("Unexpected error.")];
+        }
+        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } };
+      },
+    },
+    wsServer,
+  );
 
   return {
     yoga,
@@ -86,6 +133,7 @@ export function buildApp(deps: AppDeps): App {
       }),
     stop: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
+        void ws.dispose();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {

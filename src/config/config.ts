@@ -38,9 +38,15 @@ const EnvSchema = z.object({
   REDIS_URL: optional(url(["redis:", "rediss:"], "redis://host:6379")),
   KAFKA_BROKERS: optional(brokers),
   KAFKA_TOPIC_STOCK: z.string().regex(/^[\w.-]+$/).default("inventory.stock-changed"),
+  KAFKA_TOPIC_ORDER_STATUS: z.string().regex(/^[\w.-]+$/).default("orders.status-changed"),
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
+  STOCKWIRE_ROLES: z
+    .string()
+    .default("api,relay,bridge")
+    .transform((s) => s.split(",").map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(["api", "relay", "bridge"])).min(1, { message: "name at least one of api, relay, bridge" })),
 });
 
 export interface Config {
@@ -51,11 +57,13 @@ export interface Config {
   database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
   redis: { kind: "redis"; url: string } | { kind: "memory" };
   kafka: { kind: "kafka"; brokers: string[] } | { kind: "memory" };
-  topics: { stockChanged: string };
+  topics: { stockChanged: string; orderStatusChanged: string };
   bridgeGroup: string;
   jwt: { secret: string; isDevSecret: boolean };
   /** Seed the demo catalogue into an empty database (embedded default only, unless asked). */
   seed: boolean;
+  /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
+  roles: ("api" | "relay" | "bridge")[];
 }
 
 export class ConfigError extends Error {
@@ -85,9 +93,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: "pglite", dataDir: path.resolve(e.STOCKWIRE_DATA_DIR, "pglite") },
     redis: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "memory" },
     kafka: e.KAFKA_BROKERS ? { kind: "kafka", brokers: e.KAFKA_BROKERS } : { kind: "memory" },
-    topics: { stockChanged: e.KAFKA_TOPIC_STOCK },
+    topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS },
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
+    roles: [...new Set(e.STOCKWIRE_ROLES)],
   };
 }

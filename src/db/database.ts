@@ -20,6 +20,8 @@ export interface Database {
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
+  /** Calls onNotify for each NOTIFY on channel (reconnecting as needed); resolves with an unlisten function. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ async function openPostgres(url: string, poolSize: number, options: DatabaseOpti
     async ping() {
       await prisma.$queryRaw`SELECT 1`;
     },
+    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -92,9 +95,52 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
     async ping() {
       await prisma.$queryRaw`SELECT 1`;
     },
+    async listen(channel, onNotify) {
+      const unlisten = await pglite.listen(channel, onNotify);
+      return async () => {
+        if (!pglite.closed) await unlisten();
+      };
+    },
     async close() {
       await prisma.$disconnect();
       await pglite.close();
     },
+  };
+}
+
+/**
+ * LISTEN needs a connection of its own, outside the pool. When it drops
+ * (e.g. a PostgreSQL restart) it reconnects, and fires onNotify once so the
+ * listener catches up on anything it missed meanwhile.
+ */
+async function listenPostgres(url: string, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on("notification", (n) => n.channel === channel && onNotify());
+    c.on("error", () => {});
+    try {
+      await c.connect();
+      await c.query(`LISTEN "${channel.replace(/"/g, "")}"`);
+    } catch (err) {
+      await c.end().catch(() => {});
+      throw err;
+    }
+    client = c;
+    c.on("end", () => {
+      if (!stopped) retry = setTimeout(reconnect, 1000);
+    });
+  };
+  const reconnect = () =>
+    connect().then(onNotify, () => {
+      if (!stopped) retry = setTimeout(reconnect, 1000);
+    });
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
   };
 }

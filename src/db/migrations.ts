@@ -78,7 +78,7 @@ export async function applyMigrations(
  * diffed against the datamodel. Returns the folder, or null when the schema
  * and the migrations already agree.
  */
-export async function createMigration(name: string, baseDir = MIGRATIONS_DIR): Promise<string | null> {
+export async function createMigration(name: string, baseDir = MIGRATIONS_DIR, opts: { empty?: boolean } = {}): Promise<string | null> {
   const content = await readFile(SCHEMA_PATH, "utf8");
   const files = [{ path: SCHEMA_PATH, content }];
   const db = await PGlite.create();
@@ -95,8 +95,12 @@ export async function createMigration(name: string, baseDir = MIGRATIONS_DIR): P
         filters: noFilters,
       }),
     );
-    const script = (diff as { stdout?: string }).stdout ?? "";
-    if (!script.trim() || /^-- This is an empty migration\.\s*$/.test(script.trim())) return null;
+    let script = diff.stdout ?? "";
+    if (!script.trim() || /^-- This is an empty migration\.\s*$/.test(script.trim())) {
+      // Like `prisma migrate dev --create-only`: a folder for hand-written SQL.
+      if (!opts.empty) return null;
+      script = "-- This is an empty migration: write the SQL by hand.\n";
+    }
     const dir = path.join(baseDir, `${timestamp()}_${name}`);
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, "migration.sql"), script);

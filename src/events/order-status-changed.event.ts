@@ -16,3 +16,8 @@ export interface OrderStatusChangedPayload {
 export function orderStatusChangedOutbox(payload: OrderStatusChangedPayload): OutboxRow {
   return { topic: ORDER_STATUS_CHANGED, key: payload.orderId, payload: { ...payload } as OutboxRow["payload"] };
 }
+
+/** As published on the stream (topic `orders.status-changed` by default, keyed by orderId); IDs are global IDs. */
+export interface OrderStatusChangedEvent extends OrderStatusChangedPayload {
+  eventId: string;
+}

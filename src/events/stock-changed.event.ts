@@ -26,3 +26,25 @@ export interface StockChangedPayload {
 export function stockChangedOutbox(payload: StockChangedPayload): OutboxRow {
   return { topic: STOCK_CHANGED, key: payload.productId, payload: { ...payload } as OutboxRow["payload"] };
 }
+
+/**
+ * The stock-changed event as published on the stream (topic
+ * `inventory.stock-changed` by default, keyed by productId). Public contract
+ * for other services; JSON schema in docs/events/stock-changed.schema.json.
+ * Delivery is at-least-once and, across relay fail-overs, possibly out of
+ * order: consumers keep the highest `version` per product and drop the rest.
+ */
+export interface StockChangedEvent {
+  /** Unique per event (the outbox row id): deduplicate on it if you must. */
+  eventId: string;
+  /** Relay global ID of the product, as the GraphQL API returns it. */
+  productId: string;
+  sku: string;
+  stock: number;
+  version: number;
+  delta: number;
+  reason: StockChangeReason;
+  /** Relay global ID of the order, for ORDER_PLACED and ORDER_CANCELLED. */
+  orderId: string | null;
+  occurredAt: string;
+}

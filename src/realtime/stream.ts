@@ -1,37 +1,192 @@
 // The durable event stream between the outbox relay and the bridge. With
-// KAFKA_BROKERS: Apache Kafka via kafkajs. Without: an in-process stand-in for
-// the embedded default. The relay and bridge arrive with the live-stock work;
-// this is the connection they share, and what /ready checks.
-import { Kafka, logLevel } from "kafkajs";
+// KAFKA_BROKERS: Apache Kafka via kafkajs (idempotent producer, acks from all
+// in-sync replicas, offsets committed only after the handler finished). Without:
+// an in-process log with the same contract, for the embedded default.
+import { EventEmitter } from "node:events";
+import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import type { Config } from "../config/config.js";
+
+export interface StreamMessage {
+  topic: string;
+  /** Partition key: one key's messages stay in order. */
+  key: string;
+  value: string;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topics: string[];
+  /** Must resolve only when the messages are handled: their offsets are committed after it. */
+  onBatch(messages: StreamMessage[]): Promise<void>;
+}
 
 export interface StreamBackend {
   kind: "kafka" | "memory";
   describe: string;
+  /** Resolves once every message is durably accepted, in order per key. */
+  publish(messages: StreamMessage[]): Promise<void>;
+  consume(options: ConsumeOptions): Promise<{ stop(): Promise<void> }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+export const TOPIC_PARTITIONS = 6;
+
 export function createStream(config: Config["kafka"]): StreamBackend {
-  if (config.kind === "memory") {
-    return { kind: "memory", describe: "in-process", ping: async () => {}, close: async () => {} };
-  }
-  const kafka = new Kafka({ clientId: "stockwire", brokers: config.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 1 } });
+  return config.kind === "kafka" ? kafkaStream(config.brokers) : memoryStream();
+}
+
+function kafkaStream(brokers: string[]): StreamBackend {
+  const kafka = new Kafka({
+    clientId: "stockwire",
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 },
+  });
   const admin = kafka.admin();
-  let connected: Promise<void> | undefined;
+  let producer: Producer | undefined;
+  let adminReady: Promise<void> | undefined;
+  const consumers = new Set<Consumer>();
+  const knownTopics = new Set<string>();
+
+  const connectAdmin = () =>
+    (adminReady ??= admin.connect().catch((e) => {
+      adminReady = undefined;
+      throw e;
+    }));
+
+  async function ensureTopics(topics: string[]) {
+    const missing = topics.filter((t) => !knownTopics.has(t));
+    if (!missing.length) return;
+    await connectAdmin();
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: TOPIC_PARTITIONS })), waitForLeaders: true });
+    missing.forEach((t) => knownTopics.add(t));
+  }
+
   return {
     kind: "kafka",
-    describe: config.brokers.join(","),
-    async ping() {
-      connected ??= admin.connect().catch((e) => {
-        connected = undefined;
-        throw e;
+    describe: brokers.join(","),
+    async publish(messages) {
+      if (!messages.length) return;
+      const byTopic = new Map<string, StreamMessage[]>();
+      for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+      await ensureTopics([...byTopic.keys()]);
+      if (!producer) {
+        // Idempotent: a retried send cannot duplicate or reorder within a partition.
+        const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        await p.connect();
+        producer = p;
+      }
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, ms]) => ({ topic, messages: ms.map((m) => ({ key: m.key, value: m.value })) })),
       });
-      await connected;
+    },
+    async consume({ groupId, topics, onBatch }) {
+      await ensureTopics(topics);
+      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, retry: { retries: 10 } });
+      consumers.add(consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+          if (!batch.messages.length || !isRunning() || isStale()) return;
+          await onBatch(
+            batch.messages.map((m) => ({ topic: batch.topic, key: m.key?.toString() ?? "", value: m.value?.toString() ?? "" })),
+          );
+          const next = (BigInt(batch.lastOffset()) + 1n).toString();
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+          await heartbeat();
+        },
+      });
+      return {
+        async stop() {
+          consumers.delete(consumer);
+          await consumer.disconnect();
+        },
+      };
+    },
+    async ping() {
+      await connectAdmin();
       await admin.describeCluster();
     },
     async close() {
-      await admin.disconnect();
+      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
+      await Promise.allSettled([producer?.disconnect(), admin.disconnect()]);
+    },
+  };
+}
+
+/**
+ * In-process stand-in: an append-only log per topic and a committed offset
+ * per consumer group, so the relay and bridge behave as they do with Kafka
+ * (a handler that throws sees the same messages again).
+ */
+function memoryStream(): StreamBackend {
+  const logs = new Map<string, StreamMessage[]>();
+  const offsets = new Map<string, number>(); // `${group}\0${topic}` -> next offset
+  const appended = new EventEmitter();
+  appended.setMaxListeners(0);
+  const stops = new Set<() => Promise<void>>();
+
+  return {
+    kind: "memory",
+    describe: "in-process",
+    async publish(messages) {
+      for (const m of messages) {
+        const log = logs.get(m.topic) ?? [];
+        log.push(m);
+        logs.set(m.topic, log);
+      }
+      if (messages.length) appended.emit("append");
+    },
+    async consume({ groupId, topics, onBatch }) {
+      let running = true;
+      let pending = false;
+      let loop: Promise<void> | undefined;
+      const drainAll = async () => {
+        await null; // yield first, so `loop` is assigned before it is cleared below
+        while (pending && running) {
+          pending = false;
+          for (let progressed = true; progressed && running; ) {
+            progressed = false;
+            for (const topic of topics) {
+              const key = `${groupId}\0${topic}`;
+              const from = offsets.get(key) ?? 0;
+              const batch = (logs.get(topic) ?? []).slice(from, from + 500);
+              if (!batch.length || !running) continue;
+              progressed = true;
+              try {
+                await onBatch(batch);
+                offsets.set(key, from + batch.length);
+              } catch {
+                await new Promise((r) => setTimeout(r, 200)); // the same batch again, as Kafka would redeliver
+              }
+            }
+          }
+        }
+        loop = undefined;
+      };
+      const wake = () => {
+        pending = true;
+        loop ??= drainAll();
+      };
+      appended.on("append", wake);
+      wake();
+      const stop = async () => {
+        running = false;
+        appended.off("append", wake);
+        await loop;
+      };
+      stops.add(stop);
+      return { stop };
+    },
+    ping: async () => {},
+    async close() {
+      await Promise.all([...stops].map((s) => s()));
     },
   };
 }

@@ -26,3 +26,12 @@ export function decodeGlobalIdOrThrow(globalId: string): { typename: string; id:
   if (!parsed) throw new GraphQLError(`Invalid ID: ${JSON.stringify(String(globalId).slice(0, 100))}`, { extensions: { code: "BAD_USER_INPUT" } });
   return parsed;
 }
+
+/** For query and subscription arguments that must name one type. */
+export function expectGlobalId(type: EntityType, globalId: string): string {
+  const parsed = parse(globalId);
+  if (!parsed || parsed.typename !== type) {
+    throw new GraphQLError(`Invalid ${type} ID: ${JSON.stringify(String(globalId).slice(0, 100))}`, { extensions: { code: "BAD_USER_INPUT" } });
+  }
+  return parsed.id;
+}

@@ -5,5 +5,6 @@ import "./errors.js";
 import "./product.js";
 import "./customer.js";
 import "./order.js";
+import "./live.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

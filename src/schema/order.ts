@@ -4,7 +4,7 @@ import type { GraphQLContext } from "../context/graphql-context.js";
 import { requireOwnerOrAdmin } from "../context/request-context.js";
 import { builder } from "./builder.js";
 import { mutationResult } from "./errors.js";
-import { decodeGlobalIdOrThrow, fromGlobalId } from "./ids.js";
+import { decodeGlobalIdOrThrow, expectGlobalId, fromGlobalId } from "./ids.js";
 import { OrderStatusEnum } from "./order-status.js";
 import { keysetConnection } from "./pagination.js";
 import { CustomerRef, OrderItemRef, OrderRef, ProductRef } from "./refs.js";
@@ -56,7 +56,7 @@ builder.queryFields((t) => ({
       customerId: t.arg.id({ required: false }),
     },
     resolve: (_root, args, ctx) => {
-      const customerId = args.customerId == null ? null : fromGlobalIdOrThrow(String(args.customerId));
+      const customerId = args.customerId == null ? null : expectGlobalId("Customer", String(args.customerId));
       return keysetConnection(args, (page) => ctx.services.orders.page(ctx, page, { status: args.status, customerId }));
     },
   }),
@@ -69,11 +69,6 @@ async function loadVisibleOrder(ctx: GraphQLContext, id: string) {
   return order;
 }
 
-function fromGlobalIdOrThrow(globalId: string): string {
-  const { typename, id } = decodeGlobalIdOrThrow(globalId);
-  if (typename !== "Customer") decodeGlobalIdOrThrow("");
-  return id;
-}
 
 const OrderLineInput = builder.inputType("OrderLineInput", {
   fields: (t) => ({ productId: t.id({ required: true }), quantity: t.int({ required: true }) }),

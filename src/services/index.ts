@@ -1,5 +1,7 @@
 // The services a request can use; built once per process from its backends.
 import type { Prisma } from "../db/database.js";
+import type { PubSubBackend } from "../realtime/pubsub.js";
+import { LiveService } from "./live.service.js";
 import { CustomerService } from "./customer.service.js";
 import { OrderService } from "./order.service.js";
 import { ProductService } from "./product.service.js";
@@ -8,12 +10,16 @@ export interface Services {
   products: ProductService;
   customers: CustomerService;
   orders: OrderService;
+  live: LiveService;
 }
 
-export function createServices(deps: { prisma: Prisma }): Services {
+export function createServices(deps: { prisma: Prisma; pubsub: PubSubBackend }): Services {
+  const products = new ProductService(deps.prisma);
+  const orders = new OrderService(deps.prisma);
   return {
-    products: new ProductService(deps.prisma),
+    products,
     customers: new CustomerService(deps.prisma),
-    orders: new OrderService(deps.prisma),
+    orders,
+    live: new LiveService(deps.pubsub, products, orders),
   };
 }

@@ -1,0 +1,88 @@
+// Outbox relay: publishes unpublished outbox rows to the stream, oldest first,
+// then marks them published. At-least-once: a crash between publishing and
+// marking republishes those rows, which consumers drop by version.
+//
+// Several relays may run (one per API instance); a transaction-scoped
+// advisory lock lets exactly one publish at a time, so events leave in commit
+// order and are not published twice in normal operation. The others stand by.
+import type { Database } from "../db/database.js";
+import type { StreamBackend } from "./stream.js";
+import { toStreamMessage, type Topics } from "./stream-events.js";
+
+const RELAY_LOCK = 0x5707_0e1a;
+
+export interface RelayOptions {
+  db: Database;
+  stream: StreamBackend;
+  topics: Topics;
+  batchSize?: number;
+  /** Fallback poll when no notification arrives (LISTEN/NOTIFY is the fast path). */
+  pollMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+export interface Relay {
+  /** Publishes what is pending now; resolves with how many rows it published (0 if another relay holds the lock). */
+  tick(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
+  const { db, stream, topics, batchSize = 500, pollMs = 1000, onError = () => {} } = opts;
+  let running = true;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  const tick = () =>
+    db.prisma.$transaction(
+      async (tx) => {
+        const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
+        if (!lock?.locked) return 0;
+        const rows = await tx.$queryRaw<{ id: bigint; topic: string; key: string; payload: Record<string, unknown> }[]>`
+          SELECT id, topic, key, payload FROM outbox_event WHERE published_at IS NULL ORDER BY id LIMIT ${batchSize}`;
+        if (!rows.length) return 0;
+        // Publish inside the transaction: if Kafka refuses, nothing is marked
+        // and the rows are retried; the lock keeps other relays off meanwhile.
+        await stream.publish(rows.map((r) => toStreamMessage(r, topics)));
+        await tx.$executeRaw`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`;
+        return rows.length;
+      },
+      { timeout: 120_000, maxWait: 10_000 },
+    );
+
+  const unlisten = await db.listen("outbox_event", () => wake?.());
+  const loop = (async () => {
+    let backoff = 100;
+    while (running) {
+      try {
+        const published = await tick();
+        backoff = 100;
+        if (published === batchSize) continue; // busy: drain without waiting
+        await sleep(pollMs);
+      } catch (err) {
+        onError(err);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  })();
+
+  return {
+    tick,
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await unlisten();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// Starts the roles of one Stockwire process on shared backends: the API
+// (HTTP + WebSocket), the outbox relay and the Kafka -> pub/sub bridge.
+// main.ts and the multi-instance tests start exactly this.
+import type { Config } from "./config/config.js";
+import { openDatabase, type Database, type DatabaseOptions } from "./db/database.js";
+import { seedDemoData } from "./db/seed.js";
+import { createPubSub } from "./realtime/pubsub.js";
+import { createStream } from "./realtime/stream.js";
+import { startOutboxRelay } from "./realtime/outbox-relay.js";
+import { startBridge } from "./realtime/bridge.js";
+import { buildApp, type App } from "./app.js";
+
+
+export interface Running {
+  db: Database;
+  app?: App;
+  /** Base URL of the API, when this process runs it. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+export async function startStockwire(
+  config: Config,
+  opts: { say?: (line: string) => void; dbOptions?: DatabaseOptions } = {},
+): Promise<Running> {
+  const roles = new Set(config.roles);
+  const say = opts.say ?? (() => {});
+  const warn = (what: string) => (err: unknown) => say(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+  const stops: (() => Promise<void>)[] = [];
+  const db = await openDatabase(config.database, opts.dbOptions);
+  stops.push(() => db.close());
+  try {
+    const applied = await db.migrate();
+    say(`database  ${db.kind === "pglite" ? "PGlite (embedded)" : "PostgreSQL"} at ${db.describe}` +
+      (applied.length ? `; applied ${applied.length} migration(s)` : "; schema up to date"));
+    if (config.seed) {
+      const seeded = await seedDemoData(db.prisma);
+      if (seeded) say(`seeded    ${seeded} demo products`);
+    }
+    const pubsub = createPubSub(config.redis);
+    stops.unshift(() => pubsub.close());
+    say(`pubsub    ${pubsub.kind === "redis" ? `Redis at ${pubsub.describe}` : "in-process (embedded)"}`);
+    const stream = createStream(config.kafka);
+    stops.unshift(() => stream.close());
+    say(`stream    ${stream.kind === "kafka" ? `Kafka at ${stream.describe}` : "in-process (embedded)"}`);
+
+    if (roles.has("relay")) {
+      const relay = await startOutboxRelay({ db, stream, topics: config.topics, onError: warn("relay") });
+      stops.unshift(() => relay.stop());
+      say(`relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`);
+    }
+    if (roles.has("bridge")) {
+      const bridge = await startBridge({ stream, pubsub, topics: config.topics, groupId: config.bridgeGroup, onError: warn("bridge") });
+      stops.unshift(() => bridge.stop());
+      say(`bridge    stream -> pub/sub (group ${config.bridgeGroup})`);
+    }
+    let app: App | undefined;
+    let url: string | undefined;
+    if (roles.has("api")) {
+      app = buildApp({ config, db, pubsub, stream });
+      url = await app.start();
+      stops.unshift(() => app!.stop());
+    }
+    return {
+      db,
+      app,
+      url,
+      async stop() {
+        for (const stop of stops) await stop().catch(() => {});
+      },
+    };
+  } catch (err) {
+    for (const stop of stops) await stop().catch(() => {});
+    throw err;
+  }
+}
