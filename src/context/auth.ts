@@ -15,7 +15,7 @@ export async function viewerFromAuthorization(header: string | null | undefined,
   if (!token) throw new UnauthenticatedError("Malformed Authorization header: expected 'Bearer <token>'");
   let claims;
   try {
-    ({ payload: claims } = await jwtVerify(token, key(secret), { algorithms: ["HS256"] }));
+    ({ payload: claims } = await jwtVerify(token, key(secret), { algorithms: ["HS256"], requiredClaims: ["exp"] }));
   } catch {
     throw new UnauthenticatedError("Invalid or expired token");
   }

@@ -54,7 +54,7 @@ export async function applyMigrations(
     provider: adapterFactory.provider,
     adapterName: adapterFactory.adapterName,
     connect: async () => {
-      const adapter = await adapterFactory.connect();
+      const adapter = wholeScripts(await adapterFactory.connect());
       opened.push(adapter);
       return adapter;
     },
@@ -69,6 +69,20 @@ export async function applyMigrations(
     handle.dispose();
     await Promise.all(opened.map((a) => a.dispose()));
   }
+}
+
+/**
+ * Migration scripts must reach the database whole. @prisma/adapter-pg's
+ * executeScript splits them at every ";" (breaking function bodies and even
+ * comments), and pglite-prisma-adapter's does not wait for the script to
+ * finish. Both clients run a multi-statement script as one simple query.
+ */
+function wholeScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const client = (adapter as unknown as { client: { exec?: (sql: string) => Promise<unknown>; query: (sql: string) => Promise<unknown> } }).client;
+  adapter.executeScript = async (script) => {
+    await (client.exec ? client.exec(script) : client.query(script));
+  };
+  return adapter;
 }
 
 /**

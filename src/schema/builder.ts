@@ -1,9 +1,11 @@
 // The one Pothos builder: owns the plugins, the context type and the scalars.
 import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { GraphQLContext } from "../context/graphql-context.js";
 import { decodeGlobalIdOrThrow } from "./ids.js";
+import { COMPLEXITY_LIMIT, complexityError, fieldComplexity } from "./complexity.js";
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -12,7 +14,8 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ErrorsPlugin, RelayPlugin],
+  plugins: [ComplexityPlugin, ErrorsPlugin, RelayPlugin],
+  complexity: { limit: COMPLEXITY_LIMIT, fieldComplexity, complexityError },
   defaultFieldNullability: false,
   relay: {
     clientMutationId: "omit",

@@ -1,7 +1,7 @@
 // Relay global IDs ("Product:<uuid>", base64): what clients see and send.
 import { GraphQLError } from "graphql";
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { ValidationError, type EntityType } from "../errors/domain-errors.js";
+import type { EntityType } from "../errors/domain-errors.js";
 import { UUID } from "../services/cursor.js";
 
 export const toGlobalId = (type: EntityType, id: string) => encodeGlobalID(type, id);
@@ -13,11 +13,15 @@ function parse(globalId: string): { typename: string; id: string } | null {
   return { typename, id };
 }
 
-/** For mutation inputs: a wrong or malformed ID is a typed ValidationError on that field. */
-export function fromGlobalId(type: EntityType, globalId: string, field: string): string {
+/**
+ * For mutation inputs. A malformed ID, or one of another type, becomes "",
+ * which the service refuses as a ValidationError on that field, after its
+ * permission checks: callers learn they may not act before they learn why
+ * their input is wrong.
+ */
+export function fromGlobalId(type: EntityType, globalId: string): string {
   const parsed = parse(globalId);
-  if (!parsed || parsed.typename !== type) throw new ValidationError(field, `${field} is not a valid ${type} ID`);
-  return parsed.id;
+  return parsed && parsed.typename === type ? parsed.id : "";
 }
 
 /** For query arguments and node(id): a client error, not a masked server error. */

@@ -106,7 +106,7 @@ builder.mutationFields((t) => ({
       ctx.services.orders.placeOrder(ctx, {
         idempotencyKey: input.idempotencyKey,
         items: input.items.map((item, i) => ({
-          productId: fromGlobalId("Product", String(item.productId), `items[${i}].productId`),
+          productId: fromGlobalId("Product", String(item.productId)),
           quantity: item.quantity,
         })),
       }),
@@ -117,7 +117,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CancelOrderInput, required: true }) },
     errors: mutationResult("CancelOrder", "order", [VersionConflictError, InvalidTransitionError, NotFoundError]),
     resolve: (_root, { input }, ctx) =>
-      ctx.services.orders.cancel(ctx, { ...input, orderId: fromGlobalId("Order", String(input.orderId), "orderId") }),
+      ctx.services.orders.cancel(ctx, { ...input, orderId: fromGlobalId("Order", String(input.orderId)) }),
   }),
   updateOrderStatus: t.field({
     type: Order,
@@ -125,6 +125,6 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateOrderStatusInput, required: true }) },
     errors: mutationResult("UpdateOrderStatus", "order", [VersionConflictError, InvalidTransitionError, NotFoundError]),
     resolve: (_root, { input }, ctx) =>
-      ctx.services.orders.updateStatus(ctx, { ...input, orderId: fromGlobalId("Order", String(input.orderId), "orderId") }),
+      ctx.services.orders.updateStatus(ctx, { ...input, orderId: fromGlobalId("Order", String(input.orderId)) }),
   }),
 }));

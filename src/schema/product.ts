@@ -93,7 +93,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateProductInput, required: true }) },
     errors: mutationResult("UpdateProduct", "product", [VersionConflictError, NotFoundError]),
     resolve: (_root, { input }, ctx) =>
-      ctx.services.products.update(ctx, { ...input, id: fromGlobalId("Product", String(input.id), "id") }),
+      ctx.services.products.update(ctx, { ...input, id: fromGlobalId("Product", String(input.id)) }),
   }),
   adjustStock: t.field({
     type: Product,
@@ -101,6 +101,6 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: AdjustStockInput, required: true }) },
     errors: mutationResult("AdjustStock", "product", [VersionConflictError, InsufficientStockError, NotFoundError]),
     resolve: (_root, { input }, ctx) =>
-      ctx.services.products.adjustStock(ctx, { ...input, productId: fromGlobalId("Product", String(input.productId), "productId") }),
+      ctx.services.products.adjustStock(ctx, { ...input, productId: fromGlobalId("Product", String(input.productId)) }),
   }),
 }));

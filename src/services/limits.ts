@@ -36,7 +36,8 @@ export function requireMatch(field: string, value: string, pattern: RegExp, what
 }
 
 export function requireUuid(field: string, value: string): string {
-  return requireMatch(field, value, UUID, "a valid ID");
+  if (!UUID.test(value)) throw new ValidationError(field, `${field} is not a valid ID`);
+  return value;
 }
 
 export const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

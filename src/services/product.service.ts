@@ -52,7 +52,8 @@ export class ProductService {
 
   page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
-    const search = filter.search?.trim().slice(0, 100);
+    // Prisma's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
+    const search = filter.search?.trim().slice(0, 100).replace(/[\\%_]/g, (c) => `\\${c}`);
     return this.prisma.product.findMany({
       where: {
         AND: [
