@@ -10,4 +10,5 @@ RUN npm run prisma:generate
 ENV NODE_ENV=production PORT=4000
 EXPOSE 4000
 USER node
-CMD ["npx", "tsx", "src/main.ts"]
+# node itself is PID 1 (no npx in between), so SIGTERM reaches the app's clean stop.
+CMD ["node", "--import", "tsx", "src/main.ts"]

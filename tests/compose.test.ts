@@ -21,7 +21,7 @@ interface Service {
   healthcheck?: { test?: string | string[]; disable?: boolean };
 }
 
-const compose = parse(readFileSync(path.join(root, "docker-compose.yml"), "utf8")) as { services: Record<string, Service> };
+const compose = parse(readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
 const svc = (name: string): Service => {
   const s = compose.services[name];
   if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
@@ -124,6 +124,16 @@ describe("docker-compose.yml", () => {
     expect(kafkaEnv.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR).toBe("1");
   });
 
+  it("runs the api, the outbox relay and the bridge as separate services of the same image and backends", () => {
+    expect(env(svc("api")).STOCKWIRE_ROLES).toBe("api");
+    expect(env(svc("relay")).STOCKWIRE_ROLES).toBe("relay");
+    expect(env(svc("bridge")).STOCKWIRE_ROLES).toBe("bridge");
+    for (const name of ["relay", "bridge"]) {
+      expect(svc(name).build, name).toEqual(svc("api").build);
+      for (const v of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET"]) expect(env(svc(name))[v], `${name} ${v}`).toBe(env(svc("api"))[v]);
+    }
+  });
+
   it("builds the api from a Dockerfile that installs, generates the Prisma client and runs the app", () => {
     const build = svc("api").build!;
     const context = typeof build === "string" ? build : (build.context ?? ".");
@@ -133,7 +143,7 @@ describe("docker-compose.yml", () => {
     expect(dockerfile).toMatch(/^FROM node:20-slim\b/m);
     expect(dockerfile).toMatch(/^RUN .*\bnpm ci\b/m);
     expect(dockerfile).toMatch(/^RUN .*npm run prisma:generate\b/m);
-    expect(dockerfile).toMatch(/^CMD \["npx", "tsx", "src\/main\.ts"\]/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "src\/main\.ts"\]/m);
     // Whatever the app needs at run time is not excluded from the build context.
     const ignored = readFileSync(path.join(root, context, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
     for (const needed of ["src", "prisma", "package.json", "package-lock.json", "scripts"]) expect(ignored).not.toContain(needed);
