@@ -9,6 +9,7 @@ import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
 import type { StreamBackend } from "./realtime/stream.js";
+import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
 import { GraphQLError } from "graphql";
@@ -17,6 +18,8 @@ import { createGraphQLContext, type GraphQLContext } from "./context/graphql-con
 import { viewerFromAuthorization } from "./context/auth.js";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { maskError } from "./errors/graphql-errors.js";
+import { useWebDemo } from "./demo/web-demo.js";
+import { useDemoSession } from "./demo/demo-session.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
@@ -26,6 +29,7 @@ export interface AppDeps {
   db: Database;
   pubsub: PubSubBackend;
   stream: StreamBackend;
+  outbox: OutboxSignal;
 }
 
 export interface App {
@@ -40,7 +44,7 @@ export interface App {
 
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
-  const services = createServices({ prisma: deps.db.prisma, pubsub: deps.pubsub });
+  const services = createServices({ prisma: deps.db.prisma, pubsub: deps.pubsub, outbox: deps.outbox });
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -48,6 +52,8 @@ export function buildApp(deps: AppDeps): App {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
+    // GraphiQL from the local @graphql-yoga/render-graphiql bundle, not a CDN: works offline.
+    renderGraphiQL: async (opts) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(opts),
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
     maxRequestBodySize: REQUEST_LIMITS.maxBodyBytes,
@@ -75,6 +81,9 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: false },
       }),
       useReadiness(deps),
+      // The storefront demo at / and, in demo mode only, GET /demo/session.
+      useWebDemo(),
+      useDemoSession({ config, prisma: deps.db.prisma }),
     ],
   });
   const server = createServer(yoga);
@@ -91,7 +100,9 @@ export function buildApp(deps: AppDeps): App {
       },
       // The same Yoga pipeline as HTTP: context (auth), limits, masked errors.
       onSubscribe: async (ctx, _id, params) => {
+        // POST: Yoga refuses mutations in GET requests, and a socket carries mutations too.
         const request = new Request(`http://localhost${ctx.extra.request.url ?? "/"}`, {
+          method: "POST",
           headers: Object.entries(ctx.extra.request.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])),
         });
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

@@ -9,6 +9,7 @@ import { createStream } from "./realtime/stream.js";
 import { startOutboxRelay } from "./realtime/outbox-relay.js";
 import { startBridge } from "./realtime/bridge.js";
 import { buildApp, type App } from "./app.js";
+import { createOutboxSignal, OUTBOX_CHANNEL } from "./events/outbox-signal.js";
 
 
 export interface Running {
@@ -44,8 +45,9 @@ export async function startStockwire(
     stops.unshift(() => stream.close());
     say(`stream    ${stream.kind === "kafka" ? `Kafka at ${stream.describe}` : "in-process (embedded)"}`);
 
+    const outbox = createOutboxSignal(() => db.notify(OUTBOX_CHANNEL));
     if (roles.has("relay")) {
-      const relay = await startOutboxRelay({ db, stream, topics: config.topics, onError: warn("relay") });
+      const relay = await startOutboxRelay({ db, stream, outbox, topics: config.topics, onError: warn("relay") });
       stops.unshift(() => relay.stop());
       say(`relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`);
     }
@@ -57,7 +59,7 @@ export async function startStockwire(
     let app: App | undefined;
     let url: string | undefined;
     if (roles.has("api")) {
-      app = buildApp({ config, db, pubsub, stream });
+      app = buildApp({ config, db, pubsub, stream, outbox });
       url = await app.start();
       stops.unshift(() => app!.stop());
     }

@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
+  STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -62,6 +63,8 @@ export interface Config {
   jwt: { secret: string; isDevSecret: boolean };
   /** Seed the demo catalogue into an empty database (embedded default only, unless asked). */
   seed: boolean;
+  /** Storefront demo mode: GET /demo/session hands out customer and admin tokens to anyone. */
+  demo: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
 }
@@ -83,6 +86,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!e.JWT_SECRET && e.NODE_ENV === "production") {
     throw new ConfigError("invalid JWT_SECRET: required when NODE_ENV=production");
   }
+  // Demo mode gives anyone an admin token: on by default only with the development secret.
+  const demo = e.STOCKWIRE_DEMO ? e.STOCKWIRE_DEMO === "on" : !e.JWT_SECRET;
+  if (demo && e.NODE_ENV === "production" && !e.STOCKWIRE_DEMO) {
+    throw new ConfigError("invalid STOCKWIRE_DEMO: set it to on or off explicitly when NODE_ENV=production");
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -97,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
+    demo,
     roles: [...new Set(e.STOCKWIRE_ROLES)],
   };
 }

@@ -1,4 +1,5 @@
 // Bearer tokens: HS256 JWTs with `sub` (a Customer global ID) and `role`.
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import { UnauthenticatedError } from "../errors/domain-errors.js";
 import { UUID } from "../services/cursor.js";
@@ -6,7 +7,13 @@ import type { Viewer } from "./request-context.js";
 
 export type Role = "admin" | "customer";
 
-const key = (secret: string) => new TextEncoder().encode(secret);
+// jose imports a raw secret into a CryptoKey on every call; import it once.
+const keys = new Map<string, KeyObject>();
+const key = (secret: string) => {
+  let k = keys.get(secret);
+  if (!k) keys.set(secret, (k = createSecretKey(Buffer.from(secret, "utf8"))));
+  return k;
+};
 
 /** Reads the viewer from an Authorization header value; none means anonymous. */
 export async function viewerFromAuthorization(header: string | null | undefined, secret: string): Promise<Viewer> {

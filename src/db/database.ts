@@ -22,6 +22,8 @@ export interface Database {
   ping(): Promise<void>;
   /** Calls onNotify for each NOTIFY on channel (reconnecting as needed); resolves with an unlisten function. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /** NOTIFY channel, in a transaction of its own. */
+  notify(channel: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,11 +50,18 @@ function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions
   return prisma;
 }
 
+/**
+ * Hot-path statements start with "-- prepare:<name>": those are prepared once
+ * per connection instead of planned on every call (planning cost as much as
+ * executing). Only fixed SQL texts opt in, as pg keeps every named statement.
+ */
+const preparedName = (query: { sql: string }) => /^\s*-- prepare:([\w-]+)/.exec(query.sql)?.[1] as string;
+
 async function openPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on("error", () => {});
-  const prisma = createClient(new PrismaPg(pool), options);
+  const prisma = createClient(new PrismaPg(pool, { statementNameGenerator: preparedName }), options);
   const where = new URL(url);
   return {
     kind: "postgres",
@@ -75,6 +84,9 @@ async function openPostgres(url: string, poolSize: number, options: DatabaseOpti
       await prisma.$queryRaw`SELECT 1`;
     },
     listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
+    async notify(channel) {
+      await pool.query("SELECT pg_notify($1, '')", [channel]);
+    },
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -94,6 +106,9 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
     migrate: () => applyMigrations(new PrismaPGlite(pglite)),
     async ping() {
       await prisma.$queryRaw`SELECT 1`;
+    },
+    async notify(channel) {
+      await pglite.query("SELECT pg_notify($1, '')", [channel]);
     },
     async listen(channel, onNotify) {
       const unlisten = await pglite.listen(channel, onNotify);

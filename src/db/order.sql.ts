@@ -54,7 +54,7 @@ export async function placeOrderStatement(
   const quantities = lines.map((l) => l.quantity);
   const rows = await prisma.$queryRaw<
     (Partial<OrderRow> & { existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null })[]
-  >`
+  >`-- prepare:place-order
     WITH req AS (
       SELECT * FROM unnest(${ids}::uuid[], ${quantities}::int[]) AS r(product_id, quantity)
     ),

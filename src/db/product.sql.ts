@@ -15,7 +15,7 @@ export async function adjustStockStatement(
   p: { id: string; delta: number; expectedVersion: number | null; note: string; maxStock: number },
 ): Promise<AdjustStockResult> {
   const reason = p.delta > 0 ? "RESTOCK" : "ADJUSTMENT";
-  const rows = await prisma.$queryRaw<(Partial<Product> & { current: AdjustStockResult["current"] })[]>`
+  const rows = await prisma.$queryRaw<(Partial<Product> & { current: AdjustStockResult["current"] })[]>`-- prepare:adjust-stock
     WITH cur AS (
       SELECT id, sku, stock, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
     ),

@@ -2,11 +2,14 @@
 // then marks them published. At-least-once: a crash between publishing and
 // marking republishes those rows, which consumers drop by version.
 //
+// Woken right after commits (OutboxSignal: in-process, or NOTIFY from other
+// processes), polling as a fallback; a burst of commits gathers into one batch.
 // Several relays may run (one per API instance); a transaction-scoped
 // advisory lock lets exactly one publish at a time, so events leave in commit
 // order and are not published twice in normal operation. The others stand by.
 import type { Database } from "../db/database.js";
 import type { StreamBackend } from "./stream.js";
+import { OUTBOX_CHANNEL, type OutboxSignal } from "../events/outbox-signal.js";
 import { toStreamMessage, type Topics } from "./stream-events.js";
 
 const RELAY_LOCK = 0x5707_0e1a;
@@ -14,10 +17,14 @@ const RELAY_LOCK = 0x5707_0e1a;
 export interface RelayOptions {
   db: Database;
   stream: StreamBackend;
+  /** This process's commits of outbox rows; other processes' arrive as NOTIFY. */
+  outbox?: OutboxSignal;
   topics: Topics;
   batchSize?: number;
-  /** Fallback poll when no notification arrives (LISTEN/NOTIFY is the fast path). */
+  /** Fallback poll when no signal arrives. */
   pollMs?: number;
+  /** After a wake-up, how long to let further commits gather into the same batch. */
+  gatherMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -28,7 +35,7 @@ export interface Relay {
 }
 
 export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
-  const { db, stream, topics, batchSize = 500, pollMs = 1000, onError = () => {} } = opts;
+  const { db, stream, outbox, topics, batchSize = 500, pollMs = 500, gatherMs = 5, onError = () => {} } = opts;
   let running = true;
   let wake: (() => void) | undefined;
   const sleep = (ms: number) =>
@@ -59,7 +66,8 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       { timeout: 120_000, maxWait: 10_000 },
     );
 
-  const unlisten = await db.listen("outbox_event", () => wake?.());
+  const unlisten = await db.listen(OUTBOX_CHANNEL, () => wake?.());
+  const offSignal = outbox?.onWritten(() => wake?.()) ?? (() => {});
   const loop = (async () => {
     let backoff = 100;
     while (running) {
@@ -68,6 +76,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
         backoff = 100;
         if (published === batchSize) continue; // busy: drain without waiting
         await sleep(pollMs);
+        await new Promise((r) => setTimeout(r, gatherMs));
       } catch (err) {
         onError(err);
         await sleep(backoff);
@@ -80,6 +89,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
     tick,
     async stop() {
       running = false;
+      offSignal();
       wake?.();
       await loop;
       await unlisten();

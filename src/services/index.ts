@@ -1,6 +1,7 @@
 // The services a request can use; built once per process from its backends.
 import type { Prisma } from "../db/database.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
+import type { OutboxSignal } from "../events/outbox-signal.js";
 import { LiveService } from "./live.service.js";
 import { CustomerService } from "./customer.service.js";
 import { OrderService } from "./order.service.js";
@@ -13,9 +14,9 @@ export interface Services {
   live: LiveService;
 }
 
-export function createServices(deps: { prisma: Prisma; pubsub: PubSubBackend }): Services {
-  const products = new ProductService(deps.prisma);
-  const orders = new OrderService(deps.prisma);
+export function createServices(deps: { prisma: Prisma; pubsub: PubSubBackend; outbox: OutboxSignal }): Services {
+  const products = new ProductService(deps.prisma, deps.outbox);
+  const orders = new OrderService(deps.prisma, deps.outbox);
   return {
     products,
     customers: new CustomerService(deps.prisma),

@@ -8,6 +8,7 @@ import { ordersForCustomersStatement, placeOrderStatement, type OrderRow } from 
 import { restoreStockStatement } from "../db/order-status.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
+import type { OutboxSignal } from "../events/outbox-signal.js";
 import { isAdmin, requireAdmin, requireCustomer, type RequestContext } from "../context/request-context.js";
 import {
   InsufficientStockError,
@@ -38,7 +39,10 @@ export interface OrderFilter {
 }
 
 export class OrderService {
-  constructor(private readonly prisma: Prisma) {}
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly outbox: OutboxSignal,
+  ) {}
 
   async placeOrder(ctx: RequestContext, input: PlaceOrderInput): Promise<OrderRow> {
     const customerId = requireCustomer(ctx);
@@ -56,7 +60,10 @@ export class OrderService {
       throw err;
     }
     if (result.existingOrderId) return this.replay(customerId, key, lines);
-    if (result.order) return result.order;
+    if (result.order) {
+      this.outbox.written();
+      return result.order;
+    }
 
     const found = new Map(result.products.map((p) => [p.id, p]));
     const missing = lines.find((l) => !found.has(l.productId));
@@ -98,7 +105,7 @@ export class OrderService {
   private async transition(ctx: RequestContext, rawId: string, to: OrderStatus, expected: number | null): Promise<OrderRow> {
     const id = requireUuid("orderId", rawId);
     if (expected !== null) requireInt("expectedVersion", expected, 0, 2 ** 31 - 1);
-    return this.prisma.$transaction(async (tx) => {
+    const order = await this.prisma.$transaction(async (tx) => {
       // Lock the order first (then its products, in id order): concurrent
       // transitions of one order queue here and see each other's result.
       const [current] = await tx.$queryRaw<{ customerId: string; status: OrderStatus; version: number }[]>`
@@ -121,6 +128,8 @@ export class OrderService {
       await tx.outboxEvent.createMany({ data: events });
       return order;
     });
+    this.outbox.written();
+    return order;
   }
 
   /** Admin listing across customers. */

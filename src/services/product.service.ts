@@ -7,6 +7,7 @@ import type { Product } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { adjustStockStatement } from "../db/product.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
+import type { OutboxSignal } from "../events/outbox-signal.js";
 import { requireAdmin, type RequestContext } from "../context/request-context.js";
 import {
   DuplicateSkuError,
@@ -48,7 +49,10 @@ export interface AdjustStockInput {
 }
 
 export class ProductService {
-  constructor(private readonly prisma: Prisma) {}
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly outbox: OutboxSignal,
+  ) {}
 
   page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
@@ -108,6 +112,7 @@ export class ProductService {
           }),
         }),
       ]);
+      this.outbox.written();
       return product;
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateSkuError(data.sku);
@@ -150,7 +155,10 @@ export class ProductService {
       input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
 
     const result = await adjustStockStatement(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
-    if (result.product) return result.product;
+    if (result.product) {
+      this.outbox.written();
+      return result.product;
+    }
     // Refused: explain from the row as it was when the statement ran.
     const current = result.current;
     if (!current) throw new NotFoundError("Product", id);

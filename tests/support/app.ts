@@ -5,6 +5,7 @@ import { openDatabase, type Database, type DatabaseOptions } from "../../src/db/
 import { createPubSub } from "../../src/realtime/pubsub.js";
 import { createStream } from "../../src/realtime/stream.js";
 import { buildApp, type App } from "../../src/app.js";
+import { createOutboxSignal, OUTBOX_CHANNEL } from "../../src/events/outbox-signal.js";
 
 export interface TestApp {
   app: App;
@@ -22,7 +23,8 @@ export async function startTestApp(env: Record<string, string | undefined>, opti
   await db.migrate();
   const pubsub = createPubSub(config.redis);
   const stream = createStream(config.kafka);
-  const app = buildApp({ config, db, pubsub, stream });
+  const outbox = createOutboxSignal(() => db.notify(OUTBOX_CHANNEL));
+  const app = buildApp({ config, db, pubsub, stream, outbox });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new Request(`http://test${path}`, init)));
   return {
     app,
