@@ -6,7 +6,7 @@ COPY package.json package-lock.json ./
 # the app runs from TypeScript sources with tsx.
 RUN npm ci && npm cache clean --force
 COPY . .
-RUN npm run prisma:generate
+RUN npm run prisma:generate && npm run demo:build
 ENV NODE_ENV=production PORT=4000
 EXPOSE 4000
 USER node

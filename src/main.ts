@@ -22,6 +22,7 @@ const say = (line: string) => config.logLevel !== "silent" && console.log(`stock
 try {
   const running = await startStockwire(config, { say });
   if (running.url) {
+    if (config.demo) say(`demo      ${running.url}/   (the storefront, live stock)`);
     say(`GraphiQL  ${running.url}/graphql   (health ${running.url}/health, readiness ${running.url}/ready)`);
     if (config.jwt.isDevSecret) {
       say("auth      development JWT secret: npm run token -- --role admin   (or --role customer --sub <Customer ID>)");

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { ensureCommand, mavenDependencies } from "./install.js";
 import { freePorts } from "./ports.js";
-import { makeTempDir, run, spawnService, waitUntil, type ServiceProcess, type StartedService } from "./process.js";
+import { makeTempDir, run, spawnReady, type StartedService } from "./process.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const POM = path.join(root, "infra/kafka/pom.xml");
@@ -33,7 +33,6 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<StartedServic
   const java = await ensureCommand("java", "openjdk-17-jre-headless", log);
   const jars = await mavenDependencies(POM, path.join(root, ".cache/kafka", version), log);
   const dir = await makeTempDir("stockwire-kafka-");
-  let proc: ServiceProcess | undefined;
   try {
     const [port, controllerPort] = await freePorts(2);
     const props = path.join(dir.path, "server.properties");
@@ -52,25 +51,32 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<StartedServic
       `${jars}/*`, // expanded by java itself, not a shell
     ];
     await run(java, [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", props], { cwd: dir.path });
-    proc = spawnService("kafka", java, [...jvm, "kafka.Kafka", props], {
-      cwd: dir.path,
-      logFile: path.join(dir.path, "stdout.log"),
-      errorLog: path.join(dir.path, "kafka.log"),
-      graceMs: 15_000,
-    });
     const broker = `127.0.0.1:${port}`;
-    await waitUntil(`Kafka broker on ${broker}`, opts.readyTimeoutMs ?? 90_000, () => describeCluster(broker), proc);
-    const started = proc;
+    // Also what resume() runs: the formatted data dir and the ports are kept.
+    const launch = () =>
+      spawnReady(
+        [
+          "kafka",
+          java,
+          [...jvm, "kafka.Kafka", props],
+          { cwd: dir.path, logFile: path.join(dir.path, "stdout.log"), errorLog: path.join(dir.path, "kafka.log"), graceMs: 15_000 },
+        ],
+        { what: `Kafka broker on ${broker}`, timeoutMs: opts.readyTimeoutMs ?? 90_000, probe: () => describeCluster(broker) },
+      );
+    let { proc } = await launch();
     return {
       url: broker,
-      describe: `Apache Kafka ${version} KRaft (pid ${started.pid}, dir ${dir.path})`,
+      describe: `Apache Kafka ${version} KRaft (pid ${proc.pid}, dir ${dir.path})`,
+      pause: () => proc.stop(),
+      async resume() {
+        if (proc.hasExited()) ({ proc } = await launch());
+      },
       async stop() {
-        await started.stop();
+        await proc.stop();
         await dir.remove();
       },
     };
   } catch (err) {
-    await proc?.stop();
     await dir.remove();
     throw err;
   }

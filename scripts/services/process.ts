@@ -55,7 +55,29 @@ export interface StartedService {
   url: string;
   /** What runs where, for the one log line per service. */
   describe: string;
+  /** Stops the process and removes its dir. */
   stop(): Promise<void>;
+  /** An outage on purpose: stops the process but keeps its dir, config and ports. */
+  pause?(): Promise<void>;
+  /** After pause(): the same process again (same ports, dir and config); resolves once it is ready. */
+  resume?(): Promise<void>;
+}
+
+/**
+ * Spawns a service and waits until `probe` answers (see waitUntil); stops it
+ * again if it never does. Resolves with the process and the probe's answer.
+ */
+export async function spawnReady<T>(
+  spawnArgs: Parameters<typeof spawnService>,
+  ready: { what: string; timeoutMs: number; probe: () => Promise<T | undefined> },
+): Promise<{ proc: ServiceProcess; answer: T }> {
+  const proc = spawnService(...spawnArgs);
+  try {
+    return { proc, answer: await waitUntil(ready.what, ready.timeoutMs, ready.probe, proc) };
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
 }
 
 const live = new Set<ServiceProcess>();

@@ -1,9 +1,10 @@
-// A throwaway Redis server on 127.0.0.1 and a free port, nothing persisted.
+// A throwaway Redis server on 127.0.0.1 and a free port, nothing persisted
+// (pause() and resume() restart it empty, as a crashed Redis would come back).
 import net from "node:net";
 import path from "node:path";
 import { ensureCommand } from "./install.js";
 import { freePort } from "./ports.js";
-import { makeTempDir, spawnService, waitUntil, type ServiceProcess, type StartedService } from "./process.js";
+import { makeTempDir, spawnReady, type StartedService } from "./process.js";
 
 export interface RedisOptions {
   log?: (line: string) => void;
@@ -13,27 +14,33 @@ export interface RedisOptions {
 export async function startRedis(opts: RedisOptions = {}): Promise<StartedService> {
   const bin = await ensureCommand("redis-server", "redis-server", opts.log ?? console.log);
   const dir = await makeTempDir("stockwire-redis-");
-  let proc: ServiceProcess | undefined;
   try {
     const port = await freePort();
-    proc = spawnService(
-      "redis-server",
-      bin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.path, "--logfile", ""],
-      { cwd: dir.path, logFile: path.join(dir.path, "redis.log") },
-    );
-    const version = await waitUntil(`redis-server on 127.0.0.1:${port}`, opts.readyTimeoutMs ?? 15_000, () => redisVersion(port), proc);
-    const started = proc;
+    // Also what resume() runs: the same port and dir.
+    const launch = () =>
+      spawnReady(
+        [
+          "redis-server",
+          bin,
+          ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.path, "--logfile", ""],
+          { cwd: dir.path, logFile: path.join(dir.path, "redis.log") },
+        ],
+        { what: `redis-server on 127.0.0.1:${port}`, timeoutMs: opts.readyTimeoutMs ?? 15_000, probe: () => redisVersion(port) },
+      );
+    let { proc, answer: version } = await launch();
     return {
       url: `redis://127.0.0.1:${port}`,
-      describe: `Redis ${version} (pid ${started.pid}, dir ${dir.path})`,
+      describe: `Redis ${version} (pid ${proc.pid}, dir ${dir.path})`,
+      pause: () => proc.stop(),
+      async resume() {
+        if (proc.hasExited()) ({ proc } = await launch());
+      },
       async stop() {
-        await started.stop();
+        await proc.stop();
         await dir.remove();
       },
     };
   } catch (err) {
-    await proc?.stop();
     await dir.remove();
     throw err;
   }

@@ -61,6 +61,15 @@ function kafkaStream(brokers: string[]): StreamBackend {
     if (!missing.length) return;
     await connectAdmin();
     await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: TOPIC_PARTITIONS })), waitForLeaders: true });
+    // createTopics does not wait when another process created the topic a
+    // moment ago: wait until every partition has a leader before using it.
+    for (let attempt = 0; ; attempt++) {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: missing }).catch(() => ({ topics: [] }));
+      const ready = missing.every((t) => meta.find((m) => m.name === t)?.partitions.every((p) => p.leader >= 0));
+      if (ready) break;
+      if (attempt >= 50) throw new Error(`Kafka topics ${missing.join(", ")} have no partition leaders`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     missing.forEach((t) => knownTopics.add(t));
   }
 
@@ -85,18 +94,23 @@ function kafkaStream(brokers: string[]): StreamBackend {
     },
     async consume({ groupId, topics, onBatch }) {
       await ensureTopics(topics);
-      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, retry: { retries: 10 } });
+      // A short session: when a bridge dies, its partitions move to the others
+      // (or to its restarted self) within seconds, not kafkajs' default 30 s.
+      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 10 } });
       consumers.add(consumer);
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (!batch.messages.length || !isRunning() || isStale()) return;
           await onBatch(
             batch.messages.map((m) => ({ topic: batch.topic, key: m.key?.toString() ?? "", value: m.value?.toString() ?? "" })),
           );
+          // Resolving moves this consumer's fetch position; committing makes it
+          // survive a restart. Both only after the handler succeeded.
+          resolveOffset(batch.lastOffset());
           const next = (BigInt(batch.lastOffset()) + 1n).toString();
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
           await heartbeat();

@@ -57,12 +57,17 @@ export class LiveService {
 
     return new Repeater<StockChange>(async (push, stop) => {
       const delivered = new Map<string, number>();
-      const offer = (globalId: string, change: Omit<StockChange, "product">) => {
+      // Live events that arrive before the snapshot wait for it, so the first
+      // message for every product is always its CURRENT count.
+      let early: [string, Omit<StockChange, "product">][] | undefined = [];
+      const deliver = (globalId: string, change: Omit<StockChange, "product">) => {
         const base = byGlobalId.get(globalId);
         if (!base || change.version <= (delivered.get(globalId) ?? -1)) return;
         delivered.set(globalId, change.version);
         void push({ ...change, product: { ...base, stock: change.stock, version: change.version } });
       };
+      const offer = (globalId: string, change: Omit<StockChange, "product">) =>
+        early && change.reason !== "CURRENT" ? early.push([globalId, change]) : deliver(globalId, change);
       const current = async () => {
         for (const p of await this.products.byIds(ids)) {
           if (p) offer(encodeGlobalID("Product", p.id), { stock: p.stock, version: p.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: p.updatedAt });
@@ -80,6 +85,9 @@ export class LiveService {
       const offResync = this.pubsub.onResync(() => void current().catch(() => {}));
       try {
         await current();
+        const waiting = early;
+        early = undefined;
+        waiting.forEach(([gid, change]) => deliver(gid, change));
         await stop;
       } finally {
         offResync();
@@ -97,15 +105,17 @@ export class LiveService {
     return new Repeater<OrderStatusChange>(async (push, stop) => {
       let delivered = -1;
       let latest = order;
-      const offer = (change: Omit<OrderStatusChange, "order">) => {
+      let early: Omit<OrderStatusChange, "order">[] | undefined = []; // as for stock: current status first
+      const deliver = (change: Omit<OrderStatusChange, "order">) => {
         if (change.version <= delivered) return;
         delivered = change.version;
         latest = { ...latest, status: change.status, version: change.version, updatedAt: change.occurredAt };
         void push({ ...change, order: latest });
       };
+      const offer = (change: Omit<OrderStatusChange, "order">) => (early ? early.push(change) : deliver(change));
       const current = async () => {
         const [o] = await this.orders.byIds([orderId]);
-        if (o) offer({ status: o.status, previousStatus: null, version: o.version, occurredAt: o.updatedAt });
+        if (o) deliver({ status: o.status, previousStatus: null, version: o.version, occurredAt: o.updatedAt });
       };
       const subId = await this.pubsub.engine.subscribe(orderStatusChannel(gid), (e: OrderStatusChangedEvent) =>
         offer({ status: e.status as OrderStatus, previousStatus: e.previousStatus as OrderStatus, version: e.version, occurredAt: new Date(e.occurredAt) }),
@@ -114,6 +124,9 @@ export class LiveService {
       const offResync = this.pubsub.onResync(() => void current().catch(() => {}));
       try {
         await current();
+        const waiting = early;
+        early = undefined;
+        waiting.forEach(deliver);
         await stop;
       } finally {
         offResync();

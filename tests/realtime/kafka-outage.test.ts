@@ -1,0 +1,102 @@
+// Kafka down: orders keep being accepted (the API writes only to PostgreSQL),
+// their events wait in the outbox, and once Kafka is back every one of them
+// reaches the subscriber. Uses a Kafka of its own: stopping the shared one
+// would break the test files running beside this one.
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startKafka } from "../../scripts/services/kafka.js";
+import type { StartedService } from "../../scripts/services/process.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { redisUrl } from "../support/services.js";
+import {
+  eventually,
+  shop,
+  sleep,
+  startInstance,
+  stockwireEnv,
+  streamNames,
+  subscribeStock,
+  versionRegressions,
+  type Instance,
+  type Shop,
+  type StockEvent,
+  type Subscription,
+} from "../support/stockwire.js";
+
+let kafka: StartedService;
+let database: TestDatabase;
+let sql: pg.Pool;
+let instance: Instance;
+let api: Shop;
+let sub: Subscription<StockEvent> | undefined;
+
+beforeAll(async () => {
+  [kafka, database] = await Promise.all([startKafka({ log: () => {} }), createTestDatabase()]);
+  sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  instance = await startInstance(
+    stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: [kafka.url] }, streamNames("kafka-outage"), [
+      "api",
+      "relay",
+      "bridge",
+    ]),
+  );
+  api = shop(instance.url);
+});
+afterAll(async () => {
+  await sub?.close();
+  await instance?.stop();
+  await sql?.end();
+  await database?.drop();
+  await kafka?.stop();
+});
+
+const unpublished = async () => Number((await sql.query(`SELECT count(*) FROM outbox_event WHERE published_at IS NULL`)).rows[0].count);
+const ready = async () => {
+  const res = await fetch(`${instance.url}/ready`);
+  return { status: res.status, failing: ((await res.json()) as { failing: string[] }).failing };
+};
+
+describe("Kafka outage", () => {
+  it("accepts orders while Kafka is down and delivers all their events once it is back", async () => {
+    const N = 20;
+    const initial = 100;
+    const product = await api.createProduct(initial);
+    const customer = await api.createCustomer();
+    sub = subscribeStock(instance.url, customer.token, [product.id]);
+    await sub.waitFor("the snapshot", (e) => e.version === 0);
+    // The pipeline works before the outage.
+    expect((await api.placeOrder(customer.token, product.id, 1)).__typename).toBe("PlaceOrderSuccess");
+    await sub.waitFor("the first order's change", (e) => e.version === 1, 30_000);
+    await eventually("the outbox to drain", async () => (await unpublished()) === 0);
+
+    await kafka.pause!();
+    const t0 = Date.now();
+    const results = await Promise.all(Array.from({ length: N }, () => api.placeOrder(customer.token, product.id, 1)));
+    const orderMs = Date.now() - t0;
+    expect(results.map((r) => r.__typename)).toEqual(Array(N).fill("PlaceOrderSuccess"));
+    expect(orderMs, "orders must not wait for Kafka").toBeLessThan(10_000);
+    const final = await api.stockOf(product.id);
+    expect(final).toEqual({ stock: initial - 1 - N, version: 1 + N });
+
+    await sleep(2000); // the relay is trying meanwhile
+    expect(await unpublished()).toBe(N);
+    expect(sub.events.at(-1)).toMatchObject({ version: 1 });
+    expect(await ready()).toEqual({ status: 503, failing: ["stream"] });
+
+    await kafka.resume!();
+    const t1 = Date.now();
+    // The relay catches up within a second. The bridge's consumer crashed with the broker and
+    // rejoins as a new member, which waits out its old member's session (kafkajs default 30 s).
+    await sub.waitFor("the last order's change after Kafka is back", (e) => e.version === final.version, 60_000);
+    console.log(`[kafka-outage] ${N} orders in ${orderMs} ms while Kafka was down; delivered ${Date.now() - t1} ms after it was back`);
+    expect(sub.events.at(-1)).toMatchObject({ stock: final.stock, version: final.version, reason: "ORDER_PLACED" });
+    expect(versionRegressions(sub.events)).toEqual([]);
+    expect(sub.events.filter((e) => e.stock !== initial - e.version)).toEqual([]);
+    await eventually("the outbox to drain", async () => (await unpublished()) === 0);
+    await eventually("readiness", async () => (await ready()).status === 200, 30_000);
+
+    // And the pipeline keeps working afterwards.
+    expect((await api.placeOrder(customer.token, product.id, 1)).__typename).toBe("PlaceOrderSuccess");
+    await sub.waitFor("a change after the outage", (e) => e.version === final.version + 1, 30_000);
+  }, 180_000);
+});

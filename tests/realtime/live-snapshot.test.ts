@@ -1,0 +1,75 @@
+// stockChanged promises "first the current stock (reason CURRENT), then every
+// change". A change whose event is still on its way when a client subscribes
+// arrives between the pub/sub subscribe and the database read; the snapshot
+// must still come first. Deterministic: in-process pub/sub, and a product
+// lookup that lets such an event arrive while the snapshot is being read.
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import { describe, expect, it } from "vitest";
+import { anonymous } from "../../src/context/request-context.js";
+import type { StockChangedEvent } from "../../src/events/stock-changed.event.js";
+import { stockChannel } from "../../src/realtime/channels.js";
+import { createPubSub } from "../../src/realtime/pubsub.js";
+import { LiveService, type StockChange } from "../../src/services/live.service.js";
+import type { OrderService } from "../../src/services/order.service.js";
+import type { ProductService } from "../../src/services/product.service.js";
+
+const product = {
+  id: "5e0b7c1e-8f57-4a43-9c56-0e7a1d3c2b10",
+  sku: "MUG-1",
+  name: "Mug",
+  description: "",
+  priceCents: 900,
+  currency: "EUR",
+  stock: 7,
+  version: 4,
+  createdAt: new Date(),
+  updatedAt: new Date(),
+};
+const gid = encodeGlobalID("Product", product.id);
+
+/** The event of the change that produced `product` as stored (version 4), delivered late. */
+const lateEvent: StockChangedEvent = {
+  eventId: "41",
+  productId: gid,
+  sku: product.sku,
+  stock: product.stock,
+  version: product.version,
+  delta: -1,
+  reason: "ORDER_PLACED",
+  orderId: encodeGlobalID("Order", "9a1f2f4e-1b7e-4c1a-8f7e-3c2d1b0a9f8e"),
+  occurredAt: new Date().toISOString(),
+};
+
+async function firstEvents(deliverLateEvent: boolean): Promise<StockChange[]> {
+  const pubsub = createPubSub({ kind: "memory" });
+  let reads = 0;
+  const products = {
+    async byIds(ids: readonly string[]) {
+      // Read 1 checks that the products exist; read 2 is the snapshot.
+      if (++reads === 2 && deliverLateEvent) await pubsub.engine.publish(stockChannel(gid), lateEvent);
+      return ids.map((id) => (id === product.id ? { ...product } : null));
+    },
+  } as unknown as ProductService;
+  const live = new LiveService(pubsub, products, {} as OrderService);
+  const iterator = (await live.stockChanges(anonymous, [product.id]))[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  // A later change, to see what comes after the first event.
+  await pubsub.engine.publish(stockChannel(gid), { ...lateEvent, eventId: "42", stock: 6, version: 5 });
+  const second = await iterator.next();
+  await iterator.return?.();
+  return [first.value, second.value];
+}
+
+describe("stockChanged snapshot", () => {
+  it("starts with CURRENT when nothing is in flight", async () => {
+    const [first, second] = await firstEvents(false);
+    expect(first).toMatchObject({ reason: "CURRENT", stock: 7, version: 4 });
+    expect(second).toMatchObject({ reason: "ORDER_PLACED", stock: 6, version: 5 });
+  });
+
+  it("starts with CURRENT even when the event of the latest change arrives while the snapshot is read", async () => {
+    const [first, second] = await firstEvents(true);
+    expect(first).toMatchObject({ reason: "CURRENT", stock: 7, version: 4 });
+    expect(second).toMatchObject({ reason: "ORDER_PLACED", stock: 6, version: 5 });
+  });
+});
