@@ -34,17 +34,8 @@ export function stockChangedOutbox(payload: StockChangedPayload): OutboxRow {
  * Delivery is at-least-once and, across relay fail-overs, possibly out of
  * order: consumers keep the highest `version` per product and drop the rest.
  */
-export interface StockChangedEvent {
+export interface StockChangedEvent extends Omit<StockChangedPayload, "note"> {
   /** Unique per event (the outbox row id): deduplicate on it if you must. */
   eventId: string;
-  /** Relay global ID of the product, as the GraphQL API returns it. */
-  productId: string;
-  sku: string;
-  stock: number;
-  version: number;
-  delta: number;
-  reason: StockChangeReason;
-  /** Relay global ID of the order, for ORDER_PLACED and ORDER_CANCELLED. */
-  orderId: string | null;
-  occurredAt: string;
+  // productId and orderId are relay global IDs here, as the GraphQL API returns them.
 }

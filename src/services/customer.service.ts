@@ -4,6 +4,7 @@ import type { Customer } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { requireAdmin, requireCustomer, type RequestContext } from "../context/request-context.js";
 import { DuplicateEmailError, NotFoundError } from "../errors/domain-errors.js";
+import { alignByIds } from "./by-ids.js";
 import { keysetQuery, type PageRequest } from "./cursor.js";
 import { EMAIL, LIMITS, requireMatch, requireText } from "./limits.js";
 
@@ -37,8 +38,6 @@ export class CustomerService {
   }
 
   async byIds(ids: readonly string[]): Promise<(Customer | null)[]> {
-    const rows = await this.prisma.customer.findMany({ where: { id: { in: [...ids] } } });
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignByIds(ids, await this.prisma.customer.findMany({ where: { id: { in: [...ids] } } }));
   }
 }

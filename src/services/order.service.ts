@@ -17,6 +17,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from "../errors/domain-errors.js";
+import { alignByIds } from "./by-ids.js";
 import { keysetQuery, type PageRequest } from "./cursor.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
 import { canTransition } from "./order-status.js";
@@ -146,9 +147,7 @@ export class OrderService {
   // --- batch lookups for the per-request DataLoaders ---
 
   async byIds(ids: readonly string[]): Promise<(OrderRow | null)[]> {
-    const rows = await this.prisma.order.findMany({ where: { id: { in: [...ids] } } });
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignByIds(ids, await this.prisma.order.findMany({ where: { id: { in: [...ids] } } }));
   }
 
   async itemsByOrderIds(orderIds: readonly string[]): Promise<OrderItem[][]> {

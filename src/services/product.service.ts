@@ -16,6 +16,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from "../errors/domain-errors.js";
+import { alignByIds } from "./by-ids.js";
 import { keysetQuery, type PageRequest } from "./cursor.js";
 import { CURRENCY, LIMITS, SKU, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 
@@ -75,9 +76,7 @@ export class ProductService {
 
   /** One query for many ids, in the order asked; null where none exists. */
   async byIds(ids: readonly string[]): Promise<(Product | null)[]> {
-    const rows = await this.prisma.product.findMany({ where: { id: { in: [...ids] } } });
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignByIds(ids, await this.prisma.product.findMany({ where: { id: { in: [...ids] } } }));
   }
 
   bySku(sku: string): Promise<Product | null> {
