@@ -14,7 +14,8 @@ async function query(url: string, q: string) {
 }
 
 describe("embedded default", () => {
-  it("starts with no environment, seeds the demo catalogue, and keeps data across restarts", async () => {
+  // Two cold starts of PGlite (WASM compile, migrations, seed): slow on a busy 2-core machine.
+  it("starts with no environment, seeds the demo catalogue, and keeps data across restarts", { timeout: 180_000 }, async () => {
     const first = await startServer({ STOCKWIRE_DATA_DIR: dataDir });
     let firstPage: unknown;
     try {
