@@ -1,0 +1,359 @@
+// WebSocket subscribers for bench/realtime.ts, run in a worker thread so
+// their event loop is not the one sending orders (see startSubscriberThread).
+// Each subscriber is its own graphql-ws client (its own socket) with one
+// stockChanged subscription on a few products. Per delivery it keeps the
+// arrival time (wall clock, sub-millisecond) and the event's key (product,
+// version), and checks per product that versions arrive exactly once, in
+// order, without gaps. The main thread joins the times with the events'
+// reference times (commit, publish) afterwards.
+import { parentPort, workerData } from "node:worker_threads";
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from "node:perf_hooks";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+
+export interface WorkerInit {
+  /** ws://host:port/graphql */
+  url: string;
+  /** Global IDs, index = product number. */
+  productGids: string[];
+  /** This thread's subscribers: each a list of product numbers. */
+  subscribers: number[][];
+  /** Subscriptions being set up at once (handshake + first snapshot). */
+  connectConcurrency: number;
+}
+
+export type Request =
+  | { type: "connect" }
+  | { type: "collect" }
+  | { type: "await"; versions: number[]; timeoutMs: number }
+  | { type: "stats" }
+  | { type: "check"; versions: number[] }
+  | { type: "close" };
+
+export interface ConnectReply {
+  connected: number;
+  failed: number;
+  ms: number;
+  firstErrors: string[];
+}
+export interface CollectReply {
+  /** productNumber * KEY_SPAN + version, per delivery. */
+  keys: Float64Array;
+  /** Arrival time per delivery, ms since the epoch (performance.timeOrigin + performance.now()). */
+  times: Float64Array;
+}
+export interface AwaitReply {
+  complete: boolean;
+  /** When the last missing delivery arrived (wall clock), or when it gave up. */
+  at: number;
+  /** (subscriber, product) pairs not yet at the version asked for. */
+  behind: number;
+}
+export interface StatsReply {
+  /** Event-loop utilisation of this thread since the last stats call (0..1). */
+  elu: number;
+  /** Event-loop delay since the last stats call, ms. */
+  delayP50: number;
+  delayP99: number;
+  delayMax: number;
+}
+export interface CheckReply {
+  /** Deliveries expected: per (subscriber, product), versions after its snapshot up to the final one. */
+  expected: number;
+  received: number;
+  /** Versions skipped: expected but never delivered, and not made up later. */
+  missing: number;
+  /** A version not above the last one delivered for that product (duplicate or out of order). */
+  notIncreasing: number;
+  /** Subscriptions whose first message for a product was not its CURRENT snapshot. */
+  noSnapshot: number;
+  /** Snapshots (CURRENT) after the first: a re-sync after a pub/sub reconnect. */
+  resyncs: number;
+  errors: number;
+  /** Sockets that closed while they should have been open. */
+  unexpectedCloses: number;
+  errorSamples: string[];
+}
+
+/** Keys: product number * KEY_SPAN + version (exact in a double for any realistic version). */
+export const KEY_SPAN = 1e9;
+
+export const STOCK_SUBSCRIPTION = `subscription Stock($ids: [ID!]!) {
+  stockChanged(productIds: $ids) { product { id sku stock version } stock version delta reason orderId occurredAt }
+}`;
+
+interface StockChangeMessage {
+  product: { id: string };
+  version: number;
+  reason: string;
+}
+
+const wall = () => performance.timeOrigin + performance.now();
+
+function run(init: WorkerInit) {
+  const productIndex = new Map(init.productGids.map((gid, i) => [gid, i]));
+  const subs = init.subscribers;
+  // Flat per (subscriber, product slot) state.
+  const offsets: number[] = [];
+  let slots = 0;
+  for (const s of subs) {
+    offsets.push(slots);
+    slots += s.length;
+  }
+  const first = new Int32Array(slots).fill(-1);
+  const last = new Int32Array(slots).fill(-1);
+  const received = new Int32Array(slots);
+  let noSnapshot = 0;
+  let resyncs = 0;
+  let notIncreasing = 0;
+  let errors = 0;
+  let unexpectedCloses = 0;
+  const errorSamples: string[] = [];
+  const noteError = (msg: string) => {
+    errors++;
+    if (errorSamples.length < 5 && !errorSamples.includes(msg)) errorSamples.push(msg.slice(0, 300));
+  };
+
+  // Growable delivery log.
+  let keys = new Float64Array(1 << 16);
+  let times = new Float64Array(1 << 16);
+  let n = 0;
+  const log = (key: number, t: number) => {
+    if (n === keys.length) {
+      const k2 = new Float64Array(keys.length * 2);
+      k2.set(keys);
+      keys = k2;
+      const t2 = new Float64Array(times.length * 2);
+      t2.set(times);
+      times = t2;
+    }
+    keys[n] = key;
+    times[n++] = t;
+  };
+
+  let lastDeliveryAt = 0;
+  // Waiting for versions ("await"): told of each delivery while pending.
+  let onProgress: (() => void) | undefined;
+
+  const clients: Client[] = [];
+  let closing = false;
+  const readyWaiters = new Map<number, () => void>();
+  const pendingSnapshots = new Int32Array(subs.length).map((_, i) => subs[i]!.length);
+
+  const deliver = (sub: number, c: StockChangeMessage, t: number) => {
+    const p = productIndex.get(c.product.id);
+    const products = subs[sub]!;
+    const j = p === undefined ? -1 : products.indexOf(p);
+    if (j < 0) return noteError(`subscriber ${sub}: event for a product it did not ask for: ${c.product.id}`);
+    const slot = offsets[sub]! + j;
+    if (c.reason === "CURRENT") {
+      if (first[slot] === -1) {
+        first[slot] = last[slot] = c.version;
+        if (--pendingSnapshots[sub]! === 0) readyWaiters.get(sub)?.();
+      } else {
+        resyncs++;
+        if (c.version > last[slot]!) last[slot] = c.version;
+      }
+      return;
+    }
+    if (first[slot] === -1) {
+      // A change before the snapshot: the subscription's versions start here.
+      noSnapshot++;
+      first[slot] = c.version - 1;
+      last[slot] = c.version - 1;
+      if (--pendingSnapshots[sub]! === 0) readyWaiters.get(sub)?.();
+    }
+    if (c.version <= last[slot]!) {
+      notIncreasing++;
+      return;
+    }
+    last[slot] = c.version;
+    received[slot]!++;
+    lastDeliveryAt = t;
+    log(p! * KEY_SPAN + c.version, t);
+    if (onProgress) onProgress();
+  };
+
+  const subscribeOne = (sub: number) =>
+    new Promise<void>((resolve, reject) => {
+      const client = createClient({
+        url: init.url,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        on: {
+          closed: (event) => {
+            if (!closing) {
+              unexpectedCloses++;
+              const code = (event as { code?: number })?.code;
+              noteError(`subscriber ${sub}: socket closed (${code ?? "?"})`);
+              reject(new Error(`socket closed (${code ?? "?"})`));
+            }
+          },
+        },
+      });
+      clients.push(client);
+      readyWaiters.set(sub, () => {
+        readyWaiters.delete(sub);
+        resolve();
+      });
+      client.subscribe<{ stockChanged: StockChangeMessage }>(
+        { query: STOCK_SUBSCRIPTION, variables: { ids: subs[sub]!.map((p) => init.productGids[p]!) } },
+        {
+          next(result) {
+            const t = wall();
+            const c = result.data?.stockChanged;
+            if (result.errors?.length || !c) return noteError(`subscriber ${sub}: ${JSON.stringify(result.errors ?? result).slice(0, 300)}`);
+            deliver(sub, c, t);
+          },
+          error(err) {
+            const msg = err instanceof Error ? err.message : Array.isArray(err) ? JSON.stringify(err) : String((err as { reason?: string })?.reason ?? err);
+            noteError(`subscriber ${sub}: ${msg}`);
+            reject(new Error(msg));
+          },
+          complete() {
+            if (!closing) noteError(`subscriber ${sub}: subscription completed by the server`);
+          },
+        },
+      );
+    });
+
+  let eluMark: EventLoopUtilization = performance.eventLoopUtilization();
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+
+  const handlers = {
+    async connect(): Promise<ConnectReply> {
+      const t0 = performance.now();
+      let next = 0;
+      let connected = 0;
+      let failed = 0;
+      const firstErrors: string[] = [];
+      const worker = async () => {
+        while (next < subs.length) {
+          const sub = next++;
+          try {
+            await subscribeOne(sub);
+            connected++;
+          } catch (err) {
+            failed++;
+            if (firstErrors.length < 3) firstErrors.push(err instanceof Error ? err.message : String(err));
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(init.connectConcurrency, subs.length) }, worker));
+      return { connected, failed, ms: performance.now() - t0, firstErrors };
+    },
+    async collect(): Promise<CollectReply> {
+      const reply = { keys: keys.slice(0, n), times: times.slice(0, n) };
+      n = 0;
+      return reply;
+    },
+    await(versions: number[], timeoutMs: number): Promise<AwaitReply> {
+      const want = Int32Array.from(versions);
+      const behindCount = () => {
+        let behind = 0;
+        subs.forEach((products, sub) => {
+          const o = offsets[sub]!;
+          products.forEach((p, j) => {
+            if (last[o + j]! < want[p]!) behind++;
+          });
+        });
+        return behind;
+      };
+      return new Promise((resolve) => {
+        // Counting every (subscriber, product) pair is O(slots): do it at most every 20 ms.
+        let scheduled: NodeJS.Timeout | undefined;
+        const finish = (complete: boolean) => {
+          clearTimeout(timer);
+          clearTimeout(scheduled);
+          onProgress = undefined;
+          resolve({ complete, at: wall(), behind: complete ? 0 : behindCount() });
+        };
+        const check = () => {
+          scheduled = undefined;
+          if (behindCount() === 0) {
+            clearTimeout(timer);
+            onProgress = undefined;
+            resolve({ complete: true, at: lastDeliveryAt, behind: 0 });
+          }
+        };
+        const timer = setTimeout(() => finish(false), timeoutMs);
+        onProgress = () => {
+          scheduled ??= setTimeout(check, 20);
+        };
+        check();
+      });
+    },
+    async stats(): Promise<StatsReply> {
+      const now = performance.eventLoopUtilization();
+      const elu = performance.eventLoopUtilization(now, eluMark).utilization;
+      eluMark = now;
+      const ns = 1e6;
+      const reply = { elu, delayP50: delay.percentile(50) / ns, delayP99: delay.percentile(99) / ns, delayMax: delay.max / ns };
+      delay.reset();
+      return reply;
+    },
+    async check(versions: number[]): Promise<CheckReply> {
+      let expected = 0;
+      let got = 0;
+      let missing = 0;
+      subs.forEach((products, sub) => {
+        const o = offsets[sub]!;
+        products.forEach((p, j) => {
+          const slot = o + j;
+          if (first[slot] === -1) {
+            missing += 1; // never even got its snapshot
+            return;
+          }
+          const exp = Math.max(0, versions[p]! - first[slot]!);
+          expected += exp;
+          got += received[slot]!;
+          missing += Math.max(0, exp - received[slot]!);
+        });
+      });
+      return { expected, received: got, missing, notIncreasing, noSnapshot, resyncs, errors, unexpectedCloses, errorSamples };
+    },
+    async close(): Promise<{ closed: number }> {
+      closing = true;
+      await Promise.all(clients.map((c) => Promise.resolve(c.dispose()).catch(() => {})));
+      delay.disable();
+      return { closed: clients.length };
+    },
+  };
+
+  parentPort!.on("message", async (msg: { id: number; req: Request }) => {
+    const { id, req } = msg;
+    try {
+      let reply: unknown;
+      switch (req.type) {
+        case "connect":
+          reply = await handlers.connect();
+          break;
+        case "collect": {
+          const r = await handlers.collect();
+          parentPort!.postMessage({ id, reply: r }, [r.keys.buffer as ArrayBuffer, r.times.buffer as ArrayBuffer]);
+          return;
+        }
+        case "await":
+          reply = await handlers.await(req.versions, req.timeoutMs);
+          break;
+        case "stats":
+          reply = await handlers.stats();
+          break;
+        case "check":
+          reply = await handlers.check(req.versions);
+          break;
+        case "close":
+          reply = await handlers.close();
+          break;
+      }
+      parentPort!.postMessage({ id, reply });
+    } catch (err) {
+      parentPort!.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+  });
+  parentPort!.postMessage({ id: 0, reply: "ready" });
+}
+
+if (parentPort && workerData) run(workerData as WorkerInit);
