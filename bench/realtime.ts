@@ -32,7 +32,7 @@ import type { StockChangedEvent } from "../src/events/stock-changed.event.js";
 import { startApi, type ApiProcess } from "./lib/api.js";
 import { machineCpu, processCpu, processTreeCpu } from "./lib/cpu.js";
 import { jsonClient } from "./lib/http.js";
-import { startBenchPostgres } from "./lib/postgres.js";
+import { startPostgres } from "../scripts/services/postgres.js";
 import { openFileLimit, percentiles, processMemory, Sample, type Percentiles } from "./lib/stats.js";
 import { KEY_SPAN, startSubscriberThread, type SubscriberThread } from "./lib/subscribers.js";
 
@@ -306,7 +306,7 @@ async function main(): Promise<boolean> {
   const pidOf = (s: StartedService) => Number(/pid (\d+)/.exec(s.describe)?.[1]) || undefined;
   log("starting PostgreSQL, Redis and Kafka (unless given)");
   const started = await Promise.allSettled([
-    (async () => given("postgres", "DATABASE_URL") ?? (await startBenchPostgres({ log, settings: { track_commit_timestamp: "on" } })))(),
+    (async () => given("postgres", "DATABASE_URL") ?? (await startPostgres({ log, settings: { track_commit_timestamp: "on" } })))(),
     (async () => given("redis", "REDIS_URL") ?? (await startRedis({ log })))(),
     (async () => given("kafka", "KAFKA_BROKERS") ?? (await startKafka({ log })))(),
   ]);

@@ -13,10 +13,17 @@ export interface PostgresOptions {
   log?: (line: string) => void;
   /** Concurrency tests open many connections; the default 100 is too few. */
   maxConnections?: number;
+  /** Further server settings, e.g. track_commit_timestamp for bench/realtime.ts. */
+  settings?: Record<string, string | number>;
   readyTimeoutMs?: number;
 }
 
-export async function startPostgres(opts: PostgresOptions = {}): Promise<StartedService> {
+export interface StartedPostgres extends StartedService {
+  /** The postmaster (its backends are its children), for CPU accounting in benchmarks. */
+  pid: number;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<StartedPostgres> {
   const log = opts.log ?? console.log;
   const bin = await ensurePostgresBin(log);
   const runAs = process.getuid?.() === 0 ? systemUser("postgres") : undefined;
@@ -36,6 +43,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Started
       listen_addresses: "127.0.0.1",
       unix_socket_directories: "",
       max_connections: opts.maxConnections ?? 300,
+      ...opts.settings,
     };
     proc = spawnService(
       "postgres",
@@ -61,6 +69,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Started
     const started = proc;
     return {
       url,
+      pid: started.pid,
       describe: `PostgreSQL ${version} (pid ${started.pid}, dir ${dir.path})`,
       async stop() {
         await started.stop();
