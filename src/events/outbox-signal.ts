@@ -16,14 +16,29 @@ export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs
   const local = new EventEmitter();
   local.setMaxListeners(0);
   let pending: NodeJS.Timeout | undefined;
+  let trailing = false;
   return {
     written() {
       local.emit("written");
-      pending ??= setTimeout(() => {
-        pending = undefined;
-        notifyOthers().catch(() => {});
-      }, throttleMs);
-      pending.unref?.();
+      // Leading edge: an isolated commit notifies at once; a burst sends one
+      // more NOTIFY when the throttle window ends, so its tail is not missed.
+      if (pending) {
+        trailing = true;
+        return;
+      }
+      void notifyOthers().catch(() => {});
+      const window = () => {
+        pending = setTimeout(() => {
+          pending = undefined;
+          if (trailing) {
+            trailing = false;
+            void notifyOthers().catch(() => {});
+            window();
+          }
+        }, throttleMs);
+        pending.unref?.();
+      };
+      window();
     },
     onWritten(listener) {
       local.on("written", listener);

@@ -37,9 +37,17 @@ export interface Relay {
 export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
   const { db, stream, outbox, topics, batchSize = 500, pollMs = 500, gatherMs = 5, onError = () => {} } = opts;
   let running = true;
+  // A signal that arrives while the relay is busy (not asleep) must not be
+  // lost: it is remembered, and the next sleep returns at once.
+  let signalled = false;
   let wake: (() => void) | undefined;
+  const signal = () => {
+    signalled = true;
+    wake?.();
+  };
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (signalled || !running) return resolve();
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
@@ -66,12 +74,13 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       { timeout: 120_000, maxWait: 10_000 },
     );
 
-  const unlisten = await db.listen(OUTBOX_CHANNEL, () => wake?.());
-  const offSignal = outbox?.onWritten(() => wake?.()) ?? (() => {});
+  const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
+  const offSignal = outbox?.onWritten(signal) ?? (() => {});
   const loop = (async () => {
     let backoff = 100;
     while (running) {
       try {
+        signalled = false; // this tick sees every commit signalled so far
         const published = await tick();
         backoff = 100;
         if (published === batchSize) continue; // busy: drain without waiting

@@ -4,7 +4,7 @@
 // last it delivered: duplicates and reordering from at-least-once delivery
 // never reach clients. After a pub/sub reconnect it re-reads current state.
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { Repeater } from "graphql-yoga";
+import { Repeater, SlidingBuffer } from "graphql-yoga";
 import type { Product } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { StockChangedEvent, StockChangeReason } from "../events/stock-changed.event.js";
@@ -17,6 +17,12 @@ import type { ProductService } from "./product.service.js";
 import type { OrderService, OrderRow } from "./order.service.js";
 
 export const MAX_SUBSCRIBED_PRODUCTS = 100;
+
+// What a subscriber that stops reading may have queued. Beyond it the oldest
+// changes are dropped: each carries absolute state and versions only grow, so
+// the newest is what matters. (An unbuffered Repeater throws after 1,024
+// pending pushes, and that exception crashed the process.)
+const QUEUE_PER_SUBSCRIPTION = 256;
 
 export interface StockChange {
   product: Product;
@@ -93,7 +99,7 @@ export class LiveService {
         offResync();
         subIds.forEach((id) => this.pubsub.engine.unsubscribe(id));
       }
-    });
+    }, new SlidingBuffer(QUEUE_PER_SUBSCRIPTION));
   }
 
   async orderStatusChanges(ctx: RequestContext, orderId: string): Promise<AsyncIterable<OrderStatusChange>> {
@@ -132,6 +138,6 @@ export class LiveService {
         offResync();
         this.pubsub.engine.unsubscribe(subId);
       }
-    });
+    }, new SlidingBuffer(QUEUE_PER_SUBSCRIPTION));
   }
 }
