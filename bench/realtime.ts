@@ -444,11 +444,13 @@ async function main(): Promise<boolean> {
     log(`API ${api.url} (pid ${api.pid}, roles ${topology === "single" ? "api,relay,bridge" : "api"})` +
       (pipelineProc ? `; relay + bridge pid ${pipelineProc.pid}` : ""));
     const pids: Pids = { api: api.pid, pipeline: pipelineProc?.pid, ...basePids };
-    // Stopped by someone else (a signal we did not send): say so rather than report broken sockets.
+    // A crash, or a signal the benchmark did not send: say so rather than report broken sockets.
     const alive = () => {
       for (const p of processes) {
-        if (p.exitedAs() || /^stockwire: SIG\w+: stopping/m.test(p.logTail())) {
-          throw new Error(`a Stockwire process (pid ${p.pid}) was stopped from outside the benchmark (${p.exitedAs() ?? "stopping"}); its log:\n${p.logTail()}`);
+        const signalled = /^stockwire: (SIG\w+): stopping/m.exec(p.logTail())?.[1];
+        if (p.exitedAs() || signalled) {
+          throw new Error(`a Stockwire process (pid ${p.pid}) stopped during the benchmark ` +
+            `(${signalled ? `${signalled} from outside the benchmark` : p.exitedAs()}); its log:\n${p.logTail()}`);
         }
       }
     };
@@ -933,7 +935,7 @@ async function main(): Promise<boolean> {
     `load average ${startLoad.map((l) => l.toFixed(2)).join(" ")} at start, ${endLoad.map((l) => l.toFixed(2)).join(" ")} at end; open files limit ${fdLimit.soft}`);
   out.push(`- code: ${codeVersion()}`);
   out.push(`- Node.js ${process.version}; PostgreSQL ${pgVersion.split(" ")[0]} (${process.env.DATABASE_URL ? "DATABASE_URL" : "throwaway, default settings + track_commit_timestamp=on"}); ` +
-    `Redis ${process.env.REDIS_URL ? "from REDIS_URL" : redisSvc.describe.split(" (")[0]}; Kafka ${process.env.KAFKA_BROKERS ? "from KAFKA_BROKERS" : `${kafkaVersion()} KRaft, one broker`}`);
+    `${process.env.REDIS_URL ? "Redis from REDIS_URL" : redisSvc.describe.split(" (")[0]}; Kafka ${process.env.KAFKA_BROKERS ? "from KAFKA_BROKERS" : `${kafkaVersion()} KRaft, one broker`}`);
   out.push(`- ${products.length} products; each subscriber one graphql-ws connection with one \`stockChanged\` subscription on ${opts.perSubscriber} of them (random, seed ${opts.seed}), anonymous; ` +
     `subscribers in ${opts.threads} worker thread(s) of the bench process`);
   out.push(`- open loop: ${opts.rates.join(", ")} orders/s (one line, quantity 1, random product) through GraphQL placeOrder, then the floor at the same rate; ` +
