@@ -17,7 +17,7 @@ let bobOrder: { id: string };
 
 beforeAll(async () => {
   api = await startApi();
-  sql = new pg.Pool({ connectionString: api.dbUrl, max: 2 });
+  sql = api.sql;
   [alice, bob] = await Promise.all([api.createCustomer(), api.createCustomer()]);
   product = await api.createProduct({ stock: 100, priceCents: 500 });
   aliceOrder = (await api.placeOrder(alice.token, [{ productId: product.id, quantity: 1 }])).order;
@@ -26,7 +26,6 @@ beforeAll(async () => {
   expect(bobOrder.id).toBeTruthy();
 });
 afterAll(async () => {
-  await sql?.end();
   await api?.close();
 });
 

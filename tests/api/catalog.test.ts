@@ -89,7 +89,7 @@ let created: { id: string; sku: string }[] = [];
 
 beforeAll(async () => {
   api = await startApi();
-  sql = new pg.Pool({ connectionString: api.dbUrl, max: 2 });
+  sql = api.sql;
   for (const p of seed) {
     const product = await api.createProduct({ sku: p.sku, stock: p.stock });
     await api.admin(`mutation($input: UpdateProductInput!) { updateProduct(input: $input) { __typename } }`, {
@@ -100,7 +100,6 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await sql?.end();
   await api?.close();
 });
 

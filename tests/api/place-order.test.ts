@@ -8,10 +8,9 @@ let api: Api;
 let sql: pg.Pool;
 beforeAll(async () => {
   api = await startApi();
-  sql = new pg.Pool({ connectionString: api.dbUrl, max: 2 });
+  sql = api.sql;
 });
 afterAll(async () => {
-  await sql?.end();
   await api?.close();
 });
 

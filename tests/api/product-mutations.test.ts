@@ -12,11 +12,10 @@ let customerToken: string;
 
 beforeAll(async () => {
   api = await startApi();
-  sql = new pg.Pool({ connectionString: api.dbUrl, max: 2 });
+  sql = api.sql;
   customerToken = (await api.createCustomer()).token;
 });
 afterAll(async () => {
-  await sql?.end();
   await api?.close();
 });
 

@@ -13,13 +13,12 @@ let sql: pg.Pool;
 let baseUrl: string;
 beforeAll(async () => {
   api = await startApi();
-  sql = new pg.Pool({ connectionString: api.dbUrl, max: 2 });
+  sql = api.sql;
   // Also listen on a real port, for requests that need real HTTP framing
   // (Content-Length, chunked transfer encoding). api.close() stops it.
   baseUrl = await api.app.start();
 });
 afterAll(async () => {
-  await sql?.end();
   await api?.close();
 });
 

@@ -1,5 +1,6 @@
 // A test file's API: its own PostgreSQL database, the real app on it, and
 // helpers that go through GraphQL like a client would.
+import pg from "pg";
 import { signToken } from "../../src/context/auth.js";
 import { createTestDatabase } from "./database.js";
 import { startTestApp, type TestApp } from "./app.js";
@@ -17,6 +18,8 @@ export interface Api extends TestApp {
   placeOrder(token: string, items: { productId: string; quantity: number }[], idempotencyKey?: string): Promise<any>;
   stockOf(productId: string): Promise<{ stock: number; version: number }>;
   dbUrl: string;
+  /** Direct SQL on this file's database, to check what was (not) written. */
+  sql: pg.Pool;
 }
 
 let counter = 0;
@@ -41,10 +44,12 @@ export async function startApi(env: Record<string, string> = {}, options: Databa
   const adminToken = await signToken({ role: "admin" }, JWT_SECRET);
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const admin: Api["admin"] = (q, v) => t.gql(q, v, bearer(adminToken));
+  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
 
   const api: Api = {
     ...t,
     dbUrl: database.url,
+    sql,
     adminToken,
     bearer,
     admin,
@@ -76,6 +81,7 @@ export async function startApi(env: Record<string, string> = {}, options: Databa
       return res.data.product;
     },
     async close() {
+      await sql.end();
       await t.close();
       await database.drop();
     },
