@@ -15,10 +15,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { databaseUrl, startPostgres, withClient } from "../scripts/services/postgres.js";
-import { openDatabase, type Prisma as PrismaClient } from "../src/db/database.js";
-import { placeOrderStatement } from "../src/db/order.sql.js";
+import { openDatabase, type DbClient } from "../src/db/database.js";
+import { placeOrderAtomically } from "../src/db/order.sql.js";
 import { Prisma } from "../src/generated/prisma/client.js";
-import { signToken } from "../src/context/auth.js";
+import { signToken } from "../src/auth/tokens.js";
 import { toGlobalId } from "../src/schema/ids.js";
 import { STOCK_CHANGED } from "../src/events/stock-changed.event.js";
 import { startApi, type ApiProcess } from "./lib/api.js";
@@ -275,7 +275,7 @@ async function main(): Promise<boolean> {
     }
   };
 
-  // (b) The API's own single statement: placeOrderStatement itself, run over
+  // (b) The API's own single statement: placeOrderAtomically itself, run over
   // plain pg instead of Prisma. Its tagged template becomes the same SQL text
   // and parameters Prisma would send, so this never drifts from
   // src/db/order.sql.ts.
@@ -284,9 +284,9 @@ async function main(): Promise<boolean> {
       const q = new Prisma.Sql(strings, values as never[]);
       return (await pool.query(q.text, q.values as unknown[])).rows;
     },
-  } as unknown as PrismaClient;
+  } as unknown as DbClient;
   const singleStatementOrder = (pick: () => string) => async (): Promise<Outcome> => {
-    const r = await placeOrderStatement(viaPg, anyCustomer().id, nextKey(), [{ productId: pick(), quantity: 1 }]);
+    const r = await placeOrderAtomically(viaPg, anyCustomer().id, nextKey(), [{ productId: pick(), quantity: 1 }]);
     if (r.order) return counted("ok");
     if (r.existingOrderId) throw new Error("idempotency key reused");
     return "refused";

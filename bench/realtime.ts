@@ -25,9 +25,10 @@ import { startRedis } from "../scripts/services/redis.js";
 import { startKafka, kafkaVersion } from "../scripts/services/kafka.js";
 import type { StartedService } from "../scripts/services/process.js";
 import { openDatabase } from "../src/db/database.js";
-import { signToken } from "../src/context/auth.js";
+import { signToken } from "../src/auth/tokens.js";
 import { toGlobalId } from "../src/schema/ids.js";
-import { stockChannel } from "../src/realtime/channels.js";
+import { channelName } from "../src/realtime/pubsub.js";
+import { idOfType } from "../src/ids/index.js";
 import type { StockChangedEvent } from "../src/events/stock-changed.event.js";
 import { startApi, type ApiProcess } from "./lib/api.js";
 import { machineCpu, processCpu, processTreeCpu } from "./lib/cpu.js";
@@ -385,7 +386,7 @@ async function main(): Promise<boolean> {
       // not ours
     }
   });
-  await tap.psubscribe(stockChannel("*"));
+  await tap.psubscribe(channelName("stock", "*"));
   const publisher = new Redis(redisSvc.url, { maxRetriesPerRequest: null });
   publisher.on("error", () => {});
   cleanups.push(async () => publisher.disconnect());
@@ -795,7 +796,7 @@ async function main(): Promise<boolean> {
             const t = wall();
             refs.set(p * KEY_SPAN + version, { ref: t, measured: i >= measureFrom });
             lastPublish = t;
-            pending.push(publisher.publish(stockChannel(event.productId), payload));
+            pending.push(publisher.publish(channelName("stock", idOfType("Product", event.productId)!), payload));
           },
           () => {
             w.start();

@@ -2,7 +2,7 @@
 // Prints a bearer token signed with JWT_SECRET (or the embedded default's development secret).
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/config.js";
-import { signToken } from "../src/context/auth.js";
+import { signToken } from "../src/auth/tokens.js";
 
 const { values } = parseArgs({ options: { role: { type: "string", default: "customer" }, sub: { type: "string" }, expires: { type: "string", default: "12h" } } });
 if (values.role !== "admin" && values.role !== "customer") {

@@ -14,10 +14,10 @@ import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
 import { GraphQLError } from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { createGraphQLContext, type GraphQLContext } from "./context/graphql-context.js";
-import { viewerFromAuthorization } from "./context/auth.js";
+import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
+import { viewerFromAuthorization } from "./auth/tokens.js";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
-import { maskError } from "./errors/graphql-errors.js";
+import { maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 

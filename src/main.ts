@@ -1,8 +1,8 @@
-// Entry point: config -> startStockwire (the roles in config.roles, default
+// Entry point: config -> startProcess (the roles in config.roles, default
 // all) -> clean stop on SIGTERM/SIGINT within a bounded time.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
-import { startStockwire } from "./runtime.js";
+import { startProcess } from "./process.js";
 
 const STOP_DEADLINE_MS = 10_000;
 
@@ -20,7 +20,7 @@ try {
 const say = (line: string) => config.logLevel !== "silent" && console.log(`stockwire: ${line}`);
 
 try {
-  const running = await startStockwire(config, { say });
+  const running = await startProcess(config, { say });
   if (running.url) {
     if (config.demo) say(`demo      ${running.url}/   (the storefront, live stock)`);
     say(`GraphiQL  ${running.url}/graphql   (health ${running.url}/health, readiness ${running.url}/ready)`);

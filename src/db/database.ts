@@ -10,13 +10,16 @@ import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config/config.js";
 import { applyMigrations } from "./migrations.js";
 
-export type Prisma = InstanceType<typeof PrismaClient>;
+/** The generated Prisma client, as this app opens it (named apart from the generated `Prisma` namespace). */
+export type DbClient = InstanceType<typeof PrismaClient>;
+/** The client handed to an interactive `$transaction` callback. */
+export type DbTransaction = Parameters<Parameters<DbClient["$transaction"]>[0]>[0];
 
 export interface Database {
   kind: "postgres" | "pglite";
   /** Where the data lives, for the start-up banner (no credentials). */
   describe: string;
-  prisma: Prisma;
+  prisma: DbClient;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
@@ -39,7 +42,7 @@ export async function openDatabase(config: Config["database"], options: Database
   return config.kind === "postgres" ? openPostgres(config.url, config.poolSize, options) : openPglite(config.dataDir, options);
 }
 
-function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions): Prisma {
+function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions): DbClient {
   const prisma = new PrismaClient({
     adapter,
     log: options.onQuery ? [{ emit: "event", level: "query" }] : [],

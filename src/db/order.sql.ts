@@ -4,11 +4,11 @@
 // and the outbox events, and commits in a single round trip, so the lock is
 // held for the statement's execution only, never across network waits or a
 // busy event loop.
-import type { Prisma as PrismaClient } from "./database.js";
+import type { DbClient } from "./database.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
-import { STOCK_CHANGED } from "../events/stock-changed.event.js";
-import { decodeCursor, InvalidCursorError, type PageRequest } from "../services/cursor.js";
+import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
+import { pageBounds, type PageRequest } from "./keyset.js";
 
 export interface OrderRow {
   id: string;
@@ -44,8 +44,8 @@ export interface PlaceOrderResult {
  * Refuses (order: null) when a product is missing, a line is short, or the
  * lines mix currencies; the caller explains why from `products`.
  */
-export async function placeOrderStatement(
-  prisma: PrismaClient,
+export async function placeOrderAtomically(
+  prisma: DbClient,
   customerId: string,
   idempotencyKey: string,
   lines: { productId: string; quantity: number }[],
@@ -97,10 +97,10 @@ export async function placeOrderStatement(
     ),
     events AS (
       INSERT INTO outbox_event (topic, key, payload)
-      SELECT ${STOCK_CHANGED}, s.id::text, jsonb_build_object(
-        'productId', s.id, 'sku', s.sku, 'stock', s.stock, 'version', s.version, 'delta', -s.quantity,
-        'reason', 'ORDER_PLACED', 'orderId', o.id,
-        'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      SELECT ${stockChangedOutboxSql({
+        productId: Prisma.sql`s.id`, sku: Prisma.sql`s.sku`, stock: Prisma.sql`s.stock`, version: Prisma.sql`s.version`,
+        delta: Prisma.sql`-s.quantity`, reason: Prisma.sql`'ORDER_PLACED'`, orderId: Prisma.sql`o.id`,
+      })}
       FROM sold s, placed o
       ORDER BY s.id
       RETURNING 1
@@ -125,15 +125,13 @@ const ORDER_COLUMNS = Prisma.sql`o.id, o.customer_id AS "customerId", o.status, 
   o.version, o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
 
 /** A keyset page of orders for each customer, each an index range scan on (customer_id, created_at). */
-export function ordersForCustomersStatement(
-  prisma: PrismaClient,
+export function findOrdersForCustomers(
+  prisma: DbClient,
   customerIds: readonly string[],
   page: PageRequest,
   status: OrderStatus | null,
 ): Promise<OrderRow[]> {
-  const after = page.after ? decodeCursor(page.after) : undefined;
-  const before = page.before ? decodeCursor(page.before) : undefined;
-  if (after === null || before === null) throw new InvalidCursorError();
+  const { after, before } = pageBounds(page);
   const dir = Prisma.raw(page.inverted ? "DESC" : "ASC");
   return prisma.$queryRaw<OrderRow[]>`
     SELECT ${ORDER_COLUMNS}

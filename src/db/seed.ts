@@ -1,7 +1,7 @@
 // The demo catalogue the embedded default starts with: a few hundred products
 // across departments and some customers. Deterministic, so every newcomer sees
 // the same shop and tests can rely on it.
-import type { Prisma } from "./database.js";
+import type { DbClient } from "./database.js";
 
 const departments = [
   { code: "APP", nouns: ["T-Shirt", "Hoodie", "Rain Jacket", "Chinos", "Wool Socks", "Beanie", "Denim Jacket", "Polo"] },
@@ -54,7 +54,7 @@ export function demoCustomers() {
 }
 
 /** Seeds only an empty catalogue; returns how many products it wrote. */
-export async function seedDemoData(prisma: Prisma): Promise<number> {
+export async function seedDemoData(prisma: DbClient): Promise<number> {
   if ((await prisma.product.count()) > 0) return 0;
   // Distinct creation times keep the catalogue's "oldest first" order the SKU order.
   const start = Date.now() - 86_400_000;

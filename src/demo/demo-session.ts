@@ -4,10 +4,10 @@
 // it exists only with STOCKWIRE_DEMO=on (see config.ts); otherwise it is a 404.
 import type { Plugin } from "graphql-yoga";
 import type { Config } from "../config/config.js";
-import type { Prisma } from "../db/database.js";
+import type { DbClient } from "../db/database.js";
 import { demoCustomers } from "../db/seed.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { signToken } from "../context/auth.js";
+import { signToken } from "../auth/tokens.js";
 import { toGlobalId } from "../schema/ids.js";
 
 export const DEMO_SESSION_PATH = "/demo/session";
@@ -17,7 +17,7 @@ export interface DemoSession {
   admin: { token: string };
 }
 
-export function useDemoSession(deps: { config: Config; prisma: Prisma }): Plugin {
+export function useDemoSession(deps: { config: Config; prisma: DbClient }): Plugin {
   return {
     async onRequest({ url, request, endResponse, fetchAPI }) {
       if (!deps.config.demo || url.pathname !== DEMO_SESSION_PATH) return;
@@ -35,7 +35,7 @@ export function useDemoSession(deps: { config: Config; prisma: Prisma }): Plugin
   };
 }
 
-export async function createDemoSession(prisma: Prisma, secret: string): Promise<DemoSession> {
+export async function createDemoSession(prisma: DbClient, secret: string): Promise<DemoSession> {
   const customer = await demoCustomer(prisma);
   const id = toGlobalId("Customer", customer.id);
   const [customerToken, adminToken] = await Promise.all([
@@ -46,7 +46,7 @@ export async function createDemoSession(prisma: Prisma, secret: string): Promise
 }
 
 /** The first seeded customer; created when the database was not seeded. */
-async function demoCustomer(prisma: Prisma) {
+async function demoCustomer(prisma: DbClient) {
   const { name, email } = demoCustomers()[0]!;
   const existing = await prisma.customer.findUnique({ where: { email } });
   if (existing) return existing;

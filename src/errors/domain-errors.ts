@@ -1,8 +1,9 @@
 // Expected failures of the business rules. Services throw these; the schema
 // maps each to a typed GraphQL error object (schema/errors.ts). No GraphQL here.
 // Entity ids are the database's; the schema turns them into global IDs.
+import type { EntityType } from "../ids/index.js";
 
-export type EntityType = "Product" | "Customer" | "Order";
+export type { EntityType };
 
 export abstract class DomainError extends Error {
   override name = this.constructor.name;
@@ -80,5 +81,12 @@ export class ForbiddenError extends DomainError {
 export class UnauthenticatedError extends DomainError {
   constructor(message = "Sign in to do this: send Authorization: Bearer <token>") {
     super(message);
+  }
+}
+
+/** A page cursor this API did not hand out. */
+export class InvalidCursorError extends DomainError {
+  constructor() {
+    super("Invalid cursor: pass a cursor returned by this API");
   }
 }

@@ -8,8 +8,8 @@ export const OUTBOX_CHANNEL = "outbox_event";
 
 export interface OutboxSignal {
   /** Call after a transaction that wrote outbox rows has committed. */
-  written(): void;
-  onWritten(listener: () => void): () => void;
+  committed(): void;
+  onCommitted(listener: () => void): () => void;
 }
 
 export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs = 20): OutboxSignal {
@@ -18,8 +18,8 @@ export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs
   let pending: NodeJS.Timeout | undefined;
   let trailing = false;
   return {
-    written() {
-      local.emit("written");
+    committed() {
+      local.emit("committed");
       // Leading edge: an isolated commit notifies at once; a burst sends one
       // more NOTIFY when the throttle window ends, so its tail is not missed.
       if (pending) {
@@ -40,9 +40,9 @@ export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs
       };
       window();
     },
-    onWritten(listener) {
-      local.on("written", listener);
-      return () => local.off("written", listener);
+    onCommitted(listener) {
+      local.on("committed", listener);
+      return () => local.off("committed", listener);
     },
   };
 }

@@ -1,41 +1,86 @@
-// The stock-changed domain event, as stored in the outbox (database ids) and
-// as published on the stream (global IDs, see realtime/). Written in the same
-// transaction as the change it describes, so a rolled-back change has none.
-
+// The stock-changed event, defined once: its public shape (zod, from which the
+// TypeScript type and docs/events/stock-changed.schema.json are derived), the
+// outbox payload the services write (database ids), and the one SQL fragment
+// that builds that payload inside the order and stock statements. Written in
+// the same transaction as the change it describes, so a rolled-back change has none.
+import { z } from "zod";
+import { Prisma } from "../generated/prisma/client.js";
+import { encodeGlobalId } from "../ids/index.js";
 import type { OutboxRow } from "./outbox.js";
 
 export const STOCK_CHANGED = "stock-changed";
 
-export type StockChangeReason = "ORDER_PLACED" | "ORDER_CANCELLED" | "RESTOCK" | "ADJUSTMENT" | "CREATED";
+export const STOCK_CHANGE_REASONS = ["ORDER_PLACED", "ORDER_CANCELLED", "RESTOCK", "ADJUSTMENT", "CREATED"] as const;
+export type StockChangeReason = (typeof STOCK_CHANGE_REASONS)[number];
 
-/** Outbox payload. Keep in step with the jsonb built in db/order.sql.ts. */
-export interface StockChangedPayload {
-  productId: string;
-  sku: string;
-  /** Absolute stock after the change. */
-  stock: number;
-  /** Product version after the change: consumers drop anything not newer. */
-  version: number;
-  delta: number;
-  reason: StockChangeReason;
-  orderId: string | null;
-  occurredAt: string;
-  note?: string;
-}
+/**
+ * As published on the stream (topic `inventory.stock-changed` by default,
+ * keyed by productId) and on pub/sub. Public contract for other services.
+ */
+export const stockChangedEvent = z
+  .object({
+    eventId: z.string().regex(/^[0-9]+$/).describe("Unique per event (the outbox row id)"),
+    productId: z.string().describe("Relay global ID of the product, as the GraphQL API returns it"),
+    sku: z.string(),
+    stock: z.int().min(0).describe("Absolute stock after the change"),
+    version: z.int().min(0).describe("Product version after the change; increases with every write"),
+    delta: z.int().describe("Change in stock: negative for orders and write-offs"),
+    reason: z.enum(STOCK_CHANGE_REASONS),
+    orderId: z.string().nullable().describe("Relay global ID of the order, for ORDER_PLACED and ORDER_CANCELLED"),
+    occurredAt: z.iso.datetime().describe("Commit time of the change (UTC)"),
+  })
+  .strict()
+  .meta({
+    $id: "https://stockwire.dev/events/stock-changed.schema.json",
+    title: "stock-changed",
+    description:
+      "One product's stock after a committed change. Kafka topic inventory.stock-changed (KAFKA_TOPIC_STOCK), message key = productId, value = this JSON. Delivery is at-least-once and may repeat or, across relay fail-overs, reorder: keep the highest version per product and drop anything not newer.",
+  });
+
+export type StockChangedEvent = z.infer<typeof stockChangedEvent>;
+
+/** The outbox payload: database ids, no eventId yet, and the adjustment's free-text note. */
+export type StockChangedPayload = Omit<StockChangedEvent, "eventId"> & { note?: string };
 
 export function stockChangedOutbox(payload: StockChangedPayload): OutboxRow {
   return { topic: STOCK_CHANGED, key: payload.productId, payload: { ...payload } as OutboxRow["payload"] };
 }
 
+/** Outbox payload -> public event: global IDs, the note stays internal. */
+export function toStockChangedEvent(eventId: string, p: StockChangedPayload): StockChangedEvent {
+  return {
+    eventId,
+    productId: encodeGlobalId("Product", p.productId),
+    sku: p.sku,
+    stock: p.stock,
+    version: p.version,
+    delta: p.delta,
+    reason: p.reason,
+    orderId: p.orderId ? encodeGlobalId("Order", p.orderId) : null,
+    occurredAt: p.occurredAt,
+  };
+}
+
+/** now() as the payload's occurredAt: ISO-8601 UTC with milliseconds, as Date.toISOString() writes it. */
+export const OCCURRED_AT_NOW = Prisma.sql`to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /**
- * The stock-changed event as published on the stream (topic
- * `inventory.stock-changed` by default, keyed by productId). Public contract
- * for other services; JSON schema in docs/events/stock-changed.schema.json.
- * Delivery is at-least-once and, across relay fail-overs, possibly out of
- * order: consumers keep the highest `version` per product and drop the rest.
+ * The outbox columns (topic, key, payload) of a stock-changed row, as SQL, for
+ * statements that write the event next to the change. Arguments are SQL
+ * expressions over the statement's own rows.
  */
-export interface StockChangedEvent extends Omit<StockChangedPayload, "note"> {
-  /** Unique per event (the outbox row id): deduplicate on it if you must. */
-  eventId: string;
-  // productId and orderId are relay global IDs here, as the GraphQL API returns them.
+export function stockChangedOutboxSql(e: {
+  productId: Prisma.Sql;
+  sku: Prisma.Sql;
+  stock: Prisma.Sql;
+  version: Prisma.Sql;
+  delta: Prisma.Sql;
+  reason: Prisma.Sql;
+  orderId: Prisma.Sql;
+  note?: Prisma.Sql;
+}): Prisma.Sql {
+  return Prisma.sql`${STOCK_CHANGED}, ${e.productId}::text, jsonb_build_object(
+    'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'version', ${e.version}, 'delta', ${e.delta},
+    'reason', ${e.reason}, 'orderId', ${e.orderId},${e.note ? Prisma.sql` 'note', ${e.note},` : Prisma.empty}
+    'occurredAt', ${OCCURRED_AT_NOW})`;
 }

@@ -3,10 +3,12 @@
 // Offsets are committed only after the publishes resolved, so a bridge that
 // dies mid-batch leaves the batch to be redelivered (duplicates are dropped
 // by version at the subscription).
+import { idOfType } from "../ids/index.js";
+import { stockChangedEvent } from "../events/stock-changed.event.js";
+import { orderStatusChangedEvent } from "../events/order-status-changed.event.js";
 import type { PubSubBackend } from "./pubsub.js";
-import type { StreamBackend } from "./stream.js";
+import type { StreamBackend, StreamMessage } from "./stream.js";
 import type { Topics } from "./stream-events.js";
-import { orderStatusChannel, stockChannel } from "./channels.js";
 
 export interface BridgeOptions {
   stream: StreamBackend;
@@ -18,24 +20,31 @@ export interface BridgeOptions {
 
 export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promise<void> }> {
   const { stream, pubsub, topics, groupId, onError = () => {} } = opts;
+  // A message that does not parse as its topic's event is dropped (and
+  // reported): retrying it would block its partition forever.
+  const publish = (m: StreamMessage): Promise<void> | undefined => {
+    let json: unknown;
+    try {
+      json = JSON.parse(m.value);
+    } catch (err) {
+      onError(new Error(`dropping malformed message on ${m.topic} key ${m.key}: ${String(err)}`));
+      return;
+    }
+    if (m.topic === topics.stockChanged) {
+      const event = stockChangedEvent.safeParse(json);
+      const id = event.success ? idOfType("Product", event.data.productId) : null;
+      if (event.success && id) return pubsub.publish("stock", id, event.data);
+    } else {
+      const event = orderStatusChangedEvent.safeParse(json);
+      const id = event.success ? idOfType("Order", event.data.orderId) : null;
+      if (event.success && id) return pubsub.publish("orderStatus", id, event.data);
+    }
+    onError(new Error(`dropping message on ${m.topic} key ${m.key}: not a valid event`));
+  };
   return stream.consume({
     groupId,
     topics: [topics.stockChanged, topics.orderStatusChanged],
-    async onBatch(messages) {
-      // One connection, commands in order: a product's events reach Redis in stream order.
-      await Promise.all(
-        messages.map((m) => {
-          let event: { productId?: string; orderId?: string };
-          try {
-            event = JSON.parse(m.value);
-          } catch (err) {
-            onError(new Error(`dropping malformed message on ${m.topic} key ${m.key}: ${String(err)}`));
-            return;
-          }
-          const channel = m.topic === topics.stockChanged ? stockChannel(event.productId!) : orderStatusChannel(event.orderId!);
-          return pubsub.engine.publish(channel, event);
-        }),
-      );
-    },
+    // One connection, commands in order: a product's events reach Redis in stream order.
+    onBatch: async (messages) => void (await Promise.all(messages.map(publish))),
   });
 }

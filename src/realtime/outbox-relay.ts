@@ -75,7 +75,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
     );
 
   const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
-  const offSignal = outbox?.onWritten(signal) ?? (() => {});
+  const offSignal = outbox?.onCommitted(signal) ?? (() => {});
   const loop = (async () => {
     let backoff = 100;
     while (running) {

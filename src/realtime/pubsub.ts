@@ -1,16 +1,33 @@
 // Fan-out to subscribers on this instance. With REDIS_URL: Redis pub/sub via
 // graphql-redis-subscriptions, so every API instance sees every event. Without:
-// graphql-subscriptions' in-process PubSub (the embedded default). Both are
-// the same PubSubEngine interface to the rest of the code.
+// graphql-subscriptions' in-process PubSub (the embedded default). Both behind
+// one typed interface: a channel kind decides the payload type, and a
+// channel is named by the database id of its product or order.
+import { EventEmitter } from "node:events";
 import { Redis } from "ioredis";
 import { PubSub, type PubSubEngine } from "graphql-subscriptions";
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { Config } from "../config/config.js";
+import type { StockChangedEvent } from "../events/stock-changed.event.js";
+import type { OrderStatusChangedEvent } from "../events/order-status-changed.event.js";
+
+/** What each kind of channel carries: one channel per product and one per order. */
+export interface LiveChannels {
+  stock: StockChangedEvent;
+  orderStatus: OrderStatusChangedEvent;
+}
+export type LiveChannel = keyof LiveChannels;
+
+const prefixes: Record<LiveChannel, string> = { stock: "stock-changed.", orderStatus: "order-status." };
+/** The pub/sub channel name of one product's or order's events (`id` is the database id). */
+export const channelName = (channel: LiveChannel, id: string) => prefixes[channel] + id;
 
 export interface PubSubBackend {
   kind: "redis" | "memory";
   describe: string;
-  engine: PubSubEngine;
+  publish<C extends LiveChannel>(channel: C, id: string, payload: LiveChannels[C]): Promise<void>;
+  /** Resolves, once subscribed, with the function that unsubscribes. */
+  subscribe<C extends LiveChannel>(channel: C, id: string, onMessage: (payload: LiveChannels[C]) => void): Promise<() => void>;
   /**
    * Called after the connection to Redis came back: messages published while
    * it was down are lost to this instance, so subscribers re-read current state.
@@ -22,10 +39,13 @@ export interface PubSubBackend {
 
 export function createPubSub(config: Config["redis"]): PubSubBackend {
   if (config.kind === "memory") {
+    // One listener per subscribed channel and process is normal here, not a leak.
+    const eventEmitter = new EventEmitter();
+    eventEmitter.setMaxListeners(0);
     return {
       kind: "memory",
       describe: "in-process",
-      engine: new PubSub(),
+      ...typed(new PubSub({ eventEmitter })),
       onResync: () => () => {},
       ping: async () => {},
       close: async () => {},
@@ -51,7 +71,7 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   return {
     kind: "redis",
     describe: `${where.hostname}:${where.port || 6379}`,
-    engine,
+    ...typed(engine),
     onResync(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -62,6 +82,16 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
     },
     async close() {
       await engine.close();
+    },
+  };
+}
+
+function typed(engine: PubSubEngine): Pick<PubSubBackend, "publish" | "subscribe"> {
+  return {
+    publish: (channel, id, payload) => engine.publish(channelName(channel, id), payload),
+    async subscribe(channel, id, onMessage) {
+      const subId = await engine.subscribe(channelName(channel, id), onMessage, {});
+      return () => engine.unsubscribe(subId);
     },
   };
 }

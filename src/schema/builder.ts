@@ -3,7 +3,8 @@ import SchemaBuilder from "@pothos/core";
 import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
-import type { GraphQLContext } from "../context/graphql-context.js";
+import type { GraphQLContext } from "./context.js";
+import { encodeGlobalId } from "../ids/index.js";
 import { decodeGlobalIdOrThrow } from "./ids.js";
 import { COMPLEXITY_LIMIT, complexityError, fieldComplexity } from "./complexity.js";
 
@@ -20,6 +21,8 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
+    // One codec for every global ID (ids/global-id.ts), here as everywhere.
+    encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (id) => decodeGlobalIdOrThrow(id),
   },
   errors: { defaultTypes: [] },

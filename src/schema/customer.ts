@@ -1,6 +1,5 @@
 // Customer type, the caller's own account (me) and the admin customer list.
-import { requireOwnerOrAdmin } from "../context/request-context.js";
-import { DuplicateEmailError } from "../errors/domain-errors.js";
+import { DuplicateEmailError, NotFoundError } from "../errors/domain-errors.js";
 import { builder } from "./builder.js";
 import { mutationResult } from "./errors.js";
 import { OrderStatusEnum } from "./order-status.js";
@@ -9,14 +8,8 @@ import { CustomerRef, OrderRef } from "./refs.js";
 
 export const Customer = builder.node(CustomerRef, {
   id: { resolve: (c) => c.id },
-  loadMany: (ids, ctx) =>
-    Promise.all(
-      ids.map(async (id) => {
-        const c = await ctx.loaders.customer.load(id);
-        if (c) requireOwnerOrAdmin(ctx, c.id);
-        return c;
-      }),
-    ),
+  // Someone else's account reads as one that does not exist (services own the rule).
+  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => ctx.services.customers.visible(ctx, await ctx.loaders.customer.load(id)))),
   fields: (t) => ({
     email: t.exposeString("email"),
     name: t.exposeString("name"),
@@ -25,8 +18,9 @@ export const Customer = builder.node(CustomerRef, {
       type: OrderRef,
       description: "This customer's orders, oldest first",
       args: { status: t.arg({ type: OrderStatusEnum, required: false }) },
+      // Reached only through a visible Customer; still checked, as every read of customer data is.
       resolve: (customer, args, ctx) => {
-        requireOwnerOrAdmin(ctx, customer.id);
+        if (!ctx.services.customers.visible(ctx, customer)) throw new NotFoundError("Customer", customer.id);
         return keysetConnection(args, (page) =>
           ctx.loaders.customerOrders.load({ customerId: customer.id, page, status: args.status ?? null }),
         );

@@ -2,7 +2,7 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from "@pothos/plugin-relay";
 import type { DefaultConnectionArguments } from "@pothos/plugin-relay";
 import { ValidationError } from "../errors/domain-errors.js";
-import { encodeCursor, type Keyset, type PageRequest } from "../services/cursor.js";
+import { encodeCursor, type Keyset, type PageRequest } from "../db/keyset.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

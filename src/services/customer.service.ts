@@ -1,15 +1,15 @@
 // Customer accounts: created by admins, visible to themselves and to admins.
-import type { Prisma } from "../db/database.js";
+import type { DbClient } from "../db/database.js";
 import type { Customer } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { requireAdmin, requireCustomer, type RequestContext } from "../context/request-context.js";
+import { canSeeCustomerData, requireAdmin, requireCustomer, type RequestContext } from "../auth/viewer.js";
 import { DuplicateEmailError, NotFoundError } from "../errors/domain-errors.js";
-import { alignByIds } from "./by-ids.js";
-import { keysetQuery, type PageRequest } from "./cursor.js";
+import { alignByIds } from "../db/align-by-ids.js";
+import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { EMAIL, LIMITS, requireMatch, requireText } from "./limits.js";
 
 export class CustomerService {
-  constructor(private readonly prisma: Prisma) {}
+  constructor(private readonly prisma: DbClient) {}
 
   async create(ctx: RequestContext, input: { email: string; name: string }): Promise<Customer> {
     requireAdmin(ctx);
@@ -35,6 +35,11 @@ export class CustomerService {
     requireAdmin(ctx);
     const { where, orderBy, take } = keysetQuery(page);
     return this.prisma.customer.findMany({ where, orderBy, take });
+  }
+
+  /** The account if the caller may see it (canSeeCustomerData), else null: as if it did not exist. */
+  visible(ctx: RequestContext, customer: Customer | null): Customer | null {
+    return customer && canSeeCustomerData(ctx, customer.id) ? customer : null;
   }
 
   async byIds(ids: readonly string[]): Promise<(Customer | null)[]> {

@@ -1,5 +1,5 @@
 // The services a request can use; built once per process from its backends.
-import type { Prisma } from "../db/database.js";
+import type { DbClient } from "../db/database.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { LiveService } from "./live.service.js";
@@ -14,7 +14,7 @@ export interface Services {
   live: LiveService;
 }
 
-export function createServices(deps: { prisma: Prisma; pubsub: PubSubBackend; outbox: OutboxSignal }): Services {
+export function createServices(deps: { prisma: DbClient; pubsub: PubSubBackend; outbox: OutboxSignal }): Services {
   const products = new ProductService(deps.prisma, deps.outbox);
   const orders = new OrderService(deps.prisma, deps.outbox);
   return {

@@ -1,7 +1,7 @@
 // Input bounds shared by the services: what a storefront can reasonably ask
 // for. Anything outside is a ValidationError before the database is touched.
 import { ValidationError } from "../errors/domain-errors.js";
-import { UUID } from "./cursor.js";
+import { isUuid } from "../ids/index.js";
 
 export const LIMITS = {
   maxOrderLines: 50,
@@ -36,7 +36,7 @@ export function requireMatch(field: string, value: string, pattern: RegExp, what
 }
 
 export function requireUuid(field: string, value: string): string {
-  if (!UUID.test(value)) throw new ValidationError(field, `${field} is not a valid ID`);
+  if (!isUuid(value)) throw new ValidationError(field, `${field} is not a valid ID`);
   return value;
 }
 

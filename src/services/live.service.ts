@@ -1,28 +1,17 @@
-// Live stock and order status for subscriptions. Each subscription first gets
-// the current state (so a client never shows a stale count), then changes from
-// pub/sub. Per product (or order) it only passes on versions newer than the
-// last it delivered: duplicates and reordering from at-least-once delivery
-// never reach clients. After a pub/sub reconnect it re-reads current state.
-import { encodeGlobalID } from "@pothos/plugin-relay";
-import { Repeater, SlidingBuffer } from "graphql-yoga";
+// Live stock and order status for subscriptions: each is a live feed
+// (live-feed.ts) of pub/sub events on the watched products or order, first
+// the current state, then every newer version.
 import type { Product } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { StockChangedEvent, StockChangeReason } from "../events/stock-changed.event.js";
-import type { OrderStatusChangedEvent } from "../events/order-status-changed.event.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
-import { orderStatusChannel, stockChannel } from "../realtime/channels.js";
-import { requireOwnerOrAdmin, type RequestContext } from "../context/request-context.js";
+import type { RequestContext } from "../auth/viewer.js";
 import { NotFoundError, ValidationError } from "../errors/domain-errors.js";
 import type { ProductService } from "./product.service.js";
 import type { OrderService, OrderRow } from "./order.service.js";
+import { liveFeed } from "./live-feed.js";
 
 export const MAX_SUBSCRIBED_PRODUCTS = 100;
-
-// What a subscriber that stops reading may have queued. Beyond it the oldest
-// changes are dropped: each carries absolute state and versions only grow, so
-// the newest is what matters. (An unbuffered Repeater throws after 1,024
-// pending pushes, and that exception crashed the process.)
-const QUEUE_PER_SUBSCRIPTION = 256;
 
 export interface StockChange {
   product: Product;
@@ -59,85 +48,43 @@ export class LiveService {
     const rows = await this.products.byIds(ids);
     const missing = ids.findIndex((_, i) => !rows[i]);
     if (missing >= 0) throw new NotFoundError("Product", ids[missing]!);
-    const byGlobalId = new Map(rows.map((p) => [encodeGlobalID("Product", p!.id), p!]));
+    const byId = new Map(rows.map((p) => [p!.id, p!]));
+    // The product as of this change: the row read at subscribe time with the event's stock and version.
+    const change = (id: string, c: Omit<StockChange, "product">) => ({ key: id, ...c, product: { ...byId.get(id)!, stock: c.stock, version: c.version } });
+    const fromEvent = (id: string, e: StockChangedEvent) =>
+      change(id, { stock: e.stock, version: e.version, delta: e.delta, reason: e.reason, orderId: e.orderId, occurredAt: new Date(e.occurredAt) });
 
-    return new Repeater<StockChange>(async (push, stop) => {
-      const delivered = new Map<string, number>();
-      // Live events that arrive before the snapshot wait for it, so the first
-      // message for every product is always its CURRENT count.
-      let early: [string, Omit<StockChange, "product">][] | undefined = [];
-      const deliver = (globalId: string, change: Omit<StockChange, "product">) => {
-        const base = byGlobalId.get(globalId);
-        if (!base || change.version <= (delivered.get(globalId) ?? -1)) return;
-        delivered.set(globalId, change.version);
-        void push({ ...change, product: { ...base, stock: change.stock, version: change.version } });
-      };
-      const offer = (globalId: string, change: Omit<StockChange, "product">) =>
-        early && change.reason !== "CURRENT" ? early.push([globalId, change]) : deliver(globalId, change);
-      const current = async () => {
-        for (const p of await this.products.byIds(ids)) {
-          if (p) offer(encodeGlobalID("Product", p.id), { stock: p.stock, version: p.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: p.updatedAt });
-        }
-      };
-      // Subscribe before reading, so nothing committed in between is missed.
-      const subIds = await Promise.all(
-        [...byGlobalId.keys()].map((gid) =>
-          this.pubsub.engine.subscribe(stockChannel(gid), (e: StockChangedEvent) =>
-            offer(gid, { stock: e.stock, version: e.version, delta: e.delta, reason: e.reason, orderId: e.orderId, occurredAt: new Date(e.occurredAt) }),
-          {},
-          ),
+    return liveFeed({
+      subscribe: async (onChange) => {
+        const offs = await Promise.all(ids.map((id) => this.pubsub.subscribe("stock", id, (e) => onChange(fromEvent(id, e)))));
+        return () => offs.forEach((off) => off());
+      },
+      current: async () =>
+        (await this.products.byIds(ids)).flatMap((p) =>
+          p ? [change(p.id, { stock: p.stock, version: p.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: p.updatedAt })] : [],
         ),
-      );
-      const offResync = this.pubsub.onResync(() => void current().catch(() => {}));
-      try {
-        await current();
-        const waiting = early;
-        early = undefined;
-        waiting.forEach(([gid, change]) => deliver(gid, change));
-        await stop;
-      } finally {
-        offResync();
-        subIds.forEach((id) => this.pubsub.engine.unsubscribe(id));
-      }
-    }, new SlidingBuffer(QUEUE_PER_SUBSCRIPTION));
+      onResync: (listener) => this.pubsub.onResync(listener),
+    });
   }
 
   async orderStatusChanges(ctx: RequestContext, orderId: string): Promise<AsyncIterable<OrderStatusChange>> {
-    const [order] = await this.orders.byIds([orderId]);
-    if (!order) throw new NotFoundError("Order", orderId);
-    requireOwnerOrAdmin(ctx, order.customerId);
-    const gid = encodeGlobalID("Order", orderId);
-
-    return new Repeater<OrderStatusChange>(async (push, stop) => {
-      let delivered = -1;
-      let latest = order;
-      let early: Omit<OrderStatusChange, "order">[] | undefined = []; // as for stock: current status first
-      const deliver = (change: Omit<OrderStatusChange, "order">) => {
-        if (change.version <= delivered) return;
-        delivered = change.version;
-        latest = { ...latest, status: change.status, version: change.version, updatedAt: change.occurredAt };
-        void push({ ...change, order: latest });
-      };
-      const offer = (change: Omit<OrderStatusChange, "order">) => (early ? early.push(change) : deliver(change));
-      const current = async () => {
+    const order = await this.orders.visibleOrder(ctx, orderId);
+    let latest = order;
+    // Each change carries the order as of that change.
+    const change = (c: Omit<OrderStatusChange, "order">) => {
+      if (c.version > latest.version) latest = { ...latest, status: c.status, version: c.version, updatedAt: c.occurredAt };
+      return { key: orderId, ...c, order: { ...latest } };
+    };
+    return liveFeed({
+      subscribe: (onChange) =>
+        this.pubsub.subscribe("orderStatus", orderId, (e) =>
+          onChange(change({ status: e.status, previousStatus: e.previousStatus, version: e.version, occurredAt: new Date(e.occurredAt) })),
+        ),
+      current: async () => {
         const [o] = await this.orders.byIds([orderId]);
-        if (o) deliver({ status: o.status, previousStatus: null, version: o.version, occurredAt: o.updatedAt });
-      };
-      const subId = await this.pubsub.engine.subscribe(orderStatusChannel(gid), (e: OrderStatusChangedEvent) =>
-        offer({ status: e.status as OrderStatus, previousStatus: e.previousStatus as OrderStatus, version: e.version, occurredAt: new Date(e.occurredAt) }),
-        {},
-      );
-      const offResync = this.pubsub.onResync(() => void current().catch(() => {}));
-      try {
-        await current();
-        const waiting = early;
-        early = undefined;
-        waiting.forEach(deliver);
-        await stop;
-      } finally {
-        offResync();
-        this.pubsub.engine.unsubscribe(subId);
-      }
-    }, new SlidingBuffer(QUEUE_PER_SUBSCRIPTION));
+        return o ? [change({ status: o.status, previousStatus: null, version: o.version, occurredAt: o.updatedAt })] : [];
+      },
+      onResync: (listener) => this.pubsub.onResync(listener),
+    });
   }
 }

@@ -1,15 +1,15 @@
 // Order rules: placing (no oversell, idempotent), the status life cycle with
 // stock returned on cancel, and who may see which orders.
-import type { Prisma } from "../db/database.js";
+import type { DbClient } from "../db/database.js";
 import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
-import { ordersForCustomersStatement, placeOrderStatement, type OrderRow } from "../db/order.sql.js";
-import { restoreStockStatement } from "../db/order-status.sql.js";
+import { findOrdersForCustomers, placeOrderAtomically, type OrderRow } from "../db/order.sql.js";
+import { restoreOrderStock } from "../db/stock.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
-import { isAdmin, requireAdmin, requireCustomer, type RequestContext } from "../context/request-context.js";
+import { canSeeCustomerData, isAdmin, requireAdmin, requireCustomer, type RequestContext } from "../auth/viewer.js";
 import {
   InsufficientStockError,
   InvalidTransitionError,
@@ -17,8 +17,8 @@ import {
   ValidationError,
   VersionConflictError,
 } from "../errors/domain-errors.js";
-import { alignByIds } from "./by-ids.js";
-import { keysetQuery, type PageRequest } from "./cursor.js";
+import { alignByIds } from "../db/align-by-ids.js";
+import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
 import { canTransition } from "./order-status.js";
 
@@ -41,7 +41,7 @@ export interface OrderFilter {
 
 export class OrderService {
   constructor(
-    private readonly prisma: Prisma,
+    private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
   ) {}
 
@@ -52,7 +52,7 @@ export class OrderService {
 
     let result;
     try {
-      result = await placeOrderStatement(this.prisma, customerId, key, lines);
+      result = await placeOrderAtomically(this.prisma, customerId, key, lines);
     } catch (err) {
       // A concurrent duplicate committed first: answer with that order.
       if (isUniqueViolation(err)) return this.replay(customerId, key, lines);
@@ -62,7 +62,7 @@ export class OrderService {
     }
     if (result.existingOrderId) return this.replay(customerId, key, lines);
     if (result.order) {
-      this.outbox.written();
+      this.outbox.committed();
       return result.order;
     }
 
@@ -112,7 +112,7 @@ export class OrderService {
       const [current] = await tx.$queryRaw<{ customerId: string; status: OrderStatus; version: number }[]>`
         SELECT customer_id AS "customerId", status, version FROM "order" WHERE id = ${id}::uuid FOR UPDATE`;
       if (!current) throw new NotFoundError("Order", id);
-      if (ctx.viewer.kind === "customer" && ctx.viewer.customerId !== current.customerId) throw new NotFoundError("Order", id);
+      if (!canSeeCustomerData(ctx, current.customerId)) throw new NotFoundError("Order", id);
       if (expected !== null && expected !== current.version) throw new VersionConflictError("Order", id, expected, current.version);
       if (!canTransition(current.status, to)) throw new InvalidTransitionError(current.status, to);
 
@@ -122,14 +122,14 @@ export class OrderService {
         orderStatusChangedOutbox({ orderId: id, customerId: order.customerId, status: to, previousStatus: current.status, version: order.version, occurredAt }),
       ];
       if (to === "CANCELLED") {
-        for (const p of await restoreStockStatement(tx, id)) {
+        for (const p of await restoreOrderStock(tx, id)) {
           events.push(stockChangedOutbox({ productId: p.id, sku: p.sku, stock: p.stock, version: p.version, delta: p.quantity, reason: "ORDER_CANCELLED", orderId: id, occurredAt }));
         }
       }
       await tx.outboxEvent.createMany({ data: events });
       return order;
     });
-    this.outbox.written();
+    this.outbox.committed();
     return order;
   }
 
@@ -142,6 +142,19 @@ export class OrderService {
       orderBy,
       take,
     });
+  }
+
+  /** The order if the caller may see it (canSeeCustomerData), else null: as if it did not exist. */
+  visible<T extends { customerId: string }>(ctx: RequestContext, order: T | null): T | null {
+    return order && canSeeCustomerData(ctx, order.customerId) ? order : null;
+  }
+
+  /** An order the caller may see, or NotFoundError. */
+  async visibleOrder(ctx: RequestContext, id: string): Promise<OrderRow> {
+    const [order] = await this.byIds([requireUuid("orderId", id)]);
+    const seen = this.visible(ctx, order ?? null);
+    if (!seen) throw new NotFoundError("Order", id);
+    return seen;
   }
 
   // --- batch lookups for the per-request DataLoaders ---
@@ -160,7 +173,7 @@ export class OrderService {
    * filter, in one query (a LATERAL join per customer) instead of one per customer.
    */
   async pagesByCustomers(customerIds: readonly string[], page: PageRequest, status: OrderStatus | null): Promise<OrderRow[][]> {
-    const rows = await ordersForCustomersStatement(this.prisma, customerIds, page, status);
+    const rows = await findOrdersForCustomers(this.prisma, customerIds, page, status);
     return customerIds.map((id) => rows.filter((r) => r.customerId === id));
   }
 }

@@ -2,13 +2,13 @@
 // optimistic: each bumps `version`, and a write that names an expectedVersion
 // succeeds only if it still matches, checked in the same statement.
 import { randomUUID } from "node:crypto";
-import type { Prisma } from "../db/database.js";
+import type { DbClient } from "../db/database.js";
 import type { Product } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { adjustStockStatement } from "../db/product.sql.js";
+import { adjustStockAtomically } from "../db/stock.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
-import { requireAdmin, type RequestContext } from "../context/request-context.js";
+import { requireAdmin, type RequestContext } from "../auth/viewer.js";
 import {
   DuplicateSkuError,
   InsufficientStockError,
@@ -16,8 +16,8 @@ import {
   ValidationError,
   VersionConflictError,
 } from "../errors/domain-errors.js";
-import { alignByIds } from "./by-ids.js";
-import { keysetQuery, type PageRequest } from "./cursor.js";
+import { alignByIds } from "../db/align-by-ids.js";
+import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { CURRENCY, LIMITS, SKU, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 
 export interface ProductFilter {
@@ -51,13 +51,13 @@ export interface AdjustStockInput {
 
 export class ProductService {
   constructor(
-    private readonly prisma: Prisma,
+    private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
   ) {}
 
   page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
-    // Prisma's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
+    // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
     const search = filter.search?.trim().slice(0, 100).replace(/[\\%_]/g, (c) => `\\${c}`);
     return this.prisma.product.findMany({
       where: {
@@ -111,7 +111,7 @@ export class ProductService {
           }),
         }),
       ]);
-      this.outbox.written();
+      this.outbox.committed();
       return product;
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateSkuError(data.sku);
@@ -153,9 +153,9 @@ export class ProductService {
     const expectedVersion =
       input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
 
-    const result = await adjustStockStatement(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
+    const result = await adjustStockAtomically(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
     if (result.product) {
-      this.outbox.written();
+      this.outbox.committed();
       return result.product;
     }
     // Refused: explain from the row as it was when the statement ran.

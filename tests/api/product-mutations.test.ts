@@ -3,7 +3,7 @@
 // including races, typed refusals that write nothing, and admin-only access.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signToken } from "../../src/context/auth.js";
+import { signToken } from "../../src/auth/tokens.js";
 import { JWT_SECRET, startApi, type Api } from "../support/api.js";
 
 let api: Api;

@@ -21,7 +21,8 @@ import {
   type StockEvent,
   type Subscription,
 } from "../support/stockwire.js";
-import { stockChannel } from "../../src/realtime/channels.js";
+import { channelName } from "../../src/realtime/pubsub.js";
+import { idOfType } from "../../src/ids/index.js";
 
 let database: TestDatabase;
 let api: Instance;
@@ -57,7 +58,7 @@ describe("bridge crash", () => {
     const published: { eventId: string; version: number }[] = [];
     raw = new Redis(redisUrl());
     raw.on("message", (_channel: string, message: string) => published.push(JSON.parse(message)));
-    await raw.subscribe(stockChannel(product.id));
+    await raw.subscribe(channelName("stock", idOfType("Product", product.id)!));
 
     sub = subscribeStock(api.url, customers[0]!.token, [product.id]);
     await sub.waitFor("the snapshot", (e) => e.version === 0);

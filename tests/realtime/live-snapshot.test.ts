@@ -3,11 +3,10 @@
 // arrives between the pub/sub subscribe and the database read; the snapshot
 // must still come first. Deterministic: in-process pub/sub, and a product
 // lookup that lets such an event arrive while the snapshot is being read.
-import { encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalId } from "../../src/ids/index.js";
 import { describe, expect, it } from "vitest";
-import { anonymous } from "../../src/context/request-context.js";
+import { anonymous } from "../../src/auth/viewer.js";
 import type { StockChangedEvent } from "../../src/events/stock-changed.event.js";
-import { stockChannel } from "../../src/realtime/channels.js";
 import { createPubSub } from "../../src/realtime/pubsub.js";
 import { LiveService, type StockChange } from "../../src/services/live.service.js";
 import type { OrderService } from "../../src/services/order.service.js";
@@ -25,7 +24,7 @@ const product = {
   createdAt: new Date(),
   updatedAt: new Date(),
 };
-const gid = encodeGlobalID("Product", product.id);
+const gid = encodeGlobalId("Product", product.id);
 
 /** The event of the change that produced `product` as stored (version 4), delivered late. */
 const lateEvent: StockChangedEvent = {
@@ -36,7 +35,7 @@ const lateEvent: StockChangedEvent = {
   version: product.version,
   delta: -1,
   reason: "ORDER_PLACED",
-  orderId: encodeGlobalID("Order", "9a1f2f4e-1b7e-4c1a-8f7e-3c2d1b0a9f8e"),
+  orderId: encodeGlobalId("Order", "9a1f2f4e-1b7e-4c1a-8f7e-3c2d1b0a9f8e"),
   occurredAt: new Date().toISOString(),
 };
 
@@ -46,7 +45,7 @@ async function firstEvents(deliverLateEvent: boolean): Promise<StockChange[]> {
   const products = {
     async byIds(ids: readonly string[]) {
       // Read 1 checks that the products exist; read 2 is the snapshot.
-      if (++reads === 2 && deliverLateEvent) await pubsub.engine.publish(stockChannel(gid), lateEvent);
+      if (++reads === 2 && deliverLateEvent) await pubsub.publish("stock", product.id, lateEvent);
       return ids.map((id) => (id === product.id ? { ...product } : null));
     },
   } as unknown as ProductService;
@@ -54,7 +53,7 @@ async function firstEvents(deliverLateEvent: boolean): Promise<StockChange[]> {
   const iterator = (await live.stockChanges(anonymous, [product.id]))[Symbol.asyncIterator]();
   const first = await iterator.next();
   // A later change, to see what comes after the first event.
-  await pubsub.engine.publish(stockChannel(gid), { ...lateEvent, eventId: "42", stock: 6, version: 5 });
+  await pubsub.publish("stock", product.id, { ...lateEvent, eventId: "42", stock: 6, version: 5 });
   const second = await iterator.next();
   await iterator.return?.();
   return [first.value, second.value];

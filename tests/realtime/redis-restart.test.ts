@@ -9,7 +9,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis } from "../../scripts/services/redis.js";
 import type { StartedService } from "../../scripts/services/process.js";
-import { stockChannel } from "../../src/realtime/channels.js";
+import { channelName } from "../../src/realtime/pubsub.js";
+import { idOfType } from "../../src/ids/index.js";
 import { createTestDatabase } from "../support/database.js";
 import { kafkaBrokers } from "../support/services.js";
 import {
@@ -143,7 +144,7 @@ describe("Redis restart", () => {
     cleanups.push(async () => raw.disconnect());
     const onRedis: number[] = [];
     raw.on("message", (_channel: string, message: string) => onRedis.push(JSON.parse(message).version));
-    await raw.subscribe(stockChannel(product.id));
+    await raw.subscribe(channelName("stock", idOfType("Product", product.id)!));
 
     const sub = subscribed(instance.url, customer.token, product.id);
     await sub.waitFor("the snapshot", (e) => e.version === 0);

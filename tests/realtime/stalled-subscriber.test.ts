@@ -2,10 +2,9 @@
 // bounded, keeps the newest changes, and everyone else is unaffected.
 // In-process pub/sub and a stand-in product lookup: this is about the
 // subscription's queue, not the transport.
-import { encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalId } from "../../src/ids/index.js";
 import { expect, it } from "vitest";
-import { anonymous } from "../../src/context/request-context.js";
-import { stockChannel } from "../../src/realtime/channels.js";
+import { anonymous } from "../../src/auth/viewer.js";
 import { createPubSub } from "../../src/realtime/pubsub.js";
 import { LiveService } from "../../src/services/live.service.js";
 import type { OrderService } from "../../src/services/order.service.js";
@@ -23,7 +22,7 @@ const product = {
   createdAt: new Date(),
   updatedAt: new Date(),
 };
-const gid = encodeGlobalID("Product", product.id);
+const gid = encodeGlobalId("Product", product.id);
 
 it("survives 5,000 events to a subscriber that does not read, then hands it the newest state", async () => {
   const pubsub = createPubSub({ kind: "memory" });
@@ -34,7 +33,7 @@ it("survives 5,000 events to a subscriber that does not read, then hands it the 
 
   const events = 5_000;
   for (let v = 1; v <= events; v++) {
-    await pubsub.engine.publish(stockChannel(gid), {
+    await pubsub.publish("stock", product.id, {
       eventId: String(v), productId: gid, sku: product.sku, stock: product.stock - v, version: v,
       delta: -1, reason: "ORDER_PLACED", orderId: null, occurredAt: new Date().toISOString(),
     });

@@ -1,7 +1,7 @@
 // A test file's API: its own PostgreSQL database, the real app on it, and
 // helpers that go through GraphQL like a client would.
 import pg from "pg";
-import { signToken } from "../../src/context/auth.js";
+import { signToken } from "../../src/auth/tokens.js";
 import { createTestDatabase } from "./database.js";
 import { startTestApp, type TestApp } from "./app.js";
 import type { DatabaseOptions } from "../../src/db/database.js";

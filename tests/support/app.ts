@@ -1,11 +1,9 @@
-// Starts the real app (buildApp) against a test database, the same way main.ts
-// does, and offers a typed-enough GraphQL helper that goes through yoga.fetch.
+// Starts the real app (buildApp) on the backends process.ts opens, as main.ts
+// does but without listening, and offers a GraphQL helper through yoga.fetch.
 import { loadConfig, type Config } from "../../src/config/config.js";
-import { openDatabase, type Database, type DatabaseOptions } from "../../src/db/database.js";
-import { createPubSub } from "../../src/realtime/pubsub.js";
-import { createStream } from "../../src/realtime/stream.js";
+import type { Database, DatabaseOptions } from "../../src/db/database.js";
 import { buildApp, type App } from "../../src/app.js";
-import { createOutboxSignal, OUTBOX_CHANNEL } from "../../src/events/outbox-signal.js";
+import { openBackends } from "../../src/process.js";
 
 export interface TestApp {
   app: App;
@@ -19,12 +17,9 @@ export interface TestApp {
 
 export async function startTestApp(env: Record<string, string | undefined>, options: DatabaseOptions = {}): Promise<TestApp> {
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", STOCKWIRE_SEED: "never", ...env });
-  const db = await openDatabase(config.database, options);
-  await db.migrate();
-  const pubsub = createPubSub(config.redis);
-  const stream = createStream(config.kafka);
-  const outbox = createOutboxSignal(() => db.notify(OUTBOX_CHANNEL));
-  const app = buildApp({ config, db, pubsub, stream, outbox });
+  const backends = await openBackends(config, { dbOptions: options });
+  const { db } = backends;
+  const app = buildApp({ config, ...backends });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new Request(`http://test${path}`, init)));
   return {
     app,
@@ -41,8 +36,7 @@ export async function startTestApp(env: Record<string, string | undefined>, opti
     },
     async close() {
       await app.stop();
-      await Promise.allSettled([stream.close(), pubsub.close()]);
-      await db.close();
+      await backends.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-// Whole Stockwire instances for the realtime tests: startStockwire (what
+// Whole Stockwire instances for the realtime tests: startProcess (what
 // main.ts runs) in this process on real PostgreSQL, Redis and Kafka, driven
 // like a client would: GraphQL over HTTP (fetch) and subscriptions over
 // graphql-ws. Plus a bridge as its own OS process, for crash tests.
@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { loadConfig } from "../../src/config/config.js";
-import { startStockwire, type Running } from "../../src/runtime.js";
-import { signToken } from "../../src/context/auth.js";
+import { startProcess, type StockwireProcess } from "../../src/process.js";
+import { signToken } from "../../src/auth/tokens.js";
 import { JWT_SECRET, PLACE_ORDER } from "./api.js";
 
 export type Role = "api" | "relay" | "bridge";
@@ -47,14 +47,14 @@ export function stockwireEnv(backends: Backends, names: ReturnType<typeof stream
 }
 
 export interface Instance {
-  running: Running;
+  running: StockwireProcess;
   /** Base URL; only for instances with the api role. */
   url: string;
   stop(): Promise<void>;
 }
 
 export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const running = await startStockwire(loadConfig(env));
+  const running = await startProcess(loadConfig(env));
   return { running, url: running.url ?? "", stop: () => running.stop() };
 }
 

@@ -2,7 +2,7 @@
 // single query, and caches it for the life of the request only.
 import DataLoader from "dataloader";
 import type { OrderStatus } from "../generated/prisma/enums.js";
-import type { PageRequest } from "../services/cursor.js";
+import type { PageRequest } from "../db/keyset.js";
 import type { Services } from "../services/index.js";
 
 export interface CustomerOrdersKey {

@@ -4,14 +4,13 @@
 // SQL or internal detail reaches a client.
 import { GraphQLError } from "graphql";
 import { maskError as yogaMaskError, type YogaServerOptions } from "graphql-yoga";
-import { InvalidCursorError } from "../services/cursor.js";
-import * as E from "./domain-errors.js";
+import * as E from "../errors/domain-errors.js";
 
 const codes: [abstract new (...args: any[]) => Error, string][] = [
   [E.UnauthenticatedError, "UNAUTHENTICATED"],
   [E.ForbiddenError, "FORBIDDEN"],
   [E.ValidationError, "BAD_USER_INPUT"],
-  [InvalidCursorError, "BAD_USER_INPUT"],
+  [E.InvalidCursorError, "BAD_USER_INPUT"],
   [E.NotFoundError, "NOT_FOUND"],
   [E.DomainError, "BAD_REQUEST"],
 ];

@@ -26,10 +26,12 @@ export function requireCustomer(ctx: RequestContext): string {
   return ctx.viewer.customerId;
 }
 
-/** Customers may read their own data; admins anyone's. */
-export function requireOwnerOrAdmin(ctx: RequestContext, customerId: string): void {
+/**
+ * The one ownership rule: a customer sees their own orders and account, an
+ * admin everyone's. To anyone else they do not exist (queries answer null,
+ * mutations and subscriptions NOT_FOUND), so nobody learns what others have.
+ */
+export function canSeeCustomerData(ctx: RequestContext, customerId: string): boolean {
   if (ctx.viewer.kind === "anonymous") throw new UnauthenticatedError();
-  if (ctx.viewer.kind === "customer" && ctx.viewer.customerId !== customerId) {
-    throw new ForbiddenError("Customers can only see their own orders and account");
-  }
+  return ctx.viewer.kind === "admin" || ctx.viewer.customerId === customerId;
 }

@@ -1,5 +1,7 @@
 // Opaque keyset cursors over (created_at, id): stable under inserts, and each
 // page is an index range scan rather than an OFFSET.
+import { InvalidCursorError } from "../errors/domain-errors.js";
+import { isUuid } from "../ids/index.js";
 export interface Keyset {
   createdAt: Date;
   id: string;
@@ -14,11 +16,9 @@ export function decodeCursor(cursor: string): Keyset | null {
   const [iso, id, extra] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
   if (!iso || !id || extra !== undefined) return null;
   const createdAt = new Date(iso);
-  if (Number.isNaN(createdAt.getTime()) || !UUID.test(id)) return null;
+  if (Number.isNaN(createdAt.getTime()) || !isUuid(id)) return null;
   return { createdAt, id };
 }
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PageRequest {
   after?: string;
@@ -28,11 +28,17 @@ export interface PageRequest {
   inverted: boolean;
 }
 
-/** Prisma where/orderBy for one keyset page, ordering by (createdAt, id). */
-export function keysetQuery(page: PageRequest) {
+/** The keyset bounds of a page; throws InvalidCursorError for a cursor this API did not make. */
+export function pageBounds(page: PageRequest): { after?: Keyset; before?: Keyset } {
   const after = page.after ? decodeCursor(page.after) : undefined;
   const before = page.before ? decodeCursor(page.before) : undefined;
   if (after === null || before === null) throw new InvalidCursorError();
+  return { after, before };
+}
+
+/** Prisma where/orderBy for one keyset page, ordering by (createdAt, id). */
+export function keysetQuery(page: PageRequest) {
+  const { after, before } = pageBounds(page);
   const gt = (k: Keyset) => ({ OR: [{ createdAt: { gt: k.createdAt } }, { createdAt: k.createdAt, id: { gt: k.id } }] });
   const lt = (k: Keyset) => ({ OR: [{ createdAt: { lt: k.createdAt } }, { createdAt: k.createdAt, id: { lt: k.id } }] });
   const dir = page.inverted ? ("desc" as const) : ("asc" as const);
@@ -41,10 +47,4 @@ export function keysetQuery(page: PageRequest) {
     orderBy: [{ createdAt: dir }, { id: dir }],
     take: page.limit,
   };
-}
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super("Invalid cursor: pass a cursor returned by this API");
-  }
 }

@@ -2,8 +2,8 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import { UnauthenticatedError } from "../errors/domain-errors.js";
-import { UUID } from "../services/cursor.js";
-import type { Viewer } from "./request-context.js";
+import { idOfType } from "../ids/index.js";
+import type { Viewer } from "./viewer.js";
 
 export type Role = "admin" | "customer";
 
@@ -26,15 +26,10 @@ export async function viewerFromAuthorization(header: string | null | undefined,
   } catch {
     throw new UnauthenticatedError("Invalid or expired token");
   }
-  const customerId = typeof claims.sub === "string" ? customerIdFromSub(claims.sub) : undefined;
+  const customerId = idOfType("Customer", claims.sub) ?? undefined;
   if (claims.role === "admin") return customerId ? { kind: "admin", customerId } : { kind: "admin" };
   if (claims.role === "customer" && customerId) return { kind: "customer", customerId };
   throw new UnauthenticatedError("Token must carry role admin, or role customer with a Customer ID as sub");
-}
-
-function customerIdFromSub(sub: string): string | undefined {
-  const [type, id] = Buffer.from(sub, "base64").toString("utf8").split(":");
-  return type === "Customer" && id && UUID.test(id) ? id : undefined;
 }
 
 export function signToken(claims: { role: Role; sub?: string }, secret: string, expiresIn = "12h"): Promise<string> {
