@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: { alias: { graphql: require.resolve("graphql") } },
   test: {
     include: ["tests/**/*.test.ts"],
-    // Real PostgreSQL, Redis and Kafka for the whole run (see scripts/services).
+    // Real PostgreSQL, Redis and Kafka for the whole run (see infra/services).
     globalSetup: ["tests/setup/global-setup.ts"],
     // Files run in parallel in child processes; each gets its own database.
     pool: "forks",

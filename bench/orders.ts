@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { databaseUrl, startPostgres, withClient } from "../scripts/services/postgres.js";
+import { databaseUrl, startPostgres, withClient } from "../infra/services/postgres.js";
 import { openDatabase, type DbClient } from "../src/db/database.js";
 import { placeOrderAtomically } from "../src/db/order.sql.js";
 import { Prisma } from "../src/generated/prisma/client.js";

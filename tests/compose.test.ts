@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { kafkaVersion } from "../scripts/services/kafka.js";
+import { kafkaVersion } from "../infra/services/kafka.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from "../../scripts/services/process.js";
+import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from "../../infra/services/process.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

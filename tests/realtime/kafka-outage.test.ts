@@ -4,8 +4,8 @@
 // would break the test files running beside this one.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKafka } from "../../scripts/services/kafka.js";
-import type { StartedService } from "../../scripts/services/process.js";
+import { startKafka } from "../../infra/services/kafka.js";
+import type { StartedService } from "../../infra/services/process.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { redisUrl } from "../support/services.js";
 import {

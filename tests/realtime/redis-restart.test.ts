@@ -7,8 +7,8 @@
 import net from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis } from "../../scripts/services/redis.js";
-import type { StartedService } from "../../scripts/services/process.js";
+import { startRedis } from "../../infra/services/redis.js";
+import type { StartedService } from "../../infra/services/process.js";
 import { channelName } from "../../src/realtime/pubsub.js";
 import { idOfType } from "../../src/ids/index.js";
 import { createTestDatabase } from "../support/database.js";

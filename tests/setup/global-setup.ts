@@ -1,13 +1,13 @@
 // Vitest global setup (runs once, in the main process): real PostgreSQL,
 // Redis and Kafka - from DATABASE_URL / REDIS_URL / KAFKA_BROKERS when set,
-// otherwise started as throwaway processes by scripts/services - plus a
+// otherwise started as throwaway processes by infra/services - plus a
 // template database with the project's migrations, cloned per test file by
 // tests/support/database.ts. Test files read it all with inject("services").
 import { randomBytes } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { TestProject } from "vitest/node";
-import { databaseUrl, withClient } from "../../scripts/services/postgres.js";
-import { startServices } from "../../scripts/services/stack.js";
+import { databaseUrl, withClient } from "../../infra/services/postgres.js";
+import { startServices } from "../../infra/services/stack.js";
 import { applyMigrations } from "../../src/db/migrations.js";
 import type { ServicesInfo } from "../support/services.js";
 

@@ -2,7 +2,7 @@
 // that the global setup prepared, so files run in parallel without sharing
 // rows. CREATE DATABASE ... TEMPLATE copies files: ~100 ms, no migrations.
 import { randomBytes } from "node:crypto";
-import { databaseUrl, withClient } from "../../scripts/services/postgres.js";
+import { databaseUrl, withClient } from "../../infra/services/postgres.js";
 import { services } from "./services.js";
 
 export interface TestDatabase {

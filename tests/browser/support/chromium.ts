@@ -1,8 +1,8 @@
 // Chromium for the browser tests: Debian's package (apt-get, like the other
-// services in scripts/services/install.ts; Playwright's own browser download
+// services in infra/services/install.ts; Playwright's own browser download
 // does not work offline), driven by playwright-core.
 import { chromium, type Browser } from "playwright-core";
-import { ensureCommand, which } from "../../../scripts/services/install.js";
+import { ensureCommand, which } from "../../../infra/services/install.js";
 import { withFileLock } from "./file-lock.js";
 
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];

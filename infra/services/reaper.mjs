@@ -1,4 +1,4 @@
-// Watchdog for scripts/services (plain JS so it starts with bare `node`).
+// Watchdog for infra/services (plain JS so it starts with bare `node`).
 // process.ts starts it detached and writes JSON lines on its stdin:
 //   {group, signal} / {ungroup}: a service's process group and its stop signal
 //   {dir} / {undir}:             a temp dir to delete

@@ -1,11 +1,11 @@
-// npx tsx scripts/services/up.ts
+// npx tsx scripts/services-up.ts
 // Starts PostgreSQL, Redis and Kafka (or adopts DATABASE_URL / REDIS_URL /
 // KAFKA_BROKERS from the environment), prints them as env lines on stdout
 // and stays up until Ctrl-C. Progress goes to stderr, so
-// `npx tsx scripts/services/up.ts > services.env` captures just the variables.
-// Stopping is process.ts's signal handling: it stops every service it
+// `npx tsx scripts/services-up.ts > services.env` captures just the variables.
+// Stopping is infra/services/process.ts's signal handling: it stops every service it
 // started and deletes their temp dirs before exiting.
-import { startServices } from "./stack.js";
+import { startServices } from "../infra/services/stack.js";
 
 const log = (line: string) => console.error(line);
 const services = await startServices({ log });
