@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { ensureCommand, mavenDependencies } from "./install.js";
 import { freePorts } from "./ports.js";
-import { makeTempDir, run, spawnReady, type StartedService } from "./process.js";
+import { makeTempDir, restartable, run, spawnReady, type StartedService } from "./process.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const POM = path.join(root, "infra/kafka/pom.xml");
@@ -63,19 +63,10 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<StartedServic
         ],
         { what: `Kafka broker on ${broker}`, timeoutMs: opts.readyTimeoutMs ?? 90_000, probe: () => describeCluster(broker) },
       );
-    let { proc } = await launch();
-    return {
+    return await restartable(dir, launch, ({ proc }) => ({
       url: broker,
       describe: `Apache Kafka ${version} KRaft (pid ${proc.pid}, dir ${dir.path})`,
-      pause: () => proc.stop(),
-      async resume() {
-        if (proc.hasExited()) ({ proc } = await launch());
-      },
-      async stop() {
-        await proc.stop();
-        await dir.remove();
-      },
-    };
+    }));
   } catch (err) {
     await dir.remove();
     throw err;

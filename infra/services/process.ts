@@ -80,6 +80,32 @@ export async function spawnReady<T>(
   }
 }
 
+/**
+ * The StartedService of a server that can come back as itself: `launch` runs
+ * it in `dir` with the same ports and config every time. pause() stops the
+ * process and keeps the dir, resume() launches it again, stop() stops it and
+ * removes the dir. `info` names the first launch (URL, one log line).
+ */
+export async function restartable<T>(
+  dir: TempDir,
+  launch: () => Promise<{ proc: ServiceProcess; answer: T }>,
+  info: (first: { proc: ServiceProcess; answer: T }) => { url: string; describe: string },
+): Promise<StartedService> {
+  const first = await launch();
+  let proc = first.proc;
+  return {
+    ...info(first),
+    pause: () => proc.stop(),
+    async resume() {
+      if (proc.hasExited()) ({ proc } = await launch());
+    },
+    async stop() {
+      await proc.stop();
+      await dir.remove();
+    },
+  };
+}
+
 const live = new Set<ServiceProcess>();
 
 export function spawnService(name: string, command: string, args: string[], opts: SpawnOptions): ServiceProcess {

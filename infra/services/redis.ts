@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { ensureCommand } from "./install.js";
 import { freePort } from "./ports.js";
-import { makeTempDir, spawnReady, type StartedService } from "./process.js";
+import { makeTempDir, restartable, spawnReady, type StartedService } from "./process.js";
 
 export interface RedisOptions {
   log?: (line: string) => void;
@@ -27,19 +27,10 @@ export async function startRedis(opts: RedisOptions = {}): Promise<StartedServic
         ],
         { what: `redis-server on 127.0.0.1:${port}`, timeoutMs: opts.readyTimeoutMs ?? 15_000, probe: () => redisVersion(port) },
       );
-    let { proc, answer: version } = await launch();
-    return {
+    return await restartable(dir, launch, ({ proc, answer: version }) => ({
       url: `redis://127.0.0.1:${port}`,
       describe: `Redis ${version} (pid ${proc.pid}, dir ${dir.path})`,
-      pause: () => proc.stop(),
-      async resume() {
-        if (proc.hasExited()) ({ proc } = await launch());
-      },
-      async stop() {
-        await proc.stop();
-        await dir.remove();
-      },
-    };
+    }));
   } catch (err) {
     await dir.remove();
     throw err;
