@@ -7,13 +7,16 @@
 // handler can catch (SIGKILL, OOM-kill of this process), a small detached
 // reaper (reaper.mjs) is told over a pipe about every process group and temp
 // dir; when the pipe closes because this process is gone, it stops what is
-// still registered and deletes the dirs.
+// still registered and deletes the dirs. A group is remembered with its
+// leader's start time and signalled only while that leader is still the
+// process we started (leader.mjs): a pid can be reused once it is reaped.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { killLeftovers, leaderOf, signalGroup, type Leader } from "./leader.mjs";
 
 export interface RunAs {
   uid: number;
@@ -106,7 +109,8 @@ export async function restartable<T>(
   };
 }
 
-const live = new Set<ServiceProcess>();
+/** Running services and their group leaders. */
+const live = new Map<ServiceProcess, Leader>();
 
 export function spawnService(name: string, command: string, args: string[], opts: SpawnOptions): ServiceProcess {
   installExitHandlers();
@@ -129,16 +133,25 @@ export function spawnService(name: string, command: string, args: string[], opts
   let exitedAs: string | undefined;
   const exited = new Promise<string>((resolve) => {
     child.once("error", (err) => resolve((exitedAs = `spawn error: ${err.message}`)));
-    child.once("exit", (code, signal) => resolve((exitedAs = signal ? `signal ${signal}` : `exit code ${code}`)));
+    child.once("exit", (code, signal) => {
+      exitedAs = signal ? `signal ${signal}` : `exit code ${code}`;
+      // Just reaped: end what it left in its group now, and forget the group,
+      // so that nothing signals its pid after the pid may have been reused.
+      killLeftovers(leader);
+      live.delete(service);
+      tellReaper({ ungroup: leader.pid });
+      resolve(exitedAs);
+    });
   });
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} not runnable`);
-  const pid = child.pid;
-  tellReaper({ group: pid, signal: stopSignal });
+  // Now, in the same tick as spawn(): Node cannot have reaped it yet.
+  const leader = leaderOf(child.pid);
+  tellReaper({ group: leader.pid, started: leader.started, signal: stopSignal });
 
   let stopping: Promise<void> | undefined;
   const service: ServiceProcess = {
     name,
-    pid,
+    pid: leader.pid,
     logFile: opts.logFile,
     errorLog: opts.errorLog ?? opts.logFile,
     stopSignal,
@@ -147,34 +160,22 @@ export function spawnService(name: string, command: string, args: string[], opts
     stop: () =>
       (stopping ??= (async () => {
         if (exitedAs === undefined) {
-          signalGroup(pid, stopSignal);
-          const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+          signalGroup(leader, stopSignal);
+          const timer = setTimeout(() => signalGroup(leader, "SIGKILL"), graceMs);
           await exited;
           clearTimeout(timer);
         }
-        // The leader is gone; make sure nothing else in its group outlives it.
-        signalGroup(pid, "SIGKILL");
-        live.delete(service);
-        tellReaper({ ungroup: pid });
       })()),
     logTail: (lines = 30) => tail(opts.errorLog ?? opts.logFile, lines),
   };
-  live.add(service);
+  live.set(service, leader);
   return service;
 }
 
 /** Stops every service still running in this process, then deletes the temp dirs (on SIGINT/SIGTERM). */
 export async function cleanupAll(): Promise<void> {
-  await Promise.all([...live].map((s) => s.stop()));
+  await Promise.all([...live.keys()].map((s) => s.stop()));
   await Promise.all([...liveDirs].map((d) => d.remove()));
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
 }
 
 export interface TempDir {
@@ -293,7 +294,7 @@ function installExitHandlers(): void {
   // On any exit, start the clean shutdown right away; the reaper waits for it
   // to finish (SIGKILL after the grace period) and deletes the temp dirs.
   process.once("exit", () => {
-    for (const s of live) signalGroup(s.pid, s.stopSignal);
+    for (const [s, leader] of live) signalGroup(leader, s.stopSignal);
   });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
