@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { leaderOf, signalGroup } from "../../infra/services/leader.mjs";
 import { loadConfig } from "../../src/config/config.js";
 import { startProcess, type StockwireProcess } from "../../src/process.js";
 import { signToken } from "../../src/auth/tokens.js";
@@ -309,16 +310,14 @@ export async function startRoleProcess(env: Record<string, string>, role: Role, 
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  // kill() may come after the process is gone (a test's own kill, then afterEach's): by then its pid may be reused.
+  const leader = leaderOf(child.pid!);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const kill = async () => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
+    signalGroup(leader, "SIGKILL");
     await exited;
   };
   try {
