@@ -2,7 +2,6 @@
 // startable/stoppable unit, so main.ts and the tests start the same thing.
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
-import { useServer } from "graphql-ws/use/ws";
 import type { AddressInfo } from "node:net";
 import { createYoga, createLogger, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config/config.js";
@@ -12,7 +11,7 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { GraphQLError } from "graphql";
+import { execute, GraphQLError, type ExecutionResult } from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerFromAuthorization } from "./auth/tokens.js";
@@ -20,6 +19,9 @@ import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
+import { LiveFanout } from "./fanout/live-fanout.js";
+import { useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
+import { serveGraphQLWs } from "./fanout/ws-server.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
@@ -36,6 +38,8 @@ export interface App {
   yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
   server: Server;
   services: Services;
+  /** The shared stockChanged fan-out (its stats: executions, deliveries, conflated, ...). */
+  fanout: LiveFanout;
   /** Listens on config.port (0 picks a free one); resolves with the base URL. */
   start(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (bounded), closes nothing it was given. */
@@ -44,8 +48,23 @@ export interface App {
 
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
-  const services = createServices({ prisma: deps.db.prisma, pubsub: deps.pubsub, outbox: deps.outbox });
+  const services = createServices({
+    prisma: deps.db.prisma,
+    pubsub: deps.pubsub,
+    outbox: deps.outbox,
+    live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
+  });
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
+  const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
+  // Shared executions run the subscription's selection set as graphql-js does
+  // for each event (execute with the event as root), errors masked as everywhere.
+  const fanout = new LiveFanout({
+    hub: services.live.stock,
+    sharedContext: (admin) => createGraphQLContext({ viewer: admin ? { kind: "admin" } : { kind: "anonymous" } }, services),
+    execute: (args) => maskResult(execute(args)),
+    slowSubscriberCloseMs: config.live.slowSubscriberCloseMs,
+    log,
+  });
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     logging: config.logLevel === "silent" ? false : logger,
@@ -81,25 +100,34 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: false },
       }),
       useReadiness(deps),
+      useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
       useDemoSession({ config, prisma: deps.db.prisma }),
     ],
   });
   const server = createServer(yoga);
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  const ws = useServer(
+  // Messages above the HTTP body limit are refused: ws closes the socket with 1009.
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: REQUEST_LIMITS.maxBodyBytes });
+  const verify = (auth: unknown) => viewerFromAuthorization(String(auth), config.jwt.secret).then(() => true, () => false);
+  const ws = serveGraphQLWs(
     {
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
-      // A bad token closes the connection with 4403 Forbidden before any operation.
+      // A bad token (in connection_init or the upgrade request) closes the connection with 4403 before any operation.
       onConnect: async (ctx) => {
-        const auth = ctx.connectionParams?.authorization;
-        if (auth === undefined) return true;
-        return viewerFromAuthorization(String(auth), config.jwt.secret).then(() => true, () => false);
+        const auth = ctx.connectionParams?.authorization ?? ctx.extra.request.headers.authorization;
+        return auth === undefined ? true : verify(auth);
       },
       // The same Yoga pipeline as HTTP: context (auth), limits, masked errors.
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
+        if (Object.keys(ctx.subscriptions).length > config.live.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${config.live.maxSubscriptionsPerConnection} operations at once per connection`, {
+              extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
+            }),
+          ];
+        }
         // POST: Yoga refuses mutations in GET requests, and a socket carries mutations too.
         const request = new Request(`http://localhost${ctx.extra.request.url ?? "/"}`, {
           method: "POST",
@@ -125,16 +153,28 @@ export function buildApp(deps: AppDeps): App {
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError("Unexpected error.")];
         }
+        // Lets the fan-out write this operation's stockChanged frames to the socket itself.
+        const liveSocket: LiveSocket = { socket: ctx.extra.socket, id, address: addressOf(ctx.extra.request) };
+        Object.assign(contextValue, { liveSocket });
         return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } };
       },
     },
     wsServer,
+    {
+      keepAliveMs: 12_000,
+      connectionInitMs: 10_000,
+      maxConnectionsPerAddress: config.live.maxConnectionsPerAddress,
+      verifyUpgrade: (request) => verify(request.headers.authorization),
+      addressOf,
+      log,
+    },
   );
 
   return {
     yoga,
     server,
     services,
+    fanout,
     start: () =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -147,6 +187,7 @@ export function buildApp(deps: AppDeps): App {
     stop: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
         void ws.dispose();
+        fanout.stop();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
@@ -195,4 +236,11 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     p.then(resolve, reject).finally(() => clearTimeout(t));
   });
+}
+
+const addressOf = (request: { socket: { remoteAddress?: string } }) => request.socket.remoteAddress ?? "unknown";
+
+function maskResult(result: ExecutionResult | Promise<ExecutionResult>): ExecutionResult | Promise<ExecutionResult> {
+  if ("then" in result) return result.then(maskResult);
+  return result.errors ? { ...result, errors: result.errors.map((e) => maskError!(e, "Unexpected error.", false) as GraphQLError) } : result;
 }

@@ -27,8 +27,9 @@ export async function viewerFromAuthorization(header: string | null | undefined,
     throw new UnauthenticatedError("Invalid or expired token");
   }
   const customerId = idOfType("Customer", claims.sub) ?? undefined;
-  if (claims.role === "admin") return customerId ? { kind: "admin", customerId } : { kind: "admin" };
-  if (claims.role === "customer" && customerId) return { kind: "customer", customerId };
+  const expiresAt = claims.exp! * 1000;
+  if (claims.role === "admin") return customerId ? { kind: "admin", customerId, expiresAt } : { kind: "admin", expiresAt };
+  if (claims.role === "customer" && customerId) return { kind: "customer", customerId, expiresAt };
   throw new UnauthenticatedError("Token must carry role admin, or role customer with a Customer ID as sub");
 }
 

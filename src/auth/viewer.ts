@@ -1,10 +1,11 @@
 // Who is calling, independent of GraphQL: services receive this first.
 import { ForbiddenError, UnauthenticatedError } from "../errors/domain-errors.js";
 
+/** `expiresAt` (ms since the epoch): when the token it came from expires; long-lived subscriptions end then. */
 export type Viewer =
   | { kind: "anonymous" }
-  | { kind: "customer"; customerId: string }
-  | { kind: "admin"; customerId?: string };
+  | { kind: "customer"; customerId: string; expiresAt?: number }
+  | { kind: "admin"; customerId?: string; expiresAt?: number };
 
 export interface RequestContext {
   viewer: Viewer;
@@ -35,3 +36,6 @@ export function canSeeCustomerData(ctx: RequestContext, customerId: string): boo
   if (ctx.viewer.kind === "anonymous") throw new UnauthenticatedError();
   return ctx.viewer.kind === "admin" || ctx.viewer.customerId === customerId;
 }
+
+/** When the caller's credentials run out, if they do. */
+export const expiresAt = (ctx: RequestContext): number | undefined => (ctx.viewer.kind === "anonymous" ? undefined : ctx.viewer.expiresAt);

@@ -43,6 +43,10 @@ const EnvSchema = z.object({
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
+  LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
+  LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
+  LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -67,6 +71,16 @@ export interface Config {
   demo: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
+  live: {
+    /** graphql-ws: concurrent subscriptions one connection may hold. */
+    maxSubscriptionsPerConnection: number;
+    /** graphql-ws: connections one client address may hold; 0 = no cap. */
+    maxConnectionsPerAddress: number;
+    /** Server default for stockChanged's maxUpdatesPerSecond; 0 = every change. */
+    defaultMaxUpdatesPerSecond: number;
+    /** A subscriber whose socket has not drained for this long is closed (1008). */
+    slowSubscriberCloseMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -107,5 +121,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
     demo,
     roles: [...new Set(e.STOCKWIRE_ROLES)],
+    live: {
+      maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,
+      defaultMaxUpdatesPerSecond: e.LIVE_MAX_UPDATES_PER_SECOND,
+      slowSubscriberCloseMs: e.LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS * 1000,
+    },
   };
 }

@@ -1,13 +1,27 @@
 // What every resolver receives: the caller, the services and this request's loaders.
 import type { Services } from "../services/index.js";
+import type { StockFeed } from "../services/live.service.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 import type { RequestContext } from "../auth/viewer.js";
 
 export interface GraphQLContext extends RequestContext {
   services: Services;
-  loaders: Loaders;
+  /** Created on first use: a long-lived subscription context that never loads anything holds none. */
+  readonly loaders: Loaders;
+  /**
+   * Set by the stockChanged resolver: the validated feed, which the shared
+   * fan-out (src/fanout) takes over instead of executing per subscriber.
+   */
+  stockFeed?: StockFeed;
 }
 
 export function createGraphQLContext(rc: RequestContext, services: Services): GraphQLContext {
-  return { ...rc, services, loaders: createLoaders(services) };
+  let loaders: Loaders | undefined;
+  return {
+    ...rc,
+    services,
+    get loaders() {
+      return (loaders ??= createLoaders(services));
+    },
+  };
 }

@@ -2,6 +2,7 @@
 // (WebSocket) and Server-Sent Events on /graphql.
 import type { OrderStatusChange, StockChange } from "../services/live.service.js";
 import { builder } from "./builder.js";
+import { codedError } from "./mask-error.js";
 import { expectGlobalId } from "./ids.js";
 import { OrderStatusEnum } from "./order-status.js";
 import { OrderRef, ProductRef } from "./refs.js";
@@ -45,16 +46,37 @@ builder.subscriptionType({
     stockChanged: t.field({
       type: StockChangeType,
       description: "First the current stock of each product (reason CURRENT), then every change, as it commits",
-      args: { productIds: t.arg.idList({ required: true }) },
-      subscribe: (_root, args, ctx) => ctx.services.live.stockChanges(ctx, args.productIds.map((gid) => expectGlobalId("Product", String(gid)))),
+      args: {
+        productIds: t.arg.idList({ required: true }),
+        maxUpdatesPerSecond: t.arg.int({
+          required: false,
+          description: "At most this many updates per product per second, each the newest count (1-1000; default: every change)",
+        }),
+      },
+      subscribe: async (_root, args, ctx) => {
+        const ids = args.productIds.map((gid) => expectGlobalId("Product", String(gid)));
+        const feed = await ctx.services.live.stockChanges(ctx, ids, { maxUpdatesPerSecond: args.maxUpdatesPerSecond });
+        ctx.stockFeed = feed;
+        return withCodedErrors(feed);
+      },
       resolve: (change) => change,
     }),
     orderStatusChanged: t.field({
       type: OrderStatusChangeType,
       description: "Your own order's status (any order for admins): first the current status, then each change",
       args: { orderId: t.arg.id({ required: true }) },
-      subscribe: (_root, args, ctx) => ctx.services.live.orderStatusChanges(ctx, expectGlobalId("Order", String(args.orderId))),
+      subscribe: async (_root, args, ctx) =>
+        withCodedErrors(await ctx.services.live.orderStatusChanges(ctx, expectGlobalId("Order", String(args.orderId)))),
       resolve: (change) => change,
     }),
   }),
 });
+
+/** A stream that ends with a domain error (an expired token) ends with that error's message and code. */
+async function* withCodedErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw codedError(err) ?? err;
+  }
+}

@@ -21,13 +21,17 @@ export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["m
   isDev,
 ) => {
   const original = error instanceof GraphQLError ? error.originalError : undefined;
-  const code = original && codes.find(([cls]) => original instanceof cls)?.[1];
-  if (original && code && error instanceof GraphQLError) {
-    return new GraphQLError(original.message, {
-      nodes: error.nodes,
-      path: error.path,
-      extensions: { code, ...(original instanceof E.ValidationError && { field: original.field }) },
-    });
-  }
-  return yogaMaskError(error, message, isDev);
+  const coded = original && error instanceof GraphQLError ? codedError(original, error) : undefined;
+  return coded ?? yogaMaskError(error, message, isDev);
 };
+
+/** A known domain error as the GraphQL error a client may see (message and code); undefined for anything else. */
+export function codedError(original: unknown, at?: GraphQLError): GraphQLError | undefined {
+  const code = original instanceof Error ? codes.find(([cls]) => original instanceof cls)?.[1] : undefined;
+  if (!code) return undefined;
+  return new GraphQLError((original as Error).message, {
+    nodes: at?.nodes,
+    path: at?.path,
+    extensions: { code, ...(original instanceof E.ValidationError && { field: original.field }) },
+  });
+}

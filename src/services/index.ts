@@ -14,13 +14,18 @@ export interface Services {
   live: LiveService;
 }
 
-export function createServices(deps: { prisma: DbClient; pubsub: PubSubBackend; outbox: OutboxSignal }): Services {
+export function createServices(deps: {
+  prisma: DbClient;
+  pubsub: PubSubBackend;
+  outbox: OutboxSignal;
+  live?: { maxUpdatesPerSecond: number };
+}): Services {
   const products = new ProductService(deps.prisma, deps.outbox);
   const orders = new OrderService(deps.prisma, deps.outbox);
   return {
     products,
     customers: new CustomerService(deps.prisma),
     orders,
-    live: new LiveService(deps.pubsub, products, orders),
+    live: new LiveService(deps.pubsub, products, orders, deps.live),
   };
 }

@@ -5,6 +5,14 @@
 // snapshot is being read wait for it; after a pub/sub reconnect the state is
 // read again. A subscriber that stops reading keeps only its newest items.
 import { Repeater, SlidingBuffer } from "@repeaterjs/repeater";
+import { UnauthenticatedError } from "../errors/domain-errors.js";
+
+/** A subscription outlived the token it was opened with. */
+export class TokenExpiredError extends UnauthenticatedError {
+  constructor() {
+    super("Your token expired: subscribe again with a fresh one");
+  }
+}
 
 // What a subscriber that stops reading may have queued. Beyond it the oldest
 // changes are dropped: each carries absolute state and versions only grow, so
@@ -23,11 +31,14 @@ export interface LiveFeedSource<T extends Versioned> {
   /** The current state of every key, as changes (one per key). */
   current(): Promise<T[]>;
   /** Registers a listener for "changes may have been missed"; returns its remover. */
-  onResync(listener: () => void): () => void;
+  onResync?(listener: () => void): () => void;
+  /** When the subscriber's credentials expire (ms since the epoch): the feed then ends with UnauthenticatedError. */
+  expiresAt?: number;
 }
 
 export function liveFeed<T extends Versioned>(source: LiveFeedSource<T>): AsyncIterableIterator<T> {
   return new Repeater<T>(async (push, stop) => {
+    const expiry = source.expiresAt === undefined ? undefined : setTimeout(() => stop(new TokenExpiredError()), Math.min(2 ** 31 - 1, Math.max(0, source.expiresAt - Date.now())));
     const delivered = new Map<string, number>();
     let early: T[] | undefined = [];
     const deliver = (change: T) => {
@@ -37,7 +48,7 @@ export function liveFeed<T extends Versioned>(source: LiveFeedSource<T>): AsyncI
     };
     const readCurrent = async () => (await source.current()).forEach(deliver);
     const unsubscribe = await source.subscribe((change) => (early ? early.push(change) : deliver(change)));
-    const offResync = source.onResync(() => void readCurrent().catch(() => {}));
+    const offResync = source.onResync?.(() => void readCurrent().catch(() => {})) ?? (() => {});
     try {
       await readCurrent();
       const waiting = early;
@@ -45,6 +56,7 @@ export function liveFeed<T extends Versioned>(source: LiveFeedSource<T>): AsyncI
       waiting.forEach(deliver);
       await stop;
     } finally {
+      clearTimeout(expiry);
       offResync();
       unsubscribe();
     }

@@ -1,27 +1,34 @@
-// Live stock and order status for subscriptions: each is a live feed
-// (live-feed.ts) of pub/sub events on the watched products or order, first
-// the current state, then every newer version.
-import type { Product } from "../generated/prisma/client.js";
+// Live stock and order status for subscriptions. Stock comes from the
+// process-wide StockHub (one pub/sub subscription per product); a stock
+// subscription is a StockFeed: its validated request, which the shared
+// fan-out (src/fanout) serves for all subscribers at once, and a
+// per-subscriber live feed for any transport the fan-out does not serve.
 import type { OrderStatus } from "../generated/prisma/enums.js";
-import type { StockChangedEvent, StockChangeReason } from "../events/stock-changed.event.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
-import type { RequestContext } from "../auth/viewer.js";
+import { expiresAt, type RequestContext } from "../auth/viewer.js";
 import { NotFoundError, ValidationError } from "../errors/domain-errors.js";
 import type { ProductService } from "./product.service.js";
 import type { OrderService, OrderRow } from "./order.service.js";
 import { liveFeed } from "./live-feed.js";
+import { StockHub, type StockChange } from "./stock-hub.js";
+import { requireInt } from "./limits.js";
+
+export type { StockChange };
 
 export const MAX_SUBSCRIBED_PRODUCTS = 100;
+export const MAX_UPDATES_PER_SECOND = 1000;
 
-export interface StockChange {
-  product: Product;
-  stock: number;
-  version: number;
-  delta: number;
-  /** CURRENT for the state sent on subscribe and after a reconnect. */
-  reason: StockChangeReason | "CURRENT";
-  orderId: string | null;
-  occurredAt: Date;
+export interface StockWatchRequest {
+  /** Database ids, distinct, each an existing product. */
+  productIds: string[];
+  /** At most this many updates per product per second (the newest state each time); null = every change. */
+  maxUpdatesPerSecond: number | null;
+  /** When the subscriber's token expires (ms since the epoch). */
+  expiresAt?: number;
+}
+
+export interface StockFeed extends AsyncIterable<StockChange & { productId: string }> {
+  request: StockWatchRequest;
 }
 
 export interface OrderStatusChange {
@@ -33,38 +40,38 @@ export interface OrderStatusChange {
 }
 
 export class LiveService {
+  readonly stock: StockHub;
+
   constructor(
     private readonly pubsub: PubSubBackend,
-    private readonly products: ProductService,
+    products: ProductService,
     private readonly orders: OrderService,
-  ) {}
+    private readonly defaults: { maxUpdatesPerSecond: number } = { maxUpdatesPerSecond: 0 },
+  ) {
+    this.stock = new StockHub(pubsub, products);
+  }
 
-  async stockChanges(_ctx: RequestContext, productIds: string[]): Promise<AsyncIterable<StockChange>> {
+  async stockChanges(ctx: RequestContext, productIds: string[], opts: { maxUpdatesPerSecond?: number | null } = {}): Promise<StockFeed> {
     const ids = [...new Set(productIds)];
     if (ids.length === 0) throw new ValidationError("productIds", "Subscribe to at least one product");
     if (ids.length > MAX_SUBSCRIBED_PRODUCTS) {
       throw new ValidationError("productIds", `At most ${MAX_SUBSCRIBED_PRODUCTS} products per subscription`);
     }
-    const rows = await this.products.byIds(ids);
-    const missing = ids.findIndex((_, i) => !rows[i]);
+    const rate = opts.maxUpdatesPerSecond ?? (this.defaults.maxUpdatesPerSecond || null);
+    if (rate !== null) requireInt("maxUpdatesPerSecond", rate, 1, MAX_UPDATES_PER_SECOND);
+    const current = await this.stock.current(ids);
+    const missing = current.findIndex((c) => !c);
     if (missing >= 0) throw new NotFoundError("Product", ids[missing]!);
-    const byId = new Map(rows.map((p) => [p!.id, p!]));
-    // The product as of this change: the row read at subscribe time with the event's stock and version.
-    const change = (id: string, c: Omit<StockChange, "product">) => ({ key: id, ...c, product: { ...byId.get(id)!, stock: c.stock, version: c.version } });
-    const fromEvent = (id: string, e: StockChangedEvent) =>
-      change(id, { stock: e.stock, version: e.version, delta: e.delta, reason: e.reason, orderId: e.orderId, occurredAt: new Date(e.occurredAt) });
-
-    return liveFeed({
+    const request: StockWatchRequest = { productIds: ids, maxUpdatesPerSecond: rate, expiresAt: expiresAt(ctx) };
+    const feed = liveFeed({
       subscribe: async (onChange) => {
-        const offs = await Promise.all(ids.map((id) => this.pubsub.subscribe("stock", id, (e) => onChange(fromEvent(id, e)))));
-        return () => offs.forEach((off) => off());
+        const stops = await Promise.all(ids.map((id) => this.stock.watch(id, (c) => onChange({ ...c, key: id, productId: id }))));
+        return () => stops.forEach((stop) => stop());
       },
-      current: async () =>
-        (await this.products.byIds(ids)).flatMap((p) =>
-          p ? [change(p.id, { stock: p.stock, version: p.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: p.updatedAt })] : [],
-        ),
-      onResync: (listener) => this.pubsub.onResync(listener),
+      current: async () => (await this.stock.current(ids)).flatMap((c, i) => (c ? [{ ...c, key: ids[i]!, productId: ids[i]! }] : [])),
+      expiresAt: request.expiresAt,
     });
+    return { request, [Symbol.asyncIterator]: () => feed[Symbol.asyncIterator]() };
   }
 
   async orderStatusChanges(ctx: RequestContext, orderId: string): Promise<AsyncIterable<OrderStatusChange>> {
@@ -85,6 +92,7 @@ export class LiveService {
         return o ? [change({ status: o.status, previousStatus: null, version: o.version, occurredAt: o.updatedAt })] : [];
       },
       onResync: (listener) => this.pubsub.onResync(listener),
+      expiresAt: expiresAt(ctx),
     });
   }
 }

@@ -1,0 +1,275 @@
+// Execute once, send many: the stockChanged fan-out. Subscribers are grouped
+// by the shape of their operation (document, operation name, the variables
+// its selection uses, admin or not). For each stock change the selection set
+// runs once per shape and is serialized once; each subscriber then costs its
+// frame and a socket write. Per product and rate, a stream passes changes on
+// (at most maxUpdatesPerSecond, the newest each time); per subscriber, only
+// versions newer than what it was sent, its CURRENT snapshot first, and,
+// while its socket is backed up, the newest state per product (conflation).
+//
+// Hand-rolled on purpose: no library shares execution across subscribers;
+// graphql-ws and Yoga still own the protocol, parsing, validation, auth,
+// limits and masking (see use-live-fanout.ts and ws-server.ts).
+import type { ExecutionArgs, ExecutionResult } from "graphql";
+import type { StockChange, StockHub } from "../services/stock-hub.js";
+import type { StockFeed } from "../services/live.service.js";
+import { operationShape } from "./shape.js";
+import { Subscriber, type Delivery, type Target } from "./subscriber.js";
+
+export type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> | unknown;
+
+export interface FanoutOptions {
+  hub: StockHub;
+  /** A fresh context for one shared execution: anonymous for public shapes, an admin for admin ones. */
+  sharedContext(admin: boolean): unknown;
+  /** The enveloped execute (Yoga's plugins, masked errors) shared executions run through. */
+  execute: Execute;
+  slowSubscriberCloseMs: number;
+  log?: (line: string) => void;
+}
+
+export interface FanoutStats {
+  subscribers: number;
+  shapes: number;
+  /** Shared executions of a selection set (once per shape per change). */
+  executions: number;
+  /** Messages written to subscribers. */
+  deliveries: number;
+  /** Updates a subscriber did not get because a newer one replaced them (backlog or rate). */
+  conflated: number;
+  /** Subscribers closed for not reading. */
+  slowClosed: number;
+}
+
+/** A shape's rendered result for one change: serialized once, shared by every subscriber of the shape. */
+type Rendered = Delivery;
+
+class Shape {
+  readonly subscribers = new Set<Subscriber>();
+  // The last change rendered, per product: every stream and CURRENT snapshot of that version shares it.
+  private readonly last = new Map<string, { version: number; reason: string; rendered: Rendered | Promise<Rendered> }>();
+
+  constructor(
+    readonly key: string,
+    private readonly args: ExecutionArgs,
+    readonly admin: boolean,
+    private readonly fanout: LiveFanout,
+  ) {}
+
+  render(productId: string, change: StockChange): Rendered | Promise<Rendered> {
+    const hit = this.last.get(productId);
+    if (hit && hit.version === change.version && hit.reason === change.reason) return hit.rendered;
+    const rendered = this.fanout.execute({ ...this.args, rootValue: change, contextValue: this.fanout.sharedContext(this.admin) });
+    const entry = { version: change.version, reason: change.reason, rendered };
+    this.last.set(productId, entry);
+    if (isPromise(rendered)) void rendered.then((r) => this.last.get(productId) === entry && (entry.rendered = r), () => this.last.delete(productId));
+    return rendered;
+  }
+
+  forget(productId: string) {
+    this.last.delete(productId);
+  }
+}
+
+/** One product at one rate: passes changes to its subscribers, at most `rate` a second when it has one. */
+class Stream {
+  readonly subscribers = new Set<Subscriber>();
+  private nextAt = 0;
+  private held?: StockChange;
+  private timer?: NodeJS.Timeout;
+  // Deliveries whose rendering is asynchronous go out in change order.
+  private tail?: Promise<void>;
+
+  constructor(
+    readonly productId: string,
+    readonly rate: number | null,
+  ) {}
+
+  offer(change: StockChange) {
+    if (!this.rate) return this.emit(change);
+    const now = Date.now();
+    if (now >= this.nextAt && !this.timer) {
+      this.nextAt = now + 1000 / this.rate;
+      return this.emit(change);
+    }
+    this.held = change; // the newest state goes out at the next slot
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      const held = this.held!;
+      this.held = undefined;
+      this.nextAt = Date.now() + 1000 / this.rate!;
+      this.emit(held);
+    }, Math.max(0, this.nextAt - now));
+  }
+
+  private emit(change: StockChange) {
+    // Render once per shape among this stream's subscribers.
+    const byShape = new Map<Shape, Rendered | Promise<Rendered>>();
+    const pending: [Subscriber, Rendered | Promise<Rendered>][] = [];
+    for (const sub of this.subscribers) {
+      let r = byShape.get(sub.shape as Shape);
+      if (!r) byShape.set(sub.shape as Shape, (r = (sub.shape as Shape).render(this.productId, change)));
+      pending.push([sub, r]);
+    }
+    const deliverAll = (items: [Subscriber, Rendered][]) => items.forEach(([sub, r]) => sub.offer(this.productId, change.version, r));
+    if (!this.tail && pending.every(([, r]) => !isPromise(r))) return deliverAll(pending as [Subscriber, Rendered][]);
+    const ready = Promise.all(pending.map(async ([sub, r]) => [sub, await r] as [Subscriber, Rendered]));
+    const tail = (this.tail ?? Promise.resolve()).then(() => ready).then(deliverAll, () => {});
+    this.tail = tail;
+    void tail.then(() => this.tail === tail && (this.tail = undefined));
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+  }
+}
+
+interface Watched {
+  streams: Map<number, Stream>;
+  unwatch?: () => void;
+  ready: Promise<void>;
+}
+
+export class LiveFanout {
+  readonly stats: FanoutStats = { subscribers: 0, shapes: 0, executions: 0, deliveries: 0, conflated: 0, slowClosed: 0 };
+  private readonly shapes = new Map<string, Shape>();
+  private readonly products = new Map<string, Watched>();
+  // Subscribers with something held back (backlog or rate), checked on a short timer.
+  private readonly held = new Set<Subscriber>();
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(private readonly opts: FanoutOptions) {}
+
+  execute(args: ExecutionArgs): Rendered | Promise<Rendered> {
+    this.stats.executions++;
+    const result = this.opts.execute(args) as ExecutionResult | Promise<ExecutionResult>;
+    return isPromise(result) ? result.then(serialize) : serialize(result);
+  }
+
+  sharedContext(admin: boolean) {
+    return this.opts.sharedContext(admin);
+  }
+
+  /**
+   * Serves `feed` (a validated stockChanged request) to `target` from now on:
+   * the CURRENT state of each product first, then newer versions. Resolves
+   * with the function that detaches it.
+   */
+  async attach(feed: StockFeed, args: ExecutionArgs, admin: boolean, target: Target): Promise<() => void> {
+    const key = operationShape(args, admin);
+    let shape = this.shapes.get(key);
+    if (!shape) this.shapes.set(key, (shape = new Shape(key, args, admin, this)));
+    const sub = new Subscriber(shape, target, feed.request, {
+      onHeld: (s) => this.hold(s),
+      onDelivered: () => this.stats.deliveries++,
+      onConflated: () => this.stats.conflated++,
+    });
+    shape.subscribers.add(sub);
+    this.stats.shapes = this.shapes.size;
+    this.stats.subscribers++;
+    const rate = feed.request.maxUpdatesPerSecond ?? 0;
+    const streams: Stream[] = [];
+    let detached = false;
+    const detach = () => {
+      if (detached) return;
+      detached = true;
+      this.stats.subscribers--;
+      this.held.delete(sub);
+      sub.close();
+      shape!.subscribers.delete(sub);
+      if (!shape!.subscribers.size) this.shapes.delete(key);
+      this.stats.shapes = this.shapes.size;
+      for (const stream of streams) {
+        stream.subscribers.delete(sub);
+        if (stream.subscribers.size) continue;
+        stream.stop();
+        const w = this.products.get(stream.productId);
+        w?.streams.delete(rate);
+        if (w && !w.streams.size) {
+          this.products.delete(stream.productId);
+          w.unwatch?.();
+          for (const s of this.shapes.values()) s.forget(stream.productId);
+        }
+      }
+    };
+    try {
+      // Join each product's stream (watching it first), then read: what commits in between is held, not lost.
+      await Promise.all(
+        feed.request.productIds.map(async (productId) => {
+          const w = this.watch(productId);
+          let stream = w.streams.get(rate);
+          if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null)));
+          stream.subscribers.add(sub);
+          streams.push(stream);
+          await w.ready;
+        }),
+      );
+      const current = await this.opts.hub.current(feed.request.productIds);
+      const snapshot = await Promise.all(
+        current.map(async (c, i) => {
+          const productId = feed.request.productIds[i]!;
+          return c && { productId, version: c.version, rendered: await shape!.render(productId, c) };
+        }),
+      );
+      if (!detached) sub.start(snapshot.flatMap((s) => (s ? [s] : [])));
+    } catch (err) {
+      detach();
+      throw err;
+    }
+    return detach;
+  }
+
+  private watch(productId: string): Watched {
+    let w = this.products.get(productId);
+    if (w) return w;
+    const entry: Watched = { streams: new Map(), ready: Promise.resolve() };
+    entry.ready = this.opts.hub
+      .watch(productId, (change) => entry.streams.forEach((s) => s.offer(change)))
+      .then((unwatch) => {
+        if (this.products.get(productId) === entry) entry.unwatch = unwatch;
+        else unwatch(); // everyone left meanwhile
+      });
+    this.products.set(productId, entry);
+    return entry;
+  }
+
+  private hold(sub: Subscriber) {
+    this.held.add(sub);
+    this.flushTimer ??= setInterval(() => this.flushHeld(), 20);
+  }
+
+  private flushHeld() {
+    const now = Date.now();
+    for (const sub of this.held) {
+      const state = sub.flush(now);
+      if (state === "done") this.held.delete(sub);
+      else if (state === "stalled" && now - sub.stalledSince > this.opts.slowSubscriberCloseMs) {
+        this.held.delete(sub);
+        this.stats.slowClosed++;
+        this.opts.log?.(`live: closing a subscriber that read nothing for ${Math.round((now - sub.stalledSince) / 1000)} s (${sub.target.describe})`);
+        sub.target.closeSlow();
+      }
+    }
+    if (!this.held.size) {
+      clearInterval(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+  }
+
+  stop() {
+    clearInterval(this.flushTimer);
+    for (const w of this.products.values()) {
+      w.streams.forEach((s) => s.stop());
+      w.unwatch?.();
+    }
+    this.products.clear();
+  }
+}
+
+function serialize(result: ExecutionResult): Rendered {
+  return { json: JSON.stringify(result), result };
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === "function";
+}

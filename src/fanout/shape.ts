@@ -1,0 +1,43 @@
+// Which subscribers can share one execution: the same document and operation,
+// the same values for the variables the selection set uses (the root field's
+// own arguments only choose which products, so they do not count), and the
+// same kind of viewer (admins may see fields others may not). The fields under
+// StockChange depend on nobody's identity: a customer sees what anyone sees.
+import { Kind, visit, type ASTNode, type DocumentNode, type ExecutionArgs, type OperationDefinitionNode } from "graphql";
+
+const usedVariables = new WeakMap<DocumentNode, Map<string | undefined, string[]>>();
+
+export function operationShape(args: ExecutionArgs, admin: boolean): string {
+  const names = variablesOutsideRootArguments(args.document, args.operationName ?? undefined);
+  const values = names.map((n) => (args.variableValues as Record<string, unknown> | undefined)?.[n]);
+  return JSON.stringify([args.document.loc?.source.body ?? "", args.operationName ?? null, values, admin]);
+}
+
+function variablesOutsideRootArguments(document: DocumentNode, operationName: string | undefined): string[] {
+  let perOperation = usedVariables.get(document);
+  if (!perOperation) usedVariables.set(document, (perOperation = new Map()));
+  let names = perOperation.get(operationName);
+  if (names) return names;
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
+  );
+  const found = new Set<string>();
+  const collect = (node: ASTNode) =>
+    visit(node, {
+      Variable: (v) => void found.add(v.name.value),
+      // A variable definition names the variable; it does not use it.
+      VariableDefinition: () => false,
+    });
+  for (const selection of operation?.selectionSet.selections ?? []) {
+    if (selection.kind === Kind.FIELD) {
+      selection.directives?.forEach(collect);
+      if (selection.selectionSet) collect(selection.selectionSet);
+    } else collect(selection);
+  }
+  // Fragments can be spread anywhere below the root field.
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) collect(d);
+  operation?.directives?.forEach(collect);
+  names = [...found].sort();
+  perOperation.set(operationName, names);
+  return names;
+}
