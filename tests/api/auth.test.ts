@@ -5,7 +5,8 @@ import { SignJWT, UnsecuredJWT } from "jose";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
-import { JWT_SECRET, startApi, type Api } from "../support/api.js";
+import { startApi, type Api } from "../support/api.js";
+import { expectTypename, JWT_SECRET } from "../support/shop.js";
 
 let api: Api;
 let sql: pg.Pool;
@@ -20,8 +21,8 @@ beforeAll(async () => {
   sql = api.sql;
   [alice, bob] = await Promise.all([api.createCustomer(), api.createCustomer()]);
   product = await api.createProduct({ stock: 100, priceCents: 500 });
-  aliceOrder = (await api.placeOrder(alice.token, [{ productId: product.id, quantity: 1 }])).order;
-  bobOrder = (await api.placeOrder(bob.token, [{ productId: product.id, quantity: 2 }])).order;
+  aliceOrder = expectTypename(await api.placeOrder(alice.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess").order;
+  bobOrder = expectTypename(await api.placeOrder(bob.token, [{ productId: product.id, quantity: 2 }]), "PlaceOrderSuccess").order;
   expect(aliceOrder.id).toBeTruthy();
   expect(bobOrder.id).toBeTruthy();
 });
@@ -236,8 +237,8 @@ describe("admins", () => {
   it("list orders filtered by status and by customer", async () => {
     const carol = await api.createCustomer();
     const p = await api.createProduct({ stock: 50 });
-    const c1 = (await api.placeOrder(carol.token, [{ productId: p.id, quantity: 1 }])).order;
-    const c2 = (await api.placeOrder(carol.token, [{ productId: p.id, quantity: 2 }])).order;
+    const c1 = expectTypename(await api.placeOrder(carol.token, [{ productId: p.id, quantity: 1 }]), "PlaceOrderSuccess").order;
+    const c2 = expectTypename(await api.placeOrder(carol.token, [{ productId: p.id, quantity: 2 }]), "PlaceOrderSuccess").order;
     const confirm = await api.admin(
       `mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { __typename ... on UpdateOrderStatusSuccess { order { status } } } }`,
       { input: { orderId: c2.id, status: "CONFIRMED", expectedVersion: 0 } },

@@ -4,6 +4,7 @@
 // counted with openDatabase's `onQuery` hook, i.e. what Prisma really sends.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApi, type Api } from "../support/api.js";
+import { expectTypename } from "../support/shop.js";
 
 /** A small constant: one statement per level (page, customers, items, products) plus slack. */
 const MAX_STATEMENTS = 6;
@@ -22,8 +23,7 @@ beforeAll(async () => {
   // 60 orders, 10 per customer, each with one to three distinct products.
   for (let i = 0; i < 60; i++) {
     const lines = Array.from({ length: 1 + (i % 3) }, (_, j) => ({ productId: products[(i + j * 3) % 8]!.id, quantity: 1 + j }));
-    const result = await api.placeOrder(customers[i % 6]!.token, lines);
-    expect(result.__typename).toBe("PlaceOrderSuccess");
+    const result = expectTypename(await api.placeOrder(customers[i % 6]!.token, lines), "PlaceOrderSuccess");
     orderIds.push(result.order.id);
   }
 });

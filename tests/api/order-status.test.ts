@@ -5,6 +5,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApi, type Api } from "../support/api.js";
+import { expectTypename } from "../support/shop.js";
 
 let api: Api;
 let sql: pg.Pool;
@@ -73,13 +74,15 @@ async function pendingOrder() {
   const customer = await api.createCustomer();
   const a = await api.createProduct({ stock: 10 });
   const b = await api.createProduct({ stock: 10 });
-  const placed = await api.placeOrder(customer.token, [
-    { productId: a.id, quantity: 2 },
-    { productId: b.id, quantity: 3 },
-  ]);
-  expect(placed.__typename).toBe("PlaceOrderSuccess");
+  const placed = expectTypename(
+    await api.placeOrder(customer.token, [
+      { productId: a.id, quantity: 2 },
+      { productId: b.id, quantity: 3 },
+    ]),
+    "PlaceOrderSuccess",
+  );
   expect(placed.order).toMatchObject({ status: "PENDING", version: 0 });
-  return { customer, a, b, orderId: placed.order.id as string };
+  return { customer, a, b, orderId: placed.order.id };
 }
 
 /** Walks a fresh order along the happy path to `status` (admin). */

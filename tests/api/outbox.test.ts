@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { toStreamMessage } from "../../src/realtime/stream-events.js";
 import { startApi, type Api } from "../support/api.js";
+import { expectTypename } from "../support/shop.js";
 
 const schemaOf = (name: string) => JSON.parse(readFileSync(new URL(`../../docs/events/${name}.schema.json`, import.meta.url), "utf8"));
 const topics = { stockChanged: "inventory.stock-changed", orderStatusChanged: "orders.status-changed" };
@@ -46,7 +47,7 @@ afterAll(async () => {
 it("writes one event per stock change and order transition, each matching its published schema", async () => {
   const customer = await api.createCustomer();
   const product = await api.createProduct({ stock: 10 }); // CREATED (TypeScript path)
-  const placed = await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]); // ORDER_PLACED (SQL path)
+  const placed = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]), "PlaceOrderSuccess"); // ORDER_PLACED (SQL path)
   await api.admin(`mutation($i: AdjustStockInput!) { adjustStock(input: $i) { __typename } }`, { i: { productId: product.id, delta: 5, reason: "delivery" } }); // RESTOCK (SQL)
   await api.gql(`mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { __typename } }`, { i: { orderId: placed.order.id } }, api.bearer(customer.token)); // ORDER_CANCELLED + status
 

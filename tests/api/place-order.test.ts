@@ -3,6 +3,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApi, type Api } from "../support/api.js";
+import { expectTypename } from "../support/shop.js";
 
 let api: Api;
 let sql: pg.Pool;
@@ -21,13 +22,15 @@ describe("placeOrder", () => {
     const customer = await api.createCustomer();
     const a = await api.createProduct({ stock: 10, priceCents: 1250 });
     const b = await api.createProduct({ stock: 5, priceCents: 399 });
-    const result = await api.placeOrder(customer.token, [
-      { productId: a.id, quantity: 3 },
-      { productId: b.id, quantity: 2 },
-    ]);
-    expect(result.__typename).toBe("PlaceOrderSuccess");
+    const result = expectTypename(
+      await api.placeOrder(customer.token, [
+        { productId: a.id, quantity: 3 },
+        { productId: b.id, quantity: 2 },
+      ]),
+      "PlaceOrderSuccess",
+    );
     expect(result.order).toMatchObject({ status: "PENDING", totalCents: 3 * 1250 + 2 * 399, currency: "EUR", version: 0 });
-    expect(result.order.items.map((i: any) => [i.product.id, i.quantity, i.unitPriceCents]).sort()).toEqual(
+    expect(result.order.items.map((i) => [i.product.id, i.quantity, i.unitPriceCents]).sort()).toEqual(
       [[a.id, 3, 1250], [b.id, 2, 399]].sort(),
     );
     expect(await api.stockOf(a.id)).toEqual({ stock: 7, version: 1 });
@@ -37,10 +40,13 @@ describe("placeOrder", () => {
   it("merges repeated lines for one product", async () => {
     const customer = await api.createCustomer();
     const a = await api.createProduct({ stock: 10 });
-    const result = await api.placeOrder(customer.token, [
-      { productId: a.id, quantity: 2 },
-      { productId: a.id, quantity: 3 },
-    ]);
+    const result = expectTypename(
+      await api.placeOrder(customer.token, [
+        { productId: a.id, quantity: 2 },
+        { productId: a.id, quantity: 3 },
+      ]),
+      "PlaceOrderSuccess",
+    );
     expect(result.order.items).toEqual([expect.objectContaining({ quantity: 5 })]);
     expect((await api.stockOf(a.id)).stock).toBe(5);
   });
@@ -79,15 +85,15 @@ describe("placeOrder", () => {
   it("answers a repeated idempotency key with the original order, and refuses it for different items", async () => {
     const customer = await api.createCustomer();
     const a = await api.createProduct({ stock: 10 });
-    const first = await api.placeOrder(customer.token, [{ productId: a.id, quantity: 2 }], "same-key");
-    const again = await api.placeOrder(customer.token, [{ productId: a.id, quantity: 2 }], "same-key");
+    const first = expectTypename(await api.placeOrder(customer.token, [{ productId: a.id, quantity: 2 }], "same-key"), "PlaceOrderSuccess");
+    const again = expectTypename(await api.placeOrder(customer.token, [{ productId: a.id, quantity: 2 }], "same-key"), "PlaceOrderSuccess");
     expect(again.order.id).toBe(first.order.id);
     expect((await api.stockOf(a.id)).stock).toBe(8);
     const different = await api.placeOrder(customer.token, [{ productId: a.id, quantity: 1 }], "same-key");
     expect(different).toMatchObject({ __typename: "ValidationError", field: "idempotencyKey" });
     // Another customer may use the same key for their own order.
     const other = await api.createCustomer();
-    const theirs = await api.placeOrder(other.token, [{ productId: a.id, quantity: 1 }], "same-key");
+    const theirs = expectTypename(await api.placeOrder(other.token, [{ productId: a.id, quantity: 1 }], "same-key"), "PlaceOrderSuccess");
     expect(theirs.order.id).not.toBe(first.order.id);
     expect((await api.stockOf(a.id)).stock).toBe(7);
   });
@@ -98,8 +104,8 @@ describe("placeOrder", () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, () => api.placeOrder(customer.token, [{ productId: a.id, quantity: 1 }], "dup-race")),
     );
-    expect(results.every((r) => r.__typename === "PlaceOrderSuccess")).toBe(true);
-    expect(new Set(results.map((r) => r.order.id)).size).toBe(1);
+    const orders = results.map((r) => expectTypename(r, "PlaceOrderSuccess").order);
+    expect(new Set(orders.map((o) => o.id)).size).toBe(1);
     expect((await api.stockOf(a.id)).stock).toBe(99);
     const { rows } = await sql.query(`SELECT count(*)::int AS n FROM "order" WHERE idempotency_key = 'dup-race'`);
     expect(rows[0].n).toBe(1);

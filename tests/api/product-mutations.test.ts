@@ -4,7 +4,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
-import { JWT_SECRET, startApi, type Api } from "../support/api.js";
+import { startApi, type Api } from "../support/api.js";
+import { JWT_SECRET } from "../support/shop.js";
 
 let api: Api;
 let sql: pg.Pool;

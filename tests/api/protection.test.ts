@@ -5,7 +5,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_LIMITS } from "../../src/app.js";
 import { COMPLEXITY_LIMIT } from "../../src/schema/complexity.js";
-import { PLACE_ORDER, startApi, type Api } from "../support/api.js";
+import { startApi, type Api } from "../support/api.js";
+import { source } from "../support/client.js";
+import { PLACE_ORDER } from "../support/operations.js";
 import { postgresAdminUrl } from "../support/services.js";
 
 let api: Api;
@@ -295,7 +297,7 @@ describe("placeOrder input bounds: a ValidationError naming the field, nothing w
   });
 
   const place = (items: { productId: string; quantity: number }[], idempotencyKey: string) =>
-    post(PLACE_ORDER, { input: { items, idempotencyKey } }, api.bearer(customer.token));
+    post(source(PLACE_ORDER), { input: { items, idempotencyKey } }, api.bearer(customer.token));
 
   async function expectRefused(items: { productId: string; quantity: number }[], idempotencyKey: string, field: string) {
     const before = await snapshot(product.id);
@@ -446,7 +448,7 @@ describe("unexpected server failures are masked", () => {
 
   it("a mutation against a dropped database answers 'Unexpected error.' (not a typed error result)", async () => {
     await expectMasked(
-      await post(PLACE_ORDER, { input: { idempotencyKey: "masked-1", items: [{ productId: product.id, quantity: 1 }] } }, broken.bearer(customer.token), broken),
+      await post(source(PLACE_ORDER), { input: { idempotencyKey: "masked-1", items: [{ productId: product.id, quantity: 1 }] } }, broken.bearer(customer.token), broken),
       "placeOrder",
     );
     await expectMasked(

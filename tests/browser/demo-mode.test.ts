@@ -5,7 +5,6 @@ import type { Browser } from "playwright-core";
 import { loadConfig } from "../../src/config/config.js";
 import { startTestApp } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
-import { gql } from "../support/stockwire.js";
 import { INSTALL_TIMEOUT_MS, launchChromium } from "./support/chromium.js";
 import { startDemoServer, type DemoServer } from "./support/demo-server.js";
 import { createProduct, PHONE, Storefront } from "./support/storefront.js";
@@ -77,7 +76,7 @@ describe("the storefront without demo mode", () => {
   });
 
   it("shows a read-only catalogue with a notice, and its counts still update live", async () => {
-    const product = await createProduct(server.url, await server.shop.adminToken, "Recycled Wool Beanie", 12, 1900);
+    const product = await createProduct(server.shop, "Recycled Wool Beanie", 12, 1900);
     const store = await Storefront.open(browser, server.url, PHONE);
     await expect.poll(() => store.page.getByRole("note").textContent()).toMatch(/^Demo mode is off on this server \(STOCKWIRE_DEMO=off\)/);
     for (const panel of ["#orders-panel", "#flash-panel", "#admin-panel"]) expect(await store.page.locator(panel).isVisible()).toBe(false);
@@ -86,7 +85,7 @@ describe("the storefront without demo mode", () => {
 
     await server.shop.adjustStock(product.id, -10);
     await store.waitForStock(product.id, 2, "Low stock", 5_000);
-    expect(await gql(server.url, `{ product(id: "${product.id}") { stock } }`)).toEqual({ data: { product: { stock: 2 } } });
+    expect(await server.shop.gql(`{ product(id: "${product.id}") { stock } }`)).toEqual({ data: { product: { stock: 2 } } });
     await store.screenshot("read-only-phone");
     // Only Chromium's console line for the 404 of /demo/session, which is how the page learns.
     expect(store.errors).toEqual(["Failed to load resource: the server responded with a status of 404 (Not Found)"]);

@@ -30,7 +30,7 @@ declare global {
 }
 
 it(`fires ${FIRED} orders at ${INITIAL} units: the count ends at 0, never below; ${INITIAL} won, ${FIRED - INITIAL} lost`, async () => {
-  const product = await createProduct(server.url, await server.shop.adminToken, "Limited Edition Sneakers", INITIAL, 15900);
+  const product = await createProduct(server.shop, "Limited Edition Sneakers", INITIAL, 15900);
   const store = await Storefront.open(browser, server.url);
   const watcher = await Storefront.open(browser, server.url, PHONE);
   await Promise.all([store.show(product), watcher.show(product)]);

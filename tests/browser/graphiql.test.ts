@@ -32,7 +32,7 @@ async function run(page: Page, operation: string) {
 const response = async (page: Page) => (await page.locator(".graphiql-response").first().innerText()).replace(/\s+/g, " ");
 
 it("runs a query and shows a live subscription event, offline", async () => {
-  const product = await createProduct(server.url, await server.shop.adminToken, "GraphiQL Desk Lamp", 7);
+  const product = await createProduct(server.shop, "GraphiQL Desk Lamp", 7);
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   const offline: string[] = [];

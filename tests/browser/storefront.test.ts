@@ -42,7 +42,7 @@ describe("storefront demo", () => {
   });
 
   it("an order in one page moves the count and badge in another within 2 seconds", async () => {
-    const product = await createProduct(server.url, await server.shop.adminToken, "Heritage Field Jacket", 8, 12900);
+    const product = await createProduct(server.shop, "Heritage Field Jacket", 8, 12900);
     const [buyer, watcher] = await Promise.all([open(), open()]);
     await Promise.all([buyer.show(product), watcher.show(product)]);
     expect(await watcher.stock(product.id)).toEqual({ count: 8, badge: "In stock" });
@@ -61,7 +61,7 @@ describe("storefront demo", () => {
   });
 
   it("ordering more than is left says how many are available and changes nothing", async () => {
-    const product = await createProduct(server.url, await server.shop.adminToken, "Ultralight Trail Tent", 3, 34900);
+    const product = await createProduct(server.shop, "Ultralight Trail Tent", 3, 34900);
     const store = await open();
     await store.show(product);
 
@@ -76,7 +76,7 @@ describe("storefront demo", () => {
   });
 
   it("an admin restock shows up on a customer's page; an admin status change on the customer's order", async () => {
-    const product = await createProduct(server.url, await server.shop.adminToken, "Compact Espresso Grinder", 2, 8900);
+    const product = await createProduct(server.shop, "Compact Espresso Grinder", 2, 8900);
     const [admin, customer] = await Promise.all([open(), open()]);
     await Promise.all([admin.show(product), customer.show(product)]);
 
@@ -105,7 +105,7 @@ describe("storefront demo", () => {
 
 describe("storefront demo, connection", () => {
   it("reconnects with backoff after the connection drops and shows the counts that changed meanwhile", async () => {
-    const product = await createProduct(server.url, await server.shop.adminToken, "Everyday Canvas Tote", 30, 2900);
+    const product = await createProduct(server.shop, "Everyday Canvas Tote", 30, 2900);
     const store = await open();
     await store.show(product);
     const connection = store.page.locator("#connection");

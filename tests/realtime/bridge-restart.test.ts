@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import {
-  shop,
+  shopAt,
   sleep,
   startInstance,
   startRoleProcess,
@@ -17,10 +17,10 @@ import {
   versionRegressions,
   type Instance,
   type RoleProcess,
-  type Shop,
   type StockEvent,
   type Subscription,
 } from "../support/stockwire.js";
+import type { Shop } from "../support/shop.js";
 import { channelName } from "../../src/realtime/pubsub.js";
 import { idOfType } from "../../src/ids/index.js";
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
   const backends = { databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() };
   const names = streamNames("bridge-restart");
   api = await startInstance(stockwireEnv(backends, names, ["api", "relay"]));
-  shopApi = shop(api.url);
+  shopApi = await shopAt(api.url);
   bridgeEnv = stockwireEnv(backends, names, ["bridge"]);
   bridges.push(await startRoleProcess(bridgeEnv, "bridge"));
 });
@@ -52,7 +52,7 @@ afterAll(async () => {
 describe("bridge crash", () => {
   it("loses no event and shows clients no repeated or older version when the bridge is SIGKILLed mid-stream", async () => {
     const initial = 100_000;
-    const product = await shopApi.createProduct(initial);
+    const product = await shopApi.createProduct({ stock: initial });
     const customers = await Promise.all(Array.from({ length: 4 }, () => shopApi.createCustomer()));
     // Every copy the bridges publish, to see the redelivery the subscriber must not show.
     const published: { eventId: string; version: number }[] = [];
@@ -69,7 +69,7 @@ describe("bridge crash", () => {
     const orders = Promise.all(
       customers.map(async (c) => {
         while (ordering) {
-          const r = await shopApi.placeOrder(c.token, product.id, 1);
+          const r = await shopApi.placeOrder(c.token, [{ productId: product.id, quantity: 1 }]);
           if (r.__typename !== "PlaceOrderSuccess") throw new Error(`order refused: ${JSON.stringify(r)}`);
           placed++;
           await sleep(200);

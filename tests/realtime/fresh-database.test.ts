@@ -6,7 +6,8 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
-import { gql, startInstance, stockwireEnv, streamNames, type Instance } from "../support/stockwire.js";
+import { httpClient } from "../support/client.js";
+import { startInstance, stockwireEnv, streamNames, type Instance } from "../support/stockwire.js";
 
 let database: TestDatabase | undefined;
 const instances: Instance[] = [];
@@ -41,7 +42,7 @@ describe("fresh database", () => {
       await sql.end();
     }
     for (const instance of instances) {
-      expect(await gql(instance.url, `{ products(first: 1) { edges { node { id } } } }`)).toEqual({ data: { products: { edges: [] } } });
+      expect(await httpClient(instance.url)(`{ products(first: 1) { edges { node { id } } } }`)).toEqual({ data: { products: { edges: [] } } });
     }
   });
 });

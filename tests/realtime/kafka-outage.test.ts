@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { redisUrl } from "../support/services.js";
 import {
   eventually,
-  shop,
+  shopAt,
   sleep,
   startInstance,
   stockwireEnv,
@@ -18,10 +18,10 @@ import {
   subscribeStock,
   versionRegressions,
   type Instance,
-  type Shop,
   type StockEvent,
   type Subscription,
 } from "../support/stockwire.js";
+import type { Shop } from "../support/shop.js";
 
 let kafka: StartedService;
 let database: TestDatabase;
@@ -40,7 +40,7 @@ beforeAll(async () => {
       "bridge",
     ]),
   );
-  api = shop(instance.url);
+  api = await shopAt(instance.url);
 });
 afterAll(async () => {
   await sub?.close();
@@ -60,18 +60,18 @@ describe("Kafka outage", () => {
   it("accepts orders while Kafka is down and delivers all their events once it is back", async () => {
     const N = 20;
     const initial = 100;
-    const product = await api.createProduct(initial);
+    const product = await api.createProduct({ stock: initial });
     const customer = await api.createCustomer();
     sub = subscribeStock(instance.url, customer.token, [product.id]);
     await sub.waitFor("the snapshot", (e) => e.version === 0);
     // The pipeline works before the outage.
-    expect((await api.placeOrder(customer.token, product.id, 1)).__typename).toBe("PlaceOrderSuccess");
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
     await sub.waitFor("the first order's change", (e) => e.version === 1, 30_000);
     await eventually("the outbox to drain", async () => (await unpublished()) === 0);
 
     await kafka.pause!();
     const t0 = Date.now();
-    const results = await Promise.all(Array.from({ length: N }, () => api.placeOrder(customer.token, product.id, 1)));
+    const results = await Promise.all(Array.from({ length: N }, () => api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])));
     const orderMs = Date.now() - t0;
     expect(results.map((r) => r.__typename)).toEqual(Array(N).fill("PlaceOrderSuccess"));
     expect(orderMs, "orders must not wait for Kafka").toBeLessThan(10_000);
@@ -96,7 +96,7 @@ describe("Kafka outage", () => {
     await eventually("readiness", async () => (await ready()).status === 200, 30_000);
 
     // And the pipeline keeps working afterwards.
-    expect((await api.placeOrder(customer.token, product.id, 1)).__typename).toBe("PlaceOrderSuccess");
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
     await sub.waitFor("a change after the outage", (e) => e.version === final.version + 1, 30_000);
   }, 180_000);
 });

@@ -15,7 +15,7 @@ import { createTestDatabase } from "../support/database.js";
 import { kafkaBrokers } from "../support/services.js";
 import {
   eventually,
-  shop,
+  shopAt,
   sleep,
   startInstance,
   stockwireEnv,
@@ -26,6 +26,7 @@ import {
   type StockEvent,
   type Subscription,
 } from "../support/stockwire.js";
+import { expectTypename } from "../support/shop.js";
 
 let redis: StartedService;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -89,18 +90,18 @@ async function redisProxy(target: URL) {
 describe("Redis restart", () => {
   it("subscribers end up on the current stock after Redis comes back, and later changes keep flowing", async () => {
     const instance = await (await stack("redis-restart")).start(["api", "relay", "bridge"]);
-    const api = shop(instance.url);
-    const product = await api.createProduct(50);
+    const api = await shopAt(instance.url);
+    const product = await api.createProduct({ stock: 50 });
     const customer = await api.createCustomer();
     const before = subscribed(instance.url, customer.token, product.id);
     await before.waitFor("the snapshot", (e) => e.version === 0);
-    expect((await api.placeOrder(customer.token, product.id, 1)).__typename).toBe("PlaceOrderSuccess");
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
     await before.waitFor("a live change", (e) => e.version === 1);
 
     await redis.pause!();
     // The API does not need Redis to change stock.
     expect(await api.adjustStock(product.id, 10)).toEqual({ stock: 59, version: 2 });
-    expect((await api.placeOrder(customer.token, product.id, 2)).__typename).toBe("PlaceOrderSuccess");
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 2 }])).__typename).toBe("PlaceOrderSuccess");
     const current = await api.stockOf(product.id);
     expect(current).toEqual({ stock: 57, version: 3 });
     // A client that subscribes during the outage.
@@ -122,7 +123,7 @@ describe("Redis restart", () => {
     // Live changes flow again, to both. (First let the resync re-reads finish: one
     // that ran after the next order would deliver it as CURRENT, hiding the live path.)
     await sleep(1000);
-    const next = await api.placeOrder(customer.token, product.id, 1);
+    const next = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     for (const sub of [before, during]) {
       const change = await sub.waitFor("a change after the restart", (e) => e.version === current.version + 1, 20_000);
       expect(change).toMatchObject({ stock: current.stock - 1, delta: -1, reason: "ORDER_PLACED", orderId: next.order.id });
@@ -137,8 +138,8 @@ describe("Redis restart", () => {
     const s = await stack("redis-resync");
     await s.start(["relay", "bridge"]);
     const instance = await s.start(["api"], proxy.url);
-    const api = shop(instance.url);
-    const product = await api.createProduct(20);
+    const api = await shopAt(instance.url);
+    const product = await api.createProduct({ stock: 20 });
     const customer = await api.createCustomer();
     const raw = new Redis(redis.url);
     cleanups.push(async () => raw.disconnect());
@@ -148,12 +149,12 @@ describe("Redis restart", () => {
 
     const sub = subscribed(instance.url, customer.token, product.id);
     await sub.waitFor("the snapshot", (e) => e.version === 0);
-    await api.placeOrder(customer.token, product.id, 1);
+    await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
     await sub.waitFor("a live change", (e) => e.version === 1);
 
     proxy.cut();
-    await api.placeOrder(customer.token, product.id, 1);
-    await api.placeOrder(customer.token, product.id, 1);
+    await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+    await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
     // Published while the instance was away: lost to it.
     await eventually("the bridge to publish both changes", async () => onRedis.includes(3));
     await sleep(500);
@@ -166,7 +167,7 @@ describe("Redis restart", () => {
     expect(resync, "the state after reconnecting comes from the CURRENT re-read").toMatchObject({ reason: "CURRENT", stock: 17, version: 3 });
 
     await sleep(500);
-    const next = await api.placeOrder(customer.token, product.id, 1);
+    const next = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     const live = await sub.waitFor("a live change after reconnecting", (e) => e.version === 4, 20_000);
     expect(live).toMatchObject({ reason: "ORDER_PLACED", stock: 16, orderId: next.order.id });
     expect(versionRegressions(sub.events)).toEqual([]);

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import {
   eventually,
-  shop,
+  shopAt,
   sleep,
   startInstance,
   stockwireEnv,
@@ -18,9 +18,9 @@ import {
   subscribeStock,
   versionRegressions,
   type Instance,
-  type Shop,
   type Subscription,
 } from "../support/stockwire.js";
+import { expectTypename, type Shop } from "../support/shop.js";
 import { channelName } from "../../src/realtime/pubsub.js";
 
 let database: TestDatabase;
@@ -44,8 +44,8 @@ beforeAll(async () => {
     ["api", "relay", "bridge"],
   );
   [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
-  viaA = shop(a.url);
-  viaB = shop(b.url);
+  viaA = await shopAt(a.url);
+  viaB = await shopAt(b.url);
   raw = new Redis(redisUrl());
   raw.on("pmessage", (_pattern: string, _channel: string, message: string) => published.push(JSON.parse(message)));
   await raw.psubscribe(channelName("stock", "*"));
@@ -65,7 +65,7 @@ const dbId = (globalId: string) => Buffer.from(globalId, "base64").toString("utf
  * for what happens when that event is still on its way).
  */
 async function settledProduct(stock: number) {
-  const product = await viaA.createProduct(stock);
+  const product = await viaA.createProduct({ stock });
   await eventually("the CREATED event on Redis", async () => published.some((e) => e.productId === product.id && e.reason === "CREATED"));
   return product;
 }
@@ -79,8 +79,7 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     const sub = track(subscribeStock(b.url, customer.token, [product.id]));
     await sub.waitFor("the CURRENT snapshot", (e) => e.reason === "CURRENT");
 
-    const placed = await viaA.placeOrder(customer.token, product.id, 3);
-    expect(placed.__typename).toBe("PlaceOrderSuccess");
+    const placed = expectTypename(await viaA.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]), "PlaceOrderSuccess");
     await sub.waitFor("the ORDER_PLACED change", (e) => e.reason === "ORDER_PLACED");
 
     expect(sub.events).toEqual([
@@ -98,12 +97,11 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     await Promise.all([onA, onB].map((s) => s.waitFor("CURRENT", (e) => e.reason === "CURRENT")));
     const rowsBefore = await outboxCount(product.id);
 
-    const refused = await viaB.placeOrder(customer.token, product.id, 3);
+    const refused = await viaB.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]);
     expect(refused).toMatchObject({ __typename: "InsufficientStockError", requested: 3, available: 2 });
     expect(await outboxCount(product.id)).toBe(rowsBefore);
 
-    const accepted = await viaB.placeOrder(customer.token, product.id, 1);
-    expect(accepted.__typename).toBe("PlaceOrderSuccess");
+    const accepted = expectTypename(await viaB.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     expect(await outboxCount(product.id)).toBe(rowsBefore + 1);
     await Promise.all([onA, onB].map((s) => s.waitFor("the accepted order's change", (e) => e.orderId === accepted.order.id)));
     await sleep(1000); // room for anything that should not come
@@ -122,7 +120,7 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
   it("each event reaches pub/sub once while the consumer group is stable (no redelivery loop)", async () => {
     const product = await settledProduct(5);
     const customer = await viaA.createCustomer();
-    const placed = await viaB.placeOrder(customer.token, product.id, 1);
+    const placed = expectTypename(await viaB.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     await eventually("the order's event on Redis", async () => published.some((e) => e.orderId === placed.order.id));
     await sleep(1500); // time for copies, if the bridges send any
     const copies: Record<string, number> = {};
@@ -147,7 +145,7 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
 
     const t0 = Date.now();
     const results = await Promise.all(
-      Array.from({ length: 500 }, (_, i) => (i % 2 ? viaA : viaB).placeOrder(customers[i % 10]!.token, product.id, 1)),
+      Array.from({ length: 500 }, (_, i) => (i % 2 ? viaA : viaB).placeOrder(customers[i % 10]!.token, [{ productId: product.id, quantity: 1 }])),
     );
     const placedMs = Date.now() - t0;
     expect(results.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(initial);
@@ -175,7 +173,7 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     const product = await settledProduct(5);
     const owner = await viaA.createCustomer();
     const stranger = await viaA.createCustomer();
-    const placed = await viaA.placeOrder(owner.token, product.id, 1);
+    const placed = expectTypename(await viaA.placeOrder(owner.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     const orderId = placed.order.id;
 
     const mine = track(subscribeOrderStatus(b.url, owner.token, orderId));

@@ -1,16 +1,17 @@
 // Starts the real app (buildApp) on the backends process.ts opens, as main.ts
-// does but without listening, and offers a GraphQL helper through yoga.fetch.
+// does but without listening, and a GraphQL client over yoga.fetch.
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { Database, DatabaseOptions } from "../../src/db/database.js";
 import { buildApp, type App } from "../../src/app.js";
 import { openBackends } from "../../src/process.js";
+import { graphqlClient, type GraphQLClient } from "./client.js";
 
 export interface TestApp {
   app: App;
   db: Database;
   config: Config;
   /** POST /graphql in process; returns the parsed JSON body. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
+  gql: GraphQLClient;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
@@ -26,14 +27,7 @@ export async function startTestApp(env: Record<string, string | undefined>, opti
     db,
     config,
     fetch,
-    async gql(query, variables, headers = {}) {
-      const res = await fetch("/graphql", {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return res.json();
-    },
+    gql: graphqlClient(fetch),
     async close() {
       await app.stop();
       await backends.close();

@@ -1,7 +1,8 @@
 // Whole Stockwire instances for the realtime tests: startProcess (what
 // main.ts runs) in this process on real PostgreSQL, Redis and Kafka, driven
-// like a client would: GraphQL over HTTP (fetch) and subscriptions over
-// graphql-ws. Plus a bridge as its own OS process, for crash tests.
+// like a client would: the shop helpers over HTTP (shopAt) and typed
+// subscriptions over graphql-ws. Plus a role as its own OS process, for crash
+// tests.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -10,8 +11,10 @@ import WebSocket from "ws";
 import { leaderOf, signalGroup } from "../../infra/services/leader.mjs";
 import { loadConfig } from "../../src/config/config.js";
 import { startProcess, type StockwireProcess } from "../../src/process.js";
-import { signToken } from "../../src/auth/tokens.js";
-import { JWT_SECRET, PLACE_ORDER } from "./api.js";
+import { httpClient, source } from "./client.js";
+import type { ResultOf, TadaDocumentNode, VariablesOf } from "./graphql.js";
+import { ORDER_STATUS_CHANGED, STOCK_CHANGED } from "./operations.js";
+import { JWT_SECRET, shop, type Shop } from "./shop.js";
 
 export type Role = "api" | "relay" | "bridge";
 
@@ -59,82 +62,8 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
   return { running, url: running.url ?? "", stop: () => running.stop() };
 }
 
-export type GqlResult<T = any> = { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-
-export async function gql<T = any>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>> {
-  const res = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/graphql-response+json",
-      ...(token && { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return res.json() as Promise<GqlResult<T>>;
-}
-
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
-
-/** Admin and customer operations over HTTP against one API instance (any instance: they share the database). */
-export function shop(url: string) {
-  const adminToken = signToken({ role: "admin" }, JWT_SECRET);
-  const admin = async (query: string, variables: Record<string, unknown>, field: string) => {
-    const res = await gql(url, query, variables, await adminToken);
-    if (res.errors || !res.data) throw new Error(`${field}: ${JSON.stringify(res)}`);
-    return res.data[field];
-  };
-  return {
-    adminToken,
-    async createProduct(stock: number): Promise<{ id: string; sku: string; version: number }> {
-      const sku = unique("SKU");
-      const r = await admin(
-        `mutation($input: CreateProductInput!) { createProduct(input: $input) { __typename ... on CreateProductSuccess { product { id sku version } } ... on Error { message } } }`,
-        { input: { sku, name: `Product ${sku}`, priceCents: 500, currency: "EUR", initialStock: stock } },
-        "createProduct",
-      );
-      if (!r.product) throw new Error(`createProduct: ${JSON.stringify(r)}`);
-      return r.product;
-    },
-    async createCustomer(): Promise<{ id: string; token: string }> {
-      const r = await admin(
-        `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { __typename ... on CreateCustomerSuccess { customer { id } } ... on Error { message } } }`,
-        { input: { email: `${unique("c")}@example.com`, name: "Realtime Customer" } },
-        "createCustomer",
-      );
-      if (!r.customer) throw new Error(`createCustomer: ${JSON.stringify(r)}`);
-      return { id: r.customer.id, token: await signToken({ role: "customer", sub: r.customer.id }, JWT_SECRET) };
-    },
-    /** The placeOrder result union (PlaceOrderSuccess, InsufficientStockError, ...). */
-    async placeOrder(token: string, productId: string, quantity = 1): Promise<any> {
-      const res = await gql(url, PLACE_ORDER, { input: { items: [{ productId, quantity }], idempotencyKey: unique("order") } }, token);
-      if (res.errors || !res.data) throw new Error(`placeOrder: ${JSON.stringify(res)}`);
-      return res.data.placeOrder;
-    },
-    async adjustStock(productId: string, delta: number): Promise<{ stock: number; version: number }> {
-      const r = await admin(
-        `mutation($input: AdjustStockInput!) { adjustStock(input: $input) { __typename ... on AdjustStockSuccess { product { stock version } } ... on Error { message } } }`,
-        { input: { productId, delta, reason: "realtime test" } },
-        "adjustStock",
-      );
-      if (!r.product) throw new Error(`adjustStock: ${JSON.stringify(r)}`);
-      return r.product;
-    },
-    async updateOrderStatus(orderId: string, status: string, expectedVersion: number): Promise<any> {
-      return admin(
-        `mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { __typename ... on UpdateOrderStatusSuccess { order { id status version } } ... on Error { message } } }`,
-        { input: { orderId, status, expectedVersion } },
-        "updateOrderStatus",
-      );
-    },
-    async stockOf(productId: string): Promise<{ stock: number; version: number }> {
-      const res = await gql(url, `query($id: ID!) { product(id: $id) { stock version } }`, { id: productId });
-      return res.data.product;
-    },
-  };
-}
-export type Shop = ReturnType<typeof shop>;
+/** The shop helpers over HTTP against one API instance (any instance: they share the database). */
+export const shopAt = (url: string): Promise<Shop> => shop(httpClient(url));
 
 // --- subscriptions over graphql-ws -----------------------------------------
 
@@ -152,7 +81,15 @@ export interface Subscription<T> {
   close(): Promise<void>;
 }
 
-export function subscribe<T>(url: string, token: string, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
+/** `document`'s subscription over graphql-ws, collecting the payloads of its one root field `field`. */
+export function subscribe<D extends TadaDocumentNode<any, any>, F extends keyof ResultOf<D> & string>(
+  url: string,
+  token: string,
+  document: D,
+  variables: VariablesOf<D>,
+  field: F,
+): Subscription<ResultOf<D>[F]> {
+  type T = ResultOf<D>[F];
   const client: Client = createClient({
     url: `${url.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
@@ -198,8 +135,8 @@ export function subscribe<T>(url: string, token: string, query: string, variable
     });
   }
   client.on("connected", () => sub.connects++);
-  const unsubscribe = client.subscribe<Record<string, T>>(
-    { query, variables },
+  const unsubscribe = client.subscribe<Record<F, T>>(
+    { query: source(document), variables },
     {
       next(result) {
         if (result.errors) sub.errors.push(...result.errors);
@@ -216,39 +153,15 @@ export function subscribe<T>(url: string, token: string, query: string, variable
   return sub;
 }
 
-export interface StockEvent {
-  product: { id: string };
-  stock: number;
-  version: number;
-  delta: number;
-  reason: string;
-  orderId: string | null;
-}
+export type StockEvent = ResultOf<typeof STOCK_CHANGED>["stockChanged"];
 
 export const subscribeStock = (url: string, token: string, productIds: string[]): Subscription<StockEvent> =>
-  subscribe<StockEvent>(
-    url,
-    token,
-    `subscription($ids: [ID!]!) { stockChanged(productIds: $ids) { product { id } stock version delta reason orderId } }`,
-    { ids: productIds },
-    "stockChanged",
-  );
+  subscribe(url, token, STOCK_CHANGED, { ids: productIds }, "stockChanged");
 
-export interface OrderStatusEvent {
-  order: { id: string; status: string };
-  status: string;
-  previousStatus: string | null;
-  version: number;
-}
+export type OrderStatusEvent = ResultOf<typeof ORDER_STATUS_CHANGED>["orderStatusChanged"];
 
 export const subscribeOrderStatus = (url: string, token: string, orderId: string): Subscription<OrderStatusEvent> =>
-  subscribe<OrderStatusEvent>(
-    url,
-    token,
-    `subscription($id: ID!) { orderStatusChanged(orderId: $id) { order { id status } status previousStatus version } }`,
-    { id: orderId },
-    "orderStatusChanged",
-  );
+  subscribe(url, token, ORDER_STATUS_CHANGED, { id: orderId }, "orderStatusChanged");
 
 /** Versions a subscriber saw that did not strictly increase (per product): [previous, next] pairs. */
 export function versionRegressions(events: StockEvent[]): [number, number][] {

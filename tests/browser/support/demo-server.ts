@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { buildDemo, isUpToDate } from "../../../web-demo/scripts/build.mjs";
 import { createTestDatabase } from "../../support/database.js";
 import { kafkaBrokers, redisUrl } from "../../support/services.js";
-import { shop, startInstance, stockwireEnv, streamNames, subscribeStock, type Instance, type Shop } from "../../support/stockwire.js";
+import { shopAt, startInstance, stockwireEnv, streamNames, subscribeStock, type Instance } from "../../support/stockwire.js";
+import type { Shop } from "../../support/shop.js";
 import { withFileLock } from "./file-lock.js";
 import { prepareTopics } from "./kafka-topics.js";
 
@@ -48,11 +49,14 @@ export async function startDemoServer(label: string, env: Record<string, string>
       await new Promise((r) => setTimeout(r, 2_000));
       instance = await startInstance(config);
     }
-    const instanceShop = shop(instance.url);
-    await untilLive(instance.url, instanceShop).catch(async (err) => {
+    let instanceShop: Shop;
+    try {
+      instanceShop = await shopAt(instance.url);
+      await untilLive(instance.url, instanceShop);
+    } catch (err) {
       await instance.stop();
       throw err;
-    });
+    }
     return {
       url: instance.url,
       shop: instanceShop,
@@ -74,8 +78,8 @@ export async function startDemoServer(label: string, env: Record<string, string>
  * measure that.
  */
 async function untilLive(url: string, s: Shop): Promise<void> {
-  const probe = await s.createProduct(1);
-  const sub = subscribeStock(url, await s.adminToken, [probe.id]);
+  const probe = await s.createProduct({ stock: 1 });
+  const sub = subscribeStock(url, s.adminToken, [probe.id]);
   try {
     // The first event is the count at subscribe time: CURRENT, or CREATED if that was still on its way.
     await sub.waitFor("the count at subscribe time", (e) => e.version === 0, 30_000);

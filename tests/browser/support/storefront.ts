@@ -3,7 +3,7 @@
 // and products made for one test through the API.
 import { randomBytes } from "node:crypto";
 import type { Browser, BrowserContextOptions, Locator, Page } from "playwright-core";
-import { gql } from "../../support/stockwire.js";
+import type { Shop } from "../../support/shop.js";
 import { artifact } from "./demo-server.js";
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1366, height: 900 } };
@@ -16,17 +16,9 @@ export interface TestProduct {
 }
 
 /** A product of its own for one test, with a readable name for the screenshots. */
-export async function createProduct(url: string, adminToken: string, name: string, stock: number, priceCents = 2499): Promise<TestProduct> {
+export async function createProduct(shop: Shop, name: string, stock: number, priceCents = 2499): Promise<TestProduct> {
   const sku = `BT-${randomBytes(4).toString("hex").toUpperCase()}`;
-  const res = await gql(
-    url,
-    `mutation($input: CreateProductInput!) { createProduct(input: $input) { __typename ... on CreateProductSuccess { product { id sku name } } ... on Error { message } } }`,
-    { input: { sku, name, description: "browser test", priceCents, currency: "EUR", initialStock: stock } },
-    adminToken,
-  );
-  const product = res.data?.createProduct?.product;
-  if (!product) throw new Error(`createProduct: ${JSON.stringify(res)}`);
-  return product;
+  return shop.createProduct({ sku, name, description: "browser test", priceCents, currency: "EUR", stock });
 }
 
 export class Storefront {

@@ -1,7 +1,10 @@
-// The storefront's GraphQL operations are typed from schema.graphql by
-// gql.tada through a generated file, web-demo/src/graphql-env.d.ts. It must
-// not drift: regenerate it and compare, then validate every operation against
-// the schema (gql.tada check) and type-check the demo (tsc).
+// GraphQL documents are typed from schema.graphql by gql.tada through a
+// generated file per project: web-demo/src/graphql-env.d.ts for the storefront
+// and tests/support/graphql-env.d.ts for the test helpers. Neither may drift:
+// regenerate each and compare. The storefront's operations run only in the
+// browser tests, so they are also validated against the schema (gql.tada
+// check) and the demo type-checked (tsc) here; the tests' own operations fail
+// the tests that send them, and `npm run typecheck` checks them too.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,11 +19,14 @@ const exec = promisify(execFile);
 const tmp = mkdtempSync(path.join(tmpdir(), "stockwire-gql-tada-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-it("web-demo/src/graphql-env.d.ts matches schema.graphql (else: npm run demo:types)", async () => {
-  const fresh = path.join(tmp, "graphql-env.d.ts");
-  await exec(bin("gql.tada"), ["generate-output", "-c", "web-demo/tsconfig.json", "-o", fresh], { cwd: root });
-  const committed = readFileSync(path.join(root, "web-demo/src/graphql-env.d.ts"), "utf8");
-  expect(committed === readFileSync(fresh, "utf8"), "web-demo/src/graphql-env.d.ts is stale: run npm run demo:types").toBe(true);
+it.each([
+  ["web-demo/src/graphql-env.d.ts", "npm run demo:types", "web-demo/tsconfig.json"],
+  ["tests/support/graphql-env.d.ts", "npm run test:types", "tests/tsconfig.json"],
+])("%s matches schema.graphql (else: %s)", async (output, regenerate, tsconfig) => {
+  const fresh = path.join(tmp, output.replaceAll("/", "_"));
+  await exec(bin("gql.tada"), ["generate-output", "-c", tsconfig, "-o", fresh], { cwd: root });
+  const committed = readFileSync(path.join(root, output), "utf8");
+  expect(committed === readFileSync(fresh, "utf8"), `${output} is stale: run ${regenerate}`).toBe(true);
 });
 
 it("every operation in web-demo is valid against the schema, and the demo type-checks", async () => {
