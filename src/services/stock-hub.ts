@@ -32,7 +32,7 @@ export interface StockChange {
 export type StockListener = (change: StockChange) => void;
 
 /** Changes that waited longer than this before the process got to them are conflated. */
-const LAG_BUDGET_MS = 25;
+const LAG_BUDGET_MS = 50;
 /** Products per snapshot query when many subscribe at once. */
 const SNAPSHOT_BATCH = 1000;
 
