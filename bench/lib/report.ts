@@ -28,7 +28,7 @@ export function machineInfo(): MachineInfo {
 export interface CodeVersion {
   /** Short commit, or "nogit". */
   commit: string;
-  /** Files that make up the API (src, prisma, schema, packages) differ from the commit. */
+  /** Files that make up the API or the benchmark (src, prisma, schema, packages, bench, scripts) differ from the commit. */
   dirty: boolean;
   text: string;
 }
@@ -38,8 +38,8 @@ export function codeVersion(root: string): CodeVersion {
   try {
     const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const commit = git("rev-parse", "--short", "HEAD");
-    const dirty = git("status", "--porcelain", "--", "src", "prisma", "schema.graphql", "package.json", "package-lock.json") !== "";
-    return { commit, dirty, text: `git ${commit}${dirty ? " + uncommitted changes in src/ or prisma/" : " (clean)"}` };
+    const dirty = git("status", "--porcelain", "--", "src", "prisma", "schema.graphql", "package.json", "package-lock.json", "bench", "scripts") !== "";
+    return { commit, dirty, text: `git ${commit}${dirty ? " + uncommitted changes (src, prisma, bench or scripts)" : " (clean)"}` };
   } catch {
     return { commit: "nogit", dirty: false, text: "not a git checkout" };
   }

@@ -20,6 +20,15 @@ export interface WorkerInit {
   subscribers: number[][];
   /** Subscriptions being set up at once (handshake + first snapshot). */
   connectConcurrency: number;
+  /** The subscription document (default STOCK_SUBSCRIPTION); `$ids` gets the subscriber's products. */
+  query?: string;
+  /** Further variables of every subscription (e.g. { max: 10 }). */
+  variables?: Record<string, unknown>;
+  /**
+   * Updates per second each subscriber asked for: track the most deliveries
+   * any subscriber got within one second (snapshots not counted).
+   */
+  rateLimit?: number;
 }
 
 export type Request =
@@ -72,6 +81,12 @@ export interface CheckReply {
   errors: number;
   /** Sockets that closed while they should have been open. */
   unexpectedCloses: number;
+  /** Those closes by close code (1006: no close frame, i.e. the connection just went away). */
+  closeCodes: Record<string, number>;
+  /** With rateLimit: the most deliveries one subscriber got for one product within any 1 s. */
+  maxPerSecond: number;
+  /** With rateLimit: (subscriber, product) pairs that got more than rateLimit within some 1 s. */
+  overRate: number;
   errorSamples: string[];
 }
 
@@ -108,6 +123,13 @@ function run(init: WorkerInit) {
   let notIncreasing = 0;
   let errors = 0;
   let unexpectedCloses = 0;
+  const closeCodes: Record<string, number> = {};
+  // Rate tracking (only with rateLimit): the last few delivery times per slot, in a ring.
+  const ringSize = init.rateLimit ? init.rateLimit + 2 : 0;
+  const ring = new Float64Array(slots * ringSize);
+  const ringAt = new Int32Array(init.rateLimit ? slots : 0);
+  let maxPerSecond = 0;
+  const overRateSlots = new Set<number>();
   const errorSamples: string[] = [];
   const noteError = (msg: string) => {
     errors++;
@@ -169,6 +191,16 @@ function run(init: WorkerInit) {
     }
     last[slot] = c.version;
     received[slot]!++;
+    if (ringSize) {
+      // Deliveries of this slot within (t - 1 s, t]: at most ringSize are remembered, enough to see rateLimit exceeded.
+      const base = slot * ringSize;
+      ring[base + (ringAt[slot]! % ringSize)] = t;
+      ringAt[slot]!++;
+      let inSecond = 0;
+      for (let k = 0; k < Math.min(ringAt[slot]!, ringSize); k++) if (t - ring[base + k]! < 1000) inSecond++;
+      if (inSecond > maxPerSecond) maxPerSecond = inSecond;
+      if (inSecond > init.rateLimit!) overRateSlots.add(slot);
+    }
     lastDeliveryAt = t;
     log(p! * KEY_SPAN + c.version, t);
     if (onProgress) onProgress();
@@ -186,6 +218,7 @@ function run(init: WorkerInit) {
             if (!closing) {
               unexpectedCloses++;
               const code = (event as { code?: number })?.code;
+              closeCodes[String(code ?? "?")] = (closeCodes[String(code ?? "?")] ?? 0) + 1;
               noteError(`subscriber ${sub}: socket closed (${code ?? "?"})`);
               reject(new Error(`socket closed (${code ?? "?"})`));
             }
@@ -198,7 +231,7 @@ function run(init: WorkerInit) {
         resolve();
       });
       client.subscribe<{ stockChanged: StockChangeMessage }>(
-        { query: STOCK_SUBSCRIPTION, variables: { ids: subs[sub]!.map((p) => init.productGids[p]!) } },
+        { query: init.query ?? STOCK_SUBSCRIPTION, variables: { ...init.variables, ids: subs[sub]!.map((p) => init.productGids[p]!) } },
         {
           next(result) {
             const t = wall();
@@ -312,7 +345,20 @@ function run(init: WorkerInit) {
           missing += Math.max(0, exp - received[slot]!);
         });
       });
-      return { expected, received: got, missing, notIncreasing, noSnapshot, resyncs, errors, unexpectedCloses, errorSamples };
+      return {
+        expected,
+        received: got,
+        missing,
+        notIncreasing,
+        noSnapshot,
+        resyncs,
+        errors,
+        unexpectedCloses,
+        closeCodes,
+        maxPerSecond,
+        overRate: overRateSlots.size,
+        errorSamples,
+      };
     },
     async close(): Promise<{ closed: number }> {
       closing = true;
