@@ -40,7 +40,7 @@ export async function apiPart(run: RunContext, scenario: Scenario, watchers: num
       h.log(`warm-up: ${warm.length} orders, their events reached Redis`);
       sw.alive();
     }
-    const kafka = await kafkaTap(h, { brokers: run.services.kafka.url, topic: sw.stream.topic, groupId: sw.stream.group, gidIndex: seed.gidIndex });
+    const kafka = await kafkaTap(h, { brokers: run.services.kafka!.url, topic: sw.stream.topic, groupId: sw.stream.group, gidIndex: seed.gidIndex });
     const outbox = { lastId: (await run.pool.query<{ id: string | null }>("SELECT max(id)::text AS id FROM outbox_event")).rows[0]!.id ?? "0" };
 
     type Ctx = PipelineContext & { publisher: typeof run.publisher };

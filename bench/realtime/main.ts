@@ -41,7 +41,8 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
   }
   const clockSkewStart = Date.now() - wall();
 
-  const services = await startBenchServices(h, { postgres: { settings: { track_commit_timestamp: "on" } }, redis: true, kafka: true });
+  const apiPhases = opts.phases.has("pipeline") || opts.phases.has("redis-floor");
+  const services = await startBenchServices(h, { postgres: { settings: { track_commit_timestamp: "on" } }, redis: true, kafka: apiPhases });
   const db = await freshDatabase(h, services.postgres, "stockwire_realtime");
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on("error", () => {});
@@ -51,8 +52,9 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
   if (!commitTimestamps) log("track_commit_timestamp is off on this server: latency is measured from occurredAt (the transaction's now(), whole ms)");
   const seed = await seedDatabase(pool, opts);
   log(`seeded ${seed.products.length - 1} products + 1 flash-sale product, ${seed.customers.length} customers`);
-  const tapTimes = await redisTap(h, services.redis!.url, seed.gidIndex);
-  const publisher = new Redis(services.redis!.url, { maxRetriesPerRequest: null });
+  const redis = services.redis!;
+  const tapTimes = await redisTap(h, redis.url, seed.gidIndex);
+  const publisher = new Redis(redis.url, { maxRetriesPerRequest: null });
   publisher.on("error", () => {});
   h.onCleanup(async () => publisher.disconnect());
   const rateArgument = schemaHasRateArgument();
@@ -63,7 +65,7 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
   const run: RunContext = {
     h,
     opts,
-    services: services as RunContext["services"],
+    services: { ...services, redis },
     databaseUrl: db.url,
     pool,
     seed,
@@ -86,7 +88,7 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
       parts: [],
     };
     if (opts.phases.has("socket-floor")) result.parts.push(await socketFloorPart(run, scenario, watchers));
-    if (opts.phases.has("pipeline") || opts.phases.has("redis-floor")) result.parts.push(await apiPart(run, scenario, watchers));
+    if (apiPhases) result.parts.push(await apiPart(run, scenario, watchers));
     results.push(result);
     for (const p of result.parts) if (p.logTail) log(`${p.target} log tail (${scenario.name}):\n${p.logTail}`);
   }
@@ -98,7 +100,8 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
     ...report,
     setup: [
       `PostgreSQL ${pgVersion.split(" ")[0]} (${services.postgres.given ? "DATABASE_URL" : "throwaway, default settings + track_commit_timestamp=on"}); ` +
-        `${services.redis!.given ? "Redis from REDIS_URL" : services.redis!.describe.split(" (")[0]}; Kafka ${services.kafka!.given ? "from KAFKA_BROKERS" : `${kafkaVersion()} KRaft, one broker`}`,
+        `${redis.given ? "Redis from REDIS_URL" : redis.describe.split(" (")[0]}` +
+        (services.kafka ? `; Kafka ${services.kafka.given ? "from KAFKA_BROKERS" : `${kafkaVersion()} KRaft, one broker`}` : ""),
       `${opts.products} products (+1 for the flash sale); each subscriber one graphql-ws connection with one \`stockChanged\` subscription on ${opts.perSubscriber} of them ` +
         `(random, seed ${opts.seed}; the flash sale: all on its one product), anonymous; subscribers in ${opts.threads} worker thread(s) of the bench process`,
       `per scenario, one part after the other: the socket floor (its own server process, same subscribers, same events), then a fresh Stockwire with the pipeline and Redis-floor phases; ` +

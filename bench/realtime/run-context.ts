@@ -3,7 +3,7 @@
 import type pg from "pg";
 import type { Redis } from "ioredis";
 import type { Harness } from "../lib/harness.js";
-import type { BenchServices } from "../lib/services.js";
+import type { BenchService, BenchServices } from "../lib/services.js";
 import type { RealtimeOptions } from "./options.js";
 import type { Seed } from "./seed.js";
 import type { RedisTimes } from "./taps.js";
@@ -11,7 +11,8 @@ import type { RedisTimes } from "./taps.js";
 export interface RunContext {
   h: Harness;
   opts: RealtimeOptions;
-  services: Required<BenchServices>;
+  /** Kafka only when a phase runs the API. */
+  services: BenchServices & { redis: BenchService };
   databaseUrl: string;
   pool: pg.Pool;
   seed: Seed;

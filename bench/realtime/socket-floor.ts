@@ -57,7 +57,7 @@ export async function socketFloorPart(run: RunContext, scenario: Scenario, watch
           floor: { pid: server.pid },
           redis: run.services.redis.pid ? { pid: run.services.redis.pid } : undefined,
           pg: run.services.postgres.pid ? { pid: run.services.postgres.pid, tree: true } : undefined,
-          kafka: run.services.kafka.pid ? { pid: run.services.kafka.pid } : undefined,
+          kafka: run.services.kafka?.pid ? { pid: run.services.kafka.pid } : undefined,
         },
         alive: () => {
           if (server.exitedAs()) throw new Error(`the socket floor server stopped (${server.exitedAs()}); its log:\n${server.logTail()}`);

@@ -25,7 +25,7 @@ export async function startStockwire(run: RunContext, scenario: Scenario): Promi
   const prefix = `bench.${h.runId}.${scenario.no}`;
   const streamEnv = {
     REDIS_URL: services.redis.url,
-    KAFKA_BROKERS: services.kafka.url,
+    KAFKA_BROKERS: services.kafka!.url,
     KAFKA_TOPIC_STOCK: `${prefix}.stock-changed`,
     KAFKA_TOPIC_ORDER_STATUS: `${prefix}.order-status-changed`,
     KAFKA_BRIDGE_GROUP: `${prefix}.bridge`,
@@ -59,7 +59,7 @@ export async function startStockwire(run: RunContext, scenario: Scenario): Promi
       api: { pid: api.pid },
       pipeline: pipeline ? { pid: pipeline.pid } : undefined,
       pg: services.postgres.pid ? { pid: services.postgres.pid, tree: true } : undefined,
-      kafka: services.kafka.pid ? { pid: services.kafka.pid } : undefined,
+      kafka: services.kafka?.pid ? { pid: services.kafka.pid } : undefined,
       redis: services.redis.pid ? { pid: services.redis.pid } : undefined,
     },
     alive() {
