@@ -31,6 +31,8 @@ export interface WorkerInit {
    * any subscriber got within one second (snapshots not counted).
    */
   rateLimit?: number;
+  /** A subscription without its snapshot after this long counts as failed (default 120 s). */
+  connectTimeoutMs?: number;
 }
 
 export type Request =
@@ -233,7 +235,12 @@ function run(init: WorkerInit) {
         },
       });
       clients.push(client);
+      const timer = setTimeout(() => {
+        readyWaiters.delete(sub);
+        reject(new Error(`no snapshot within ${(init.connectTimeoutMs ?? 120_000) / 1000} s`));
+      }, init.connectTimeoutMs ?? 120_000);
       readyWaiters.set(sub, () => {
+        clearTimeout(timer);
         readyWaiters.delete(sub);
         resolve();
       });
