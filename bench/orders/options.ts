@@ -22,7 +22,7 @@ export function ordersOptions(args = process.argv.slice(2)) {
       "flash-orders": { arg: "<n>", help: "orders sent in the flash sale (default 4 x units)" },
       "cpu-prof": { flag: true, help: "write a V8 CPU profile of the API to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)" },
       save: { flag: true, default: true, help: "write the report to --results-dir" },
-      "results-dir": { arg: "<dir>", default: path.join(root, "bench/results"), help: "where reports go" },
+      "results-dir": { arg: "<dir>", default: "bench/results", help: "where reports go (relative to the repository root)" },
     },
     FOOTER,
     args,
@@ -41,7 +41,7 @@ export function ordersOptions(args = process.argv.slice(2)) {
     flashOrders: o.given("flash-orders") ? o.int("flash-orders", 1) : 4 * flashUnits,
     cpuProf: o.flag("cpu-prof"),
     save: o.flag("save"),
-    resultsDir: o.string("results-dir")!,
+    resultsDir: path.resolve(root, o.string("results-dir")!),
   };
 }
 

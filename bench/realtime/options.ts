@@ -43,7 +43,7 @@ export function realtimeOptions(args = process.argv.slice(2)) {
       "flash-units": { arg: "<n>", help: "flash sale: stock at the start of each phase\n(default 80% of a phase's orders, so it sells out)" },
       "cpu-prof": { flag: true, help: "write a V8 CPU profile of the API process to\n.cache/bench-profiles/ (the bench prints each phase's offset;\nsummarise with bench/profile-summary.ts)" },
       save: { flag: true, default: true, help: "write the report to --results-dir" },
-      "results-dir": { arg: "<dir>", default: path.join(root, "bench/results"), help: "where reports go" },
+      "results-dir": { arg: "<dir>", default: "bench/results", help: "where reports go (relative to the repository root)" },
     },
     FOOTER,
     args,
@@ -81,7 +81,7 @@ export function realtimeOptions(args = process.argv.slice(2)) {
     },
     cpuProf: o.flag("cpu-prof"),
     save: o.flag("save"),
-    resultsDir: o.string("results-dir")!,
+    resultsDir: path.resolve(root, o.string("results-dir")!),
   };
   if (opts.perSubscriber > opts.products) o.fail("--per-subscriber cannot exceed --products");
   return opts;
