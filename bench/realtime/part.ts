@@ -76,7 +76,8 @@ export async function runPart<C extends PhaseContext>(
     parties: target.parties,
     server: target.serverParty,
     alive: target.alive,
-    random: rng(scenario.seed * 7 + (target.name === "api" ? 1 : 2)),
+    // The same seed in both parts: the socket floor's events go to the same products, in the same order, as the pipeline's.
+    random: rng(scenario.seed * 7 + 1),
     profileAt: target.profileAt,
   });
   const results: PhaseResult[] = [];
