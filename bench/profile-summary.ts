@@ -1,11 +1,11 @@
-// Summarises a V8 .cpuprofile (e.g. from `bench/orders.ts --cpu-prof`): self
+// Summarises a V8 .cpuprofile (e.g. from `bench/orders/main.ts --cpu-prof`): self
 // time by package and the top functions, so "where does the API spend its
 // CPU?" has an answer without opening DevTools.
 //
 //   npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--from <s>] [--to <s>]
 //
 // --from/--to keep only the samples taken that many seconds after the
-// profiled process started (bench/orders.ts prints each scenario's offset),
+// profiled process started (bench/orders prints each scenario's offset),
 // e.g. to leave out start-up (module loading, migrations).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";

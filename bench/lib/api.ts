@@ -1,29 +1,8 @@
-// The API under test as a separate process, so it does not share an event
-// loop (or a CPU profile) with the load generator. Spawned through the
-// services' spawnService: its own process group, stopped on Ctrl-C, and
-// reaped even if the benchmark is SIGKILLed.
-import path from "node:path";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from "../../infra/services/process.js";
+// The API under test (src/main.ts) as a separate process, so it does not
+// share an event loop (or a CPU profile) with the load generator.
+import { startNodeProcess, type NodeProcess } from "./node-process.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-export interface ApiProcess {
-  /** Base URL; "" for a process without the api role. */
-  url: string;
-  /** The Node process running src/main.ts (not a wrapper): for CPU accounting. */
-  pid: number;
-  logTail(): string;
-  /** Set once the process has exited, e.g. "signal SIGKILL". */
-  exitedAs(): string | undefined;
-  /**
-   * With `memoryProbe`: a full GC in the process, then its process.memoryUsage()
-   * (see memory-probe.ts). Without it, rejects.
-   */
-  memory(): Promise<NodeJS.MemoryUsage>;
-  stop(): Promise<void>;
-}
+export type ApiProcess = NodeProcess;
 
 export interface ApiOptions {
   databaseUrl: string;
@@ -35,16 +14,14 @@ export interface ApiOptions {
   env?: Record<string, string>;
   /**
    * Without the api role there is no URL to wait for: the process counts as
-   * started once its log matches this (e.g. /^stockwire: bridge/m).
+   * started once its log matches this (e.g. /^stockwire: bridge/m); url is "".
    */
   readyLine?: RegExp;
   /** Preload memory-probe.ts (and --expose-gc), for memory(). */
   memoryProbe?: boolean;
 }
 
-export async function startApi(opts: ApiOptions): Promise<ApiProcess> {
-  const dir = await makeTempDir("stockwire-bench-api-");
-  const logFile = path.join(dir.path, "api.log");
+export function startApi(opts: ApiOptions): Promise<ApiProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ["REDIS_URL", "KAFKA_BROKERS", "NODE_OPTIONS", "STOCKWIRE_DATA_DIR", "STOCKWIRE_ROLES"]) delete env[k];
   Object.assign(env, {
@@ -58,51 +35,15 @@ export async function startApi(opts: ApiOptions): Promise<ApiProcess> {
     STOCKWIRE_SEED: "never",
     ...opts.env,
   });
-  // What `tsx src/main.ts` runs, minus tsx's wrapper process: `node --import tsx`.
-  const args = [
-    ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
-    ...(opts.memoryProbe ? ["--expose-gc"] : []),
-    "--import",
-    "tsx",
-    ...(opts.memoryProbe ? ["--import", new URL("./memory-probe.ts", import.meta.url).href] : []),
-    "src/main.ts",
-  ];
-  let proc: ServiceProcess | undefined;
-  try {
-    proc = spawnService("api", process.execPath, args, { cwd: root, logFile, env, stopSignal: "SIGTERM", graceMs: 15_000 });
-    const readyLine = opts.readyLine;
-    const url = readyLine
-      ? await waitUntil(`a log line matching ${readyLine}`, 60_000, async () => (readyLine.test(readFileSync(logFile, "utf8")) ? "" : undefined), proc)
-      : await waitUntil(
-          "the API to print its GraphiQL URL",
-          60_000,
-          async () => /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(readFileSync(logFile, "utf8"))?.[1],
-          proc,
-        );
-    const started = proc;
-    let exitedAs: string | undefined;
-    void started.exited.then((how) => (exitedAs = how));
-    return {
-      url,
-      pid: started.pid,
-      logTail: () => started.logTail(),
-      exitedAs: () => exitedAs,
-      async memory() {
-        if (!opts.memoryProbe) throw new Error("started without memoryProbe");
-        const lines = () => readFileSync(logFile, "utf8").match(/^\[memory-probe\] .*$/gm) ?? [];
-        const before = lines().length;
-        process.kill(started.pid, "SIGUSR2");
-        const line = await waitUntil("the API's memory probe", 30_000, async () => lines()[before], started);
-        return JSON.parse(line.slice("[memory-probe] ".length)) as NodeJS.MemoryUsage;
-      },
-      async stop() {
-        await started.stop();
-        await dir.remove();
-      },
-    };
-  } catch (err) {
-    await proc?.stop();
-    await dir.remove();
-    throw err;
-  }
+  const readyLine = opts.readyLine;
+  return startNodeProcess({
+    name: "api",
+    script: "src/main.ts",
+    env,
+    cpuProfDir: opts.cpuProfDir,
+    memoryProbe: opts.memoryProbe,
+    ready: readyLine
+      ? { what: `a log line matching ${readyLine}`, match: (log) => (readyLine.test(log) ? "" : undefined) }
+      : { what: "the API to print its GraphiQL URL", match: (log) => /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(log)?.[1] },
+  });
 }

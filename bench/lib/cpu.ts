@@ -1,8 +1,12 @@
-// CPU accounting from /proc (Linux): how busy the API process, the PostgreSQL
-// server and the load generator were during a scenario, and the machine as a
-// whole. Answers "is the API CPU-bound?" without a profiler.
+// The one CPU model of the benchmarks, from /proc (Linux): CPU time of each
+// party (the API process, the PostgreSQL server with its backends, Kafka,
+// Redis, ...), of this process (the load generator), and of the machine as a
+// whole, so a report can say who was busy and what one delivery or request
+// cost, without a profiler.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { performance } from "node:perf_hooks";
 
 let clkTck = 100;
 try {
@@ -58,52 +62,63 @@ export function machineCpu(): { busy: number; total: number } {
   return { busy: (total - idle - iowait) / clkTck, total: total / clkTck };
 }
 
-export interface CpuSnapshot {
+/** A process whose CPU a benchmark accounts for; `tree`: with its children (PostgreSQL). */
+export interface Party {
+  pid: number;
+  tree?: boolean;
+}
+
+/** CPU seconds of every party, this process and the machine at one moment. */
+export interface CpuMark {
   at: number;
-  api: number;
-  pg: number;
-  self: number;
+  parties: Record<string, number>;
+  bench: number;
   machine: { busy: number; total: number };
 }
 
-export interface CpuUsage {
-  /** Percent of one core (100 = one core fully busy). */
-  api: number;
-  pg: number;
-  loadgen: number;
-  /** Percent of all cores. */
-  machine: number;
-  /** Over how long. */
+/** Between two marks, in % of one core (100 = one core fully busy). */
+export interface CpuShare {
   seconds: number;
+  /** Per party; NaN when its pid is unknown (a server given by URL) or gone. */
+  parties: Record<string, number>;
+  /** This process: the load generator and its worker threads. */
+  bench: number;
+  /** The machine's busy time not accounted to any party or the bench. */
+  other: number;
+  /** The whole machine, in % of all cores. */
+  machine: number;
 }
 
-/** Time-weighted average of several measurements. */
-export function cpuMerge(parts: CpuUsage[]): CpuUsage {
-  const seconds = parts.reduce((n, p) => n + p.seconds, 0);
-  const avg = (f: (p: CpuUsage) => number) => parts.reduce((n, p) => n + f(p) * p.seconds, 0) / seconds;
-  return { api: avg((p) => p.api), pg: avg((p) => p.pg), loadgen: avg((p) => p.loadgen), machine: avg((p) => p.machine), seconds };
-}
-
-export function cpuSnapshot(apiPid: number | undefined, pgPid: number | undefined): CpuSnapshot {
+/** Parties whose pid is undefined are reported as NaN. */
+export function cpuMark(parties: Record<string, Party | undefined>): CpuMark {
   const u = process.cpuUsage();
-  return {
-    at: performance.now(),
-    api: apiPid ? processCpu(apiPid) : NaN,
-    pg: pgPid ? processTreeCpu(pgPid) : NaN,
-    self: (u.user + u.system) / 1e6,
-    machine: machineCpu(),
-  };
+  const values: Record<string, number> = {};
+  for (const [name, p] of Object.entries(parties)) values[name] = !p ? NaN : p.tree ? processTreeCpu(p.pid) : processCpu(p.pid);
+  return { at: performance.now(), parties: values, bench: (u.user + u.system) / 1e6, machine: machineCpu() };
 }
 
-export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUsage {
-  const secs = (b.at - a.at) / 1000;
-  const pct = (x: number) => (100 * x) / secs;
+/** CPU seconds a party used between two marks. */
+export function cpuSeconds(a: CpuMark, b: CpuMark, party: string): number {
+  return (b.parties[party] ?? NaN) - (a.parties[party] ?? NaN);
+}
+
+export function cpuShare(a: CpuMark, b: CpuMark): CpuShare {
+  const seconds = (b.at - a.at) / 1000;
+  const pct = (cpuSecs: number) => (100 * cpuSecs) / seconds;
+  const parties: Record<string, number> = {};
+  for (const name of Object.keys(a.parties)) parties[name] = pct(cpuSeconds(a, b, name));
+  const bench = pct(b.bench - a.bench);
   const m = b.machine.total - a.machine.total;
-  return {
-    api: pct(b.api - a.api),
-    pg: pct(b.pg - a.pg),
-    loadgen: pct(b.self - a.self),
-    machine: m > 0 ? (100 * (b.machine.busy - a.machine.busy)) / m : NaN,
-    seconds: secs,
-  };
+  const machine = m > 0 ? (100 * (b.machine.busy - a.machine.busy)) / m : NaN;
+  const ours = Object.values(parties).reduce((n, x) => n + (Number.isFinite(x) ? x : 0), bench);
+  return { seconds, parties, bench, other: Math.max(0, (machine / 100) * os.cpus().length * 100 - ours), machine };
+}
+
+/** Time-weighted average of several shares of the same parties. */
+export function cpuMerge(parts: CpuShare[]): CpuShare {
+  const seconds = parts.reduce((n, p) => n + p.seconds, 0);
+  const avg = (f: (p: CpuShare) => number) => parts.reduce((n, p) => n + f(p) * p.seconds, 0) / seconds;
+  const parties: Record<string, number> = {};
+  for (const name of Object.keys(parts[0]?.parties ?? {})) parties[name] = avg((p) => p.parties[name] ?? NaN);
+  return { seconds, parties, bench: avg((p) => p.bench), other: avg((p) => p.other), machine: avg((p) => p.machine) };
 }

@@ -1,5 +1,5 @@
 // Exact percentiles of a sample (sorted once), and a little /proc reading for
-// memory: what bench/realtime.ts reports per delivery and per process.
+// memory: what bench/realtime reports per delivery and per process.
 import { readFileSync } from "node:fs";
 
 export interface Percentiles {

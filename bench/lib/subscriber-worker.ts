@@ -1,11 +1,13 @@
-// WebSocket subscribers for bench/realtime.ts, run in a worker thread so
+// WebSocket subscribers for bench/realtime, run in a worker thread so
 // their event loop is not the one sending orders (see startSubscriberThread).
 // Each subscriber is its own graphql-ws client (its own socket) with one
 // stockChanged subscription on a few products. Per delivery it keeps the
 // arrival time (wall clock, sub-millisecond) and the event's key (product,
 // version), and checks per product that versions arrive exactly once, in
-// order, without gaps. The main thread joins the times with the events'
-// reference times (commit, publish) afterwards.
+// order, without gaps (a rate-limited subscription may skip versions: then
+// it also tracks the most updates within a second). Close codes of sockets
+// the server closed are counted. The main thread joins the times with the
+// events' reference times (commit, publish) afterwards.
 import { parentPort, workerData } from "node:worker_threads";
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from "node:perf_hooks";
 import { createClient, type Client } from "graphql-ws";
@@ -20,6 +22,17 @@ export interface WorkerInit {
   subscribers: number[][];
   /** Subscriptions being set up at once (handshake + first snapshot). */
   connectConcurrency: number;
+  /** The subscription document (default STOCK_SUBSCRIPTION); `$ids` gets the subscriber's products. */
+  query?: string;
+  /** Further variables of every subscription (e.g. { max: 10 }). */
+  variables?: Record<string, unknown>;
+  /**
+   * Updates per second each subscriber asked for: track the most deliveries
+   * any subscriber got within one second (snapshots not counted).
+   */
+  rateLimit?: number;
+  /** A subscription without its snapshot after this long counts as failed (default 120 s). */
+  connectTimeoutMs?: number;
 }
 
 export type Request =
@@ -72,6 +85,17 @@ export interface CheckReply {
   errors: number;
   /** Sockets that closed while they should have been open. */
   unexpectedCloses: number;
+  /** Those closes by close code (1006: no close frame, i.e. the connection just went away). */
+  closeCodes: Record<string, number>;
+  /** With rateLimit: the most deliveries one subscriber got for one product within any 1 s. */
+  maxPerSecond: number;
+  /**
+   * With rateLimit: (subscriber, product) pairs that got more than rateLimit + 1
+   * within some 1 s. The one update of slack is the fencepost: updates sent
+   * exactly 1000/rateLimit ms apart arrive rateLimit + 1 times within a second
+   * as soon as the network delays one of them by a millisecond.
+   */
+  overRate: number;
   errorSamples: string[];
 }
 
@@ -108,6 +132,13 @@ function run(init: WorkerInit) {
   let notIncreasing = 0;
   let errors = 0;
   let unexpectedCloses = 0;
+  const closeCodes: Record<string, number> = {};
+  // Rate tracking (only with rateLimit): the last few delivery times per slot, in a ring.
+  const ringSize = init.rateLimit ? init.rateLimit + 3 : 0;
+  const ring = new Float64Array(slots * ringSize);
+  const ringAt = new Int32Array(init.rateLimit ? slots : 0);
+  let maxPerSecond = 0;
+  const overRateSlots = new Set<number>();
   const errorSamples: string[] = [];
   const noteError = (msg: string) => {
     errors++;
@@ -169,6 +200,16 @@ function run(init: WorkerInit) {
     }
     last[slot] = c.version;
     received[slot]!++;
+    if (ringSize) {
+      // Deliveries of this slot within (t - 1 s, t]: at most ringSize are remembered, enough to see rateLimit exceeded.
+      const base = slot * ringSize;
+      ring[base + (ringAt[slot]! % ringSize)] = t;
+      ringAt[slot]!++;
+      let inSecond = 0;
+      for (let k = 0; k < Math.min(ringAt[slot]!, ringSize); k++) if (t - ring[base + k]! < 1000) inSecond++;
+      if (inSecond > maxPerSecond) maxPerSecond = inSecond;
+      if (inSecond > init.rateLimit! + 1) overRateSlots.add(slot);
+    }
     lastDeliveryAt = t;
     log(p! * KEY_SPAN + c.version, t);
     if (onProgress) onProgress();
@@ -186,6 +227,7 @@ function run(init: WorkerInit) {
             if (!closing) {
               unexpectedCloses++;
               const code = (event as { code?: number })?.code;
+              closeCodes[String(code ?? "?")] = (closeCodes[String(code ?? "?")] ?? 0) + 1;
               noteError(`subscriber ${sub}: socket closed (${code ?? "?"})`);
               reject(new Error(`socket closed (${code ?? "?"})`));
             }
@@ -193,12 +235,17 @@ function run(init: WorkerInit) {
         },
       });
       clients.push(client);
+      const timer = setTimeout(() => {
+        readyWaiters.delete(sub);
+        reject(new Error(`no snapshot within ${(init.connectTimeoutMs ?? 120_000) / 1000} s`));
+      }, init.connectTimeoutMs ?? 120_000);
       readyWaiters.set(sub, () => {
+        clearTimeout(timer);
         readyWaiters.delete(sub);
         resolve();
       });
       client.subscribe<{ stockChanged: StockChangeMessage }>(
-        { query: STOCK_SUBSCRIPTION, variables: { ids: subs[sub]!.map((p) => init.productGids[p]!) } },
+        { query: init.query ?? STOCK_SUBSCRIPTION, variables: { ...init.variables, ids: subs[sub]!.map((p) => init.productGids[p]!) } },
         {
           next(result) {
             const t = wall();
@@ -312,7 +359,20 @@ function run(init: WorkerInit) {
           missing += Math.max(0, exp - received[slot]!);
         });
       });
-      return { expected, received: got, missing, notIncreasing, noSnapshot, resyncs, errors, unexpectedCloses, errorSamples };
+      return {
+        expected,
+        received: got,
+        missing,
+        notIncreasing,
+        noSnapshot,
+        resyncs,
+        errors,
+        unexpectedCloses,
+        closeCodes,
+        maxPerSecond,
+        overRate: overRateSlots.size,
+        errorSamples,
+      };
     },
     async close(): Promise<{ closed: number }> {
       closing = true;

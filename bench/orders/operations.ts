@@ -1,0 +1,127 @@
+// What bench/orders measures, one request each: GraphQL placeOrder and a
+// trivial query through the API, and the raw-SQL ceiling of the same order
+// on the same PostgreSQL, (a) as the classic transaction and (b) as the
+// API's own single statement.
+import type pg from "pg";
+import type { DbClient } from "../../src/db/database.js";
+import { placeOrderAtomically } from "../../src/db/order.sql.js";
+import { Prisma } from "../../src/generated/prisma/client.js";
+import { STOCK_CHANGED } from "../../src/events/stock-changed.event.js";
+import type { JsonClient } from "../lib/http.js";
+import type { Outcome } from "../lib/load.js";
+
+export type Op = () => Promise<Outcome | { outcome: Outcome; detail?: string }>;
+
+export interface OperationsContext {
+  runId: string;
+  http: JsonClient;
+  pool: pg.Pool;
+  customers: { id: string; auth: string }[];
+  /** Product UUID -> its global ID. */
+  productGid: Map<string, string>;
+}
+
+const PLACE_ORDER = `mutation PlaceOrder($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    __typename
+    ... on PlaceOrderSuccess { order { id status totalCents } }
+    ... on Error { message }
+  }
+}`;
+const TRIVIAL = JSON.stringify({ query: "{ __typename }" });
+
+export function orderOperations(ctx: OperationsContext) {
+  const { http, pool, customers, productGid } = ctx;
+  let seq = 0;
+  let okTotal = 0; // every order the benchmark saw succeed, warm-ups included
+  const nextKey = () => `bench-${ctx.runId}-${++seq}`;
+  const anyCustomer = () => customers[Math.floor(Math.random() * customers.length)]!;
+  const counted = (o: Outcome): Outcome => {
+    if (o === "ok") okTotal++;
+    return o;
+  };
+
+  const graphqlOrder =
+    (pick: () => string): Op =>
+    async () => {
+      const body = JSON.stringify({
+        query: PLACE_ORDER,
+        variables: { input: { idempotencyKey: nextKey(), items: [{ productId: productGid.get(pick()), quantity: 1 }] } },
+      });
+      const { status, json } = await http.post("/graphql", body, { authorization: anyCustomer().auth });
+      const res = json as { data?: { placeOrder?: { __typename: string; message?: string } }; errors?: { message: string }[] };
+      if (res.errors?.length) return { outcome: "error" as const, detail: `HTTP ${status}: ${res.errors[0]!.message}` };
+      const typename = res.data?.placeOrder?.__typename;
+      if (typename === "PlaceOrderSuccess") return counted("ok");
+      if (typename === "InsufficientStockError") return "refused" as const;
+      return { outcome: "error" as const, detail: `HTTP ${status}: ${typename ?? "no data"}: ${res.data?.placeOrder?.message ?? ""}` };
+    };
+
+  const graphqlTrivial: Op = async () => {
+    const { json } = await http.post("/graphql", TRIVIAL, { authorization: anyCustomer().auth });
+    return (json as { data?: { __typename?: string } }).data?.__typename === "Query" ? ("ok" as const) : { outcome: "error" as const, detail: JSON.stringify(json).slice(0, 200) };
+  };
+
+  // (a) The classic order transaction: six round trips, the product row locked
+  // from the UPDATE to the COMMIT.
+  const classicOrder =
+    (pick: () => string): Op =>
+    async () => {
+      const productId = pick();
+      const customer = anyCustomer();
+      const c = await pool.connect();
+      try {
+        await c.query("BEGIN");
+        const up = await c.query<{ sku: string; stock: number; version: number; price_cents: number; currency: string }>(
+          `UPDATE product SET stock = stock - $2, version = version + 1, updated_at = now()
+           WHERE id = $1 AND stock >= $2 RETURNING sku, stock, version, price_cents, currency`,
+          [productId, 1],
+        );
+        const p = up.rows[0];
+        if (!p) {
+          await c.query("ROLLBACK");
+          c.release();
+          return "refused";
+        }
+        const order = await c.query<{ id: string; created_at: Date }>(
+          `INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
+          [customer.id, p.price_cents, p.currency, nextKey()],
+        );
+        const o = order.rows[0]!;
+        await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [o.id, productId, 1, p.price_cents]);
+        await c.query(`INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3)`, [
+          STOCK_CHANGED,
+          productId,
+          JSON.stringify({ productId, sku: p.sku, stock: p.stock, version: p.version, delta: -1, reason: "ORDER_PLACED", orderId: o.id, occurredAt: o.created_at.toISOString() }),
+        ]);
+        await c.query("COMMIT");
+        c.release();
+        return counted("ok");
+      } catch (err) {
+        await c.query("ROLLBACK").catch(() => {});
+        c.release(true);
+        throw err;
+      }
+    };
+
+  // (b) The API's own single statement: placeOrderAtomically itself, run over
+  // plain pg instead of Prisma. Its tagged template becomes the same SQL text
+  // and parameters Prisma would send, so this never drifts from
+  // src/db/order.sql.ts.
+  const viaPg = {
+    $queryRaw: async (strings: TemplateStringsArray, ...values: unknown[]) => {
+      const q = new Prisma.Sql(strings, values as never[]);
+      return (await pool.query(q.text, q.values as unknown[])).rows;
+    },
+  } as unknown as DbClient;
+  const singleStatementOrder =
+    (pick: () => string): Op =>
+    async () => {
+      const r = await placeOrderAtomically(viaPg, anyCustomer().id, nextKey(), [{ productId: pick(), quantity: 1 }]);
+      if (r.order) return counted("ok");
+      if (r.existingOrderId) throw new Error("idempotency key reused");
+      return "refused";
+    };
+
+  return { graphqlOrder, graphqlTrivial, classicOrder, singleStatementOrder, okTotal: () => okTotal };
+}
