@@ -61,15 +61,7 @@ const GRAPHQL_LIBRARIES = "^(graphql|graphql-yoga|graphql-ws)(/|$)|^@graphql-yog
 
 export default defineConfig(
   {
-    ignores: [
-      "**/node_modules/",
-      "**/.cache/",
-      "**/.data/",
-      "**/dist/",
-      "src/generated/",
-      "web-demo/src/graphql-env.d.ts",
-      "test-artifacts/",
-    ],
+    ignores: ["**/node_modules/", "**/.cache/", "**/.data/", "**/dist/", "src/generated/", "**/graphql-env.d.ts", "test-artifacts/"],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
