@@ -220,7 +220,7 @@ export class LiveFanout {
   }
 
   private watch(productId: string): Watched {
-    let w = this.products.get(productId);
+    const w = this.products.get(productId);
     if (w) return w;
     const entry: Watched = { streams: new Map(), ready: Promise.resolve() };
     entry.ready = this.opts.hub

@@ -102,7 +102,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) =>
       ctx.services.orders.placeOrder(ctx, {
         idempotencyKey: input.idempotencyKey,
-        items: input.items.map((item, i) => ({
+        items: input.items.map((item) => ({
           productId: fromGlobalId("Product", String(item.productId)),
           quantity: item.quantity,
         })),

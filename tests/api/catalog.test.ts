@@ -85,7 +85,7 @@ const seed = [
   { sku: "CAT-F01", name: "Brass Hinge", stock: 9 },
   { sku: "XYZ-WIDGET-9", name: "Mystery Item", stock: 4 },
 ];
-let created: { id: string; sku: string }[] = [];
+const created: { id: string; sku: string }[] = [];
 
 beforeAll(async () => {
   api = await startApi();
