@@ -84,16 +84,27 @@ for (const [id, us] of selfUs) {
 
 const busy = total - idle;
 const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
-console.log(`profile: ${(total / 1e6).toFixed(1)} s sampled, ${(idle / 1e6).toFixed(1)} s idle, ${(busy / 1e6).toFixed(1)} s busy (percentages are of busy time)\n`);
+console.log(
+  `profile: ${(total / 1e6).toFixed(1)} s sampled, ${(idle / 1e6).toFixed(1)} s idle, ${(busy / 1e6).toFixed(1)} s busy (percentages are of busy time)\n`,
+);
 console.log("self time by package:");
-for (const [name, us] of [...pkg].filter(([n]) => n !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) {
+for (const [name, us] of [...pkg]
+  .filter(([n]) => n !== "(idle)")
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) {
   console.log(`  ${pct(us)}  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${name}`);
 }
 console.log("\ninclusive time by package (on the stack; synchronous stacks only, so async callbacks count where they resume):");
-for (const [name, us] of [...inclusive].filter(([n]) => n !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) {
+for (const [name, us] of [...inclusive]
+  .filter(([n]) => n !== "(idle)")
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) {
   console.log(`  ${pct(us)}  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${name}`);
 }
 console.log("\ntop functions by self time:");
-for (const [name, us] of [...fns].filter(([n]) => !n.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+for (const [name, us] of [...fns]
+  .filter(([n]) => !n.startsWith("(idle)"))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) {
   console.log(`  ${pct(us)}  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${name}`);
 }

@@ -9,4 +9,8 @@ if (!name || !/^[a-z0-9_]+$/i.test(name)) {
   process.exit(1);
 }
 const dir = await createMigration(name, undefined, { empty });
-console.log(dir ? `created ${dir}\nreview it, then apply with: npm run db:migrate` : "schema.prisma and the migrations already agree; nothing created");
+console.log(
+  dir
+    ? `created ${dir}\nreview it, then apply with: npm run db:migrate`
+    : "schema.prisma and the migrations already agree; nothing created",
+);

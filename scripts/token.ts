@@ -4,13 +4,17 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/config.js";
 import { signToken } from "../src/auth/tokens.js";
 
-const { values } = parseArgs({ options: { role: { type: "string", default: "customer" }, sub: { type: "string" }, expires: { type: "string", default: "12h" } } });
+const { values } = parseArgs({
+  options: { role: { type: "string", default: "customer" }, sub: { type: "string" }, expires: { type: "string", default: "12h" } },
+});
 if (values.role !== "admin" && values.role !== "customer") {
   console.error("--role must be admin or customer");
   process.exit(1);
 }
 if (values.role === "customer" && !values.sub) {
-  console.error("a customer token needs --sub <Customer ID> (e.g. from `{ customers(first: 5) { edges { node { id email } } } }` with an admin token)");
+  console.error(
+    "a customer token needs --sub <Customer ID> (e.g. from `{ customers(first: 5) { edges { node { id email } } } }` with an admin token)",
+  );
   process.exit(1);
 }
 console.log(await signToken({ role: values.role, sub: values.sub }, loadConfig().jwt.secret, values.expires));

@@ -80,7 +80,8 @@ export function buildApp(deps: AppDeps): App {
     // connection_init's payload ({ authorization: "Bearer …" }) or the upgrade request.
     context: async (initial) => {
       const { request, connectionParams } = initial as typeof initial & { connectionParams?: Record<string, unknown> };
-      const header = typeof connectionParams?.authorization === "string" ? connectionParams.authorization : request.headers.get("authorization");
+      const header =
+        typeof connectionParams?.authorization === "string" ? connectionParams.authorization : request.headers.get("authorization");
       try {
         const viewer = await viewerFromAuthorization(header, config.jwt.secret);
         return createGraphQLContext({ viewer }, services);
@@ -109,7 +110,11 @@ export function buildApp(deps: AppDeps): App {
   const server = createServer(yoga);
   // Messages above the HTTP body limit are refused: ws closes the socket with 1009.
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: REQUEST_LIMITS.maxBodyBytes });
-  const verify = (auth: unknown) => viewerFromAuthorization(String(auth), config.jwt.secret).then(() => true, () => false);
+  const verify = (auth: unknown) =>
+    viewerFromAuthorization(String(auth), config.jwt.secret).then(
+      () => true,
+      () => false,
+    );
   const ws = serveGraphQLWs(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -156,7 +161,14 @@ export function buildApp(deps: AppDeps): App {
         // Lets the fan-out write this operation's stockChanged frames to the socket itself.
         const liveSocket: LiveSocket = { socket: ctx.extra.socket, id, address: addressOf(ctx.extra.request) };
         Object.assign(contextValue, { liveSocket });
-        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } };
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue,
+          rootValue: { execute, subscribe },
+        };
       },
     },
     wsServer,
@@ -242,5 +254,7 @@ const addressOf = (request: { socket: { remoteAddress?: string } }) => request.s
 
 function maskResult(result: ExecutionResult | Promise<ExecutionResult>): ExecutionResult | Promise<ExecutionResult> {
   if ("then" in result) return result.then(maskResult);
-  return result.errors ? { ...result, errors: result.errors.map((e) => maskError!(e, "Unexpected error.", false) as GraphQLError) } : result;
+  return result.errors
+    ? { ...result, errors: result.errors.map((e) => maskError!(e, "Unexpected error.", false) as GraphQLError) }
+    : result;
 }

@@ -78,7 +78,9 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
     if (roles.has("relay")) {
       const relay = await startOutboxRelay({ db, stream, outbox, topics: config.topics, onError: warn("relay") });
       stops.unshift(() => relay.stop());
-      say(`relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`);
+      say(
+        `relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`,
+      );
     }
     if (roles.has("bridge")) {
       const bridge = await startBridge({ stream, pubsub, topics: config.topics, groupId: config.bridgeGroup, onError: warn("bridge") });

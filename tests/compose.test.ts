@@ -21,7 +21,9 @@ interface Service {
   healthcheck?: { test?: string | string[]; disable?: boolean };
 }
 
-const compose = parse(readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const svc = (name: string): Service => {
   const s = compose.services[name];
   if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
@@ -130,7 +132,8 @@ describe("docker-compose.yml", () => {
     expect(env(svc("bridge")).STOCKWIRE_ROLES).toBe("bridge");
     for (const name of ["relay", "bridge"]) {
       expect(svc(name).build, name).toEqual(svc("api").build);
-      for (const v of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET"]) expect(env(svc(name))[v], `${name} ${v}`).toBe(env(svc("api"))[v]);
+      for (const v of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET"])
+        expect(env(svc(name))[v], `${name} ${v}`).toBe(env(svc("api"))[v]);
     }
   });
 
@@ -145,7 +148,9 @@ describe("docker-compose.yml", () => {
     expect(dockerfile).toMatch(/^RUN .*npm run prisma:generate\b/m);
     expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "src\/main\.ts"\]/m);
     // Whatever the app needs at run time is not excluded from the build context.
-    const ignored = readFileSync(path.join(root, context, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
+    const ignored = readFileSync(path.join(root, context, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim());
     for (const needed of ["src", "prisma", "package.json", "package-lock.json", "scripts"]) expect(ignored).not.toContain(needed);
   });
 });

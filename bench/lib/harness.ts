@@ -101,7 +101,9 @@ export async function runBench(bench: string, opts: RunOptions, main: (h: Harnes
       loadAverage: { start: startLoad, end: os.loadavg() },
       options: opts.options,
     };
-    const markdown = [...header(info, outcome.setup), outcome.markdown.trimEnd(), "", `**${outcome.pass ? "PASS" : "FAIL"}**`, ""].join("\n");
+    const markdown = [...header(info, outcome.setup), outcome.markdown.trimEnd(), "", `**${outcome.pass ? "PASS" : "FAIL"}**`, ""].join(
+      "\n",
+    );
     console.log(markdown);
     if (opts.save) {
       const files = await saveReport(opts.resultsDir, info, markdown, { ...info, pass: outcome.pass, results: outcome.data });

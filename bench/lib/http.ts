@@ -22,7 +22,12 @@ export interface JsonClientOptions {
 export function jsonClient(baseUrl: string, maxSockets: number, options: JsonClientOptions = {}): JsonClient {
   const url = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
-  const post = (path: string, body: string, headers: Record<string, string>, retried: boolean): Promise<{ status: number; json: unknown }> =>
+  const post = (
+    path: string,
+    body: string,
+    headers: Record<string, string>,
+    retried: boolean,
+  ): Promise<{ status: number; json: unknown }> =>
     new Promise((resolve, reject) => {
       const req = http.request(
         {
@@ -31,7 +36,12 @@ export function jsonClient(baseUrl: string, maxSockets: number, options: JsonCli
           port: url.port,
           path,
           method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json", "content-length": Buffer.byteLength(body), ...headers },
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json",
+            "content-length": Buffer.byteLength(body),
+            ...headers,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];

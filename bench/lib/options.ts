@@ -30,7 +30,8 @@ export interface ParsedOptions {
 export function parseOptions(usage: string, spec: Record<string, OptionSpec>, footer = "", args = process.argv.slice(2)): ParsedOptions {
   const help = helpText(usage, spec, footer);
   const options: Record<string, { type: "string" | "boolean"; default?: string | boolean }> = { help: { type: "boolean", default: false } };
-  for (const [name, s] of Object.entries(spec)) options[name] = { type: s.flag ? "boolean" : "string", ...(s.default !== undefined ? { default: s.default } : {}) };
+  for (const [name, s] of Object.entries(spec))
+    options[name] = { type: s.flag ? "boolean" : "string", ...(s.default !== undefined ? { default: s.default } : {}) };
   const fail = (msg: string): never => {
     console.error(`${msg}\n\n${help}`);
     process.exit(2);
@@ -72,7 +73,12 @@ function helpText(usage: string, spec: Record<string, OptionSpec>, footer: strin
   const lines = [`Usage: ${usage}`, ""];
   for (const [name, s] of Object.entries(spec)) {
     const left = `  --${name}${s.arg ? ` ${s.arg}` : ""}`;
-    const def = s.default === undefined || s.default === false ? "" : s.default === true ? " (default on; --no-" + name + " turns it off)" : ` (default ${s.default})`;
+    const def =
+      s.default === undefined || s.default === false
+        ? ""
+        : s.default === true
+          ? " (default on; --no-" + name + " turns it off)"
+          : ` (default ${s.default})`;
     const text = `${s.help}${def}`.replaceAll("\n", `\n${" ".repeat(26)}`);
     lines.push(left.length < 26 ? `${left.padEnd(26)}${text}` : `${left}\n${" ".repeat(26)}${text}`);
   }

@@ -36,9 +36,11 @@ export interface CodeVersion {
 /** The commit benchmarked, and whether the files that make up the API differ from it. */
 export function codeVersion(root: string): CodeVersion {
   try {
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const git = (...args: string[]) =>
+      execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const commit = git("rev-parse", "--short", "HEAD");
-    const dirty = git("status", "--porcelain", "--", "src", "prisma", "schema.graphql", "package.json", "package-lock.json", "bench", "scripts") !== "";
+    const dirty =
+      git("status", "--porcelain", "--", "src", "prisma", "schema.graphql", "package.json", "package-lock.json", "bench", "scripts") !== "";
     return { commit, dirty, text: `git ${commit}${dirty ? " + uncommitted changes (src, prisma, bench or scripts)" : " (clean)"}` };
   } catch {
     return { commit: "nogit", dirty: false, text: "not a git checkout" };

@@ -30,7 +30,8 @@ export interface ServiceNeeds {
   kafka?: boolean;
 }
 
-const pidOf = (s: StartedService) => ("pid" in s && typeof s.pid === "number" ? s.pid : Number(/pid (\d+)/.exec(s.describe)?.[1]) || undefined);
+const pidOf = (s: StartedService) =>
+  "pid" in s && typeof s.pid === "number" ? s.pid : Number(/pid (\d+)/.exec(s.describe)?.[1]) || undefined;
 
 /** Starts (or takes from the environment) what `needs` asks for, in parallel; stops them at cleanup. */
 export async function startBenchServices(h: Harness, needs: ServiceNeeds): Promise<BenchServices> {

@@ -53,7 +53,9 @@ export function processMemory(pid: number): { rss: number; peak: number } {
 /** The soft and hard limit on open files of a process (what `ulimit -n` shows for it). */
 export function openFileLimit(pid: number | "self" = "self"): { soft: number; hard: number } {
   try {
-    const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
     const [soft, hard] = (line ?? "").replace("Max open files", "").trim().split(/\s+/);
     const num = (v: string | undefined) => (v === "unlimited" ? Infinity : Number(v));
     return { soft: num(soft), hard: num(hard) };

@@ -250,11 +250,17 @@ function run(init: WorkerInit) {
           next(result) {
             const t = wall();
             const c = result.data?.stockChanged;
-            if (result.errors?.length || !c) return noteError(`subscriber ${sub}: ${JSON.stringify(result.errors ?? result).slice(0, 300)}`);
+            if (result.errors?.length || !c)
+              return noteError(`subscriber ${sub}: ${JSON.stringify(result.errors ?? result).slice(0, 300)}`);
             deliver(sub, c, t);
           },
           error(err) {
-            const msg = err instanceof Error ? err.message : Array.isArray(err) ? JSON.stringify(err) : String((err as { reason?: string })?.reason ?? err);
+            const msg =
+              err instanceof Error
+                ? err.message
+                : Array.isArray(err)
+                  ? JSON.stringify(err)
+                  : String((err as { reason?: string })?.reason ?? err);
             noteError(`subscriber ${sub}: ${msg}`);
             reject(new Error(msg));
           },

@@ -3,15 +3,7 @@
 // inherit tsx's loader on Node 20, so a small bootstrap registers tsx in the
 // worker first (tsx/esm/api), then imports the worker module.
 import { Worker } from "node:worker_threads";
-import type {
-  AwaitReply,
-  CheckReply,
-  CollectReply,
-  ConnectReply,
-  Request,
-  StatsReply,
-  WorkerInit,
-} from "./subscriber-worker.js";
+import type { AwaitReply, CheckReply, CollectReply, ConnectReply, Request, StatsReply, WorkerInit } from "./subscriber-worker.js";
 
 export type { WorkerInit } from "./subscriber-worker.js";
 export { KEY_SPAN, STOCK_SUBSCRIPTION } from "./subscriber-worker.js";
@@ -29,10 +21,10 @@ export interface SubscriberThread {
 export async function startSubscriberThread(init: WorkerInit): Promise<SubscriberThread> {
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./subscriber-worker.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true, workerData: init },
-  );
+  const worker = new Worker(`import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
+    eval: true,
+    workerData: init,
+  });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 1;
   let failure: Error | undefined;

@@ -12,7 +12,14 @@ export interface Check {
 
 export async function orderChecks(
   pool: pg.Pool,
-  a: { flash: string; flashUnits: number; flashOrders: number; flashResult: LoadResult; initialStock: Map<string, number>; okTotal: number },
+  a: {
+    flash: string;
+    flashUnits: number;
+    flashOrders: number;
+    flashResult: LoadResult;
+    initialStock: Map<string, number>;
+    okTotal: number;
+  },
 ): Promise<Check[]> {
   const checks: Check[] = [];
   {
@@ -34,7 +41,8 @@ export async function orderChecks(
   );
   const bad = all.filter((p) => p.stock < 0 || a.initialStock.get(p.id) !== p.stock + Number(p.sold));
   checks.push({
-    text: `no oversell: for all ${all.length} products initial stock = stock + sum(order_item.quantity) and stock >= 0` +
+    text:
+      `no oversell: for all ${all.length} products initial stock = stock + sum(order_item.quantity) and stock >= 0` +
       (bad.length ? ` (${bad.length} violate it, e.g. ${JSON.stringify(bad[0])})` : ""),
     pass: bad.length === 0 && all.length === a.initialStock.size,
   });
@@ -45,7 +53,10 @@ export async function orderChecks(
             (SELECT count(*) FROM outbox_event WHERE topic = $1 AND payload->>'reason' = 'ORDER_PLACED') AS events`,
     [STOCK_CHANGED],
   );
-  checks.push({ text: `every success answer is one order in the database: ${a.okTotal} answered, ${c!.orders} orders`, pass: Number(c!.orders) === a.okTotal });
+  checks.push({
+    text: `every success answer is one order in the database: ${a.okTotal} answered, ${c!.orders} orders`,
+    pass: Number(c!.orders) === a.okTotal,
+  });
   checks.push({
     text: `one item and one stock-changed outbox event per order: ${c!.items} items, ${c!.events} events`,
     pass: Number(c!.items) === Number(c!.orders) && Number(c!.events) === Number(c!.orders),

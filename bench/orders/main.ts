@@ -77,9 +77,18 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   h.onCleanup(async () => http.close());
 
   const customers = await Promise.all(
-    customerIds.map(async (id) => ({ id, auth: `Bearer ${await signToken({ role: "customer", sub: toGlobalId("Customer", id) }, jwtSecret)}` })),
+    customerIds.map(async (id) => ({
+      id,
+      auth: `Bearer ${await signToken({ role: "customer", sub: toGlobalId("Customer", id) }, jwtSecret)}`,
+    })),
   );
-  const ops = orderOperations({ runId: h.runId, http, pool, customers, productGid: new Map(productRows.map((p) => [p.id, toGlobalId("Product", p.id)])) });
+  const ops = orderOperations({
+    runId: h.runId,
+    http,
+    pool,
+    customers,
+    productGid: new Map(productRows.map((p) => [p.id, toGlobalId("Product", p.id)])),
+  });
   const spreadProduct = () => spread[Math.floor(Math.random() * spread.length)]!;
 
   // --- scenarios --------------------------------------------------------------
@@ -105,7 +114,11 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     if (cpuProfDir) log(`${name}: starts at API profile offset ~${((performance.now() - apiStartedAt) / 1000).toFixed(1)} s`);
     const tx0 = await commits();
     const before = cpuMark(parties);
-    const result = await runClosedLoop(fixed ? { concurrency: opts.concurrency, totalRequests: fixed, op } : { concurrency: opts.concurrency, durationMs: opts.durationMs, op });
+    const result = await runClosedLoop(
+      fixed
+        ? { concurrency: opts.concurrency, totalRequests: fixed, op }
+        : { concurrency: opts.concurrency, durationMs: opts.durationMs, op },
+    );
     const cpu = cpuShare(before, cpuMark(parties));
     const tx = (await commits()) - tx0;
     if (api.exitedAs()) throw new Error(`the API process stopped during "${name}" (${api.exitedAs()}); its log:\n${api.logTail()}`);
@@ -115,8 +128,10 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     m.tx += tx;
     measured.set(name, m);
     const p = (x: number | undefined) => (x ?? NaN).toFixed(0);
-    log(`${name}: ${result.okRate.toFixed(0)} ok/s, ${result.rate.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ` +
-      `ok ${result.ok}, refused ${result.refused}, errors ${result.errors}; CPU api ${p(cpu.parties.api)}% pg ${p(cpu.parties.pg)}% loadgen ${p(cpu.bench)}% machine ${p(cpu.machine)}%; ${tx} commits`);
+    log(
+      `${name}: ${result.okRate.toFixed(0)} ok/s, ${result.rate.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ` +
+        `ok ${result.ok}, refused ${result.refused}, errors ${result.errors}; CPU api ${p(cpu.parties.api)}% pg ${p(cpu.parties.pg)}% loadgen ${p(cpu.bench)}% machine ${p(cpu.machine)}%; ${tx} commits`,
+    );
     for (const [msg, n] of result.errorSamples) log(`  error x${n}: ${msg}`);
     if (result.errors > 0) log(`API log tail:\n${api.logTail()}`);
     return result;
@@ -132,13 +147,26 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     }
   }
   const flashName = `GraphQL flash sale (${opts.flashUnits} units, ${opts.flashOrders} orders)`;
-  const flashResult = await measure(flashName, ops.graphqlOrder(() => flash), opts.flashOrders);
+  const flashResult = await measure(
+    flashName,
+    ops.graphqlOrder(() => flash),
+    opts.flashOrders,
+  );
   const rows = [...measured].map(([name, m]) => ({ name, result: summarize(m.runs), cpu: cpuMerge(m.cpu), commits: m.tx }));
 
-  const checks = await orderChecks(pool, { flash, flashUnits: opts.flashUnits, flashOrders: opts.flashOrders, flashResult, initialStock, okTotal: ops.okTotal() });
-  const settings = (await pool.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')`,
-  )).rows;
+  const checks = await orderChecks(pool, {
+    flash,
+    flashUnits: opts.flashUnits,
+    flashOrders: opts.flashOrders,
+    flashResult,
+    initialStock,
+    okTotal: ops.okTotal(),
+  });
+  const settings = (
+    await pool.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')`,
+    )
+  ).rows;
   const s = (n: string) => settings.find((r) => r.name === n)?.setting ?? "?";
   const report = ordersReport(rows, checks);
   return {

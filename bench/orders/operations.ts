@@ -59,7 +59,9 @@ export function orderOperations(ctx: OperationsContext) {
 
   const graphqlTrivial: Op = async () => {
     const { json } = await http.post("/graphql", TRIVIAL, { authorization: anyCustomer().auth });
-    return (json as { data?: { __typename?: string } }).data?.__typename === "Query" ? ("ok" as const) : { outcome: "error" as const, detail: JSON.stringify(json).slice(0, 200) };
+    return (json as { data?: { __typename?: string } }).data?.__typename === "Query"
+      ? ("ok" as const)
+      : { outcome: "error" as const, detail: JSON.stringify(json).slice(0, 200) };
   };
 
   // (a) The classic order transaction: six round trips, the product row locked
@@ -88,11 +90,25 @@ export function orderOperations(ctx: OperationsContext) {
           [customer.id, p.price_cents, p.currency, nextKey()],
         );
         const o = order.rows[0]!;
-        await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [o.id, productId, 1, p.price_cents]);
+        await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [
+          o.id,
+          productId,
+          1,
+          p.price_cents,
+        ]);
         await c.query(`INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3)`, [
           STOCK_CHANGED,
           productId,
-          JSON.stringify({ productId, sku: p.sku, stock: p.stock, version: p.version, delta: -1, reason: "ORDER_PLACED", orderId: o.id, occurredAt: o.created_at.toISOString() }),
+          JSON.stringify({
+            productId,
+            sku: p.sku,
+            stock: p.stock,
+            version: p.version,
+            delta: -1,
+            reason: "ORDER_PLACED",
+            orderId: o.id,
+            occurredAt: o.created_at.toISOString(),
+          }),
         ]);
         await c.query("COMMIT");
         c.release();

@@ -12,15 +12,25 @@ export function ordersOptions(args = process.argv.slice(2)) {
     {
       duration: { arg: "<s>", default: "10", help: "measured time per scenario" },
       warmup: { arg: "<s>", default: "2", help: "unmeasured warm-up before each scenario" },
-      rounds: { arg: "<n>", default: "1", help: "run the scenarios n times, interleaved, and pool the\nresults (helps on a machine shared with others)" },
+      rounds: {
+        arg: "<n>",
+        default: "1",
+        help: "run the scenarios n times, interleaved, and pool the\nresults (helps on a machine shared with others)",
+      },
       concurrency: { arg: "<n>", default: "32", help: "closed-loop clients" },
       products: { arg: "<n>", default: "1000", help: "products for the spread scenarios" },
       customers: { arg: "<n>", default: "200", help: "customers placing orders" },
       pool: { arg: "<n>", default: "20", help: "the API's DATABASE_POOL_SIZE" },
-      "raw-pool": { arg: "<n>", help: "pg connections of the raw-SQL baseline (default: --pool,\nso both sides queue the same clients on as many connections)" },
+      "raw-pool": {
+        arg: "<n>",
+        help: "pg connections of the raw-SQL baseline (default: --pool,\nso both sides queue the same clients on as many connections)",
+      },
       "flash-units": { arg: "<n>", default: "500", help: "stock of the flash-sale product" },
       "flash-orders": { arg: "<n>", help: "orders sent in the flash sale (default 4 x units)" },
-      "cpu-prof": { flag: true, help: "write a V8 CPU profile of the API to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)" },
+      "cpu-prof": {
+        flag: true,
+        help: "write a V8 CPU profile of the API to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)",
+      },
       save: { flag: true, default: true, help: "write the report to --results-dir" },
       "results-dir": { arg: "<dir>", default: "bench/results", help: "where reports go (relative to the repository root)" },
     },

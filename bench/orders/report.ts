@@ -29,7 +29,23 @@ export function ordersReport(rows: ScenarioRow[], checks: Check[]) {
   );
   out.push(
     ...table(
-      ["<scenario", "orders/s", "p50 ms", "p99 ms", "ok", "refused", "errors", "CPU api", "api ms/req", "CPU pg", "pg ms/req", "CPU loadgen", "all 3 ms/req", "CPU other", "commits/req"],
+      [
+        "<scenario",
+        "orders/s",
+        "p50 ms",
+        "p99 ms",
+        "ok",
+        "refused",
+        "errors",
+        "CPU api",
+        "api ms/req",
+        "CPU pg",
+        "pg ms/req",
+        "CPU loadgen",
+        "all 3 ms/req",
+        "CPU other",
+        "commits/req",
+      ],
       rows.map(({ name, result: r, cpu, commits }) => {
         const perReq = (x: number | undefined) => (x !== undefined && Number.isFinite(x) && x > 0.5 ? msPerReq(r, x).toFixed(2) : "-");
         return [

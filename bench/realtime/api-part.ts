@@ -21,14 +21,26 @@ export async function apiPart(run: RunContext, scenario: Scenario, watchers: num
   try {
     const http = jsonClient(sw.api.url, 64, { retryReusedSocketReset: true });
     const closeHttp = h.deferred(async () => http.close());
-    const placeOrder = orderPlacer({ http, runId: h.runId, scenarioNo: scenario.no, productGids: seed.products.map((p) => p.gid), customers: seed.customers });
+    const placeOrder = orderPlacer({
+      http,
+      runId: h.runId,
+      scenarioNo: scenario.no,
+      productGids: seed.products.map((p) => p.gid),
+      customers: seed.customers,
+    });
 
     // Warm-up on the matrix products (never the flash sale's, whose stock is the point).
     {
       const random = rng(scenario.seed);
       const rate = scenario.rate;
       const pending: Promise<{ error?: string }>[] = [];
-      await openLoop(rate, Math.max(20, Math.round(rate * 3)), () => pending.push(placeOrder(Math.floor(random() * opts.products))), () => {}, 0);
+      await openLoop(
+        rate,
+        Math.max(20, Math.round(rate * 3)),
+        () => pending.push(placeOrder(Math.floor(random() * opts.products))),
+        () => {},
+        0,
+      );
       const warm = await Promise.all(pending);
       const bad = warm.filter((w) => w.error);
       if (bad.length) h.log(`warm-up: ${bad.length} of ${warm.length} orders failed, e.g. ${bad[0]!.error}`);
@@ -40,8 +52,15 @@ export async function apiPart(run: RunContext, scenario: Scenario, watchers: num
       h.log(`warm-up: ${warm.length} orders, their events reached Redis`);
       sw.alive();
     }
-    const kafka = await kafkaTap(h, { brokers: run.services.kafka!.url, topic: sw.stream.topic, groupId: sw.stream.group, gidIndex: seed.gidIndex });
-    const outbox = { lastId: (await run.pool.query<{ id: string | null }>("SELECT max(id)::text AS id FROM outbox_event")).rows[0]!.id ?? "0" };
+    const kafka = await kafkaTap(h, {
+      brokers: run.services.kafka!.url,
+      topic: sw.stream.topic,
+      groupId: sw.stream.group,
+      gidIndex: seed.gidIndex,
+    });
+    const outbox = {
+      lastId: (await run.pool.query<{ id: string | null }>("SELECT max(id)::text AS id FROM outbox_event")).rows[0]!.id ?? "0",
+    };
 
     type Ctx = PipelineContext & { publisher: typeof run.publisher };
     const phases: PhaseFn<Ctx>[] = [];
@@ -51,9 +70,25 @@ export async function apiPart(run: RunContext, scenario: Scenario, watchers: num
       run,
       scenario,
       watchers,
-      { name: "api", server: sw.api, serverParty: "api", wsUrl: `${sw.api.url.replace(/^http/, "ws")}/graphql`, parties: sw.parties, alive: sw.alive, profileAt: sw.profileAt },
+      {
+        name: "api",
+        server: sw.api,
+        serverParty: "api",
+        wsUrl: `${sw.api.url.replace(/^http/, "ws")}/graphql`,
+        parties: sw.parties,
+        alive: sw.alive,
+        profileAt: sw.profileAt,
+      },
       phases,
-      (ctx: PhaseContext) => ({ ...ctx, pool: run.pool, placeOrder, commitTimestamps: run.commitTimestamps, kafkaTimes: kafka.times, outbox, publisher: run.publisher }),
+      (ctx: PhaseContext) => ({
+        ...ctx,
+        pool: run.pool,
+        placeOrder,
+        commitTimestamps: run.commitTimestamps,
+        kafkaTimes: kafka.times,
+        outbox,
+        publisher: run.publisher,
+      }),
     );
     await kafka.stop();
     await closeHttp();

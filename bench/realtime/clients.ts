@@ -67,7 +67,11 @@ export async function startClients(h: Harness, o: ClientsOptions): Promise<Clien
         await Promise.race([waiting, new Promise((r) => setTimeout(r, 500))]);
       }
       const replies = await waiting;
-      return { at: Math.max(...replies.map((r) => r.at)), complete: replies.every((r) => r.complete), behind: replies.reduce((n, r) => n + r.behind, 0) };
+      return {
+        at: Math.max(...replies.map((r) => r.at)),
+        complete: replies.every((r) => r.complete),
+        behind: replies.reduce((n, r) => n + r.behind, 0),
+      };
     },
     collect: () => Promise.all(threads.map((t) => t.collect())),
     async check(versions) {

@@ -14,10 +14,16 @@ import { KEY_SPAN } from "../lib/subscribers.js";
 import { finishPhase, logPhase, measureWindow, openLoop, schedule, wall, type EventRef, type PhaseContext } from "./phase.js";
 import type { PhaseResult } from "./results.js";
 
-export async function floorPhase(ctx: PhaseContext & { publisher: Redis }, kind: "redis-floor" | "socket-floor", round: number): Promise<PhaseResult> {
+export async function floorPhase(
+  ctx: PhaseContext & { publisher: Redis },
+  kind: "redis-floor" | "socket-floor",
+  round: number,
+): Promise<PhaseResult> {
   const { opts, scenario, seed } = ctx;
   const { count, measureFrom } = schedule(opts, scenario.rate);
-  ctx.h.log(`round ${round}: ${kind}, ${scenario.rate} Redis PUBLISH/s for ${(opts.warmupMs + opts.durationMs) / 1000} s (${opts.warmupMs / 1000} s unmeasured)`);
+  ctx.h.log(
+    `round ${round}: ${kind}, ${scenario.rate} Redis PUBLISH/s for ${(opts.warmupMs + opts.durationMs) / 1000} s (${opts.warmupMs / 1000} s unmeasured)`,
+  );
   await ctx.clients.collect();
   const versions = await seed.versions();
   const stock = await seed.stocks();

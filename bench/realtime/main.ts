@@ -37,7 +37,9 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
   const most = Math.max(...scenarios.map((s) => s.subscribers));
   log(`open files limit (ulimit -n): soft ${fd.soft}, hard ${fd.hard}; children inherit it`);
   if (fd.soft < most + 500) {
-    throw new Error(`ulimit -n is ${fd.soft}: too low for ${most} WebSockets (each is one file descriptor in this process and one in the server); raise it (ulimit -n ${most + 1000}) and rerun`);
+    throw new Error(
+      `ulimit -n is ${fd.soft}: too low for ${most} WebSockets (each is one file descriptor in this process and one in the server); raise it (ulimit -n ${most + 1000}) and rerun`,
+    );
   }
   const clockSkewStart = Date.now() - wall();
 
@@ -49,7 +51,8 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
   pool.on("connect", (client) => client.on("error", () => {}));
   h.onCleanup(() => pool.end());
   const commitTimestamps = (await pool.query<{ v: string }>("SELECT current_setting('track_commit_timestamp') AS v")).rows[0]!.v === "on";
-  if (!commitTimestamps) log("track_commit_timestamp is off on this server: latency is measured from occurredAt (the transaction's now(), whole ms)");
+  if (!commitTimestamps)
+    log("track_commit_timestamp is off on this server: latency is measured from occurredAt (the transaction's now(), whole ms)");
   const seed = await seedDatabase(pool, opts);
   log(`seeded ${seed.products.length - 1} products + 1 flash-sale product, ${seed.customers.length} customers`);
   const redis = services.redis!;
@@ -113,6 +116,8 @@ async function realtime(h: Harness, opts: RealtimeOptions): Promise<Outcome> {
 }
 
 const opts = realtimeOptions();
-await runBench("realtime", { save: opts.save, resultsDir: opts.resultsDir, options: { ...opts, scenarios: [...opts.scenarios], phases: [...opts.phases] } }, (h) =>
-  realtime(h, opts),
+await runBench(
+  "realtime",
+  { save: opts.save, resultsDir: opts.resultsDir, options: { ...opts, scenarios: [...opts.scenarios], phases: [...opts.phases] } },
+  (h) => realtime(h, opts),
 );

@@ -20,17 +20,36 @@ export function realtimeOptions(args = process.argv.slice(2)) {
   const o = parseOptions(
     "npx tsx bench/realtime/main.ts [options]   (or: npm run bench:realtime -- [options])",
     {
-      scenarios: { arg: "<list>", help: "matrix (every --subscribers x rate x --topology) and/or flash\n(default matrix,flash for the full suite, else matrix)" },
-      subscribers: { arg: "<n,...>", default: "1000,5000,10000", help: "WebSocket subscribers; one scenario per value (and rate),\neach with a fresh API process" },
-      deliveries: { arg: "<n,...>", default: "2500,12500,25000,50000", help: "deliveries/s offered; the event rate of a scenario is this /\n(subscribers x per-subscriber / products)" },
+      scenarios: {
+        arg: "<list>",
+        help: "matrix (every --subscribers x rate x --topology) and/or flash\n(default matrix,flash for the full suite, else matrix)",
+      },
+      subscribers: {
+        arg: "<n,...>",
+        default: "1000,5000,10000",
+        help: "WebSocket subscribers; one scenario per value (and rate),\neach with a fresh API process",
+      },
+      deliveries: {
+        arg: "<n,...>",
+        default: "2500,12500,25000,50000",
+        help: "deliveries/s offered; the event rate of a scenario is this /\n(subscribers x per-subscriber / products)",
+      },
       rate: { arg: "<n,...>", help: "events (orders) per second instead of --deliveries" },
       products: { arg: "<n>", default: "20", help: "products the orders go to" },
       "per-subscriber": { arg: "<n>", default: "5", help: "products each subscriber watches, one subscription" },
       duration: { arg: "<s>", default: "20", help: "measured time per phase" },
       warmup: { arg: "<s>", default: "3", help: "unmeasured time at the start of each phase" },
       rounds: { arg: "<n>", default: "1", help: "phases per scenario part, interleaved" },
-      topology: { arg: "<t>", default: "single", help: "single: one process runs api, relay and bridge (npm start);\nsplit: api in one process, relay + bridge in another\n(docker-compose runs all three apart); both: one after the other" },
-      phases: { arg: "<list>", default: PHASES.join(","), help: "socket-floor: a bare ws server, same sockets, same events;\npipeline: orders through the whole pipeline and the API;\nredis-floor (or floor): PUBLISH to Redis, through the API" },
+      topology: {
+        arg: "<t>",
+        default: "single",
+        help: "single: one process runs api, relay and bridge (npm start);\nsplit: api in one process, relay + bridge in another\n(docker-compose runs all three apart); both: one after the other",
+      },
+      phases: {
+        arg: "<list>",
+        default: PHASES.join(","),
+        help: "socket-floor: a bare ws server, same sockets, same events;\npipeline: orders through the whole pipeline and the API;\nredis-floor (or floor): PUBLISH to Redis, through the API",
+      },
       threads: { arg: "<n>", default: "2", help: "worker threads hosting the subscribers" },
       "connect-concurrency": { arg: "<n>", default: "50", help: "subscriptions set up at once per thread" },
       pool: { arg: "<n>", default: "20", help: "the API's DATABASE_POOL_SIZE" },
@@ -39,9 +58,19 @@ export function realtimeOptions(args = process.argv.slice(2)) {
       seed: { arg: "<n>", default: "1", help: "random seed for product choices" },
       "flash-subscribers": { arg: "<n>", default: "10000", help: "flash sale: subscribers, all on the one flash product" },
       "flash-rate": { arg: "<n>", default: "300", help: "flash sale: orders per second" },
-      "flash-max-updates": { arg: "<n>", default: "10", help: "flash sale: maxUpdatesPerSecond each subscriber asks for\n(sent only if schema.graphql has the argument)" },
-      "flash-units": { arg: "<n>", help: "flash sale: stock at the start of each phase\n(default 80% of a phase's orders, so it sells out)" },
-      "cpu-prof": { flag: true, help: "write a V8 CPU profile of the API process to\n.cache/bench-profiles/ (the bench prints each phase's offset;\nsummarise with bench/profile-summary.ts)" },
+      "flash-max-updates": {
+        arg: "<n>",
+        default: "10",
+        help: "flash sale: maxUpdatesPerSecond each subscriber asks for\n(sent only if schema.graphql has the argument)",
+      },
+      "flash-units": {
+        arg: "<n>",
+        help: "flash sale: stock at the start of each phase\n(default 80% of a phase's orders, so it sells out)",
+      },
+      "cpu-prof": {
+        flag: true,
+        help: "write a V8 CPU profile of the API process to\n.cache/bench-profiles/ (the bench prints each phase's offset;\nsummarise with bench/profile-summary.ts)",
+      },
       save: { flag: true, default: true, help: "write the report to --results-dir" },
       "results-dir": { arg: "<dir>", default: "bench/results", help: "where reports go (relative to the repository root)" },
     },
@@ -53,7 +82,9 @@ export function realtimeOptions(args = process.argv.slice(2)) {
   if (!scenarios.size || ![...scenarios].every((s) => s === "matrix" || s === "flash")) o.fail("--scenarios: matrix, flash or both");
   const topology = o.string("topology");
   if (topology !== "single" && topology !== "split" && topology !== "both") o.fail("--topology must be single, split or both");
-  const phases = new Set((o.string("phases") ?? "").split(",").map((s) => (s.trim() === "floor" ? "redis-floor" : s.trim())) as PhaseKind[]);
+  const phases = new Set(
+    (o.string("phases") ?? "").split(",").map((s) => (s.trim() === "floor" ? "redis-floor" : s.trim())) as PhaseKind[],
+  );
   if (!phases.size || ![...phases].every((p) => PHASES.includes(p))) o.fail(`--phases: any of ${PHASES.join(", ")}`);
   const opts = {
     scenarios,

@@ -55,15 +55,21 @@ export async function runPart<C extends PhaseContext>(
   });
   h.log(`${target.name}: connecting ${scenario.subscribers} subscribers (${clients.threads.length} threads)`);
   const c = await clients.connect();
-  h.log(`${target.name}: connected ${c.connected} of ${scenario.subscribers} in ${(c.ms / 1000).toFixed(1)} s` + (c.failures.length ? `; failures e.g. ${c.failures[0]}` : ""));
+  h.log(
+    `${target.name}: connected ${c.connected} of ${scenario.subscribers} in ${(c.ms / 1000).toFixed(1)} s` +
+      (c.failures.length ? `; failures e.g. ${c.failures[0]}` : ""),
+  );
   target.alive();
   await sleep(2000);
   const rssConnected = processMemory(target.server.pid).rss;
   const benchRssConnected = process.memoryUsage.rss();
   const heapConnected = await target.server.memory();
-  const heapPerConnection = (heapConnected.heapUsed + heapConnected.external - heapBefore.heapUsed - heapBefore.external) / Math.max(1, c.connected);
-  h.log(`${target.name}: heap + external after GC ${((heapBefore.heapUsed + heapBefore.external) / MiB).toFixed(1)} -> ${((heapConnected.heapUsed + heapConnected.external) / MiB).toFixed(1)} MiB ` +
-    `= ${(heapPerConnection / 1024).toFixed(1)} KiB per connection; RSS ${(rssBefore / MiB).toFixed(0)} -> ${(rssConnected / MiB).toFixed(0)} MiB`);
+  const heapPerConnection =
+    (heapConnected.heapUsed + heapConnected.external - heapBefore.heapUsed - heapBefore.external) / Math.max(1, c.connected);
+  h.log(
+    `${target.name}: heap + external after GC ${((heapBefore.heapUsed + heapBefore.external) / MiB).toFixed(1)} -> ${((heapConnected.heapUsed + heapConnected.external) / MiB).toFixed(1)} MiB ` +
+      `= ${(heapPerConnection / 1024).toFixed(1)} KiB per connection; RSS ${(rssBefore / MiB).toFixed(0)} -> ${(rssConnected / MiB).toFixed(0)} MiB`,
+  );
 
   const ctx = extend({
     h,
@@ -85,8 +91,10 @@ export async function runPart<C extends PhaseContext>(
 
   const check = await clients.check(await seed.versions());
   const end = processMemory(target.server.pid);
-  h.log(`${target.name}: checks: ${check.received} of ${check.expected} deliveries, ${check.missing} missing, ${check.notIncreasing} not increasing, ` +
-    `${check.errors} errors, ${check.unexpectedCloses} unexpected closes ${JSON.stringify(check.closeCodes)}`);
+  h.log(
+    `${target.name}: checks: ${check.received} of ${check.expected} deliveries, ${check.missing} missing, ${check.notIncreasing} not increasing, ` +
+      `${check.errors} errors, ${check.unexpectedCloses} unexpected closes ${JSON.stringify(check.closeCodes)}`,
+  );
   await clients.close();
   await sleep(2000);
   const heapDisconnected = await target.server.memory().catch(() => undefined);
@@ -122,7 +130,10 @@ function verdict(scenario: Scenario, connected: number, phases: PhaseResult[], c
     c.notIncreasing > 0 && `${c.notIncreasing} not in increasing version order`,
     c.noSnapshot > 0 && `${c.noSnapshot} subscriptions without a CURRENT snapshot first`,
     c.errors > 0 && `${c.errors} errors`,
-    c.unexpectedCloses > 0 && `${c.unexpectedCloses} sockets closed (${Object.entries(c.closeCodes).map(([k, n]) => `${n} x ${k}`).join(", ")})`,
+    c.unexpectedCloses > 0 &&
+      `${c.unexpectedCloses} sockets closed (${Object.entries(c.closeCodes)
+        .map(([k, n]) => `${n} x ${k}`)
+        .join(", ")})`,
     phases.some((p) => !p.drained) && "the final state did not reach every subscriber within --drain-timeout",
     phases.some((p) => p.orderErrors > 0) && `${phases.reduce((n, p) => n + p.orderErrors, 0)} failed orders`,
     phases.some((p) => p.unknownDeliveries > 0) && `${phases.reduce((n, p) => n + p.unknownDeliveries, 0)} deliveries of unknown events`,

@@ -82,7 +82,13 @@ export function measureWindow(ctx: PhaseContext): Window {
       const b = cpuMark(ctx.parties);
       const mainElu = performance.eventLoopUtilization(performance.eventLoopUtilization(), eluA).utilization;
       const stats = await Promise.all(ctx.clients.threads.map((t) => t.stats()));
-      return { cpu: cpuShare(a!, b), windowMs: b.at - a!.at, mainElu, threadElu: stats.map((s) => s.elu), threadDelayP99: stats.map((s) => s.delayP99) };
+      return {
+        cpu: cpuShare(a!, b),
+        windowMs: b.at - a!.at,
+        mainElu,
+        threadElu: stats.map((s) => s.elu),
+        threadDelayP99: stats.map((s) => s.delayP99),
+      };
     },
     serverCpuSince: () => cpuSeconds(a!, cpuMark(ctx.parties), ctx.server),
   };
@@ -160,11 +166,24 @@ export function joinDeliveries(
 /** Drains, collects and joins: the part of a phase after its events went out. */
 export async function finishPhase(
   ctx: PhaseContext,
-  a: { kind: PhaseKind; round: number; w: Window; ww: Awaited<ReturnType<Window["end"]>>; refs: Map<number, EventRef>; lastEmitted: number; finalVersions: number[] },
-): Promise<{ result: Omit<PhaseResult, "ordersRefused" | "orderErrors" | "orderErrorSamples">; joined: ReturnType<typeof joinDeliveries> }> {
+  a: {
+    kind: PhaseKind;
+    round: number;
+    w: Window;
+    ww: Awaited<ReturnType<Window["end"]>>;
+    refs: Map<number, EventRef>;
+    lastEmitted: number;
+    finalVersions: number[];
+  },
+): Promise<{
+  result: Omit<PhaseResult, "ordersRefused" | "orderErrors" | "orderErrorSamples">;
+  joined: ReturnType<typeof joinDeliveries>;
+}> {
   const d = await ctx.clients.drain(a.finalVersions, ctx.opts.drainTimeoutMs, ctx.alive);
   const serverCpu = a.w.serverCpuSince();
-  ctx.h.log(`  ${a.kind}: ${d.complete ? `all delivered ${(d.at - a.lastEmitted).toFixed(0)} ms after the last event` : `${d.behind} (subscriber, product) pairs still behind after ${ctx.opts.drainTimeoutMs / 1000} s`}`);
+  ctx.h.log(
+    `  ${a.kind}: ${d.complete ? `all delivered ${(d.at - a.lastEmitted).toFixed(0)} ms after the last event` : `${d.behind} (subscriber, product) pairs still behind after ${ctx.opts.drainTimeoutMs / 1000} s`}`,
+  );
   const parts = await ctx.clients.collect();
   const joined = joinDeliveries(ctx, { parts, refs: a.refs, windowStart: a.w.startedAt, finalVersions: a.finalVersions });
   return {

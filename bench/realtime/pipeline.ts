@@ -31,12 +31,17 @@ export function orderPlacer(a: { http: JsonClient; runId: string; scenarioNo: nu
     const sentAt = wall();
     const body = JSON.stringify({
       query: PLACE_ORDER,
-      variables: { input: { idempotencyKey: `live-${a.runId}-${a.scenarioNo}-${++seq}`, items: [{ productId: a.productGids[p]!, quantity: 1 }] } },
+      variables: {
+        input: { idempotencyKey: `live-${a.runId}-${a.scenarioNo}-${++seq}`, items: [{ productId: a.productGids[p]!, quantity: 1 }] },
+      },
     });
     try {
       const { status, json } = await a.http.post("/graphql", body, { authorization: a.customers[seq % a.customers.length]! });
       const answeredAt = wall();
-      const res = json as { data?: { placeOrder?: { __typename: string; order?: { id: string }; message?: string } }; errors?: { message: string }[] };
+      const res = json as {
+        data?: { placeOrder?: { __typename: string; order?: { id: string }; message?: string } };
+        errors?: { message: string }[];
+      };
       const r = res.data?.placeOrder;
       if (r?.__typename === "PlaceOrderSuccess" && r.order) return { orderGid: r.order.id, sentAt, answeredAt };
       if (r?.__typename === "InsufficientStockError") return { refused: true, sentAt, answeredAt };
@@ -59,7 +64,9 @@ export interface PipelineContext extends PhaseContext {
 export async function pipelinePhase(ctx: PipelineContext, round: number): Promise<PhaseResult> {
   const { opts, scenario, seed } = ctx;
   const { count, measureFrom } = schedule(opts, scenario.rate);
-  ctx.h.log(`round ${round}: pipeline, ${scenario.rate} orders/s for ${(opts.warmupMs + opts.durationMs) / 1000} s (${opts.warmupMs / 1000} s unmeasured)`);
+  ctx.h.log(
+    `round ${round}: pipeline, ${scenario.rate} orders/s for ${(opts.warmupMs + opts.durationMs) / 1000} s (${opts.warmupMs / 1000} s unmeasured)`,
+  );
   if (scenario.units !== undefined) await seed.setStock(scenario.targets, scenario.units);
   await ctx.clients.collect(); // drop anything left over
   const w = measureWindow(ctx);
@@ -86,7 +93,15 @@ export async function pipelinePhase(ctx: PipelineContext, round: number): Promis
   const finalVersions = await seed.versions();
 
   // Reference times of this phase's events, from the database.
-  const { rows } = await ctx.pool.query<{ id: string; product_id: string; version: number; order_id: string; commit_ms: number | null; occurred_ms: number; published_ms: number | null }>(
+  const { rows } = await ctx.pool.query<{
+    id: string;
+    product_id: string;
+    version: number;
+    order_id: string;
+    commit_ms: number | null;
+    occurred_ms: number;
+    published_ms: number | null;
+  }>(
     `SELECT e.id::text, e.payload->>'productId' AS product_id, (e.payload->>'version')::int AS version, e.payload->>'orderId' AS order_id,
             ${ctx.commitTimestamps ? "extract(epoch FROM pg_xact_commit_timestamp(o.xmin))::float8 * 1000" : "NULL::float8"} AS commit_ms,
             extract(epoch FROM (e.payload->>'occurredAt')::timestamptz)::float8 * 1000 AS occurred_ms,

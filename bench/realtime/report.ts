@@ -65,7 +65,10 @@ function summarize(r: ScenarioResult): PathSummary[] {
   return out;
 }
 
-const codes = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${n} x ${k}`).join(", ");
+const codes = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, n]) => `${n} x ${k}`)
+    .join(", ");
 const closedText = (s: PathSummary) => (s.closed ? `${int(s.closed)} (${codes(s.closeCodes)})` : "0");
 
 export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boolean; rounds: number }) {
@@ -102,12 +105,30 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
         vs(s.p99, floor?.p99),
       ]);
       const { part: _part, ...rest } = s;
-      summaryData.push({ scenario: r.scenario.no, ...rest, vsSocketFloor: floor && { delivered: s.delivered / floor.delivered, cpuUs: s.cpuUs / floor.cpuUs, p99: s.p99 / floor.p99 } });
+      summaryData.push({
+        scenario: r.scenario.no,
+        ...rest,
+        vsSocketFloor: floor && { delivered: s.delivered / floor.delivered, cpuUs: s.cpuUs / floor.cpuUs, p99: s.p99 / floor.p99 },
+      });
     }
   }
   out.push(
     ...table(
-      ["<scenario", "<path", "offered/s", "delivered/s", "p50 ms", "p99 ms", "final state p99 ms", "CPU µs/delivery", "heap KiB/conn", "sockets closed", "delivered vs floor", "CPU vs floor", "p99 vs floor"],
+      [
+        "<scenario",
+        "<path",
+        "offered/s",
+        "delivered/s",
+        "p50 ms",
+        "p99 ms",
+        "final state p99 ms",
+        "CPU µs/delivery",
+        "heap KiB/conn",
+        "sockets closed",
+        "delivered vs floor",
+        "CPU vs floor",
+        "p99 vs floor",
+      ],
       rows,
     ),
     "",
@@ -130,7 +151,9 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
     const [n, topology] = size.split("/") as [string, string];
     const ofSize = matrix.filter(({ r }) => `${r.scenario.subscribers}/${r.scenario.topology}` === size);
     const best = (kind: PhaseKind) =>
-      ofSize.flatMap(({ paths }) => paths.filter((p) => p.kind === kind)).reduce<PathSummary | undefined>((b, p) => (!b || p.delivered > b.delivered ? p : b), undefined);
+      ofSize
+        .flatMap(({ paths }) => paths.filter((p) => p.kind === kind))
+        .reduce<PathSummary | undefined>((b, p) => (!b || p.delivered > b.delivered ? p : b), undefined);
     const floor = best("socket-floor");
     for (const kind of ["socket-floor", "pipeline", "redis-floor"] as PhaseKind[]) {
       const b = best(kind);
@@ -158,7 +181,17 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
     );
     out.push(
       ...table(
-        ["subscribers", "<topology", "<path", "delivered/s", "at offered/s", "CPU µs/delivery", "client ELU", "delivered vs floor", "CPU vs floor"],
+        [
+          "subscribers",
+          "<topology",
+          "<path",
+          "delivered/s",
+          "at offered/s",
+          "CPU µs/delivery",
+          "client ELU",
+          "delivered vs floor",
+          "CPU vs floor",
+        ],
         saturation.map((s) => [
           int(s.subscribers),
           s.topology,
@@ -178,13 +211,20 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
   // --- goals -------------------------------------------------------------------------
   const goals = evaluateGoals(summaries, saturation, a.rateArgument);
   out.push("## Goals (issue 9; ratios to the socket floor of this run)", "");
-  for (const g of goals) out.push(`- ${g.status === "met" ? "met" : g.status === "not met" ? "**not met**" : "not measured"}: ${g.goal}${g.detail ? ` (${g.detail})` : ""}`);
+  for (const g of goals)
+    out.push(
+      `- ${g.status === "met" ? "met" : g.status === "not met" ? "**not met**" : "not measured"}: ${g.goal}${g.detail ? ` (${g.detail})` : ""}`,
+    );
   out.push("");
 
   // --- details -------------------------------------------------------------------------
   out.push("## Scenarios in detail", "");
   for (const r of results) out.push(...scenarioDetail(r, a), "");
-  return { markdown: out.join("\n"), data: { scenarios: results, summary: summaryData, saturation, goals }, pass: results.every((r) => r.parts.every((p) => p.pass)) };
+  return {
+    markdown: out.join("\n"),
+    data: { scenarios: results, summary: summaryData, saturation, goals },
+    pass: results.every((r) => r.parts.every((p) => p.pass)),
+  };
 }
 
 interface Goal {
@@ -195,30 +235,68 @@ interface Goal {
 
 function evaluateGoals(
   summaries: { r: ScenarioResult; paths: PathSummary[] }[],
-  saturation: { subscribers: number; kind: PhaseKind; delivered: number; cpuUs: number; clientElu: number; vsFloor?: { delivered: number; cpuUs: number } }[],
+  saturation: {
+    subscribers: number;
+    kind: PhaseKind;
+    delivered: number;
+    cpuUs: number;
+    clientElu: number;
+    vsFloor?: { delivered: number; cpuUs: number };
+  }[],
   rateArgument: boolean,
 ): Goal[] {
   const goals: Goal[] = [];
-  const judge = (goal: string, ok: boolean | undefined, detail?: string): Goal => ({ goal, status: ok === undefined ? "not measured" : ok ? "met" : "not met", detail });
+  const judge = (goal: string, ok: boolean | undefined, detail?: string): Goal => ({
+    goal,
+    status: ok === undefined ? "not measured" : ok ? "met" : "not met",
+    detail,
+  });
   for (const n of [1000, 10000]) {
     const s = saturation.find((x) => x.subscribers === n && x.kind === "pipeline" && x.vsFloor);
     const floor = saturation.find((x) => x.subscribers === n && x.kind === "socket-floor");
-    const clientBound = floor && floor.clientElu >= 0.9 ? `; the floor's clients were saturated (ELU ${floor.clientElu.toFixed(2)}), so its rate is a lower bound` : "";
-    goals.push(judge(`saturation at ${int(n)} subscribers >= 0.7x the socket floor's deliveries/s`, s && s.vsFloor!.delivered >= 0.7, s && `${ratio(s.vsFloor!.delivered, 1)}${clientBound}`));
-    goals.push(judge(`CPU per delivery at ${int(n)} subscribers <= 1.5x the socket floor's`, s && s.vsFloor!.cpuUs <= 1.5, s && `${f1(s.cpuUs)} µs, ${ratio(s.vsFloor!.cpuUs, 1)}`));
+    const clientBound =
+      floor && floor.clientElu >= 0.9
+        ? `; the floor's clients were saturated (ELU ${floor.clientElu.toFixed(2)}), so its rate is a lower bound`
+        : "";
+    goals.push(
+      judge(
+        `saturation at ${int(n)} subscribers >= 0.7x the socket floor's deliveries/s`,
+        s && s.vsFloor!.delivered >= 0.7,
+        s && `${ratio(s.vsFloor!.delivered, 1)}${clientBound}`,
+      ),
+    );
+    goals.push(
+      judge(
+        `CPU per delivery at ${int(n)} subscribers <= 1.5x the socket floor's`,
+        s && s.vsFloor!.cpuUs <= 1.5,
+        s && `${f1(s.cpuUs)} µs, ${ratio(s.vsFloor!.cpuUs, 1)}`,
+      ),
+    );
   }
   {
     // 1,000 subscribers at about half the floor's saturation rate.
     const floorSat = saturation.find((x) => x.subscribers === 1000 && x.kind === "socket-floor");
-    const candidates = summaries.filter(({ r, paths }) => r.scenario.kind === "matrix" && r.scenario.subscribers === 1000 && paths.some((p) => p.kind === "pipeline") && paths.some((p) => p.kind === "socket-floor"));
-    const half = floorSat && candidates.sort((x, y) => Math.abs(x.r.scenario.offered - floorSat.delivered / 2) - Math.abs(y.r.scenario.offered - floorSat.delivered / 2))[0];
+    const candidates = summaries.filter(
+      ({ r, paths }) =>
+        r.scenario.kind === "matrix" &&
+        r.scenario.subscribers === 1000 &&
+        paths.some((p) => p.kind === "pipeline") &&
+        paths.some((p) => p.kind === "socket-floor"),
+    );
+    const half =
+      floorSat &&
+      candidates.sort(
+        (x, y) => Math.abs(x.r.scenario.offered - floorSat.delivered / 2) - Math.abs(y.r.scenario.offered - floorSat.delivered / 2),
+      )[0];
     const pipe = half?.paths.find((p) => p.kind === "pipeline");
     const floor = half?.paths.find((p) => p.kind === "socket-floor");
     const part = pipe?.part;
     goals.push(
       judge(
         "at 1,000 subscribers and half the floor's saturation rate: p99 <= 1.5x the floor's, 0 sockets closed, every event exactly once in version order",
-        pipe && floor && part ? pipe.p99 <= 1.5 * floor.p99 && part.check.unexpectedCloses === 0 && part.check.missing === 0 && part.check.notIncreasing === 0 : undefined,
+        pipe && floor && part
+          ? pipe.p99 <= 1.5 * floor.p99 && part.check.unexpectedCloses === 0 && part.check.missing === 0 && part.check.notIncreasing === 0
+          : undefined,
         pipe && floor && part
           ? `${int(half!.r.scenario.offered)} offered/s: p99 ${f1(pipe.p99)} vs ${f1(floor.p99)} ms = ${ratio(pipe.p99, floor.p99)}, ${part.check.unexpectedCloses} closed, ${part.check.missing} missing, ${part.check.notIncreasing} out of order`
           : undefined,
@@ -232,10 +310,12 @@ function evaluateGoals(
     goals.push(
       judge(
         "flash sale: every subscriber sees the final count (sold out) within 1 s of the last order's commit; no subscriber gets more than its requested rate; 0 sockets closed",
-        pipe ? pipe.finalStateMax <= 1000 && pipe.part.check.overRate === 0 && pipe.closed === 0 && pipe.part.phases.every((p) => p.drained) : undefined,
+        pipe
+          ? pipe.finalStateMax <= 1000 && pipe.part.check.overRate === 0 && pipe.closed === 0 && pipe.part.phases.every((p) => p.drained)
+          : undefined,
         pipe
           ? `final state max ${f1(pipe.finalStateMax)} ms, p99 ${f1(pipe.finalStateP99)} ms; at most ${pipe.part.check.maxPerSecond} updates within 1 s (limit ${limit}, +1 for arrival jitter` +
-            `${rateArgument ? "" : "; maxUpdatesPerSecond absent from schema.graphql, not sent"}); ${closedText(pipe)} closed`
+              `${rateArgument ? "" : "; maxUpdatesPerSecond absent from schema.graphql, not sent"}); ${closedText(pipe)} closed`
           : undefined,
       ),
     );
@@ -243,7 +323,13 @@ function evaluateGoals(
   {
     const apiParts = summaries.flatMap(({ r }) => r.parts.filter((p) => p.target === "api"));
     const worst = apiParts.length ? Math.max(...apiParts.map((p) => p.heapPerConnection)) / KiB : undefined;
-    goals.push(judge("live heap per idle subscriber connection <= 16 KiB (API)", worst === undefined ? undefined : worst <= 16, worst === undefined ? undefined : `up to ${f1(worst)} KiB`));
+    goals.push(
+      judge(
+        "live heap per idle subscriber connection <= 16 KiB (API)",
+        worst === undefined ? undefined : worst <= 16,
+        worst === undefined ? undefined : `up to ${f1(worst)} KiB`,
+      ),
+    );
   }
   return goals;
 }
@@ -281,7 +367,26 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
   const cpuNames = [...new Set(phases.flatMap((p) => Object.keys(p.cpu.parties)))];
   out.push(
     ...table(
-      ["<path", "round", "events/s", "offered/s", "delivered/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "final state p99 ms", "delivered / expected", "all delivered after", "CPU µs/delivery", ...cpuNames.map((c) => `CPU ${c}`), "CPU bench", "CPU other", "client threads ELU", "main ELU"],
+      [
+        "<path",
+        "round",
+        "events/s",
+        "offered/s",
+        "delivered/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "final state p99 ms",
+        "delivered / expected",
+        "all delivered after",
+        "CPU µs/delivery",
+        ...cpuNames.map((c) => `CPU ${c}`),
+        "CPU bench",
+        "CPU other",
+        "client threads ELU",
+        "main ELU",
+      ],
       phases.map((ph) => {
         const secs = ph.windowMs / 1000;
         return [
@@ -320,7 +425,8 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
     }
   }
   const stageRows: (string | number)[][] = [];
-  const row = (name: string, round: number, q: Percentiles | undefined) => q && q.n > 0 && stageRows.push([name, round, f1(q.p50), f1(q.p95), f1(q.p99), f1(q.max)]);
+  const row = (name: string, round: number, q: Percentiles | undefined) =>
+    q && q.n > 0 && stageRows.push([name, round, f1(q.p50), f1(q.p95), f1(q.p99), f1(q.max)]);
   for (const ph of phases) {
     if (ph.kind === "pipeline") {
       row("pipeline: placeOrder round trip (per order)", ph.round, ph.orderLatency);
@@ -338,7 +444,13 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
     }
     row(`${ph.kind}: the last event (the final state) -> each subscriber of its product`, ph.round, ph.finalState);
   }
-  if (stageRows.length) out.push("", "Where the time goes (ms; per delivery unless marked per event):", "", ...table(["<stage", "round", "p50", "p95", "p99", "max"], stageRows));
+  if (stageRows.length)
+    out.push(
+      "",
+      "Where the time goes (ms; per delivery unless marked per event):",
+      "",
+      ...table(["<stage", "round", "p50", "p95", "p99", "max"], stageRows),
+    );
   out.push("");
   for (const part of r.parts) {
     const c = part.check;
@@ -347,11 +459,15 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
       `- ${part.pass ? "PASS" : "FAIL"} (${part.target}): ${int(c.received)} of ${int(c.expected)} versions delivered, ${int(c.missing)} ${s.maxUpdatesPerSecond !== undefined ? "skipped (conflated, allowed here)" : "missing"}, ` +
         `${c.notIncreasing} not increasing, ${c.noSnapshot} without snapshot, ${c.resyncs} re-syncs, ${c.errors} errors, ${c.unexpectedCloses} sockets closed` +
         (c.unexpectedCloses ? ` (${codes(c.closeCodes)})` : "") +
-        (s.maxUpdatesPerSecond !== undefined ? `; at most ${c.maxPerSecond} updates to one subscriber within 1 s (${c.overRate} subscriptions above ${s.maxUpdatesPerSecond} + 1)` : "") +
+        (s.maxUpdatesPerSecond !== undefined
+          ? `; at most ${c.maxPerSecond} updates to one subscriber within 1 s (${c.overRate} subscriptions above ${s.maxUpdatesPerSecond} + 1)`
+          : "") +
         (refused ? `; ${int(refused)} orders refused as sold out` : "") +
         (part.failures.length ? `; ${part.failures.join("; ")}` : "") +
         (c.errorSamples.length ? `; e.g. ${c.errorSamples.join("; ")}` : "") +
-        (part.phases.some((p) => p.orderErrorSamples.length) ? `; order errors e.g. ${part.phases.flatMap((p) => p.orderErrorSamples)[0]}` : ""),
+        (part.phases.some((p) => p.orderErrorSamples.length)
+          ? `; order errors e.g. ${part.phases.flatMap((p) => p.orderErrorSamples)[0]}`
+          : ""),
     );
   }
   return out;

@@ -45,7 +45,10 @@ const state = config.products.map((p) => ({ ...p, data: "" }));
 const watchers: Set<Subscription>[] = config.products.map(() => new Set());
 
 /** `{"data":{"stockChanged":...}}` with the fields the bench's subscription selects. */
-function payload(p: number, e: { stock: number; version: number; delta: number; reason: string; orderId: string | null; occurredAt: string }): string {
+function payload(
+  p: number,
+  e: { stock: number; version: number; delta: number; reason: string; orderId: string | null; occurredAt: string },
+): string {
   const s = state[p]!;
   return JSON.stringify({
     data: {
@@ -72,11 +75,20 @@ function subscribe(ws: WebSocket, id: string, ids: unknown): Subscription | unde
     send(ws, JSON.stringify({ id, type: "error", payload: [{ message: "unknown product" }] }));
     return undefined;
   }
-  const sub: Subscription = { ws, id, prefix: `{"id":${JSON.stringify(id)},"type":"next","payload":`, products: products as number[], sent: [] };
+  const sub: Subscription = {
+    ws,
+    id,
+    prefix: `{"id":${JSON.stringify(id)},"type":"next","payload":`,
+    products: products as number[],
+    sent: [],
+  };
   const now = new Date().toISOString();
   for (const p of sub.products) {
     const s = state[p]!;
-    send(ws, `${sub.prefix}${payload(p, { stock: s.stock, version: s.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: now })}}`);
+    send(
+      ws,
+      `${sub.prefix}${payload(p, { stock: s.stock, version: s.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: now })}}`,
+    );
     sub.sent.push(s.version);
     watchers[p]!.add(sub);
   }

@@ -14,7 +14,10 @@ export function schemaHasRateArgument(): boolean {
   return /stockChanged\s*\([^)]*\bmaxUpdatesPerSecond\s*:/.test(schema);
 }
 
-export function subscriptionFor(maxUpdatesPerSecond: number | undefined, rateArgument: boolean): { query: string; variables?: Record<string, unknown>; sent: boolean } {
+export function subscriptionFor(
+  maxUpdatesPerSecond: number | undefined,
+  rateArgument: boolean,
+): { query: string; variables?: Record<string, unknown>; sent: boolean } {
   if (maxUpdatesPerSecond === undefined || !rateArgument) return { query: STOCK_SUBSCRIPTION, sent: false };
   return {
     query: `subscription Stock($ids: [ID!]!, $max: Int) {\n  stockChanged(productIds: $ids, maxUpdatesPerSecond: $max) ${SELECTION}\n}`,

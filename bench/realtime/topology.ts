@@ -47,10 +47,18 @@ export async function startStockwire(run: RunContext, scenario: Scenario): Promi
   processes.push(api);
   let pipeline: ApiProcess | undefined;
   if (scenario.topology === "split") {
-    pipeline = await startApi({ ...common, poolSize: 5, env: { ...streamEnv, STOCKWIRE_ROLES: "relay,bridge" }, readyLine: /^stockwire: bridge/m });
+    pipeline = await startApi({
+      ...common,
+      poolSize: 5,
+      env: { ...streamEnv, STOCKWIRE_ROLES: "relay,bridge" },
+      readyLine: /^stockwire: bridge/m,
+    });
     processes.push(pipeline);
   }
-  h.log(`API ${api.url} (pid ${api.pid}, roles ${scenario.topology === "single" ? "api,relay,bridge" : "api"})` + (pipeline ? `; relay + bridge pid ${pipeline.pid}` : ""));
+  h.log(
+    `API ${api.url} (pid ${api.pid}, roles ${scenario.topology === "single" ? "api,relay,bridge" : "api"})` +
+      (pipeline ? `; relay + bridge pid ${pipeline.pid}` : ""),
+  );
   return {
     api,
     pipeline,
@@ -66,8 +74,10 @@ export async function startStockwire(run: RunContext, scenario: Scenario): Promi
       for (const p of processes) {
         const signalled = /^stockwire: (SIG\w+): stopping/m.exec(p.logTail())?.[1];
         if (p.exitedAs() || signalled) {
-          throw new Error(`a Stockwire process (pid ${p.pid}) stopped during the benchmark ` +
-            `(${signalled ? `${signalled} from outside the benchmark` : p.exitedAs()}); its log:\n${p.logTail()}`);
+          throw new Error(
+            `a Stockwire process (pid ${p.pid}) stopped during the benchmark ` +
+              `(${signalled ? `${signalled} from outside the benchmark` : p.exitedAs()}); its log:\n${p.logTail()}`,
+          );
         }
       }
     },

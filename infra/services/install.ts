@@ -36,7 +36,9 @@ let aptUpdated = false;
 export function aptInstall(packages: string[], log: Log): Promise<void> {
   const next = aptQueue.then(async () => {
     if (process.getuid?.() !== 0) {
-      throw new Error(`missing ${packages.join(", ")}: install with \`sudo apt-get install -y ${packages.join(" ")}\` (auto-install needs root)`);
+      throw new Error(
+        `missing ${packages.join(", ")}: install with \`sudo apt-get install -y ${packages.join(" ")}\` (auto-install needs root)`,
+      );
     }
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     const lock = ["-o", "DPkg::Lock::Timeout=300"];

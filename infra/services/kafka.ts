@@ -135,4 +135,3 @@ async function describeCluster(broker: string): Promise<true | undefined> {
     await admin.disconnect().catch(() => {});
   }
 }
-

@@ -204,11 +204,7 @@ export async function makeTempDir(prefix: string): Promise<TempDir> {
 }
 
 /** Runs a one-off command to completion; rejects with its output when it fails. */
-export function run(
-  command: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; runAs?: RunAs } = {},
-): Promise<string> {
+export function run(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; runAs?: RunAs } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: opts.cwd,

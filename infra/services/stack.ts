@@ -55,7 +55,10 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
   return {
     databaseUrl: postgres.url,
     redisUrl: redis.url,
-    kafkaBrokers: kafka.url.split(",").map((b) => b.trim()).filter(Boolean),
+    kafkaBrokers: kafka.url
+      .split(",")
+      .map((b) => b.trim())
+      .filter(Boolean),
     stop,
   };
 }

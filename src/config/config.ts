@@ -19,13 +19,17 @@ const url = (protocols: string[], example: string) =>
 
 const brokers = z
   .string()
-  .transform((s) => s.split(",").map((b) => b.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d{1,5}$/.test(b)), {
     message: "must be a comma-separated list of host:port",
   });
 
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -37,8 +41,14 @@ const EnvSchema = z.object({
   STOCKWIRE_DATA_DIR: z.string().default(".data"),
   REDIS_URL: optional(url(["redis:", "rediss:"], "redis://host:6379")),
   KAFKA_BROKERS: optional(brokers),
-  KAFKA_TOPIC_STOCK: z.string().regex(/^[\w.-]+$/).default("inventory.stock-changed"),
-  KAFKA_TOPIC_ORDER_STATUS: z.string().regex(/^[\w.-]+$/).default("orders.status-changed"),
+  KAFKA_TOPIC_STOCK: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default("inventory.stock-changed"),
+  KAFKA_TOPIC_ORDER_STATUS: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default("orders.status-changed"),
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
@@ -50,7 +60,12 @@ const EnvSchema = z.object({
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
-    .transform((s) => s.split(",").map((r) => r.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(["api", "relay", "bridge"])).min(1, { message: "name at least one of api, relay, bridge" })),
 });
 

@@ -20,7 +20,10 @@ const noFilters = { externalTables: [], externalEnums: [] };
 
 export async function loadMigrationsList(baseDir = MIGRATIONS_DIR): Promise<MigrationList> {
   const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const dirs = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const lockPath = path.join(baseDir, LOCKFILE);
   return {
     baseDir,
@@ -41,10 +44,7 @@ export async function loadMigrationsList(baseDir = MIGRATIONS_DIR): Promise<Migr
 }
 
 /** Applies pending migrations; returns the names of those it applied. */
-export async function applyMigrations(
-  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
-  baseDir = MIGRATIONS_DIR,
-): Promise<string[]> {
+export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory, baseDir = MIGRATIONS_DIR): Promise<string[]> {
   // The engine takes Prisma's migration advisory lock on a connection it never
   // closes; freeing the engine does not close it. Left open, that idle
   // connection keeps the lock and the next migrator times out, so every
@@ -78,7 +78,8 @@ export async function applyMigrations(
  * finish. Both clients run a multi-statement script as one simple query.
  */
 function wholeScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
-  const client = (adapter as unknown as { client: { exec?: (sql: string) => Promise<unknown>; query: (sql: string) => Promise<unknown> } }).client;
+  const client = (adapter as unknown as { client: { exec?: (sql: string) => Promise<unknown>; query: (sql: string) => Promise<unknown> } })
+    .client;
   adapter.executeScript = async (script) => {
     await (client.exec ? client.exec(script) : client.query(script));
   };

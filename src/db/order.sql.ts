@@ -98,8 +98,13 @@ export async function placeOrderAtomically(
     events AS (
       INSERT INTO outbox_event (topic, key, payload)
       SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`s.id`, sku: Prisma.sql`s.sku`, stock: Prisma.sql`s.stock`, version: Prisma.sql`s.version`,
-        delta: Prisma.sql`-s.quantity`, reason: Prisma.sql`'ORDER_PLACED'`, orderId: Prisma.sql`o.id`,
+        productId: Prisma.sql`s.id`,
+        sku: Prisma.sql`s.sku`,
+        stock: Prisma.sql`s.stock`,
+        version: Prisma.sql`s.version`,
+        delta: Prisma.sql`-s.quantity`,
+        reason: Prisma.sql`'ORDER_PLACED'`,
+        orderId: Prisma.sql`o.id`,
       })}
       FROM sold s, placed o
       ORDER BY s.id

@@ -48,8 +48,20 @@ export function demoProducts() {
 }
 
 export function demoCustomers() {
-  const names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Torvalds", "Margaret Hamilton",
-    "Dennis Ritchie", "Barbara Liskov", "Ken Thompson", "Frances Allen", "Edsger Dijkstra", "Radia Perlman"];
+  const names = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Katherine Johnson",
+    "Linus Torvalds",
+    "Margaret Hamilton",
+    "Dennis Ritchie",
+    "Barbara Liskov",
+    "Ken Thompson",
+    "Frances Allen",
+    "Edsger Dijkstra",
+    "Radia Perlman",
+  ];
   return names.map((name) => ({ name, email: `${name.toLowerCase().replace(/\s+/g, ".")}@example.com` }));
 }
 

@@ -36,8 +36,14 @@ export async function adjustStockAtomically(
     ev AS (
       INSERT INTO outbox_event (topic, key, payload)
       SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`u.id`, sku: Prisma.sql`u.sku`, stock: Prisma.sql`u.stock`, version: Prisma.sql`u.version`,
-        delta: Prisma.sql`${p.delta}::int`, reason: Prisma.sql`${reason}::text`, orderId: Prisma.sql`NULL`, note: Prisma.sql`${p.note}::text`,
+        productId: Prisma.sql`u.id`,
+        sku: Prisma.sql`u.sku`,
+        stock: Prisma.sql`u.stock`,
+        version: Prisma.sql`u.version`,
+        delta: Prisma.sql`${p.delta}::int`,
+        reason: Prisma.sql`${reason}::text`,
+        orderId: Prisma.sql`NULL`,
+        note: Prisma.sql`${p.note}::text`,
       })}
       FROM upd u
       RETURNING 1

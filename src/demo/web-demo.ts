@@ -37,9 +37,13 @@ export function useWebDemo(dist = WEB_DEMO_DIST): Plugin {
         return; // malformed %-escape
       }
       if (!full.startsWith(dist + path.sep)) return;
-      const isFile = await stat(full).then((s) => s.isFile(), () => false);
+      const isFile = await stat(full).then(
+        (s) => s.isFile(),
+        () => false,
+      );
       if (!isFile) {
-        if (file === "index.html") endResponse(new fetchAPI.Response(NOT_BUILT, { status: 503, headers: { "content-type": TYPES[".html"]! } }));
+        if (file === "index.html")
+          endResponse(new fetchAPI.Response(NOT_BUILT, { status: 503, headers: { "content-type": TYPES[".html"]! } }));
         return;
       }
       const body = request.method === "HEAD" ? null : await readFile(full);

@@ -19,7 +19,10 @@ export type StockChangeReason = (typeof STOCK_CHANGE_REASONS)[number];
  */
 export const stockChangedEvent = z
   .object({
-    eventId: z.string().regex(/^[0-9]+$/).describe("Unique per event (the outbox row id)"),
+    eventId: z
+      .string()
+      .regex(/^[0-9]+$/)
+      .describe("Unique per event (the outbox row id)"),
     productId: z.string().describe("Relay global ID of the product, as the GraphQL API returns it"),
     sku: z.string(),
     stock: z.int().min(0).describe("Absolute stock after the change"),

@@ -62,7 +62,11 @@ class Shape {
     const rendered = this.fanout.execute({ ...this.args, rootValue: change, contextValue: this.fanout.sharedContext(this.admin) });
     const entry = { version: change.version, reason: change.reason, rendered };
     this.last.set(productId, entry);
-    if (isPromise(rendered)) void rendered.then((r) => this.last.get(productId) === entry && (entry.rendered = r), () => this.last.delete(productId));
+    if (isPromise(rendered))
+      void rendered.then(
+        (r) => this.last.get(productId) === entry && (entry.rendered = r),
+        () => this.last.delete(productId),
+      );
     return rendered;
   }
 
@@ -93,13 +97,16 @@ class Stream {
       return this.emit(change);
     }
     this.held = change; // the newest state goes out at the next slot
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      const held = this.held!;
-      this.held = undefined;
-      this.nextAt = Date.now() + 1000 / this.rate!;
-      this.emit(held);
-    }, Math.max(0, this.nextAt - now));
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined;
+        const held = this.held!;
+        this.held = undefined;
+        this.nextAt = Date.now() + 1000 / this.rate!;
+        this.emit(held);
+      },
+      Math.max(0, this.nextAt - now),
+    );
   }
 
   private emit(change: StockChange) {
@@ -246,7 +253,9 @@ export class LiveFanout {
       else if (state === "stalled" && now - sub.stalledSince > this.opts.slowSubscriberCloseMs) {
         this.held.delete(sub);
         this.stats.slowClosed++;
-        this.opts.log?.(`live: closing a subscriber that read nothing for ${Math.round((now - sub.stalledSince) / 1000)} s (${sub.target.describe})`);
+        this.opts.log?.(
+          `live: closing a subscriber that read nothing for ${Math.round((now - sub.stalledSince) / 1000)} s (${sub.target.describe})`,
+        );
         sub.target.closeSlow();
       }
     }

@@ -64,7 +64,12 @@ export class Subscriber {
   offer(productId: string, version: number, delivery: Delivery) {
     if (this.closed || version <= (this.sent.get(productId) ?? -1)) return;
     const now = Date.now();
-    if (this.started && !this.held?.has(productId) && now >= (this.nextAt?.get(productId) ?? 0) && this.target.backlog() < HIGH_WATER_BYTES) {
+    if (
+      this.started &&
+      !this.held?.has(productId) &&
+      now >= (this.nextAt?.get(productId) ?? 0) &&
+      this.target.backlog() < HIGH_WATER_BYTES
+    ) {
       this.write(productId, version, delivery, now);
       return;
     }

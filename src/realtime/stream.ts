@@ -96,7 +96,13 @@ function kafkaStream(brokers: string[]): StreamBackend {
       await ensureTopics(topics);
       // A short session: when a bridge dies, its partitions move to the others
       // (or to its restarted self) within seconds, not kafkajs' default 30 s.
-      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 10 } });
+      const consumer = kafka.consumer({
+        groupId,
+        maxWaitTimeInMs: 100,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        retry: { retries: 10 },
+      });
       consumers.add(consumer);
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
@@ -165,7 +171,7 @@ function memoryStream(): StreamBackend {
         await null; // yield first, so `loop` is assigned before it is cleared below
         while (pending && running) {
           pending = false;
-          for (let progressed = true; progressed && running; ) {
+          for (let progressed = true; progressed && running;) {
             progressed = false;
             for (const topic of topics) {
               const key = `${groupId}\0${topic}`;

@@ -22,7 +22,10 @@ export function fieldComplexity<C>(args: Record<string, unknown>, _ctx: C, field
 export const complexityError: ComplexityErrorFn = (kind, result) => {
   const key = kind.toLowerCase() as "complexity" | "depth" | "breadth";
   const max = result[`max${kind}` as "maxComplexity" | "maxDepth" | "maxBreadth"];
-  return new GraphQLError(`Query too ${key === "complexity" ? "complex" : key === "depth" ? "deep" : "broad"}: ${key} ${result[key]} exceeds the limit of ${max}`, {
-    extensions: { code: "QUERY_TOO_COMPLEX" },
-  });
+  return new GraphQLError(
+    `Query too ${key === "complexity" ? "complex" : key === "depth" ? "deep" : "broad"}: ${key} ${result[key]} exceeds the limit of ${max}`,
+    {
+      extensions: { code: "QUERY_TOO_COMPLEX" },
+    },
+  );
 };

@@ -29,7 +29,11 @@ export function createLoaders(services: Services) {
         const results = new Map<CustomerOrdersKey, Awaited<ReturnType<Services["orders"]["pagesByCustomers"]>>[number]>();
         await Promise.all(
           [...groups.values()].map(async (group) => {
-            const pages = await services.orders.pagesByCustomers(group.map((k) => k.customerId), group[0]!.page, group[0]!.status);
+            const pages = await services.orders.pagesByCustomers(
+              group.map((k) => k.customerId),
+              group[0]!.page,
+              group[0]!.status,
+            );
             group.forEach((k, i) => results.set(k, pages[i]!));
           }),
         );

@@ -66,7 +66,6 @@ async function loadVisibleOrder(ctx: GraphQLContext, id: string) {
   return ctx.services.orders.visible(ctx, await ctx.loaders.order.load(id));
 }
 
-
 const OrderLineInput = builder.inputType("OrderLineInput", {
   fields: (t) => ({ productId: t.id({ required: true }), quantity: t.int({ required: true }) }),
 });

@@ -7,10 +7,7 @@ import { encodeCursor, type Keyset, type PageRequest } from "../db/keyset.js";
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-export function keysetConnection<T extends Keyset>(
-  args: DefaultConnectionArguments,
-  fetch: (page: PageRequest) => Promise<T[]>,
-) {
+export function keysetConnection<T extends Keyset>(args: DefaultConnectionArguments, fetch: (page: PageRequest) => Promise<T[]>) {
   for (const arg of ["first", "last"] as const) {
     const n = args[arg];
     if (n != null && n < 0) throw new ValidationError(arg, `${arg} must not be negative`);

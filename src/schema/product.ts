@@ -92,8 +92,7 @@ builder.mutationFields((t) => ({
     description: "Admin only",
     args: { input: t.arg({ type: UpdateProductInput, required: true }) },
     errors: mutationResult("UpdateProduct", "product", [VersionConflictError, NotFoundError]),
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.products.update(ctx, { ...input, id: fromGlobalId("Product", String(input.id)) }),
+    resolve: (_root, { input }, ctx) => ctx.services.products.update(ctx, { ...input, id: fromGlobalId("Product", String(input.id)) }),
   }),
   adjustStock: t.field({
     type: Product,

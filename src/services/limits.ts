@@ -25,7 +25,10 @@ export function requireInt(field: string, value: number, min: number, max: numbe
 export function requireText(field: string, value: string, min: number, max: number): string {
   const trimmed = value.trim();
   if (trimmed.length < min || trimmed.length > max) {
-    throw new ValidationError(field, min > 0 ? `${field} must be ${min} to ${max} characters` : `${field} must be at most ${max} characters`);
+    throw new ValidationError(
+      field,
+      min > 0 ? `${field} must be ${min} to ${max} characters` : `${field} must be at most ${max} characters`,
+    );
   }
   return trimmed;
 }

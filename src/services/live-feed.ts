@@ -38,7 +38,10 @@ export interface LiveFeedSource<T extends Versioned> {
 
 export function liveFeed<T extends Versioned>(source: LiveFeedSource<T>): AsyncIterableIterator<T> {
   return new Repeater<T>(async (push, stop) => {
-    const expiry = source.expiresAt === undefined ? undefined : setTimeout(() => stop(new TokenExpiredError()), Math.min(2 ** 31 - 1, Math.max(0, source.expiresAt - Date.now())));
+    const expiry =
+      source.expiresAt === undefined
+        ? undefined
+        : setTimeout(() => stop(new TokenExpiredError()), Math.min(2 ** 31 - 1, Math.max(0, source.expiresAt - Date.now())));
     const delivered = new Map<string, number>();
     let early: T[] | undefined = [];
     const deliver = (change: T) => {

@@ -47,7 +47,12 @@ export class OrderService {
 
   async placeOrder(ctx: RequestContext, input: PlaceOrderInput): Promise<OrderRow> {
     const customerId = requireCustomer(ctx);
-    const key = requireMatch("idempotencyKey", input.idempotencyKey, IDEMPOTENCY_KEY, `1-${LIMITS.maxIdempotencyKeyLength} printable characters without spaces`);
+    const key = requireMatch(
+      "idempotencyKey",
+      input.idempotencyKey,
+      IDEMPOTENCY_KEY,
+      `1-${LIMITS.maxIdempotencyKeyLength} printable characters without spaces`,
+    );
     const lines = mergeLines(input.items);
 
     let result;
@@ -119,11 +124,29 @@ export class OrderService {
       const order = await tx.order.update({ where: { id }, data: { status: to, version: { increment: 1 } } });
       const occurredAt = order.updatedAt.toISOString();
       const events = [
-        orderStatusChangedOutbox({ orderId: id, customerId: order.customerId, status: to, previousStatus: current.status, version: order.version, occurredAt }),
+        orderStatusChangedOutbox({
+          orderId: id,
+          customerId: order.customerId,
+          status: to,
+          previousStatus: current.status,
+          version: order.version,
+          occurredAt,
+        }),
       ];
       if (to === "CANCELLED") {
         for (const p of await restoreOrderStock(tx, id)) {
-          events.push(stockChangedOutbox({ productId: p.id, sku: p.sku, stock: p.stock, version: p.version, delta: p.quantity, reason: "ORDER_CANCELLED", orderId: id, occurredAt }));
+          events.push(
+            stockChangedOutbox({
+              productId: p.id,
+              sku: p.sku,
+              stock: p.stock,
+              version: p.version,
+              delta: p.quantity,
+              reason: "ORDER_CANCELLED",
+              orderId: id,
+              occurredAt,
+            }),
+          );
         }
       }
       await tx.outboxEvent.createMany({ data: events });
@@ -164,7 +187,10 @@ export class OrderService {
   }
 
   async itemsByOrderIds(orderIds: readonly string[]): Promise<OrderItem[][]> {
-    const rows = await this.prisma.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: [{ orderId: "asc" }, { productId: "asc" }] });
+    const rows = await this.prisma.orderItem.findMany({
+      where: { orderId: { in: [...orderIds] } },
+      orderBy: [{ orderId: "asc" }, { productId: "asc" }],
+    });
     return orderIds.map((id) => rows.filter((r) => r.orderId === id));
   }
 
@@ -192,4 +218,3 @@ export function mergeLines(items: OrderLineInput[]): OrderLineInput[] {
   for (const l of lines) requireInt("items.quantity", l.quantity, 1, LIMITS.maxQuantityPerLine);
   return lines.sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }
-

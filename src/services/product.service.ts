@@ -58,14 +58,15 @@ export class ProductService {
   page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
     // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
-    const search = filter.search?.trim().slice(0, 100).replace(/[\\%_]/g, (c) => `\\${c}`);
+    const search = filter.search
+      ?.trim()
+      .slice(0, 100)
+      .replace(/[\\%_]/g, (c) => `\\${c}`);
     return this.prisma.product.findMany({
       where: {
         AND: [
           where,
-          search
-            ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { sku: { contains: search, mode: "insensitive" } }] }
-            : {},
+          search ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { sku: { contains: search, mode: "insensitive" } }] } : {},
           filter.inStock === true ? { stock: { gt: 0 } } : filter.inStock === false ? { stock: 0 } : {},
         ],
       },
@@ -150,8 +151,7 @@ export class ProductService {
     const delta = requireInt("delta", input.delta, -LIMITS.maxStockDelta, LIMITS.maxStockDelta);
     if (delta === 0) throw new ValidationError("delta", "delta must not be 0");
     const reason = requireText("reason", input.reason, 1, LIMITS.maxReasonLength);
-    const expectedVersion =
-      input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
+    const expectedVersion = input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
 
     const result = await adjustStockAtomically(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
     if (result.product) {

@@ -120,13 +120,22 @@ describe("customers", () => {
     expect(res.errors).toBeUndefined();
     expect(res.data.me.id).toBe(alice.id);
     expect(res.data.me.orders.edges.map((e: any) => e.node)).toEqual([{ id: aliceOrder.id, totalCents: 500 }]);
-    expect(res.data.order).toMatchObject({ id: aliceOrder.id, totalCents: 500, customer: { id: alice.id }, items: [{ quantity: 1, product: { sku: product.sku } }] });
+    expect(res.data.order).toMatchObject({
+      id: aliceOrder.id,
+      totalCents: 500,
+      customer: { id: alice.id },
+      items: [{ quantity: 1, product: { sku: product.sku } }],
+    });
     expect(res.data.node).toEqual({ id: aliceOrder.id, totalCents: 500 });
   });
 
   it("get null, as for an order that does not exist, for another customer's order via order(id:)", async () => {
     const res = await api.gql(`query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id: bobOrder.id }, api.bearer(alice.token));
-    const none = await api.gql(`query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id: globalId("Order", "00000000-0000-4000-8000-000000000000") }, api.bearer(alice.token));
+    const none = await api.gql(
+      `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`,
+      { id: globalId("Order", "00000000-0000-4000-8000-000000000000") },
+      api.bearer(alice.token),
+    );
     expect(res).toEqual(none);
     expect(res).toEqual({ data: { order: null } });
     expect(JSON.stringify(res)).not.toMatch(/totalCents|idempotencyKey|@example\.com/);
@@ -149,11 +158,15 @@ describe("customers", () => {
     expect(mixed.errors).toBeUndefined();
     expect(mixed.data.nodes).toEqual([{ id: aliceOrder.id, totalCents: 500, customer: { email: expect.any(String) } }, null]);
     expect(JSON.stringify(mixed.data ?? null)).not.toContain(bobOrder.id);
-    expect(JSON.stringify(mixed.data ?? null)).not.toContain("totalCents\":1000");
+    expect(JSON.stringify(mixed.data ?? null)).not.toContain('totalCents":1000');
   });
 
   it("get null for another customer's account via node(id:)", async () => {
-    const res = await api.gql(`query($id: ID!) { node(id: $id) { ... on Customer { email orders { edges { node { id } } } } } }`, { id: bob.id }, api.bearer(alice.token));
+    const res = await api.gql(
+      `query($id: ID!) { node(id: $id) { ... on Customer { email orders { edges { node { id } } } } } }`,
+      { id: bob.id },
+      api.bearer(alice.token),
+    );
     expect(res).toEqual({ data: { node: null } });
     expect(JSON.stringify(res)).not.toContain("@example.com");
   });
@@ -263,7 +276,9 @@ describe("admins", () => {
     expect(confirmed.map((o: any) => o.id)).toContain(c2.id);
     expect(confirmed.map((o: any) => o.id)).not.toContain(c1.id);
 
-    expect(await list(`, status: PENDING, customerId: "${carol.id}"`)).toEqual([{ id: c1.id, status: "PENDING", customer: { id: carol.id } }]);
+    expect(await list(`, status: PENDING, customerId: "${carol.id}"`)).toEqual([
+      { id: c1.id, status: "PENDING", customer: { id: carol.id } },
+    ]);
     expect(await list(`, status: SHIPPED, customerId: "${carol.id}"`)).toEqual([]);
 
     // A global ID of another type is a client error, not a silent empty list.
@@ -300,23 +315,44 @@ describe("tokens", () => {
   const hs = (claims: Record<string, unknown>, alg = "HS256") => new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt();
 
   const badTokens: [string, () => Promise<string>][] = [
-    ["expired", () => hs({ role: "customer", sub: alice.id }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key)],
-    ["expired admin", () => hs({ role: "admin" }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key)],
-    ["signed with another secret", () => hs({ role: "admin" }).setExpirationTime("1h").sign(new TextEncoder().encode("another-secret-another-secret-1234567"))],
+    [
+      "expired",
+      () =>
+        hs({ role: "customer", sub: alice.id })
+          .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+          .sign(key),
+    ],
+    [
+      "expired admin",
+      () =>
+        hs({ role: "admin" })
+          .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+          .sign(key),
+    ],
+    [
+      "signed with another secret",
+      () => hs({ role: "admin" }).setExpirationTime("1h").sign(new TextEncoder().encode("another-secret-another-secret-1234567")),
+    ],
     ["alg none", async () => new UnsecuredJWT({ role: "admin" }).setIssuedAt().setExpirationTime("1h").encode()],
     ["HS512 with the right secret", () => hs({ role: "admin" }, "HS512").setExpirationTime("1h").sign(key)],
     ["HS384 with the right secret", () => hs({ role: "admin" }, "HS384").setExpirationTime("1h").sign(key)],
     ["role customer without sub", () => signToken({ role: "customer" }, JWT_SECRET)],
     ["role customer with a Product sub", () => signToken({ role: "customer", sub: product.id }, JWT_SECRET)],
-    ["role customer with a raw UUID sub", () => signToken({ role: "customer", sub: Buffer.from(alice.id, "base64").toString().split(":")[1] }, JWT_SECRET)],
+    [
+      "role customer with a raw UUID sub",
+      () => signToken({ role: "customer", sub: Buffer.from(alice.id, "base64").toString().split(":")[1] }, JWT_SECRET),
+    ],
     ["role customer with a non-UUID Customer sub", () => signToken({ role: "customer", sub: globalId("Customer", "1") }, JWT_SECRET)],
     ["unknown role", () => hs({ role: "superuser", sub: alice.id }).setExpirationTime("1h").sign(key)],
     ["no role", () => hs({ sub: alice.id }).setExpirationTime("1h").sign(key)],
-    ["tampered payload", async () => {
-      const [h, , s] = (await signToken({ role: "customer", sub: alice.id }, JWT_SECRET)).split(".");
-      const payload = Buffer.from(JSON.stringify({ role: "admin", exp: Math.floor(Date.now() / 1000) + 3600 })).toString("base64url");
-      return `${h}.${payload}.${s}`;
-    }],
+    [
+      "tampered payload",
+      async () => {
+        const [h, , s] = (await signToken({ role: "customer", sub: alice.id }, JWT_SECRET)).split(".");
+        const payload = Buffer.from(JSON.stringify({ role: "admin", exp: Math.floor(Date.now() / 1000) + 3600 })).toString("base64url");
+        return `${h}.${payload}.${s}`;
+      },
+    ],
     ["garbage", async () => "not.a.jwt"],
   ];
 

@@ -17,8 +17,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PRODUCTS = /* GraphQL */ `
   query Products($first: Int, $after: String, $last: Int, $before: String, $search: String, $inStock: Boolean) {
     products(first: $first, after: $after, last: $last, before: $before, search: $search, inStock: $inStock) {
-      edges { cursor node { id sku name stock createdAt } }
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        cursor
+        node {
+          id
+          sku
+          name
+          stock
+          createdAt
+        }
+      }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
     }
   }
 `;
@@ -280,7 +294,10 @@ describe("client errors", () => {
   ];
 
   it.each(badCursors)("an invalid cursor %j is a BAD_USER_INPUT error for after and for before", async (cursor) => {
-    for (const vars of [{ first: 5, after: cursor }, { last: 5, before: cursor }]) {
+    for (const vars of [
+      { first: 5, after: cursor },
+      { last: 5, before: cursor },
+    ]) {
       const res = await api.gql(PRODUCTS, vars);
       expect(res.data?.products ?? null).toBeNull();
       expect(res.errors).toHaveLength(1);

@@ -52,19 +52,40 @@ describe("DataLoader batching (no N+1)", () => {
     expect(res.errors).toBeUndefined();
     expect(res.data.products.edges).toHaveLength(3);
     expect(sql.length, show("products(first: 3)", sql)).toBeGreaterThanOrEqual(1);
-    expect(sql.some((s) => /from\s+"public"\."product"/i.test(s)), show("products(first: 3)", sql)).toBe(true);
+    expect(
+      sql.some((s) => /from\s+"public"\."product"/i.test(s)),
+      show("products(first: 3)", sql),
+    ).toBe(true);
   });
 
   const ORDERS = /* GraphQL */ `
-    query($first: Int!) {
-      orders(first: $first) { edges { node { customer { name } items { quantity product { sku stock } } } } }
+    query ($first: Int!) {
+      orders(first: $first) {
+        edges {
+          node {
+            customer {
+              name
+            }
+            items {
+              quantity
+              product {
+                sku
+                stock
+              }
+            }
+          }
+        }
+      }
     }
   `;
 
   it("orders -> customer, items -> product costs the same few statements for 5 and for 50 orders", async () => {
     const five = await record(ORDERS, { first: 5 });
     const fifty = await record(ORDERS, { first: 50 });
-    for (const [label, run, n] of [["first: 5", five, 5], ["first: 50", fifty, 50]] as const) {
+    for (const [label, run, n] of [
+      ["first: 5", five, 5],
+      ["first: 50", fifty, 50],
+    ] as const) {
       expect(run.res.errors, label).toBeUndefined();
       const edges = run.res.data.orders.edges;
       expect(edges).toHaveLength(n);
@@ -80,8 +101,24 @@ describe("DataLoader batching (no N+1)", () => {
   });
 
   const CUSTOMERS = /* GraphQL */ `
-    query($first: Int!) {
-      customers(first: $first) { edges { node { orders(first: 10) { edges { node { items { product { sku } } } } } } } }
+    query ($first: Int!) {
+      customers(first: $first) {
+        edges {
+          node {
+            orders(first: 10) {
+              edges {
+                node {
+                  items {
+                    product {
+                      sku
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
     }
   `;
 

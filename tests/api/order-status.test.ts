@@ -89,7 +89,9 @@ async function pendingOrder() {
 async function orderIn(status: Status) {
   const o = await pendingOrder();
   const path: Status[] =
-    status === "CANCELLED" ? ["CANCELLED"] : ["CONFIRMED", "SHIPPED", "DELIVERED"].slice(0, ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"].indexOf(status)) as Status[];
+    status === "CANCELLED"
+      ? ["CANCELLED"]
+      : (["CONFIRMED", "SHIPPED", "DELIVERED"].slice(0, ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"].indexOf(status)) as Status[]);
   for (const [version, s] of path.entries()) expect((await setStatus(o.orderId, s, version)).__typename).toBe("UpdateOrderStatusSuccess");
   expect(await orderRow(o.orderId)).toEqual({ status, version: path.length });
   return { ...o, version: path.length };
@@ -187,7 +189,11 @@ describe("updateOrderStatus (admin)", () => {
 
   it("checks the caller before the input: a customer sending a malformed id still gets FORBIDDEN", async () => {
     const customer = await api.createCustomer();
-    const res = await api.gql(UPDATE_STATUS, { input: { orderId: "malformed", status: "CONFIRMED", expectedVersion: 0 } }, api.bearer(customer.token));
+    const res = await api.gql(
+      UPDATE_STATUS,
+      { input: { orderId: "malformed", status: "CONFIRMED", expectedVersion: 0 } },
+      api.bearer(customer.token),
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
 });
@@ -214,23 +220,52 @@ describe("cancelOrder", () => {
       {
         topic: "order-status-changed",
         key: dbId(orderId),
-        payload: expect.objectContaining({ orderId: dbId(orderId), customerId: dbId(customer.id), previousStatus: "PENDING", status: "CANCELLED", version: 1 }),
+        payload: expect.objectContaining({
+          orderId: dbId(orderId),
+          customerId: dbId(customer.id),
+          previousStatus: "PENDING",
+          status: "CANCELLED",
+          version: 1,
+        }),
       },
     ]);
     const byKey = Object.fromEntries(stockEvents.map((e) => [e.key, e.payload]));
     expect(stockEvents).toHaveLength(2);
-    expect(byKey[dbId(a.id)]).toMatchObject({ productId: dbId(a.id), sku: a.sku, stock: 10, version: 2, delta: 2, reason: "ORDER_CANCELLED", orderId: dbId(orderId) });
-    expect(byKey[dbId(b.id)]).toMatchObject({ productId: dbId(b.id), sku: b.sku, stock: 10, version: 2, delta: 3, reason: "ORDER_CANCELLED", orderId: dbId(orderId) });
+    expect(byKey[dbId(a.id)]).toMatchObject({
+      productId: dbId(a.id),
+      sku: a.sku,
+      stock: 10,
+      version: 2,
+      delta: 2,
+      reason: "ORDER_CANCELLED",
+      orderId: dbId(orderId),
+    });
+    expect(byKey[dbId(b.id)]).toMatchObject({
+      productId: dbId(b.id),
+      sku: b.sku,
+      stock: 10,
+      version: 2,
+      delta: 3,
+      reason: "ORDER_CANCELLED",
+      orderId: dbId(orderId),
+    });
   });
 
   it("lets the owner cancel a CONFIRMED order, and honours expectedVersion", async () => {
     const { customer, a, orderId } = await orderIn("CONFIRMED");
     const outbox = await outboxCount();
-    expect(await cancel(customer.token, orderId, 0)).toMatchObject({ __typename: "VersionConflictError", expectedVersion: 0, currentVersion: 1 });
+    expect(await cancel(customer.token, orderId, 0)).toMatchObject({
+      __typename: "VersionConflictError",
+      expectedVersion: 0,
+      currentVersion: 1,
+    });
     expect(await orderRow(orderId)).toEqual({ status: "CONFIRMED", version: 1 });
     expect((await api.stockOf(a.id)).stock).toBe(8);
     expect(await outboxCount()).toBe(outbox);
-    expect(await cancel(customer.token, orderId, 1)).toMatchObject({ __typename: "CancelOrderSuccess", order: { status: "CANCELLED", version: 2 } });
+    expect(await cancel(customer.token, orderId, 1)).toMatchObject({
+      __typename: "CancelOrderSuccess",
+      order: { status: "CANCELLED", version: 2 },
+    });
     expect((await api.stockOf(a.id)).stock).toBe(10);
   });
 
@@ -238,7 +273,11 @@ describe("cancelOrder", () => {
     const { customer, a, b, orderId } = await pendingOrder();
     await cancel(customer.token, orderId);
     const outbox = await outboxCount();
-    expect(await cancel(customer.token, orderId)).toMatchObject({ __typename: "InvalidTransitionError", from: "CANCELLED", to: "CANCELLED" });
+    expect(await cancel(customer.token, orderId)).toMatchObject({
+      __typename: "InvalidTransitionError",
+      from: "CANCELLED",
+      to: "CANCELLED",
+    });
     expect(await orderRow(orderId)).toEqual({ status: "CANCELLED", version: 1 });
     expect(await api.stockOf(a.id)).toEqual({ stock: 10, version: 2 });
     expect(await api.stockOf(b.id)).toEqual({ stock: 10, version: 2 });
@@ -284,17 +323,20 @@ describe("cancelOrder", () => {
     expect(await outboxCount()).toBe(outbox);
   });
 
-  it.each(["SHIPPED", "DELIVERED"] as Status[])("refuses to cancel a %s order (owner or admin) and keeps the stock sold", async (status) => {
-    const { customer, a, b, orderId, version } = await orderIn(status);
-    const outbox = await outboxCount();
-    for (const token of [customer.token, api.adminToken]) {
-      expect(await cancel(token, orderId)).toMatchObject({ __typename: "InvalidTransitionError", from: status, to: "CANCELLED" });
-    }
-    expect(await orderRow(orderId)).toEqual({ status, version });
-    expect(await api.stockOf(a.id)).toEqual({ stock: 8, version: 1 });
-    expect(await api.stockOf(b.id)).toEqual({ stock: 7, version: 1 });
-    expect(await outboxCount()).toBe(outbox);
-  });
+  it.each(["SHIPPED", "DELIVERED"] as Status[])(
+    "refuses to cancel a %s order (owner or admin) and keeps the stock sold",
+    async (status) => {
+      const { customer, a, b, orderId, version } = await orderIn(status);
+      const outbox = await outboxCount();
+      for (const token of [customer.token, api.adminToken]) {
+        expect(await cancel(token, orderId)).toMatchObject({ __typename: "InvalidTransitionError", from: status, to: "CANCELLED" });
+      }
+      expect(await orderRow(orderId)).toEqual({ status, version });
+      expect(await api.stockOf(a.id)).toEqual({ stock: 8, version: 1 });
+      expect(await api.stockOf(b.id)).toEqual({ stock: 7, version: 1 });
+      expect(await outboxCount()).toBe(outbox);
+    },
+  );
 
   it("lets an admin cancel any customer's order", async () => {
     const { a, orderId } = await pendingOrder();

@@ -48,8 +48,14 @@ it("writes one event per stock change and order transition, each matching its pu
   const customer = await api.createCustomer();
   const product = await api.createProduct({ stock: 10 }); // CREATED (TypeScript path)
   const placed = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]), "PlaceOrderSuccess"); // ORDER_PLACED (SQL path)
-  await api.admin(`mutation($i: AdjustStockInput!) { adjustStock(input: $i) { __typename } }`, { i: { productId: product.id, delta: 5, reason: "delivery" } }); // RESTOCK (SQL)
-  await api.gql(`mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { __typename } }`, { i: { orderId: placed.order.id } }, api.bearer(customer.token)); // ORDER_CANCELLED + status
+  await api.admin(`mutation($i: AdjustStockInput!) { adjustStock(input: $i) { __typename } }`, {
+    i: { productId: product.id, delta: 5, reason: "delivery" },
+  }); // RESTOCK (SQL)
+  await api.gql(
+    `mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { __typename } }`,
+    { i: { orderId: placed.order.id } },
+    api.bearer(customer.token),
+  ); // ORDER_CANCELLED + status
 
   const { rows } = await sql.query(`SELECT id, topic, key, payload FROM outbox_event ORDER BY id`);
   const events = rows.map((r) => {
@@ -73,7 +79,13 @@ it("writes one event per stock change and order transition, each matching its pu
   const status = events.filter((e) => e.topic === topics.orderStatusChanged);
   expect(status).toHaveLength(1);
   expect(conforms(status[0]!.event, schemaOf("order-status-changed")), JSON.stringify(status[0]!.event)).toEqual([]);
-  expect(status[0]!.event).toMatchObject({ orderId: placed.order.id, customerId: customer.id, status: "CANCELLED", previousStatus: "PENDING", version: 1 });
+  expect(status[0]!.event).toMatchObject({
+    orderId: placed.order.id,
+    customerId: customer.id,
+    status: "CANCELLED",
+    previousStatus: "PENDING",
+    version: 1,
+  });
 });
 
 it("a refused order leaves no event", async () => {

@@ -31,7 +31,10 @@ describe("placeOrder", () => {
     );
     expect(result.order).toMatchObject({ status: "PENDING", totalCents: 3 * 1250 + 2 * 399, currency: "EUR", version: 0 });
     expect(result.order.items.map((i) => [i.product.id, i.quantity, i.unitPriceCents]).sort()).toEqual(
-      [[a.id, 3, 1250], [b.id, 2, 399]].sort(),
+      [
+        [a.id, 3, 1250],
+        [b.id, 2, 399],
+      ].sort(),
     );
     expect(await api.stockOf(a.id)).toEqual({ stock: 7, version: 1 });
     expect(await api.stockOf(b.id)).toEqual({ stock: 3, version: 1 });
@@ -60,7 +63,13 @@ describe("placeOrder", () => {
       { productId: plenty.id, quantity: 1 },
       { productId: scarce.id, quantity: 3 },
     ]);
-    expect(result).toMatchObject({ __typename: "InsufficientStockError", productId: scarce.id, sku: scarce.sku, requested: 3, available: 2 });
+    expect(result).toMatchObject({
+      __typename: "InsufficientStockError",
+      productId: scarce.id,
+      sku: scarce.sku,
+      requested: 3,
+      available: 2,
+    });
     expect(await api.stockOf(plenty.id)).toEqual({ stock: 100, version: 0 });
     expect(await api.stockOf(scarce.id)).toEqual({ stock: 2, version: 0 });
     expect({ orders: await count("order"), items: await count("order_item"), outbox: await count("outbox_event") }).toEqual(before);
@@ -71,7 +80,10 @@ describe("placeOrder", () => {
     const eur = await api.createProduct({ stock: 5, currency: "EUR" });
     const usd = await api.createProduct({ stock: 5, currency: "USD" });
     const ghost = Buffer.from("Product:00000000-0000-4000-8000-000000000000").toString("base64");
-    expect(await api.placeOrder(customer.token, [{ productId: ghost, quantity: 1 }])).toMatchObject({ __typename: "NotFoundError", id: ghost });
+    expect(await api.placeOrder(customer.token, [{ productId: ghost, quantity: 1 }])).toMatchObject({
+      __typename: "NotFoundError",
+      id: ghost,
+    });
     expect(
       await api.placeOrder(customer.token, [
         { productId: eur.id, quantity: 1 },
@@ -140,11 +152,15 @@ describe("placeOrder", () => {
       if (i % 2) picks.reverse();
       return picks.map((p, j) => ({ productId: p.id, quantity: 1 + ((i + j) % 2) }));
     });
-    const results = await Promise.all(orders.map((items, i) => api.gql(
-      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename ... on PlaceOrderSuccess { order { items { quantity product { id } } } } } }`,
-      { input: { items, idempotencyKey: `multi-${i}` } },
-      api.bearer(customers[i % 8]!.token),
-    )));
+    const results = await Promise.all(
+      orders.map((items, i) =>
+        api.gql(
+          `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename ... on PlaceOrderSuccess { order { items { quantity product { id } } } } } }`,
+          { input: { items, idempotencyKey: `multi-${i}` } },
+          api.bearer(customers[i % 8]!.token),
+        ),
+      ),
+    );
     // No request failed with an error (a deadlock would surface as one).
     expect(results.filter((r) => r.errors)).toEqual([]);
     const types = new Set(results.map((r) => r.data.placeOrder.__typename));

@@ -53,15 +53,36 @@ const UPDATE = /* GraphQL */ `
 `;
 
 const ADJUST = /* GraphQL */ `
-  mutation($input: AdjustStockInput!) {
+  mutation ($input: AdjustStockInput!) {
     adjustStock(input: $input) {
       __typename
-      ... on AdjustStockSuccess { product { id stock version } }
-      ... on Error { message }
-      ... on VersionConflictError { id expectedVersion currentVersion }
-      ... on InsufficientStockError { productId sku requested available }
-      ... on NotFoundError { id }
-      ... on ValidationError { field }
+      ... on AdjustStockSuccess {
+        product {
+          id
+          stock
+          version
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on VersionConflictError {
+        id
+        expectedVersion
+        currentVersion
+      }
+      ... on InsufficientStockError {
+        productId
+        sku
+        requested
+        available
+      }
+      ... on NotFoundError {
+        id
+      }
+      ... on ValidationError {
+        field
+      }
     }
   }
 `;
@@ -98,8 +119,24 @@ describe("createProduct", () => {
     const input = validInput();
     const result = await create(input);
     expect(result.__typename).toBe("CreateProductSuccess");
-    expect(result.product).toMatchObject({ sku: input.sku, name: "Walnut Desk", description: "Solid", priceCents: 45_000, currency: "EUR", stock: 7, version: 0 });
-    expect(await row(result.product.id)).toEqual({ sku: input.sku, name: "Walnut Desk", description: "Solid", priceCents: 45_000, currency: "EUR", stock: 7, version: 0 });
+    expect(result.product).toMatchObject({
+      sku: input.sku,
+      name: "Walnut Desk",
+      description: "Solid",
+      priceCents: 45_000,
+      currency: "EUR",
+      stock: 7,
+      version: 0,
+    });
+    expect(await row(result.product.id)).toEqual({
+      sku: input.sku,
+      name: "Walnut Desk",
+      description: "Solid",
+      priceCents: 45_000,
+      currency: "EUR",
+      stock: 7,
+      version: 0,
+    });
     expect(await stockEvents(result.product.id)).toEqual([
       expect.objectContaining({ productId: dbId(result.product.id), sku: input.sku, stock: 7, version: 0, delta: 7, reason: "CREATED" }),
     ]);
@@ -204,9 +241,7 @@ describe("updateProduct", () => {
   it("lets exactly one of 20 concurrent updates with the same expectedVersion win", async () => {
     const p = await api.createProduct();
     await update({ id: p.id, expectedVersion: 0, name: "v1" });
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => update({ id: p.id, expectedVersion: 1, name: `writer ${i}` })),
-    );
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => update({ id: p.id, expectedVersion: 1, name: `writer ${i}` })));
     const won = results.filter((r) => r.__typename === "UpdateProductSuccess");
     const lost = results.filter((r) => r.__typename === "VersionConflictError");
     expect(won).toHaveLength(1);
@@ -324,16 +359,21 @@ describe("adjustStock", () => {
 });
 
 describe("admin only", () => {
-  const mutations = (productId: string) => [
-    ["createProduct", CREATE, { input: validInput() }],
-    ["updateProduct", UPDATE, { input: { id: productId, expectedVersion: 0, name: "Hijacked" } }],
-    ["adjustStock", ADJUST, { input: { productId, delta: -1, reason: "theft" } }],
-  ] as const;
+  const mutations = (productId: string) =>
+    [
+      ["createProduct", CREATE, { input: validInput() }],
+      ["updateProduct", UPDATE, { input: { id: productId, expectedVersion: 0, name: "Hijacked" } }],
+      ["adjustStock", ADJUST, { input: { productId, delta: -1, reason: "theft" } }],
+    ] as const;
 
   const cases: [string, () => Promise<Record<string, string>>, string][] = [
     ["anonymous callers", async () => ({}), "UNAUTHENTICATED"],
     ["customers", async () => api.bearer(customerToken), "FORBIDDEN"],
-    ["an invalid token", async () => api.bearer(await signToken({ role: "admin" }, "some-other-secret-some-other-secret")), "UNAUTHENTICATED"],
+    [
+      "an invalid token",
+      async () => api.bearer(await signToken({ role: "admin" }, "some-other-secret-some-other-secret")),
+      "UNAUTHENTICATED",
+    ],
   ];
 
   it.each(cases)("refuses %s with %s on every product mutation, changing nothing", async (_who, headers, code) => {

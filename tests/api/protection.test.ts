@@ -125,7 +125,9 @@ describe("malformed requests", () => {
   it("a mutation over GET is refused with 405 and does nothing", async () => {
     const before = await count("customer");
     const query = `mutation { createCustomer(input: { email: "via-get@example.com", name: "Get" }) { __typename } }`;
-    const res = await api.fetch(`/graphql?query=${encodeURIComponent(query)}`, { headers: { ...api.bearer(api.adminToken), accept: "application/json" } });
+    const res = await api.fetch(`/graphql?query=${encodeURIComponent(query)}`, {
+      headers: { ...api.bearer(api.adminToken), accept: "application/json" },
+    });
     const r = await toRaw(res);
     expect(r.status).toBe(405);
     expect(r.body.data).toBeUndefined();
@@ -144,7 +146,9 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
     const r = await asAdmin(nestedQuery(REQUEST_LIMITS.maxDepth + 1));
     expect(r.body.data ?? null).toBeNull();
     expect(r.body.errors).toHaveLength(1);
-    expect(r.body.errors![0]!.message).toBe(`Syntax Error: Query depth limit of ${REQUEST_LIMITS.maxDepth} exceeded, found ${REQUEST_LIMITS.maxDepth + 1}.`);
+    expect(r.body.errors![0]!.message).toBe(
+      `Syntax Error: Query depth limit of ${REQUEST_LIMITS.maxDepth} exceeded, found ${REQUEST_LIMITS.maxDepth + 1}.`,
+    );
     expectNoInternals(r.text);
   });
 
@@ -152,11 +156,41 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
     // Depth 12, like nestedQuery(12), split into two fragments as client libraries do.
     const inline = nestedQuery(REQUEST_LIMITS.maxDepth);
     const withFragments = /* GraphQL */ `
-      query { customers(first: 1) { edges { node { ...A } } } }
-      fragment A on Customer { orders(first: 1) { edges { node { customer { ...B } } } } }
-      fragment B on Customer { orders(first: 1) { edges { node { customer { id } } } } }
+      query {
+        customers(first: 1) {
+          edges {
+            node {
+              ...A
+            }
+          }
+        }
+      }
+      fragment A on Customer {
+        orders(first: 1) {
+          edges {
+            node {
+              customer {
+                ...B
+              }
+            }
+          }
+        }
+      }
+      fragment B on Customer {
+        orders(first: 1) {
+          edges {
+            node {
+              customer {
+                id
+              }
+            }
+          }
+        }
+      }
     `;
-    expect(inline).toBe("{ customers(first: 1) { edges { node { orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { id } } } } } } } } } } } }");
+    expect(inline).toBe(
+      "{ customers(first: 1) { edges { node { orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { id } } } } } } } } } } } }",
+    );
     const r = await asAdmin(withFragments);
     expect(r.body.errors, r.text).toBeUndefined();
     expect(r.body.data).toEqual({ customers: { edges: [] } });
@@ -165,9 +199,39 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
   it("rejects depth hidden in fragments as well", async () => {
     // Depth 13: customers > edges > node > orders > edges > node > customer > orders > edges > node > items > product > sku
     const query = /* GraphQL */ `
-      query { customers { edges { node { ...A } } } }
-      fragment A on Customer { orders { edges { node { customer { orders { edges { node { ...B } } } } } } } }
-      fragment B on Order { items { product { sku } } }
+      query {
+        customers {
+          edges {
+            node {
+              ...A
+            }
+          }
+        }
+      }
+      fragment A on Customer {
+        orders {
+          edges {
+            node {
+              customer {
+                orders {
+                  edges {
+                    node {
+                      ...B
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      fragment B on Order {
+        items {
+          product {
+            sku
+          }
+        }
+      }
     `;
     const r = await asAdmin(query);
     expect(r.body.data ?? null, r.text).toBeNull();
@@ -182,10 +246,14 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
 
     const tooMany = await post(`{ ${aliases(REQUEST_LIMITS.maxAliases + 1)} }`);
     expect(tooMany.body.data ?? null).toBeNull();
-    expect(tooMany.body.errors![0]!.message).toBe(`Syntax Error: Aliases limit of ${REQUEST_LIMITS.maxAliases} exceeded, found ${REQUEST_LIMITS.maxAliases + 1}.`);
+    expect(tooMany.body.errors![0]!.message).toBe(
+      `Syntax Error: Aliases limit of ${REQUEST_LIMITS.maxAliases} exceeded, found ${REQUEST_LIMITS.maxAliases + 1}.`,
+    );
 
     // 11 aliases in a fragment, spread twice: 22.
-    const viaFragment = await post(`{ x: products { ...F } y: products { ...F } } fragment F on QueryProductsConnection { ${Array.from({ length: 11 }, (_, i) => `b${i}: pageInfo { hasNextPage }`).join(" ")} }`);
+    const viaFragment = await post(
+      `{ x: products { ...F } y: products { ...F } } fragment F on QueryProductsConnection { ${Array.from({ length: 11 }, (_, i) => `b${i}: pageInfo { hasNextPage }`).join(" ")} }`,
+    );
     expect(viaFragment.body.data ?? null).toBeNull();
     expect(viaFragment.body.errors![0]!.message).toMatch(/Aliases limit of 20 exceeded/);
   });
@@ -216,13 +284,17 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
 
   it("rejects the same over-complex query when the page sizes come in as variables", async () => {
     // The same query as above; clients normally send `first` as a variable.
-    const r = await asAdmin(`query($n: Int) { customers(first: $n) { edges { node { orders(first: $n) { edges { node { id } } } } } } }`, { n: 100 });
+    const r = await asAdmin(`query($n: Int) { customers(first: $n) { edges { node { orders(first: $n) { edges { node { id } } } } } } }`, {
+      n: 100,
+    });
     expect(r.body.data ?? null, r.text).toBeNull();
     expect(r.body.errors?.[0]?.extensions?.code, r.text).toBe("QUERY_TOO_COMPLEX");
   });
 
   it("accepts the same query with storefront-sized pages", async () => {
-    const r = await asAdmin(`query($n: Int) { customers(first: $n) { edges { node { orders(first: $n) { edges { node { id } } } } } } }`, { n: 20 });
+    const r = await asAdmin(`query($n: Int) { customers(first: $n) { edges { node { orders(first: $n) { edges { node { id } } } } } } }`, {
+      n: 20,
+    });
     expect(r.body.errors, r.text).toBeUndefined();
   });
 
@@ -239,11 +311,19 @@ describe("request body size", () => {
   const body = (size: number) => JSON.stringify({ query: "{ __typename }" }).padEnd(size, " ");
 
   it(`accepts a body of exactly maxBodyBytes (${REQUEST_LIMITS.maxBodyBytes}) and refuses one byte more with 413 (Content-Length over HTTP)`, async () => {
-    const ok = await fetch(`${baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: body(REQUEST_LIMITS.maxBodyBytes) });
+    const ok = await fetch(`${baseUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: body(REQUEST_LIMITS.maxBodyBytes),
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ data: { __typename: "Query" } });
 
-    const tooBig = await fetch(`${baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: body(REQUEST_LIMITS.maxBodyBytes + 1) });
+    const tooBig = await fetch(`${baseUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: body(REQUEST_LIMITS.maxBodyBytes + 1),
+    });
     const r = await toRaw(tooBig);
     expect(r.status).toBe(413);
     expect(r.body.data).toBeUndefined();
@@ -251,7 +331,9 @@ describe("request body size", () => {
   });
 
   it("refuses a multi-megabyte body with 413", async () => {
-    const r = await toRaw(await fetch(`${baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: body(5_000_000) }));
+    const r = await toRaw(
+      await fetch(`${baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: body(5_000_000) }),
+    );
     expect(r.status).toBe(413);
   });
 
@@ -308,10 +390,19 @@ describe("placeOrder input bounds: a ValidationError naming the field, nothing w
     expect(await snapshot(product.id)).toEqual(before);
   }
 
-  const line = (quantity: number) => ({ get productId() { return product.id; }, quantity });
+  const line = (quantity: number) => ({
+    get productId() {
+      return product.id;
+    },
+    quantity,
+  });
 
   it("51 order lines", async () => {
-    await expectRefused(Array.from({ length: 51 }, () => line(1)), "lines-51", "items");
+    await expectRefused(
+      Array.from({ length: 51 }, () => line(1)),
+      "lines-51",
+      "items",
+    );
   });
 
   it("no order lines", async () => {
@@ -319,13 +410,23 @@ describe("placeOrder input bounds: a ValidationError naming the field, nothing w
   });
 
   it("50 order lines is fine (the boundary)", async () => {
-    const r = await place(Array.from({ length: 50 }, () => ({ productId: product.id, quantity: 1 })), "lines-50");
+    const r = await place(
+      Array.from({ length: 50 }, () => ({ productId: product.id, quantity: 1 })),
+      "lines-50",
+    );
     expect(r.body.data.placeOrder.__typename, r.text).toBe("PlaceOrderSuccess");
   });
 
   for (const q of [0, -1, 1001]) {
     it(`quantity ${q}`, async () => {
-      await expectRefused([{ productId: product.id, quantity: 1 }, { productId: product.id, quantity: q }], `qty-${q}`, "items[1].quantity");
+      await expectRefused(
+        [
+          { productId: product.id, quantity: 1 },
+          { productId: product.id, quantity: q },
+        ],
+        `qty-${q}`,
+        "items[1].quantity",
+      );
     });
   }
 
@@ -335,7 +436,14 @@ describe("placeOrder input bounds: a ValidationError naming the field, nothing w
   });
 
   it("repeated lines that add up to more than 1000", async () => {
-    await expectRefused([{ productId: product.id, quantity: 600 }, { productId: product.id, quantity: 600 }], "qty-merged", "items.quantity");
+    await expectRefused(
+      [
+        { productId: product.id, quantity: 600 },
+        { productId: product.id, quantity: 600 },
+      ],
+      "qty-merged",
+      "items.quantity",
+    );
   });
 
   it("quantity 2^31 cannot even be sent: Int coercion refuses it as a GraphQL error (HTTP 400), nothing written", async () => {
@@ -343,7 +451,9 @@ describe("placeOrder input bounds: a ValidationError naming the field, nothing w
     const r = await place([{ productId: product.id, quantity: 2 ** 31 }], "qty-2^31");
     expect(r.status).toBe(400);
     expect(r.body.data ?? null).toBeNull();
-    expect(r.body.errors![0]!.message).toMatch(/^Variable "\$input" got invalid value 2147483648 at "input\.items\[0\]\.quantity"; Int cannot represent non 32-bit signed integer value/);
+    expect(r.body.errors![0]!.message).toMatch(
+      /^Variable "\$input" got invalid value 2147483648 at "input\.items\[0\]\.quantity"; Int cannot represent non 32-bit signed integer value/,
+    );
     expect(r.text).not.toContain("Unexpected error.");
     expect(await snapshot(product.id)).toEqual(before);
   });
@@ -368,12 +478,42 @@ describe("placeOrder input bounds: a ValidationError naming the field, nothing w
 
 describe("wrong variables and arguments are client errors, not 'Unexpected error.'", () => {
   const cases: [string, string, Record<string, unknown> | undefined, RegExp][] = [
-    ["a string for Int", `query($n: Int!) { products(first: $n) { edges { node { id } } } }`, { n: "ten" }, /Variable "\$n" got invalid value "ten"; Int cannot represent non-integer value/],
-    ["a float for Int", `query($n: Int!) { products(first: $n) { edges { node { id } } } }`, { n: 1.5 }, /Variable "\$n" got invalid value 1\.5/],
-    ["a missing required variable", `query($n: Int!) { products(first: $n) { edges { node { id } } } }`, {}, /Variable "\$n" of required type "Int!" was not provided/],
-    ["an unknown enum value", `query($s: OrderStatus) { orders(status: $s) { edges { node { id } } } }`, { s: "LOST" }, /Variable "\$s" got invalid value "LOST"/],
-    ["an unknown input field", `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename } }`, { input: { idempotencyKey: "k", items: [], admin: true } }, /Field "admin" is not defined by type "PlaceOrderInput"/],
-    ["an object for a list", `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename } }`, { input: { idempotencyKey: "k", items: { productId: "x" } } }, /Variable "\$input" got invalid value/],
+    [
+      "a string for Int",
+      `query($n: Int!) { products(first: $n) { edges { node { id } } } }`,
+      { n: "ten" },
+      /Variable "\$n" got invalid value "ten"; Int cannot represent non-integer value/,
+    ],
+    [
+      "a float for Int",
+      `query($n: Int!) { products(first: $n) { edges { node { id } } } }`,
+      { n: 1.5 },
+      /Variable "\$n" got invalid value 1\.5/,
+    ],
+    [
+      "a missing required variable",
+      `query($n: Int!) { products(first: $n) { edges { node { id } } } }`,
+      {},
+      /Variable "\$n" of required type "Int!" was not provided/,
+    ],
+    [
+      "an unknown enum value",
+      `query($s: OrderStatus) { orders(status: $s) { edges { node { id } } } }`,
+      { s: "LOST" },
+      /Variable "\$s" got invalid value "LOST"/,
+    ],
+    [
+      "an unknown input field",
+      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename } }`,
+      { input: { idempotencyKey: "k", items: [], admin: true } },
+      /Field "admin" is not defined by type "PlaceOrderInput"/,
+    ],
+    [
+      "an object for a list",
+      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename } }`,
+      { input: { idempotencyKey: "k", items: { productId: "x" } } },
+      /Variable "\$input" got invalid value/,
+    ],
   ];
   for (const [name, query, variables, message] of cases) {
     it(name, async () => {
@@ -448,7 +588,12 @@ describe("unexpected server failures are masked", () => {
 
   it("a mutation against a dropped database answers 'Unexpected error.' (not a typed error result)", async () => {
     await expectMasked(
-      await post(source(PLACE_ORDER), { input: { idempotencyKey: "masked-1", items: [{ productId: product.id, quantity: 1 }] } }, broken.bearer(customer.token), broken),
+      await post(
+        source(PLACE_ORDER),
+        { input: { idempotencyKey: "masked-1", items: [{ productId: product.id, quantity: 1 }] } },
+        broken.bearer(customer.token),
+        broken,
+      ),
       "placeOrder",
     );
     await expectMasked(

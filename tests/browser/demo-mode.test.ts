@@ -16,7 +16,9 @@ describe("STOCKWIRE_DEMO", () => {
     expect(loadConfig(secret).demo).toBe(false);
     expect(loadConfig({ ...secret, STOCKWIRE_DEMO: "on" }).demo).toBe(true);
     expect(loadConfig({ STOCKWIRE_DEMO: "off" }).demo).toBe(false);
-    expect(() => loadConfig({ STOCKWIRE_DEMO: "yes" })).toThrow('invalid STOCKWIRE_DEMO: Invalid option: expected one of "on"|"off" (got "yes")');
+    expect(() => loadConfig({ STOCKWIRE_DEMO: "yes" })).toThrow(
+      'invalid STOCKWIRE_DEMO: Invalid option: expected one of "on"|"off" (got "yes")',
+    );
   });
 
   it("is allowed in production only when set explicitly", () => {
@@ -40,7 +42,11 @@ describe("GET /demo/session", () => {
 
       const me = await t.gql(`{ me { id name email } }`, {}, { authorization: `Bearer ${session.customer.token}` });
       expect(me.data).toEqual({ me: { id: session.customer.id, name: "Ada Lovelace", email: "ada.lovelace@example.com" } });
-      const customers = await t.gql(`{ customers(first: 5) { edges { node { id } } } }`, {}, { authorization: `Bearer ${session.admin.token}` });
+      const customers = await t.gql(
+        `{ customers(first: 5) { edges { node { id } } } }`,
+        {},
+        { authorization: `Bearer ${session.admin.token}` },
+      );
       expect(customers.data?.customers.edges).toEqual([{ node: { id: session.customer.id } }]);
       expect((await t.fetch("/demo/session", { method: "POST" })).status).toBe(405);
     } finally {

@@ -70,7 +70,10 @@ it(`fires ${FIRED} orders at ${INITIAL} units: the count ends at 0, never below;
     expect(values.length).toBeGreaterThan(0);
     expect(values.at(-1)).toBe(0);
     expect(Math.min(...values)).toBe(0);
-    expect(values.filter((v, i) => i > 0 && v > values[i - 1]!), "a count that went back up").toEqual([]);
+    expect(
+      values.filter((v, i) => i > 0 && v > values[i - 1]!),
+      "a count that went back up",
+    ).toEqual([]);
     expect(values.every((v) => Number.isInteger(v) && v >= 0 && v <= INITIAL)).toBe(true);
   }
   expect(await server.shop.stockOf(product.id)).toEqual({ stock: 0, version: INITIAL });

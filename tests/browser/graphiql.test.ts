@@ -25,7 +25,10 @@ async function run(page: Page, operation: string) {
   await page.keyboard.press("ControlOrMeta+A");
   await page.keyboard.press("Delete");
   await page.keyboard.insertText(operation); // no auto-closed brackets, unlike typing
-  await page.getByRole("button", { name: /execute/i }).first().click();
+  await page
+    .getByRole("button", { name: /execute/i })
+    .first()
+    .click();
 }
 
 /** The response pane's text, whitespace normalised (Monaco renders non-breaking spaces). */
@@ -38,7 +41,10 @@ it("runs a query and shows a live subscription event, offline", async () => {
   const offline: string[] = [];
   page.on("requestfailed", (r) => offline.push(`${r.url()} ${r.failure()?.errorText}`));
   // Anything not from our server would need the internet: refuse it, as this machine does.
-  await page.route((url) => !url.href.startsWith(server.url) && !url.protocol.startsWith("blob") && !url.protocol.startsWith("data"), (route) => route.abort());
+  await page.route(
+    (url) => !url.href.startsWith(server.url) && !url.protocol.startsWith("blob") && !url.protocol.startsWith("data"),
+    (route) => route.abort(),
+  );
   await page.goto(`${server.url}/graphql`);
   await page.locator(".graphiql-query-editor .monaco-editor").first().waitFor({ timeout: 30_000 });
 
@@ -48,9 +54,13 @@ it("runs a query and shows a live subscription event, offline", async () => {
 
   await run(page, `subscription { stockChanged(productIds: ["${product.id}"]) { reason stock version } }`);
   // First the count at subscribe time (CURRENT, or the CREATED event if it was still on its way).
-  await expect.poll(() => response(page), { timeout: 10_000 }).toMatch(/"stockChanged": \{ "reason": "(CURRENT|CREATED)", "stock": 7, "version": 0 \}/);
+  await expect
+    .poll(() => response(page), { timeout: 10_000 })
+    .toMatch(/"stockChanged": \{ "reason": "(CURRENT|CREATED)", "stock": 7, "version": 0 \}/);
   await server.shop.adjustStock(product.id, 5);
-  await expect.poll(() => response(page), { timeout: 10_000 }).toMatch(/"stockChanged": \{ "reason": "RESTOCK", "stock": 12, "version": 1 \}/);
+  await expect
+    .poll(() => response(page), { timeout: 10_000 })
+    .toMatch(/"stockChanged": \{ "reason": "RESTOCK", "stock": 12, "version": 1 \}/);
   await page.screenshot({ path: artifact("graphiql-subscription.png") });
   expect(offline).toEqual([]);
   await context.close();

@@ -85,7 +85,9 @@ describe("storefront demo", () => {
     await panel.getByLabel("Change").fill("20");
     await panel.getByLabel("Reason").fill("Delivery 4711");
     await panel.getByRole("button", { name: "Adjust stock" }).click();
-    await expect.poll(() => panel.locator("#adjust-result").textContent()).toBe("Restocked 20 × Compact Espresso Grinder: 22 in stock now.");
+    await expect
+      .poll(() => panel.locator("#adjust-result").textContent())
+      .toBe("Restocked 20 × Compact Espresso Grinder: 22 in stock now.");
     await customer.waitForStock(product.id, 22, "In stock", 2_000);
 
     // The customer orders; the admin confirms; the customer's list follows live.

@@ -9,7 +9,11 @@ const dataDir = mkdtempSync(path.join(tmpdir(), "stockwire-embedded-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function query(url: string, q: string) {
-  const res = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: q }) });
+  const res = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: q }),
+  });
   return (await res.json()) as any;
 }
 

@@ -62,7 +62,10 @@ describe("Kafka", () => {
     for (const key of KEYS) {
       const mine = received.filter((m) => m.key === key);
       expect(new Set(mine.map((m) => m.partition)).size, `${key} on one partition`).toBe(1);
-      expect(mine.map((m) => m.seq), `${key} in order`).toEqual([...Array(PER_KEY).keys()]);
+      expect(
+        mine.map((m) => m.seq),
+        `${key} in order`,
+      ).toEqual([...Array(PER_KEY).keys()]);
     }
     // The keys do spread over several partitions, so the checks above are not trivially true.
     expect(new Set(received.map((m) => m.partition)).size).toBeGreaterThan(1);

@@ -60,9 +60,7 @@ describe("test database cloned from the migrated template", () => {
       db.url,
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
     );
-    expect(rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(["product", "customer", "order", "order_item", "outbox_event"]),
-    );
+    expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["product", "customer", "order", "order_item", "outbox_event"]));
   });
 
   it("enforces the hand-written CHECK: stock can never be negative", async () => {

@@ -22,7 +22,9 @@ describe("Redis", () => {
     const channel = `test:${randomUUID()}`;
     const subscriber = connect();
     const publisher = connect();
-    const received = new Promise<[string, string]>((resolve) => subscriber.once("message", (ch: string, msg: string) => resolve([ch, msg])));
+    const received = new Promise<[string, string]>((resolve) =>
+      subscriber.once("message", (ch: string, msg: string) => resolve([ch, msg])),
+    );
     await subscriber.subscribe(channel);
     const payload = JSON.stringify({ sku: "MUG-1", stock: 41 });
     // PUBLISH returns how many subscribers the server delivered to.

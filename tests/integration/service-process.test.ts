@@ -146,7 +146,8 @@ describe("the reaper", () => {
     const reaper = spawn(process.execPath, [reaperScript], { stdio: ["pipe", "ignore", "inherit"] });
     children.push(reaper);
     const reaperExited = new Promise((resolve) => reaper.once("exit", resolve));
-    const register = (leader: Leader) => reaper.stdin!.write(`${JSON.stringify({ group: leader.pid, started: leader.started, signal: "SIGTERM" })}\n`);
+    const register = (leader: Leader) =>
+      reaper.stdin!.write(`${JSON.stringify({ group: leader.pid, started: leader.started, signal: "SIGTERM" })}\n`);
     register(ours.leader);
     // `gone`'s record with `other`'s pid: what the reaper would hold after a reuse.
     register({ pid: other.leader.pid, started: gone.started });

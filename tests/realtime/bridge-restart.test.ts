@@ -103,13 +103,18 @@ describe("bridge crash", () => {
       expect(versionRegressions(sub.events), "versions repeated or going back").toEqual([]);
       // Nothing lost in the pipeline: every version (one order each) reached Redis.
       const onRedis = new Set(published.map((e) => e.version));
-      expect(Array.from({ length: final.version }, (_, i) => i + 1).filter((v) => !onRedis.has(v)), "versions never published").toEqual([]);
+      expect(
+        Array.from({ length: final.version }, (_, i) => i + 1).filter((v) => !onRedis.has(v)),
+        "versions never published",
+      ).toEqual([]);
       // A subscriber may miss an intermediate version only where the server conflated it
       // (the new bridge's backlog arrives in a burst, and stale changes are skipped for the newest).
       const seen = sub.events.map((e) => e.version);
       const skipped = seen.reduce((n, v, i) => n + (i > 0 ? v - seen[i - 1]! - 1 : 0), 0);
       const { stats } = api.running.app!.services.live.stock;
-      expect(skipped, "versions skipped beyond what the server conflated").toBeLessThanOrEqual(stats.conflated + api.running.app!.fanout.stats.conflated);
+      expect(skipped, "versions skipped beyond what the server conflated").toBeLessThanOrEqual(
+        stats.conflated + api.running.app!.fanout.stats.conflated,
+      );
       expect(sub.events.filter((e) => e.stock !== initial - e.version)).toEqual([]);
       expect(sub.errors).toEqual([]);
       // Orders went on after the kill: the new bridge had a backlog to deliver, not just live events.

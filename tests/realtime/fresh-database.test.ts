@@ -42,7 +42,9 @@ describe("fresh database", () => {
       await sql.end();
     }
     for (const instance of instances) {
-      expect(await httpClient(instance.url)(`{ products(first: 1) { edges { node { id } } } }`)).toEqual({ data: { products: { edges: [] } } });
+      expect(await httpClient(instance.url)(`{ products(first: 1) { edges { node { id } } } }`)).toEqual({
+        data: { products: { edges: [] } },
+      });
     }
   });
 });

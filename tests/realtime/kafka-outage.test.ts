@@ -71,7 +71,9 @@ describe("Kafka outage", () => {
 
     await kafka.pause!();
     const t0 = Date.now();
-    const results = await Promise.all(Array.from({ length: N }, () => api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])));
+    const results = await Promise.all(
+      Array.from({ length: N }, () => api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])),
+    );
     const orderMs = Date.now() - t0;
     expect(results.map((r) => r.__typename)).toEqual(Array(N).fill("PlaceOrderSuccess"));
     expect(orderMs, "orders must not wait for Kafka").toBeLessThan(10_000);

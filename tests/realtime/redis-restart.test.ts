@@ -46,7 +46,9 @@ async function stack(label: string) {
   const names = streamNames(label);
   return {
     async start(roles: Role[], redisUrl = redis.url) {
-      const instance = await startInstance(stockwireEnv({ databaseUrl: database.url, redisUrl, kafkaBrokers: kafkaBrokers() }, names, roles));
+      const instance = await startInstance(
+        stockwireEnv({ databaseUrl: database.url, redisUrl, kafkaBrokers: kafkaBrokers() }, names, roles),
+      );
       cleanups.push(() => instance.stop());
       return instance;
     },
@@ -66,7 +68,10 @@ async function redisProxy(target: URL) {
   const server = net.createServer((client) => {
     if (cut) return client.destroy();
     const upstream = net.connect(Number(target.port), target.hostname);
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       sockets.add(a);
       a.pipe(b);
       a.on("error", () => b.destroy());
@@ -164,7 +169,11 @@ describe("Redis restart", () => {
     const resync = await sub.waitFor("the current stock after reconnecting", (e) => e.version === 3, 30_000);
     // Only the re-read can bring it: the live messages for versions 2 and 3 went out while the
     // instance was away. (A live copy arriving here means the bridge sent them again.)
-    expect(resync, "the state after reconnecting comes from the CURRENT re-read").toMatchObject({ reason: "CURRENT", stock: 17, version: 3 });
+    expect(resync, "the state after reconnecting comes from the CURRENT re-read").toMatchObject({
+      reason: "CURRENT",
+      stock: 17,
+      version: 3,
+    });
 
     await sleep(500);
     const next = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");

@@ -34,8 +34,15 @@ it("survives 5,000 events to a subscriber that does not read, then hands it the 
   const events = 5_000;
   for (let v = 1; v <= events; v++) {
     await pubsub.publish("stock", product.id, {
-      eventId: String(v), productId: gid, sku: product.sku, stock: product.stock - v, version: v,
-      delta: -1, reason: "ORDER_PLACED", orderId: null, occurredAt: new Date().toISOString(),
+      eventId: String(v),
+      productId: gid,
+      sku: product.sku,
+      stock: product.stock - v,
+      version: v,
+      delta: -1,
+      reason: "ORDER_PLACED",
+      orderId: null,
+      occurredAt: new Date().toISOString(),
     });
   }
 

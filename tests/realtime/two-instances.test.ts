@@ -129,7 +129,10 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
       copies[key] = (copies[key] ?? 0) + 1;
     }
     expect(Object.keys(copies)).toHaveLength(2); // CREATED and ORDER_PLACED
-    expect(Object.entries(copies).filter(([, n]) => n !== 1), "events published more than once").toEqual([]);
+    expect(
+      Object.entries(copies).filter(([, n]) => n !== 1),
+      "events published more than once",
+    ).toEqual([]);
   });
 
   it("500 concurrent orders for 300 units through both instances: every subscriber ends on stock 0 at the final version, versions only rising", async () => {
@@ -145,7 +148,9 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
 
     const t0 = Date.now();
     const results = await Promise.all(
-      Array.from({ length: 500 }, (_, i) => (i % 2 ? viaA : viaB).placeOrder(customers[i % 10]!.token, [{ productId: product.id, quantity: 1 }])),
+      Array.from({ length: 500 }, (_, i) =>
+        (i % 2 ? viaA : viaB).placeOrder(customers[i % 10]!.token, [{ productId: product.id, quantity: 1 }]),
+      ),
     );
     const placedMs = Date.now() - t0;
     expect(results.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(initial);
@@ -164,8 +169,9 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
       expect(sub.errors).toEqual([]);
     }
     // Nothing left behind in the outbox.
-    await eventually("the outbox to drain", async () =>
-      Number((await sql.query(`SELECT count(*) FROM outbox_event WHERE published_at IS NULL`)).rows[0].count) === 0,
+    await eventually(
+      "the outbox to drain",
+      async () => Number((await sql.query(`SELECT count(*) FROM outbox_event WHERE published_at IS NULL`)).rows[0].count) === 0,
     );
   }, 120_000);
 

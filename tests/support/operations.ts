@@ -7,8 +7,16 @@ export const CREATE_CUSTOMER = graphql(`
   mutation CreateCustomer($input: CreateCustomerInput!) {
     createCustomer(input: $input) {
       __typename
-      ... on CreateCustomerSuccess { customer { id email name } }
-      ... on Error { message }
+      ... on CreateCustomerSuccess {
+        customer {
+          id
+          email
+          name
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -17,8 +25,20 @@ export const CREATE_PRODUCT = graphql(`
   mutation CreateProduct($input: CreateProductInput!) {
     createProduct(input: $input) {
       __typename
-      ... on CreateProductSuccess { product { id sku name priceCents currency stock version } }
-      ... on Error { message }
+      ... on CreateProductSuccess {
+        product {
+          id
+          sku
+          name
+          priceCents
+          currency
+          stock
+          version
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -27,11 +47,39 @@ export const PLACE_ORDER = graphql(`
   mutation PlaceOrder($input: PlaceOrderInput!) {
     placeOrder(input: $input) {
       __typename
-      ... on PlaceOrderSuccess { order { id status totalCents currency version items { quantity unitPriceCents product { id sku stock } } } }
-      ... on Error { message }
-      ... on InsufficientStockError { productId sku requested available }
-      ... on NotFoundError { id }
-      ... on ValidationError { field }
+      ... on PlaceOrderSuccess {
+        order {
+          id
+          status
+          totalCents
+          currency
+          version
+          items {
+            quantity
+            unitPriceCents
+            product {
+              id
+              sku
+              stock
+            }
+          }
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on InsufficientStockError {
+        productId
+        sku
+        requested
+        available
+      }
+      ... on NotFoundError {
+        id
+      }
+      ... on ValidationError {
+        field
+      }
     }
   }
 `);
@@ -40,8 +88,16 @@ export const ADJUST_STOCK = graphql(`
   mutation AdjustStock($input: AdjustStockInput!) {
     adjustStock(input: $input) {
       __typename
-      ... on AdjustStockSuccess { product { id stock version } }
-      ... on Error { message }
+      ... on AdjustStockSuccess {
+        product {
+          id
+          stock
+          version
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -50,28 +106,62 @@ export const UPDATE_ORDER_STATUS = graphql(`
   mutation UpdateOrderStatus($input: UpdateOrderStatusInput!) {
     updateOrderStatus(input: $input) {
       __typename
-      ... on UpdateOrderStatusSuccess { order { id status version } }
-      ... on Error { message }
-      ... on InvalidTransitionError { from to }
-      ... on VersionConflictError { expectedVersion currentVersion }
+      ... on UpdateOrderStatusSuccess {
+        order {
+          id
+          status
+          version
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on InvalidTransitionError {
+        from
+        to
+      }
+      ... on VersionConflictError {
+        expectedVersion
+        currentVersion
+      }
     }
   }
 `);
 
 export const PRODUCT_STOCK = graphql(`
   query ProductStock($id: ID!) {
-    product(id: $id) { stock version }
+    product(id: $id) {
+      stock
+      version
+    }
   }
 `);
 
 export const STOCK_CHANGED = graphql(`
   subscription StockChanged($ids: [ID!]!) {
-    stockChanged(productIds: $ids) { product { id } stock version delta reason orderId }
+    stockChanged(productIds: $ids) {
+      product {
+        id
+      }
+      stock
+      version
+      delta
+      reason
+      orderId
+    }
   }
 `);
 
 export const ORDER_STATUS_CHANGED = graphql(`
   subscription OrderStatusChanged($id: ID!) {
-    orderStatusChanged(orderId: $id) { order { id status } status previousStatus version }
+    orderStatusChanged(orderId: $id) {
+      order {
+        id
+        status
+      }
+      status
+      previousStatus
+      version
+    }
   }
 `);

@@ -25,7 +25,14 @@ export interface Shop {
   /** GraphQL as admin. */
   admin: GraphQLClient;
   createCustomer(opts?: { email?: string; name?: string }): Promise<{ id: string; token: string }>;
-  createProduct(opts?: { stock?: number; priceCents?: number; currency?: string; sku?: string; name?: string; description?: string }): Promise<Product>;
+  createProduct(opts?: {
+    stock?: number;
+    priceCents?: number;
+    currency?: string;
+    sku?: string;
+    name?: string;
+    description?: string;
+  }): Promise<Product>;
   placeOrder(token: string, items: OrderLine[], idempotencyKey?: string): Promise<PlaceOrderResult>;
   adjustStock(productId: string, delta: number, reason?: string): Promise<{ stock: number; version: number }>;
   updateOrderStatus(orderId: string, status: OrderStatus, expectedVersion: number): Promise<UpdateOrderStatusResult>;
@@ -37,7 +44,10 @@ export interface Shop {
  * of PlaceOrderResult) by __typename; fails the test, showing the value, when
  * it is another member.
  */
-export function expectTypename<T extends { __typename: string }, N extends T["__typename"]>(value: T, typename: N): Extract<T, { __typename: N }> {
+export function expectTypename<T extends { __typename: string }, N extends T["__typename"]>(
+  value: T,
+  typename: N,
+): Extract<T, { __typename: N }> {
   expect(value.__typename, JSON.stringify(value)).toBe(typename);
   return value as Extract<T, { __typename: N }>;
 }
@@ -66,7 +76,14 @@ export async function shop(gql: GraphQLClient): Promise<Shop> {
       if (r.__typename !== "CreateCustomerSuccess") throw new Error(`createCustomer: ${JSON.stringify(r)}`);
       return { id: r.customer.id, token: await signToken({ role: "customer", sub: r.customer.id }, JWT_SECRET) };
     },
-    async createProduct({ stock = 100, priceCents = 1999, currency = "EUR", sku = unique("SKU"), name = `Product ${sku}`, description = "test" } = {}) {
+    async createProduct({
+      stock = 100,
+      priceCents = 1999,
+      currency = "EUR",
+      sku = unique("SKU"),
+      name = `Product ${sku}`,
+      description = "test",
+    } = {}) {
       const input = { sku, name, description, priceCents, currency, initialStock: stock };
       const r = dataOf("createProduct", await admin(CREATE_PRODUCT, { input })).createProduct;
       if (r.__typename !== "CreateProductSuccess") throw new Error(`createProduct: ${JSON.stringify(r)}`);
@@ -81,7 +98,8 @@ export async function shop(gql: GraphQLClient): Promise<Shop> {
       return { stock: r.product.stock, version: r.product.version };
     },
     async updateOrderStatus(orderId, status, expectedVersion) {
-      return dataOf("updateOrderStatus", await admin(UPDATE_ORDER_STATUS, { input: { orderId, status, expectedVersion } })).updateOrderStatus;
+      return dataOf("updateOrderStatus", await admin(UPDATE_ORDER_STATUS, { input: { orderId, status, expectedVersion } }))
+        .updateOrderStatus;
     },
     async stockOf(productId) {
       const { product } = dataOf("stockOf", await gql(PRODUCT_STOCK, { id: productId }));

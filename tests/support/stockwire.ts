@@ -104,10 +104,18 @@ export function subscribe<D extends TadaDocumentNode<any, any>, F extends keyof 
     errors: [],
     connects: 0,
     waitFor(what, match, timeoutMs = 20_000) {
-      return until(() => sub.events.find(match), () => `${what}; got ${summary(sub.events)}${sub.errors.length ? `, errors ${summary(sub.errors)}` : ""}`, timeoutMs);
+      return until(
+        () => sub.events.find(match),
+        () => `${what}; got ${summary(sub.events)}${sub.errors.length ? `, errors ${summary(sub.errors)}` : ""}`,
+        timeoutMs,
+      );
     },
     waitForError(timeoutMs = 20_000) {
-      return until(() => sub.errors[0], () => `an error; got events ${summary(sub.events)}`, timeoutMs);
+      return until(
+        () => sub.errors[0],
+        () => `an error; got events ${summary(sub.events)}`,
+        timeoutMs,
+      );
     },
     async close() {
       unsubscribe();
@@ -193,7 +201,8 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
     await sleep(100);
   }
 }

@@ -30,7 +30,8 @@ it.each([
 });
 
 it("every operation in web-demo is valid against the schema, and the demo type-checks", async () => {
-  const run = (cmd: string, args: string[]) => exec(bin(cmd), args, { cwd: root }).catch((err) => err as { stdout: string; stderr: string; code: number });
+  const run = (cmd: string, args: string[]) =>
+    exec(bin(cmd), args, { cwd: root }).catch((err) => err as { stdout: string; stderr: string; code: number });
   const [check, tsc] = await Promise.all([run("gql.tada", ["check", "-c", "web-demo/tsconfig.json"]), run("tsc", ["-p", "web-demo"])]);
   expect("code" in check ? `${check.stdout}${check.stderr}` : "ok").toBe("ok");
   expect("code" in tsc ? `${tsc.stdout}${tsc.stderr}` : "ok").toBe("ok");

@@ -72,10 +72,12 @@ export class AdminPanel {
 
   /** Re-reads the latest orders of all customers. */
   refresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(() => this.load()).catch((err) => {
-      this.els.ordersEmpty.hidden = false;
-      this.els.ordersEmpty.textContent = `Could not load orders: ${(err as Error).message}`;
-    });
+    this.refreshing = this.refreshing
+      .then(() => this.load())
+      .catch((err) => {
+        this.els.ordersEmpty.hidden = false;
+        this.els.ordersEmpty.textContent = `Could not load orders: ${(err as Error).message}`;
+      });
     return this.refreshing;
   }
 
@@ -117,9 +119,17 @@ export class AdminPanel {
         "div",
         { class: "order-main" },
         h("span", { class: "order-items", text: items }),
-        h("span", { class: "order-meta", text: `#${shortId(order.id)} · ${order.customer.name} · ${money(order.totalCents, order.currency)}` }),
+        h("span", {
+          class: "order-meta",
+          text: `#${shortId(order.id)} · ${order.customer.name} · ${money(order.totalCents, order.currency)}`,
+        }),
       ),
-      h("div", { class: "order-side" }, h("span", { class: `status status-${order.status.toLowerCase()}`, text: statusLabel(order.status) }), button),
+      h(
+        "div",
+        { class: "order-side" },
+        h("span", { class: `status status-${order.status.toLowerCase()}`, text: statusLabel(order.status) }),
+        button,
+      ),
     );
   }
 }

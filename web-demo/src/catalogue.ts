@@ -105,9 +105,7 @@ export class Catalogue {
   }
 
   private subscribe(ids: string[]) {
-    this.unsubscribes.push(
-      this.live.subscribe(StockChangedSubscription, { ids }, ({ stockChanged }) => this.apply(stockChanged)),
-    );
+    this.unsubscribes.push(this.live.subscribe(StockChangedSubscription, { ids }, ({ stockChanged }) => this.apply(stockChanged)));
   }
 
   private apply(change: StockChange) {

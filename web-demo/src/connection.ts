@@ -13,7 +13,13 @@ export function bindConnectionIndicator(el: HTMLElement, live: Live): void {
     detail.textContent = "";
     if (el.dataset.state !== state.kind) {
       label.textContent =
-        state.kind === "connected" ? (state.reconnected ? "Live again, counts refreshed" : "Live") : state.kind === "connecting" ? "Connecting…" : "Offline, reconnecting";
+        state.kind === "connected"
+          ? state.reconnected
+            ? "Live again, counts refreshed"
+            : "Live"
+          : state.kind === "connecting"
+            ? "Connecting…"
+            : "Offline, reconnecting";
     }
     el.dataset.state = state.kind;
     if (state.kind === "waiting") {

@@ -51,7 +51,9 @@ export class FlashSale {
   private showCounter() {
     const product = this.catalogue.products.get(this.els.product.value)?.product;
     this.els.counter.textContent = product ? String(product.stock) : "–";
-    this.els.counterLabel.textContent = product ? `${product.name}: ${STOCK_LABEL[stockLevel(product.stock)].toLowerCase()}` : "Pick a product";
+    this.els.counterLabel.textContent = product
+      ? `${product.name}: ${STOCK_LABEL[stockLevel(product.stock)].toLowerCase()}`
+      : "Pick a product";
     this.els.counter.dataset.level = product ? stockLevel(product.stock) : "";
     if (product && product.id === this.saleProductId) {
       this.lowest = Math.min(this.lowest, product.stock);

@@ -8,9 +8,7 @@ import type { TadaDocumentNode } from "./graphql";
 import { RequestError, source } from "./http";
 
 export type ConnectionState =
-  | { kind: "connecting" }
-  | { kind: "connected"; reconnected: boolean }
-  | { kind: "waiting"; retryInMs: number; attempt: number };
+  { kind: "connecting" } | { kind: "connected"; reconnected: boolean } | { kind: "waiting"; retryInMs: number; attempt: number };
 
 export interface Live {
   /** Streams results until the returned function is called. */

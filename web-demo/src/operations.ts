@@ -5,9 +5,20 @@ export const ProductsQuery = graphql(`
   query Products($first: Int!, $after: String, $search: String) {
     products(first: $first, after: $after, search: $search) {
       edges {
-        node { id sku name priceCents currency stock version }
+        node {
+          id
+          sku
+          name
+          priceCents
+          currency
+          stock
+          version
+        }
       }
-      pageInfo { hasNextPage endCursor }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
   }
 `);
@@ -15,7 +26,9 @@ export const ProductsQuery = graphql(`
 export const StockChangedSubscription = graphql(`
   subscription StockChanged($ids: [ID!]!) {
     stockChanged(productIds: $ids) {
-      product { id }
+      product {
+        id
+      }
       stock
       version
       delta
@@ -28,9 +41,22 @@ export const PlaceOrderMutation = graphql(`
   mutation PlaceOrder($input: PlaceOrderInput!) {
     placeOrder(input: $input) {
       __typename
-      ... on PlaceOrderSuccess { order { id status totalCents currency } }
-      ... on InsufficientStockError { available requested sku }
-      ... on Error { message }
+      ... on PlaceOrderSuccess {
+        order {
+          id
+          status
+          totalCents
+          currency
+        }
+      }
+      ... on InsufficientStockError {
+        available
+        requested
+        sku
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -43,33 +69,47 @@ export const OrderFields = graphql(`
     createdAt
     totalCents
     currency
-    items { quantity product { id name } }
+    items {
+      quantity
+      product {
+        id
+        name
+      }
+    }
   }
 `);
 
 export const MyOrdersQuery = graphql(
   `
-  query MyOrders($last: Int!) {
-    me {
-      id
-      name
-      orders(last: $last) { edges { node { ...OrderFields } } }
+    query MyOrders($last: Int!) {
+      me {
+        id
+        name
+        orders(last: $last) {
+          edges {
+            node {
+              ...OrderFields
+            }
+          }
+        }
+      }
     }
-  }
-`,
+  `,
   [OrderFields],
 );
 
 export const OrderStatusChangedSubscription = graphql(
   `
-  subscription OrderStatusChanged($id: ID!) {
-    orderStatusChanged(orderId: $id) {
-      status
-      previousStatus
-      order { ...OrderFields }
+    subscription OrderStatusChanged($id: ID!) {
+      orderStatusChanged(orderId: $id) {
+        status
+        previousStatus
+        order {
+          ...OrderFields
+        }
+      }
     }
-  }
-`,
+  `,
   [OrderFields],
 );
 
@@ -77,7 +117,9 @@ export const CancelOrderMutation = graphql(`
   mutation CancelOrder($input: CancelOrderInput!) {
     cancelOrder(input: $input) {
       __typename
-      ... on Error { message }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -86,20 +128,36 @@ export const AdjustStockMutation = graphql(`
   mutation AdjustStock($input: AdjustStockInput!) {
     adjustStock(input: $input) {
       __typename
-      ... on AdjustStockSuccess { product { id name stock version } }
-      ... on Error { message }
+      ... on AdjustStockSuccess {
+        product {
+          id
+          name
+          stock
+          version
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 export const AdminOrdersQuery = graphql(
   `
-  query AdminOrders($last: Int!) {
-    orders(last: $last) {
-      edges { node { ...OrderFields customer { name } } }
+    query AdminOrders($last: Int!) {
+      orders(last: $last) {
+        edges {
+          node {
+            ...OrderFields
+            customer {
+              name
+            }
+          }
+        }
+      }
     }
-  }
-`,
+  `,
   [OrderFields],
 );
 
@@ -107,8 +165,16 @@ export const UpdateOrderStatusMutation = graphql(`
   mutation UpdateOrderStatus($input: UpdateOrderStatusInput!) {
     updateOrderStatus(input: $input) {
       __typename
-      ... on UpdateOrderStatusSuccess { order { id status version } }
-      ... on Error { message }
+      ... on UpdateOrderStatusSuccess {
+        order {
+          id
+          status
+          version
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);

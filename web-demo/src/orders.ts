@@ -58,10 +58,12 @@ export class OrdersPanel {
 
   /** Re-reads the latest orders; keeps subscriptions for orders still shown. */
   refresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(() => this.load()).catch((err) => {
-      this.empty.hidden = false;
-      this.empty.textContent = `Could not load your orders: ${(err as Error).message}`;
-    });
+    this.refreshing = this.refreshing
+      .then(() => this.load())
+      .catch((err) => {
+        this.empty.hidden = false;
+        this.empty.textContent = `Could not load your orders: ${(err as Error).message}`;
+      });
     return this.refreshing;
   }
 
@@ -101,7 +103,10 @@ export class OrdersPanel {
         "div",
         { class: "order-main" },
         h("span", { class: "order-items", text: items }),
-        h("span", { class: "order-meta", text: `#${shortId(order.id)} · ${time(order.createdAt)} · ${money(order.totalCents, order.currency)}` }),
+        h("span", {
+          class: "order-meta",
+          text: `#${shortId(order.id)} · ${time(order.createdAt)} · ${money(order.totalCents, order.currency)}`,
+        }),
       ),
       h("div", { class: "order-side" }, status, cancel),
     );
@@ -130,7 +135,11 @@ export class OrdersPanel {
   private async cancel(row: Row) {
     row.cancel.disabled = true;
     try {
-      const { cancelOrder } = await request(CancelOrderMutation, { input: { orderId: row.order.id, expectedVersion: row.order.version } }, this.token);
+      const { cancelOrder } = await request(
+        CancelOrderMutation,
+        { input: { orderId: row.order.id, expectedVersion: row.order.version } },
+        this.token,
+      );
       if (cancelOrder.__typename !== "CancelOrderSuccess") announce(`Could not cancel: ${cancelOrder.message}`);
     } catch (err) {
       announce(`Could not cancel: ${(err as Error).message}`);

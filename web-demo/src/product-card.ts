@@ -32,7 +32,12 @@ export function productCard(product: Product, placeOrder?: PlaceOrder): ProductC
   const n = ++cards;
   const badge = h("span", { class: "badge" });
   const count = h("span", { class: "count", dataset: { testid: "stock-count" } });
-  const stockLine = h("p", { class: "stock" }, badge, h("span", { class: "count-wrap" }, count, h("span", { class: "count-unit" }, " left")));
+  const stockLine = h(
+    "p",
+    { class: "stock" },
+    badge,
+    h("span", { class: "count-wrap" }, count, h("span", { class: "count-unit" }, " left")),
+  );
   const result = h("p", { class: "order-result", attrs: { role: "status" } });
 
   let form: HTMLFormElement | undefined;
@@ -43,13 +48,7 @@ export function productCard(product: Product, placeOrder?: PlaceOrder): ProductC
       attrs: { id: `qty-${n}`, type: "number", inputmode: "numeric", min: 1, max: 1000, value: 1, required: true },
     });
     button = h("button", { class: "button primary", attrs: { type: "submit" }, text: "Order" });
-    form = h(
-      "form",
-      { class: "order-form" },
-      h("label", { attrs: { for: `qty-${n}` }, text: "Quantity" }),
-      quantity,
-      button,
-    );
+    form = h("form", { class: "order-form" }, h("label", { attrs: { for: `qty-${n}` }, text: "Quantity" }), quantity, button);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const qty = quantity.valueAsNumber;

@@ -16,7 +16,10 @@ export async function prepareTopics(brokers: string[], topics: string[]): Promis
       async () => {
         await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: TOPIC_PARTITIONS })) });
         const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-        return meta.length === topics.length && meta.every((t) => t.partitions.length === TOPIC_PARTITIONS && t.partitions.every((p) => p.leader >= 0));
+        return (
+          meta.length === topics.length &&
+          meta.every((t) => t.partitions.length === TOPIC_PARTITIONS && t.partitions.every((p) => p.leader >= 0))
+        );
       },
       60_000,
     );
