@@ -11,7 +11,7 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { execute, GraphQLError, type ExecutionResult } from "graphql";
+import { execute, getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerFromAuthorization } from "./auth/tokens.js";
@@ -110,6 +110,8 @@ export function buildApp(deps: AppDeps): App {
   const server = createServer(yoga);
   // Messages above the HTTP body limit are refused: ws closes the socket with 1009.
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: REQUEST_LIMITS.maxBodyBytes });
+  // Per connection (graphql-ws context): the ids of its running subscriptions.
+  const openSubscriptions = new WeakMap<object, Set<string>>();
   const verify = (auth: unknown) =>
     viewerFromAuthorization(String(auth), config.jwt.secret).then(
       () => true,
@@ -124,15 +126,9 @@ export function buildApp(deps: AppDeps): App {
         const auth = ctx.connectionParams?.authorization ?? ctx.extra.request.headers.authorization;
         return auth === undefined ? true : verify(auth);
       },
+      onComplete: (ctx, id) => void openSubscriptions.get(ctx)?.delete(id),
       // The same Yoga pipeline as HTTP: context (auth), limits, masked errors.
       onSubscribe: async (ctx, id, params) => {
-        if (Object.keys(ctx.subscriptions).length > config.live.maxSubscriptionsPerConnection) {
-          return [
-            new GraphQLError(`At most ${config.live.maxSubscriptionsPerConnection} operations at once per connection`, {
-              extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
-            }),
-          ];
-        }
         // POST: Yoga refuses mutations in GET requests, and a socket carries mutations too.
         const request = new Request(`http://localhost${ctx.extra.request.url ?? "/"}`, {
           method: "POST",
@@ -152,6 +148,18 @@ export function buildApp(deps: AppDeps): App {
         }
         const errors = validate(schema, document);
         if (errors.length) return errors;
+        // Subscriptions are capped per connection; queries and mutations over the socket are not.
+        if (getOperationAST(document, params.operationName)?.operation === "subscription") {
+          const open = (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Set()).get(ctx))!;
+          if (open.size >= config.live.maxSubscriptionsPerConnection) {
+            return [
+              new GraphQLError(`At most ${config.live.maxSubscriptionsPerConnection} subscriptions at once per connection`, {
+                extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
+              }),
+            ];
+          }
+          open.add(id);
+        }
         let contextValue;
         try {
           contextValue = await contextFactory();

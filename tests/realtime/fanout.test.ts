@@ -1,0 +1,295 @@
+// The shared stockChanged fan-out on a real instance (PostgreSQL, Kafka,
+// Redis): one execution per operation shape per change however many
+// subscribe, maxUpdatesPerSecond, a reader that stops reading closed on its
+// own without holding up the others, and the WebSocket limits.
+import { Redis } from "ioredis";
+import WebSocket from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { kafkaBrokers, redisUrl } from "../support/services.js";
+import { graphql } from "../support/graphql.js";
+import {
+  shopAt,
+  sleep,
+  startInstance,
+  stockwireEnv,
+  streamNames,
+  subscribe,
+  type Instance,
+  type Subscription,
+} from "../support/stockwire.js";
+import { expectTypename, JWT_SECRET, type Shop } from "../support/shop.js";
+import { signToken } from "../../src/auth/tokens.js";
+import { channelName } from "../../src/realtime/pubsub.js";
+import { idOfType } from "../../src/ids/index.js";
+import type { StockChangedEvent } from "../../src/events/stock-changed.event.js";
+
+const STOCK = graphql(`
+  subscription FanoutStock($ids: [ID!]!) {
+    stockChanged(productIds: $ids) {
+      product {
+        id
+      }
+      stock
+      version
+      reason
+    }
+  }
+`);
+const STOCK_WITH_SKU = graphql(`
+  subscription FanoutStockSku($ids: [ID!]!, $sku: Boolean!) {
+    stockChanged(productIds: $ids) {
+      product {
+        id
+        sku @include(if: $sku)
+      }
+      stock
+      version
+      reason
+    }
+  }
+`);
+const STOCK_RATED = graphql(`
+  subscription FanoutStockRated($ids: [ID!]!, $max: Int) {
+    stockChanged(productIds: $ids, maxUpdatesPerSecond: $max) {
+      stock
+      version
+      reason
+    }
+  }
+`);
+
+let database: TestDatabase;
+let api: Instance;
+let shop: Shop;
+let raw: Redis;
+const subscriptions: Subscription<unknown>[] = [];
+const track = <T>(s: Subscription<T>) => (subscriptions.push(s as Subscription<unknown>), s);
+const fanout = () => api.running.app!.fanout.stats;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const env = stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() }, streamNames("fanout"), [
+    "api",
+    "relay",
+    "bridge",
+  ]);
+  api = await startInstance({ ...env, LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: "3", LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: "1" });
+  shop = await shopAt(api.url);
+  raw = new Redis(redisUrl());
+});
+afterAll(async () => {
+  await Promise.allSettled(subscriptions.map((s) => s.close()));
+  raw?.disconnect();
+  await api?.stop();
+  await database?.drop();
+});
+
+async function orders(productId: string, n: number) {
+  const customer = await shop.createCustomer();
+  for (let i = 0; i < n; i++) expectTypename(await shop.placeOrder(customer.token, [{ productId, quantity: 1 }]), "PlaceOrderSuccess");
+}
+
+describe("shared execution", () => {
+  it("runs a selection set once per change for all subscribers of one shape, once more per other shape", async () => {
+    const product = await shop.createProduct({ stock: 100 });
+    const customer = await shop.createCustomer();
+    const same = Array.from({ length: 12 }, () => track(subscribe(api.url, customer.token, STOCK, { ids: [product.id] }, "stockChanged")));
+    const withSku = track(subscribe(api.url, customer.token, STOCK_WITH_SKU, { ids: [product.id], sku: true }, "stockChanged"));
+    const withoutSku = track(subscribe(api.url, customer.token, STOCK_WITH_SKU, { ids: [product.id], sku: false }, "stockChanged"));
+    for (const s of [...same, withSku, withoutSku]) await s.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+
+    const before = { ...fanout() };
+    await orders(product.id, 3);
+    for (const s of [...same, withSku, withoutSku]) await s.waitFor("version 3", (e) => e.version === 3);
+
+    // Three shapes (the same document with sku on and off counts twice), three changes.
+    expect(fanout().executions - before.executions).toBe(3 * 3);
+    expect(fanout().deliveries - before.deliveries).toBe(14 * 3);
+    for (const s of same)
+      expect(s.events.map((e) => [e.reason, e.stock, e.version])).toEqual([
+        ["CURRENT", 100, 0],
+        ["ORDER_PLACED", 99, 1],
+        ["ORDER_PLACED", 98, 2],
+        ["ORDER_PLACED", 97, 3],
+      ]);
+    expect(withSku.events.at(-1)!.product).toEqual({ id: product.id, sku: product.sku });
+    expect(withoutSku.events.at(-1)!.product).toEqual({ id: product.id });
+  }, 60_000);
+});
+
+describe("conflation", () => {
+  it("maxUpdatesPerSecond: at most that many a second, versions only rising, and the final state arrives", async () => {
+    const product = await shop.createProduct({ stock: 1_000 });
+    const customer = await shop.createCustomer();
+    const times: number[] = [];
+    const rated = track(subscribe(api.url, customer.token, STOCK_RATED, { ids: [product.id], max: 2 }, "stockChanged"));
+    await rated.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+    const every = track(subscribe(api.url, customer.token, STOCK, { ids: [product.id] }, "stockChanged"));
+    await every.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+    const count = rated.events.length;
+    const poll = setInterval(() => rated.events.length > count + times.length && times.push(Date.now()), 5);
+    try {
+      await Promise.all(Array.from({ length: 4 }, () => orders(product.id, 10)));
+      await rated.waitFor("the final version", (e) => e.version === 40);
+    } finally {
+      clearInterval(poll);
+    }
+    await every.waitFor("the final version", (e) => e.version === 40);
+
+    const versions = rated.events.map((e) => e.version);
+    expect(versions).toEqual([...versions].sort((x, y) => x - y));
+    expect(new Set(versions).size).toBe(versions.length);
+    expect(rated.events.at(-1)).toMatchObject({ stock: 960, version: 40 });
+    // 40 changes, but never more than 2 in any second (plus one of timer jitter).
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(3);
+    expect(rated.events.length).toBeLessThan(40);
+    // The unrated subscriber on the same product still got every version.
+    expect(every.events.map((e) => e.version)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+  }, 90_000);
+
+  it("a subscriber that stops reading is closed (1008) after a while; the others get every change", async () => {
+    const product = await shop.createProduct({ stock: 1_000_000 });
+    const productUuid = idOfType("Product", product.id)!;
+    const healthy = track(subscribe(api.url, shop.adminToken, STOCK, { ids: [product.id] }, "stockChanged"));
+    await healthy.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+
+    // A client that subscribes, then stops reading from its socket.
+    const stalled = new WebSocket(`${api.url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+    const closed = new Promise<number>((resolve) => stalled.on("close", (code) => resolve(code)));
+    await new Promise((resolve) => stalled.once("open", resolve));
+    stalled.send(JSON.stringify({ type: "connection_init" }));
+    await new Promise((resolve) => stalled.once("message", resolve));
+    stalled.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: STOCK_QUERY_LONG, variables: { ids: [product.id] } } }));
+    await new Promise((resolve) => stalled.once("message", resolve));
+    (stalled as unknown as { _socket: { pause(): void } })._socket.pause();
+    const slowBefore = fanout().slowClosed;
+
+    // Many changes, as the bridge would publish them, until the stalled socket's backlog passes the mark.
+    const event = (version: number): StockChangedEvent => ({
+      eventId: String(version),
+      productId: product.id,
+      sku: product.sku,
+      stock: 1_000_000 - version,
+      version,
+      delta: -1,
+      reason: "ORDER_PLACED",
+      orderId: null,
+      occurredAt: new Date().toISOString(),
+    });
+    let version = 0;
+    const deadline = Date.now() + 30_000;
+    while (fanout().slowClosed === slowBefore && Date.now() < deadline) {
+      const batch = raw.pipeline();
+      for (let i = 0; i < 500; i++) batch.publish(channelName("stock", productUuid), JSON.stringify(event(++version)));
+      await batch.exec();
+      await sleep(20);
+    }
+    expect(fanout().slowClosed).toBe(slowBefore + 1);
+    await healthy.waitFor("the last version", (e) => e.version === version, 30_000);
+    const seen = healthy.events.map((e) => e.version);
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    (stalled as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toBe(1008);
+  }, 90_000);
+});
+
+// A long selection: each frame carries the product's description, so a stalled socket backs up sooner.
+const STOCK_QUERY_LONG = `subscription($ids: [ID!]!) { stockChanged(productIds: $ids) { product { id sku name description } stock version reason } }`;
+
+describe("WebSocket limits", () => {
+  const open = async (headers: Record<string, string> = {}) => {
+    const ws = new WebSocket(`${api.url.replace("http", "ws")}/graphql`, "graphql-transport-ws", { headers });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+    const messages: { id?: string; type: string; payload?: unknown }[] = [];
+    ws.on("message", (m) => messages.push(JSON.parse(String(m))));
+    await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
+    return { ws, closed, messages };
+  };
+
+  it("a message over 100 kB closes the connection with 1009", async () => {
+    const { ws, closed } = await open();
+    ws.send(JSON.stringify({ type: "connection_init", payload: { pad: "x".repeat(120_000) } }));
+    expect((await closed).code).toBe(1009);
+  });
+
+  it("more subscriptions than the cap on one connection get an error; the others keep working", async () => {
+    const product = await shop.createProduct({ stock: 5 });
+    const { ws, messages } = await open();
+    ws.send(JSON.stringify({ type: "connection_init" }));
+    await new Promise((resolve) => ws.once("message", resolve)); // connection_ack
+    for (const id of ["a", "b", "c", "d"]) {
+      ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: STOCK_QUERY_LONG, variables: { ids: [product.id] } } }));
+    }
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 200 && !check(); i++) await sleep(50);
+    };
+    await until(
+      () =>
+        messages.some((m) => m.type === "error") && ["a", "b", "c"].every((id) => messages.some((m) => m.id === id && m.type === "next")),
+    );
+    expect(messages.filter((m) => m.type === "error")).toEqual([
+      { id: "d", type: "error", payload: [expect.objectContaining({ extensions: { code: "TOO_MANY_SUBSCRIPTIONS" } })] },
+    ]);
+    expect(["a", "b", "c"].map((id) => messages.some((m) => m.id === id && m.type === "next"))).toEqual([true, true, true]);
+    // Queries and mutations over the same socket do not count against the cap.
+    ws.send(JSON.stringify({ id: "q", type: "subscribe", payload: { query: "{ __typename }" } }));
+    await until(() => messages.some((m) => m.id === "q" && m.type === "complete"));
+    expect(messages.filter((m) => m.id === "q")).toEqual([
+      { id: "q", type: "next", payload: { data: { __typename: "Query" } } },
+      { id: "q", type: "complete" },
+    ]);
+    ws.close();
+  });
+
+  it("a bad token in the upgrade request closes with 4403, like one in connection_init", async () => {
+    const viaHeader = await open({ authorization: "Bearer not-a-token" });
+    expect((await viaHeader.closed).code).toBe(4403);
+    const viaInit = await open();
+    viaInit.ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer not-a-token" } }));
+    expect((await viaInit.closed).code).toBe(4403);
+  });
+
+  it("a subscription ends with UNAUTHENTICATED when its token expires", async () => {
+    const product = await shop.createProduct({ stock: 5 });
+    const customer = await shop.createCustomer();
+    const token = await signToken({ role: "customer", sub: customer.id }, JWT_SECRET, "3s");
+    const sub = track(subscribe(api.url, token, STOCK, { ids: [product.id] }, "stockChanged"));
+    await sub.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+    const error = await sub.waitForError(15_000);
+    expect(JSON.stringify(error)).toContain("UNAUTHENTICATED");
+    expect(sub.events).toHaveLength(1);
+  }, 30_000);
+});
+
+describe("SSE", () => {
+  it("gets CURRENT, then the change, from the same shared executions", async () => {
+    const product = await shop.createProduct({ stock: 9 });
+    const controller = new AbortController();
+    const res = await fetch(`${api.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({
+        query: `subscription($ids: [ID!]!) { stockChanged(productIds: $ids) { stock version reason } }`,
+        variables: { ids: [product.id] },
+      }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    let text = "";
+    const events = () => [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!).data?.stockChanged);
+    const readUntil = async (n: number) => {
+      while (events().length < n) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await readUntil(1);
+    await orders(product.id, 1);
+    await readUntil(2);
+    controller.abort();
+    expect(events()).toEqual([
+      { stock: 9, version: 0, reason: "CURRENT" },
+      { stock: 8, version: 1, reason: "ORDER_PLACED" },
+    ]);
+  }, 30_000);
+});
