@@ -49,12 +49,18 @@ class Shape {
   // The last change rendered, per product: every stream and CURRENT snapshot of that version shares it.
   private readonly last = new Map<string, { version: number; reason: string; rendered: Rendered | Promise<Rendered> }>();
 
+  private readonly args: ExecutionArgs;
+
   constructor(
     readonly key: string,
-    private readonly args: ExecutionArgs,
+    args: ExecutionArgs,
     readonly admin: boolean,
     private readonly fanout: LiveFanout,
-  ) {}
+  ) {
+    // A copy: the transport lets go of its own execution arguments once the fan-out serves them.
+    const { schema, document, operationName, variableValues } = args;
+    this.args = { schema, document, operationName, variableValues };
+  }
 
   render(productId: string, change: StockChange): Rendered | Promise<Rendered> {
     const hit = this.last.get(productId);

@@ -37,11 +37,21 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         // Never iterated, so the per-subscriber feed never started: nothing to undo.
         await (result as AsyncGenerator).return?.(undefined);
         const admin = ctx.viewer.kind === "admin";
-        return ctx.liveSocket ? overSocket(fanout, feed, args, admin, ctx.liveSocket) : overStream(fanout, feed, args, admin);
+        const liveSocket = ctx.liveSocket;
+        // The request context is not used again (shared executions have their own): keep no copy per socket.
+        for (const key of ["request", "params", "connectionParams", "liveSocket"]) delete (ctx as unknown as Record<string, unknown>)[key];
+        served.add(ctx);
+        return liveSocket ? overSocket(fanout, feed, args, admin, liveSocket) : overStream(fanout, feed, args, admin);
       });
     },
   };
 }
+
+const served = new WeakSet<object>();
+
+/** True for the context of an operation the fan-out serves (its per-operation state is no longer needed). */
+export const servedByFanout = (contextValue: unknown): boolean =>
+  typeof contextValue === "object" && contextValue !== null && served.has(contextValue);
 
 const tokenExpired = () =>
   new GraphQLError("Your token expired: subscribe again with a fresh one", { extensions: { code: "UNAUTHENTICATED" } });
