@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import { graphql } from "../support/graphql.js";
+import { STOCK_CHANGED as STOCK } from "../support/operations.js";
 import {
   shopAt,
   sleep,
@@ -24,18 +25,6 @@ import { channelName } from "../../src/realtime/pubsub.js";
 import { idOfType } from "../../src/ids/index.js";
 import type { StockChangedEvent } from "../../src/events/stock-changed.event.js";
 
-const STOCK = graphql(`
-  subscription FanoutStock($ids: [ID!]!) {
-    stockChanged(productIds: $ids) {
-      product {
-        id
-      }
-      stock
-      version
-      reason
-    }
-  }
-`);
 const STOCK_WITH_SKU = graphql(`
   subscription FanoutStockSku($ids: [ID!]!, $sku: Boolean!) {
     stockChanged(productIds: $ids) {
