@@ -11,7 +11,9 @@ const SELECTION = "{ product { id sku stock version } stock version delta reason
 
 export function schemaHasRateArgument(): boolean {
   const schema = readFileSync(path.join(root, "schema.graphql"), "utf8");
-  return /stockChanged\s*\([^)]*\bmaxUpdatesPerSecond\s*:/.test(schema);
+  // The arguments run to "): StockChange"; descriptions inside may hold parentheses.
+  const args = /stockChanged\s*\(([\s\S]*?)\)\s*:\s*StockChange/.exec(schema)?.[1] ?? "";
+  return /^\s*maxUpdatesPerSecond\s*:/m.test(args);
 }
 
 export function subscriptionFor(
