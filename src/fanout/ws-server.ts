@@ -5,13 +5,20 @@
 // connection_init waiting behind it is read, and closes the socket (1006,
 // 4408). Here each of those verdicts waits for pending I/O (setImmediate), and a
 // tick that itself came late does not judge. Also: the WebSocket limits.
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { WebSocket, WebSocketServer } from "ws";
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 
+/** What a connection keeps of its upgrade request: not the IncomingMessage itself (memory per socket). */
+export interface UpgradeRequest {
+  url?: string;
+  headers: IncomingHttpHeaders;
+  socket: { remoteAddress?: string };
+}
+
 export interface Extra {
   socket: WebSocket;
-  request: IncomingMessage;
+  request: UpgradeRequest;
 }
 
 export interface WsLimits {
@@ -22,8 +29,8 @@ export interface WsLimits {
   /** Connections per client address; 0 = no cap. */
   maxConnectionsPerAddress: number;
   /** Checks an Authorization header sent with the upgrade request; false closes the socket with 4403. */
-  verifyUpgrade(request: IncomingMessage): Promise<boolean>;
-  addressOf(request: IncomingMessage): string;
+  verifyUpgrade(request: UpgradeRequest): Promise<boolean>;
+  addressOf(request: UpgradeRequest): string;
   log?: (line: string) => void;
 }
 
@@ -40,7 +47,8 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown> | 
   const perAddress = new Map<string, number>();
   wss.options.handleProtocols = handleProtocols;
 
-  wss.on("connection", (socket, request) => {
+  wss.on("connection", (socket, upgrade: IncomingMessage) => {
+    const request: UpgradeRequest = { url: upgrade.url, headers: upgrade.headers, socket: { remoteAddress: upgrade.socket.remoteAddress } };
     const address = limits.addressOf(request);
     const count = (perAddress.get(address) ?? 0) + 1;
     perAddress.set(address, count);

@@ -6,7 +6,6 @@ import type { RequestContext } from "../auth/viewer.js";
 
 export interface GraphQLContext extends RequestContext {
   services: Services;
-  /** Created on first use: a long-lived subscription context that never loads anything holds none. */
   readonly loaders: Loaders;
   /**
    * Set by the stockChanged resolver: the validated feed, which the shared
@@ -16,12 +15,5 @@ export interface GraphQLContext extends RequestContext {
 }
 
 export function createGraphQLContext(rc: RequestContext, services: Services): GraphQLContext {
-  let loaders: Loaders | undefined;
-  return {
-    ...rc,
-    services,
-    get loaders() {
-      return (loaders ??= createLoaders(services));
-    },
-  };
+  return { ...rc, services, loaders: createLoaders(services) };
 }

@@ -1,5 +1,9 @@
 // Per-request DataLoaders: a request batches every lookup of one kind into a
-// single query, and caches it for the life of the request only.
+// single query, and caches it for the life of the request only. Each loader
+// is made on first use: a subscription's context (held as long as its socket)
+// that never loads anything holds none. Lazy inside this object, not on the
+// context, because Yoga copies the context's properties (which would run a
+// getter there).
 import DataLoader from "dataloader";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { PageRequest } from "../db/keyset.js";
@@ -11,15 +15,15 @@ export interface CustomerOrdersKey {
   status: OrderStatus | null;
 }
 
-export function createLoaders(services: Services) {
-  return {
-    product: new DataLoader((ids: readonly string[]) => services.products.byIds(ids)),
-    customer: new DataLoader((ids: readonly string[]) => services.customers.byIds(ids)),
-    order: new DataLoader((ids: readonly string[]) => services.orders.byIds(ids)),
-    orderItems: new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds)),
-    // Keys that share a page and filter are fetched together; different pages
-    // (rare within one request) get a query each.
-    customerOrders: new DataLoader(
+const loaders = {
+  product: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.byIds(ids)),
+  customer: (services: Services) => new DataLoader((ids: readonly string[]) => services.customers.byIds(ids)),
+  order: (services: Services) => new DataLoader((ids: readonly string[]) => services.orders.byIds(ids)),
+  orderItems: (services: Services) => new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds)),
+  // Keys that share a page and filter are fetched together; different pages
+  // (rare within one request) get a query each.
+  customerOrders: (services: Services) =>
+    new DataLoader(
       async (keys: readonly CustomerOrdersKey[]) => {
         const groups = new Map<string, CustomerOrdersKey[]>();
         for (const k of keys) {
@@ -41,7 +45,34 @@ export function createLoaders(services: Services) {
       },
       { cacheKeyFn: (k) => JSON.stringify([k.customerId, k.page, k.status]) },
     ),
-  };
+};
+
+type Made = { -readonly [K in keyof typeof loaders]?: ReturnType<(typeof loaders)[K]> };
+
+export class Loaders {
+  private readonly made: Made = {};
+
+  constructor(private readonly services: Services) {}
+
+  private get<K extends keyof typeof loaders>(key: K): ReturnType<(typeof loaders)[K]> {
+    return (this.made[key] ??= loaders[key](this.services) as Made[K]) as ReturnType<(typeof loaders)[K]>;
+  }
+
+  get product() {
+    return this.get("product");
+  }
+  get customer() {
+    return this.get("customer");
+  }
+  get order() {
+    return this.get("order");
+  }
+  get orderItems() {
+    return this.get("orderItems");
+  }
+  get customerOrders() {
+    return this.get("customerOrders");
+  }
 }
 
-export type Loaders = ReturnType<typeof createLoaders>;
+export const createLoaders = (services: Services) => new Loaders(services);
