@@ -56,13 +56,15 @@ export interface StockHubStats {
   conflated: number;
   /** Snapshot queries run (each for up to SNAPSHOT_BATCH products). */
   snapshotQueries: number;
+  /** Listeners that threw (a bug): counted, and the other listeners still got the change. */
+  listenerErrors: number;
 }
 
 export class StockHub {
   private readonly watched = new Map<string, Watched>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
-  readonly stats: StockHubStats = { watchedProducts: 0, changes: 0, conflated: 0, snapshotQueries: 0 };
+  readonly stats: StockHubStats = { watchedProducts: 0, changes: 0, conflated: 0, snapshotQueries: 0, listenerErrors: 0 };
   // Everyone who needs current rows in the same tick shares one query.
   private readonly rows = new DataLoader<string, Product | null>(
     (ids) => {
@@ -189,7 +191,14 @@ export class StockHub {
       for (const { change } of pass) {
         w.latest = change;
         this.stats.changes++;
-        for (const listener of w.listeners) listener(change);
+        for (const listener of w.listeners) {
+          // One failing listener must not keep the change from the others, nor throw out of this callback.
+          try {
+            listener(change);
+          } catch {
+            this.stats.listenerErrors++;
+          }
+        }
       }
     }
   }
