@@ -77,7 +77,14 @@ async function openPostgres(url: string, poolSize: number, options: DatabaseOpti
       await lock.connect();
       try {
         await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-        return await applyMigrations(new PrismaPg({ connectionString: url, max: 2 }));
+        // A pool of our own, so an idle connection that errors (a dropped database, a restart) cannot crash the process.
+        const migrationPool = new pg.Pool({ connectionString: url, max: 2 });
+        migrationPool.on("error", () => {});
+        try {
+          return await applyMigrations(new PrismaPg(migrationPool));
+        } finally {
+          await migrationPool.end().catch(() => {});
+        }
       } finally {
         await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
         await lock.end();
