@@ -137,6 +137,18 @@ describe("conflation", () => {
     expect(every.events.map((e) => e.version)).toEqual(Array.from({ length: 41 }, (_, i) => i));
   }, 90_000);
 
+  it("refuses a maxUpdatesPerSecond outside 1-1000 with BAD_USER_INPUT naming the argument, and subscribes nothing", async () => {
+    const product = await shop.createProduct({ stock: 5 });
+    const customer = await shop.createCustomer();
+    const before = fanout().subscribers;
+    for (const max of [0, -1, 1001]) {
+      const sub = track(subscribe(api.url, customer.token, STOCK_RATED, { ids: [product.id], max }, "stockChanged"));
+      expect(await sub.waitForError()).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "maxUpdatesPerSecond" } });
+      expect(sub.events).toEqual([]);
+    }
+    expect(fanout().subscribers).toBe(before);
+  });
+
   it("a subscriber that stops reading is closed (1008) after a while; the others get every change", async () => {
     const product = await shop.createProduct({ stock: 1_000_000 });
     const productUuid = idOfType("Product", product.id)!;
