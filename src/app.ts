@@ -155,21 +155,25 @@ export function buildApp(deps: AppDeps): App {
         const errors = validate(schema, document);
         if (errors.length) return errors;
         // Subscriptions are capped per connection; queries and mutations over the socket are not.
-        if (getOperationAST(document, params.operationName)?.operation === "subscription") {
-          const open = (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Set()).get(ctx))!;
-          if (open.size >= config.live.maxSubscriptionsPerConnection) {
-            return [
-              new GraphQLError(`At most ${config.live.maxSubscriptionsPerConnection} subscriptions at once per connection`, {
-                extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
-              }),
-            ];
-          }
-          open.add(id);
+        const open =
+          getOperationAST(document, params.operationName)?.operation === "subscription"
+            ? (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Set()).get(ctx)!)
+            : undefined;
+        if (open && open.size >= config.live.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${config.live.maxSubscriptionsPerConnection} subscriptions at once per connection`, {
+              extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
+            }),
+          ];
         }
+        // Held from here (subscribes on one socket run concurrently); graphql-ws calls onComplete only
+        // for operations that ran, so a refusal below gives the place back itself.
+        open?.add(id);
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
+          open?.delete(id);
           return [err instanceof GraphQLError ? err : new GraphQLError("Unexpected error.")];
         }
         // Lets the fan-out write this operation's stockChanged frames to the socket itself.

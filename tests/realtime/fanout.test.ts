@@ -255,6 +255,26 @@ describe("WebSocket limits", () => {
     ws.close();
   });
 
+  it("subscriptions refused before they run (here: the token expired since connecting) take no place under the cap", async () => {
+    const product = await shop.createProduct({ stock: 5 });
+    const customer = await shop.createCustomer();
+    const token = await signToken({ role: "customer", sub: customer.id }, JWT_SECRET, "2s");
+    const { ws, messages } = await open();
+    ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } }));
+    await new Promise((resolve) => ws.once("message", resolve)); // connection_ack
+    await sleep(3_000);
+    const ids = ["a", "b", "c", "d", "e"]; // more than the cap of 3, one after the other
+    for (const [i, id] of ids.entries()) {
+      ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: STOCK_QUERY_LONG, variables: { ids: [product.id] } } }));
+      for (let n = 0; n < 200 && messages.filter((m) => m.type === "error").length <= i; n++) await sleep(50);
+    }
+    const codes = messages
+      .filter((m) => m.type === "error")
+      .map((m) => (m.payload as { extensions?: { code?: string } }[])[0]?.extensions?.code);
+    expect(codes).toEqual(ids.map(() => "UNAUTHENTICATED"));
+    ws.close();
+  });
+
   it("a bad token in the upgrade request closes with 4403, like one in connection_init", async () => {
     const viaHeader = await open({ authorization: "Bearer not-a-token" });
     expect((await viaHeader.closed).code).toBe(4403);
