@@ -3,6 +3,7 @@
 import type { CpuShare } from "../lib/cpu.js";
 import type { Percentiles } from "../lib/stats.js";
 import type { Scenario } from "./scenarios.js";
+import type { CheckReply } from "../lib/subscriber-worker.js";
 
 /**
  * pipeline: placeOrder -> commit -> relay -> Kafka -> bridge -> Redis -> API -> client.
@@ -69,20 +70,8 @@ export interface PhaseResult {
   unknownDeliveries: number;
 }
 
-export interface ClientCheck {
-  expected: number;
-  received: number;
-  missing: number;
-  notIncreasing: number;
-  noSnapshot: number;
-  resyncs: number;
-  errors: number;
-  unexpectedCloses: number;
-  closeCodes: Record<string, number>;
-  maxPerSecond: number;
-  overRate: number;
-  errorSamples: string[];
-}
+/** The clients' verdict on what they received (as the subscriber workers report it). */
+export type ClientCheck = CheckReply;
 
 /** One server (the API, or the socket floor) with the scenario's subscribers connected, and its phases. */
 export interface PartResult {
