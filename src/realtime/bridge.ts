@@ -46,5 +46,6 @@ export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promis
     topics: [topics.stockChanged, topics.orderStatusChanged],
     // One connection, commands in order: a product's events reach Redis in stream order.
     onBatch: async (messages) => void (await Promise.all(messages.map(publish))),
+    onError,
   });
 }

@@ -18,6 +18,8 @@ export interface ConsumeOptions {
   topics: string[];
   /** Must resolve only when the messages are handled: their offsets are committed after it. */
   onBatch(messages: StreamMessage[]): Promise<void>;
+  /** Consumer crashes (the consumer recovers by itself; this only reports them). */
+  onError?: (err: unknown) => void;
 }
 
 export interface StreamBackend {
@@ -47,7 +49,7 @@ function kafkaStream(brokers: string[]): StreamBackend {
   const admin = kafka.admin();
   let producer: Producer | undefined;
   let adminReady: Promise<void> | undefined;
-  const consumers = new Set<Consumer>();
+  const stops = new Set<() => Promise<void>>();
   const knownTopics = new Set<string>();
 
   const connectAdmin = () =>
@@ -92,49 +94,92 @@ function kafkaStream(brokers: string[]): StreamBackend {
         topicMessages: [...byTopic].map(([topic, ms]) => ({ topic, messages: ms.map((m) => ({ key: m.key, value: m.value })) })),
       });
     },
-    async consume({ groupId, topics, onBatch }) {
+    async consume({ groupId, topics, onBatch, onError = () => {} }) {
       await ensureTopics(topics);
-      // A short session: when a bridge dies, its partitions move to the others
-      // (or to its restarted self) within seconds, not kafkajs' default 30 s.
-      const consumer = kafka.consumer({
-        groupId,
-        maxWaitTimeInMs: 100,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        retry: { retries: 10 },
-      });
-      consumers.add(consumer);
-      await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (!batch.messages.length || !isRunning() || isStale()) return;
-          await onBatch(
-            batch.messages.map((m) => ({ topic: batch.topic, key: m.key?.toString() ?? "", value: m.value?.toString() ?? "" })),
-          );
-          // Resolving moves this consumer's fetch position; committing makes it
-          // survive a restart. Both only after the handler succeeded.
-          resolveOffset(batch.lastOffset());
-          const next = (BigInt(batch.lastOffset()) + 1n).toString();
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-          await heartbeat();
-        },
-      });
-      return {
-        async stop() {
-          consumers.delete(consumer);
-          await consumer.disconnect();
-        },
+      let stopped = false;
+      let current: Consumer | undefined;
+      let retry: NodeJS.Timeout | undefined;
+
+      const start = async () => {
+        // A short session: when a bridge dies, its partitions move to the others
+        // (or to its restarted self) within seconds, not kafkajs' default 30 s.
+        const consumer = kafka.consumer({
+          groupId,
+          maxWaitTimeInMs: 100,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1_000,
+          retry: { retries: 10 },
+        });
+        current = consumer;
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          onError(new Error(`Kafka consumer (group ${groupId}) crashed${payload.restart ? ", restarting" : ""}: ${payload.error.message}`));
+          if (!payload.restart && current === consumer) replace(0);
+        });
+        try {
+          await consumer.connect();
+          await consumer.subscribe({ topics, fromBeginning: true });
+          await consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+              if (!batch.messages.length || !isRunning() || isStale()) return;
+              await onBatch(
+                batch.messages.map((m) => ({ topic: batch.topic, key: m.key?.toString() ?? "", value: m.value?.toString() ?? "" })),
+              );
+              // Resolving moves this consumer's fetch position; committing makes it
+              // survive a restart. Both only after the handler succeeded.
+              resolveOffset(batch.lastOffset());
+              const next = (BigInt(batch.lastOffset()) + 1n).toString();
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+              await heartbeat();
+            },
+          });
+        } catch (err) {
+          await consumer.disconnect().catch(() => {});
+          throw err;
+        }
       };
+
+      // kafkajs restarts a crashed consumer only after errors it deems
+      // retriable; around a broker restart it can also give up for good. Then a
+      // fresh consumer takes over, with backoff, until one runs: a bridge must
+      // never sit idle while Kafka is up.
+      const replace = (attempt: number) => {
+        const failed = current;
+        current = undefined;
+        if (stopped) return;
+        retry = setTimeout(
+          async () => {
+            retry = undefined;
+            await failed?.disconnect().catch(() => {});
+            if (stopped) return;
+            await start().catch((err) => {
+              onError(err);
+              replace(attempt + 1);
+            });
+          },
+          Math.min(250 * 2 ** attempt, 5_000),
+        );
+      };
+
+      await start();
+      const stop = async () => {
+        stopped = true;
+        clearTimeout(retry);
+        const consumer = current;
+        current = undefined;
+        stops.delete(stop);
+        await consumer?.disconnect();
+      };
+      stops.add(stop);
+      return { stop };
     },
     async ping() {
       await connectAdmin();
       await admin.describeCluster();
     },
     async close() {
-      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
+      await Promise.allSettled([...stops].map((stop) => stop()));
       await Promise.allSettled([producer?.disconnect(), admin.disconnect()]);
     },
   };

@@ -89,7 +89,12 @@ describe("Kafka outage", () => {
     const t1 = Date.now();
     // The relay catches up within a second. The bridge's consumer crashed with the broker and
     // rejoins as a new member, which waits out its old member's session (kafkajs default 30 s).
-    await sub.waitFor("the last order's change after Kafka is back", (e) => e.version === final.version, 60_000);
+    await sub
+      .waitFor("the last order's change after Kafka is back", (e) => e.version === final.version, 60_000)
+      .catch(async (err) => {
+        // Say which stage stalled: the relay (events still in the outbox) or the bridge's consumer.
+        throw new Error(`${err.message}\n${await unpublished()} events unpublished; instance log:\n${instance.log.join("\n")}`);
+      });
     console.log(`[kafka-outage] ${N} orders in ${orderMs} ms while Kafka was down; delivered ${Date.now() - t1} ms after it was back`);
     expect(sub.events.at(-1)).toMatchObject({ stock: final.stock, version: final.version, reason: "ORDER_PLACED" });
     expect(versionRegressions(sub.events)).toEqual([]);

@@ -54,12 +54,20 @@ export interface Instance {
   running: StockwireProcess;
   /** Base URL; only for instances with the api role. */
   url: string;
+  /** Its start-up lines and warnings (e.g. stream consumer crashes), for failure messages. */
+  log: string[];
   stop(): Promise<void>;
 }
 
 export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const running = await startProcess(loadConfig(env));
-  return { running, url: running.url ?? "", stop: () => running.stop() };
+  const log: string[] = [];
+  const say = (line: string) => {
+    log.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+    if (log.length > 200) log.splice(0, 100);
+    if (process.env.STOCKWIRE_TEST_LOG) console.log(line);
+  };
+  const running = await startProcess(loadConfig(env), { say });
+  return { running, url: running.url ?? "", log, stop: () => running.stop() };
 }
 
 /** The shop helpers over HTTP against one API instance (any instance: they share the database). */
