@@ -1,6 +1,9 @@
-// The API under test (src/main.ts) as a separate process, so it does not
-// share an event loop (or a CPU profile) with the load generator.
+// The API under test as a separate process, so it does not share an event
+// loop (or a CPU profile) with the load generator; built and run as `npm start`
+// runs it (npm run build, node dist/main.js).
+import { execFileSync } from "node:child_process";
 import { startNodeProcess, type NodeProcess } from "./node-process.js";
+import { root } from "./harness.js";
 
 export type ApiProcess = NodeProcess;
 
@@ -36,9 +39,10 @@ export function startApi(opts: ApiOptions): Promise<ApiProcess> {
     ...opts.env,
   });
   const readyLine = opts.readyLine;
+  buildOnce();
   return startNodeProcess({
     name: "api",
-    script: "src/main.ts",
+    script: "dist/main.js",
     env,
     cpuProfDir: opts.cpuProfDir,
     memoryProbe: opts.memoryProbe,
@@ -46,4 +50,11 @@ export function startApi(opts: ApiOptions): Promise<ApiProcess> {
       ? { what: `a log line matching ${readyLine}`, match: (log) => (readyLine.test(log) ? "" : undefined) }
       : { what: "the API to print its GraphiQL URL", match: (log) => /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(log)?.[1] },
   });
+}
+
+let built = false;
+function buildOnce() {
+  if (built) return;
+  execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" });
+  built = true;
 }

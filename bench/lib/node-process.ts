@@ -1,11 +1,15 @@
-// A TypeScript program run as its own Node process (`node --import tsx`, no
-// tsx wrapper process, so its pid is the one doing the work): the API under
-// test, or the socket floor's bare server. Spawned through scripts/services'
+// A program run as its own Node process (no wrapper process, so its pid is the
+// one doing the work): the API under test (dist/, as `npm start` runs it), or
+// the socket floor's bare server. TypeScript is bundled with esbuild first,
+// not run through tsx: tsx's keepNames gives every closure a `name` property,
+// which costs heap and CPU per closure, and both sides of a ratio must be built
+// the same way. Spawned through infra/services'
 // spawnService: its own process group, stopped by group on stop() and on
 // Ctrl-C, and reaped even if the benchmark is SIGKILLed.
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from "../../infra/services/process.js";
+import { build } from "esbuild";
 import { root } from "./harness.js";
 
 export interface NodeProcess {
@@ -25,7 +29,7 @@ export interface NodeProcess {
 
 export interface NodeProcessOptions {
   name: string;
-  /** The program, relative to the repository root. */
+  /** The program, relative to the repository root: built JavaScript, or a .ts file bundled here first. */
   script: string;
   args?: string[];
   /** The whole environment of the process. */
@@ -41,17 +45,16 @@ export interface NodeProcessOptions {
 export async function startNodeProcess(opts: NodeProcessOptions): Promise<NodeProcess> {
   const dir = await makeTempDir(`stockwire-bench-${opts.name}-`);
   const logFile = path.join(dir.path, `${opts.name}.log`);
-  const args = [
-    ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
-    ...(opts.memoryProbe ? ["--expose-gc"] : []),
-    "--import",
-    "tsx",
-    ...(opts.memoryProbe ? ["--import", new URL("./memory-probe.ts", import.meta.url).href] : []),
-    opts.script,
-    ...(opts.args ?? []),
-  ];
   let proc: ServiceProcess | undefined;
   try {
+    const script = opts.script.endsWith(".ts") ? await bundle(path.join(root, opts.script)) : opts.script;
+    const args = [
+      ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+      ...(opts.memoryProbe ? ["--expose-gc", "--import", await bundle(new URL("./memory-probe.ts", import.meta.url).pathname)] : []),
+      "--enable-source-maps",
+      script,
+      ...(opts.args ?? []),
+    ];
     proc = spawnService(opts.name, process.execPath, args, { cwd: root, logFile, env: opts.env, stopSignal: "SIGTERM", graceMs: 15_000 });
     const url = await waitUntil(opts.ready.what, 60_000, async () => opts.ready.match(readFileSync(logFile, "utf8")), proc);
     const started = proc;
@@ -80,4 +83,24 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<NodePr
     await dir.remove();
     throw err;
   }
+}
+
+/**
+ * `entry` and what it imports from this repository as one ES module (packages
+ * stay imports, so it lives inside the repository, where node finds them).
+ */
+async function bundle(entry: string): Promise<string> {
+  const outfile = path.join(root, ".cache", "bench-build", `${path.basename(entry, ".ts")}.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    logLevel: "warning",
+  });
+  return outfile;
 }
