@@ -20,7 +20,7 @@ import { maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
-import { servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
+import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
 import { serveGraphQLWs } from "./fanout/ws-server.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
@@ -122,10 +122,11 @@ export function buildApp(deps: AppDeps): App {
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: async (args: any) => {
         const result = await args.rootValue.subscribe(args);
+        if (!servedByFanout(args.contextValue)) return result;
         // A fan-out subscription is served without these: let them go (memory per socket).
-        if (servedByFanout(args.contextValue))
-          for (const key of ["contextValue", "rootValue", "document", "variableValues"]) args[key] = undefined;
-        return result;
+        const own = fanoutSocketStream(args.contextValue);
+        for (const key of ["contextValue", "rootValue", "document", "variableValues"]) args[key] = undefined;
+        return own ?? result;
       },
       // A bad token (in connection_init or the upgrade request) closes the connection with 4403 before any operation.
       onConnect: async (ctx) => {

@@ -12,7 +12,7 @@
 // limits and masking (see use-live-fanout.ts and ws-server.ts).
 import type { ExecutionArgs, ExecutionResult } from "graphql";
 import type { StockChange, StockHub } from "../services/stock-hub.js";
-import type { StockFeed } from "../services/live.service.js";
+import type { StockWatchRequest } from "../services/live.service.js";
 import { operationShape } from "./shape.js";
 import { Subscriber, type Delivery, type Target } from "./subscriber.js";
 
@@ -164,15 +164,15 @@ export class LiveFanout {
   }
 
   /**
-   * Serves `feed` (a validated stockChanged request) to `target` from now on:
+   * Serves `request` (a validated stockChanged request) to `target` from now on:
    * the CURRENT state of each product first, then newer versions. Resolves
    * with the function that detaches it.
    */
-  async attach(feed: StockFeed, args: ExecutionArgs, admin: boolean, target: Target): Promise<() => void> {
+  async attach(request: StockWatchRequest, args: ExecutionArgs, admin: boolean, target: Target): Promise<() => void> {
     const key = operationShape(args, admin);
     let shape = this.shapes.get(key);
     if (!shape) this.shapes.set(key, (shape = new Shape(key, args, admin, this)));
-    const sub = new Subscriber(shape, target, feed.request, {
+    const sub = new Subscriber(shape, target, request, {
       onHeld: (s) => this.hold(s),
       onDelivered: () => this.stats.deliveries++,
       onConflated: () => this.stats.conflated++,
@@ -180,7 +180,7 @@ export class LiveFanout {
     shape.subscribers.add(sub);
     this.stats.shapes = this.shapes.size;
     this.stats.subscribers++;
-    const rate = feed.request.maxUpdatesPerSecond ?? 0;
+    const rate = request.maxUpdatesPerSecond ?? 0;
     const streams: Stream[] = [];
     let detached = false;
     const detach = () => {
@@ -208,7 +208,7 @@ export class LiveFanout {
     try {
       // Join each product's stream (watching it first), then read: what commits in between is held, not lost.
       await Promise.all(
-        feed.request.productIds.map(async (productId) => {
+        request.productIds.map(async (productId) => {
           const w = this.watch(productId);
           let stream = w.streams.get(rate);
           if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null)));
@@ -217,10 +217,10 @@ export class LiveFanout {
           await w.ready;
         }),
       );
-      const current = await this.opts.hub.current(feed.request.productIds);
+      const current = await this.opts.hub.current(request.productIds);
       const snapshot = await Promise.all(
         current.map(async (c, i) => {
-          const productId = feed.request.productIds[i]!;
+          const productId = request.productIds[i]!;
           return c && { productId, version: c.version, rendered: await shape!.render(productId, c) };
         }),
       );

@@ -11,7 +11,7 @@ import type { Plugin } from "graphql-yoga";
 import type { WebSocket } from "ws";
 import { Repeater, SlidingBuffer } from "@repeaterjs/repeater";
 import type { GraphQLContext } from "../schema/context.js";
-import type { StockFeed } from "../services/live.service.js";
+import type { StockWatchRequest } from "../services/live.service.js";
 import type { LiveFanout } from "./live-fanout.js";
 import type { Target } from "./subscriber.js";
 
@@ -33,25 +33,43 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         const ctx = args.contextValue as Context;
         const feed = ctx.stockFeed;
         if (!feed || !isAsyncIterable(result)) return result;
-        ctx.stockFeed = undefined;
         // Never iterated, so the per-subscriber feed never started: nothing to undo.
         await (result as AsyncGenerator).return?.(undefined);
         const admin = ctx.viewer.kind === "admin";
         const liveSocket = ctx.liveSocket;
-        // The request context is not used again (shared executions have their own): keep no copy per socket.
-        for (const key of ["request", "params", "connectionParams", "liveSocket"]) delete (ctx as unknown as Record<string, unknown>)[key];
-        served.add(ctx);
-        return liveSocket ? overSocket(fanout, feed, args, admin, liveSocket) : overStream(fanout, feed, args, admin);
+        // The request context is not used again (shared executions have their own): keep no copy per
+        // socket. Set to undefined, not deleted: deleting turns the object into a (larger) dictionary.
+        for (const key of ["request", "params", "connectionParams", "liveSocket", "loaders", "stockFeed"]) {
+          (ctx as unknown as Record<string, unknown>)[key] = undefined;
+        }
+        // Only the request goes on: the feed itself (a per-subscriber stream) is dropped here.
+        const { request } = feed;
+        if (liveSocket) {
+          const stream = await overSocket(fanout, request, args, admin, liveSocket);
+          served.set(ctx, stream);
+          return stream;
+        }
+        served.set(ctx, undefined);
+        return overStream(fanout, request, args, admin);
       });
     },
   };
 }
 
-const served = new WeakSet<object>();
+// Operation context -> the stream the fan-out serves it with over graphql-ws (undefined over SSE).
+const served = new WeakMap<object, AsyncGenerator<never> | undefined>();
 
 /** True for the context of an operation the fan-out serves (its per-operation state is no longer needed). */
 export const servedByFanout = (contextValue: unknown): boolean =>
   typeof contextValue === "object" && contextValue !== null && served.has(contextValue);
+
+/**
+ * The fan-out's own stream for a graphql-ws operation it serves: graphql-ws can
+ * take it instead of the plugin layers envelop wrapped around it, which would
+ * only ever see it end (it never yields), and cost memory per socket.
+ */
+export const fanoutSocketStream = (contextValue: unknown): AsyncGenerator<never> | undefined =>
+  typeof contextValue === "object" && contextValue !== null ? served.get(contextValue) : undefined;
 
 const tokenExpired = () =>
   new GraphQLError("Your token expired: subscribe again with a fresh one", { extensions: { code: "UNAUTHENTICATED" } });
@@ -60,7 +78,7 @@ const expiryTimer = (expiresAt: number | undefined, onExpiry: () => void) =>
   expiresAt === undefined ? undefined : setTimeout(onExpiry, Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())));
 
 /** graphql-ws: frames go straight to the socket; the stream graphql-ws iterates only ends (complete, or an error). */
-async function overSocket(fanout: LiveFanout, feed: StockFeed, args: ExecutionArgs, admin: boolean, live: LiveSocket) {
+async function overSocket(fanout: LiveFanout, request: StockWatchRequest, args: ExecutionArgs, admin: boolean, live: LiveSocket) {
   const { socket } = live;
   const prefix = `{"id":${JSON.stringify(live.id)},"type":"next","payload":`;
   const target: Target = {
@@ -69,7 +87,7 @@ async function overSocket(fanout: LiveFanout, feed: StockFeed, args: ExecutionAr
     backlog: () => socket.bufferedAmount,
     closeSlow: () => socket.close(1008, "Subscriber too slow: it stopped reading"),
   };
-  const detach = await fanout.attach(feed, args, admin, target);
+  const detach = await fanout.attach(request, args, admin, target);
   let settle!: (r: IteratorResult<never>) => void;
   let fail!: (e: unknown) => void;
   const ended = new Promise<IteratorResult<never>>((resolve, reject) => ((settle = resolve), (fail = reject)));
@@ -79,7 +97,7 @@ async function overSocket(fanout: LiveFanout, feed: StockFeed, args: ExecutionAr
     detach();
   };
   // graphql-ws sends an expired subscription's error as its `error` message (code kept).
-  const expiry = expiryTimer(feed.request.expiresAt, () => {
+  const expiry = expiryTimer(request.expiresAt, () => {
     finish();
     fail(tokenExpired());
   });
@@ -102,15 +120,15 @@ async function overSocket(fanout: LiveFanout, feed: StockFeed, args: ExecutionAr
 }
 
 /** SSE (and any transport without a socket of ours): the shared result objects, serialized by Yoga. */
-function overStream(fanout: LiveFanout, feed: StockFeed, args: ExecutionArgs, admin: boolean) {
+function overStream(fanout: LiveFanout, request: StockWatchRequest, args: ExecutionArgs, admin: boolean) {
   return new Repeater<ExecutionResult>(async (push, stop) => {
-    const detach = await fanout.attach(feed, args, admin, {
+    const detach = await fanout.attach(request, args, admin, {
       describe: "SSE subscriber",
       send: (d) => void push(d.result),
       backlog: () => 0,
       closeSlow: () => stop(),
     });
-    const expiry = expiryTimer(feed.request.expiresAt, () => stop(tokenExpired()));
+    const expiry = expiryTimer(request.expiresAt, () => stop(tokenExpired()));
     try {
       await stop;
     } finally {
