@@ -23,7 +23,11 @@ export interface RelayOptions {
   batchSize?: number;
   /** Fallback poll when no signal arrives. */
   pollMs?: number;
-  /** After a wake-up, how long to let further commits gather into the same batch. */
+  /**
+   * After a wake-up, how long to let further commits gather into the same
+   * batch. Default 0: under load batches form anyway (what commits while a
+   * tick runs goes into the next), and an isolated commit should not wait.
+   */
   gatherMs?: number;
   onError?: (err: unknown) => void;
 }
@@ -35,7 +39,7 @@ export interface Relay {
 }
 
 export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
-  const { db, stream, outbox, topics, batchSize = 500, pollMs = 500, gatherMs = 5, onError = () => {} } = opts;
+  const { db, stream, outbox, topics, batchSize = 500, pollMs = 500, gatherMs = 0, onError = () => {} } = opts;
   let running = true;
   // A signal that arrives while the relay is busy (not asleep) must not be
   // lost: it is remembered, and the next sleep returns at once.
@@ -85,7 +89,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
         backoff = 100;
         if (published === batchSize) continue; // busy: drain without waiting
         await sleep(pollMs);
-        await new Promise((r) => setTimeout(r, gatherMs));
+        if (gatherMs) await new Promise((r) => setTimeout(r, gatherMs));
       } catch (err) {
         onError(err);
         await sleep(backoff);

@@ -119,6 +119,9 @@ function kafkaStream(brokers: string[]): StreamBackend {
           await consumer.connect();
           await consumer.subscribe({ topics, fromBeginning: true });
           await consumer.run({
+            // Each partition's batches in order, the partitions side by side: one
+            // partition's publish and commit round trips do not delay the others.
+            partitionsConsumedConcurrently: TOPIC_PARTITIONS,
             autoCommit: false,
             eachBatchAutoResolve: false,
             eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
