@@ -3,14 +3,17 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import { startProcess } from "./process.js";
+import { pipelineThreadRoles, startPipelineThread, type PipelineThread } from "./pipeline-thread.js";
 
 const STOP_DEADLINE_MS = 10_000;
 
 let config: Config;
+let env: Record<string, string | undefined>;
 try {
   // `--role relay` (or api, bridge; comma-separated) is STOCKWIRE_ROLES on the command line.
   const { values } = parseArgs({ options: { role: { type: "string" } } });
-  config = loadConfig(values.role ? { ...process.env, STOCKWIRE_ROLES: values.role } : process.env);
+  env = values.role ? { ...process.env, STOCKWIRE_ROLES: values.role } : process.env;
+  config = loadConfig(env);
 } catch (err) {
   if (!(err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) throw err;
   console.error(`stockwire: ${(err as Error).message}`);
@@ -20,7 +23,22 @@ try {
 const say = (line: string) => config.logLevel !== "silent" && console.log(`stockwire: ${line}`);
 
 try {
-  const running = await startProcess(config, { say });
+  // The relay and bridge on a thread of their own when they share this process with the API on real services.
+  const threadRoles = pipelineThreadRoles(config);
+  const running = await startProcess(threadRoles.length ? { ...config, roles: ["api"] } : config, { say });
+  let pipeline: PipelineThread | undefined;
+  try {
+    pipeline = threadRoles.length
+      ? await startPipelineThread(env, threadRoles, say, (why) => {
+          console.error(`stockwire: ${why}`);
+          void running.stop().finally(() => process.exit(1));
+        })
+      : undefined;
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  if (pipeline) say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own`);
   if (running.url) {
     if (config.demo) say(`demo      ${running.url}/   (the storefront, live stock)`);
     say(`GraphiQL  ${running.url}/graphql   (health ${running.url}/health, readiness ${running.url}/ready)`);
@@ -36,6 +54,7 @@ try {
     // A stuck close must not keep the process alive past the deadline.
     setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
     await running.stop();
+    await pipeline?.stop();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -232,9 +232,10 @@ export interface RoleProcess {
 /**
  * `tsx src/main.ts --role <role>` with `env`, in a process group of its own,
  * resolved once its "<role> ..." start-up line is printed (so LOG_LEVEL info).
+ * "all": every role (as `npm start`), resolved once the API prints its URL.
  */
-export async function startRoleProcess(env: Record<string, string>, role: Role, timeoutMs = 60_000): Promise<RoleProcess> {
-  const child = spawn(tsx, ["src/main.ts", "--role", role], {
+export async function startRoleProcess(env: Record<string, string>, role: Role | "all", timeoutMs = 60_000): Promise<RoleProcess> {
+  const child = spawn(tsx, ["src/main.ts", ...(role === "all" ? [] : ["--role", role])], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -252,7 +253,11 @@ export async function startRoleProcess(env: Record<string, string>, role: Role, 
   };
   try {
     await Promise.race([
-      eventually(`the ${role} process to start`, async () => new RegExp(`^stockwire: ${role}\\s`, "m").test(out), timeoutMs),
+      eventually(
+        `the ${role} process to start`,
+        async () => new RegExp(`^stockwire: ${role === "all" ? "GraphiQL" : role}\\s`, "m").test(out),
+        timeoutMs,
+      ),
       exited.then(() => Promise.reject(new Error(`${role} process exited:\n${out}`))),
     ]);
   } catch (err) {

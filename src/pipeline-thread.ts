@@ -1,0 +1,104 @@
+// The outbox relay and the bridge on a worker thread of their own when they
+// share a process with the API (`npm start` on PostgreSQL, Redis and Kafka).
+// During a sale the API's fan-out keeps its event loop busy, and the events
+// every instance waits for must not queue behind it: on its own thread the
+// pipeline has its own event loop, backends and connections, exactly as if it
+// ran in another process (docker-compose runs it in one), but starts and stops
+// with this one. The embedded default keeps everything on one thread: PGlite
+// and the in-process stream and pub/sub cannot be shared between threads.
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { loadConfig, type Config } from "./config/config.js";
+import { startProcess } from "./process.js";
+
+type Role = Config["roles"][number];
+
+/** The roles to move to a pipeline thread, or none when this process should keep them. */
+export function pipelineThreadRoles(config: Config): Role[] {
+  const roles = config.roles.filter((r) => r !== "api");
+  const external = config.database.kind === "postgres" && config.redis.kind === "redis" && config.kafka.kind === "kafka";
+  return config.pipelineThread && external && config.roles.includes("api") && roles.length ? roles : [];
+}
+
+interface ThreadData {
+  stockwirePipeline: true;
+  env: Record<string, string | undefined>;
+  roles: Role[];
+}
+
+type FromThread = { say: string } | { started: true } | { failed: string } | { stopped: true };
+
+export interface PipelineThread {
+  /** Stops the roles and the thread. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `roles` on a worker thread, configured from `env` as this process was.
+ * Resolves once they run; `onExit` hears of a thread that ended on its own.
+ */
+export function startPipelineThread(
+  env: Record<string, string | undefined>,
+  roles: Role[],
+  say: (line: string) => void,
+  onExit: (why: string) => void,
+): Promise<PipelineThread> {
+  const data: ThreadData = { stockwirePipeline: true, env, roles };
+  const worker = spawn(data);
+  let stopping = false;
+  return new Promise((resolve, reject) => {
+    let started = false;
+    const stopped = new Promise<void>((done) => worker.once("exit", () => done()));
+    worker.on("message", (m: FromThread) => {
+      if ("say" in m) say(m.say);
+      else if ("started" in m) {
+        started = true;
+        resolve({
+          async stop() {
+            stopping = true;
+            worker.postMessage("stop");
+            // Its own stop is bounded by main.ts's deadline; terminate only if it hangs past ours.
+            const timer = setTimeout(() => void worker.terminate(), 8_000);
+            await stopped;
+            clearTimeout(timer);
+          },
+        });
+      } else if ("failed" in m) reject(new Error(m.failed));
+    });
+    worker.on("error", (err) => (started ? say(`pipeline thread: ${err.message}`) : reject(err)));
+    worker.on("exit", (code) => {
+      if (!started) reject(new Error(`the pipeline thread exited (code ${code}) before it started`));
+      else if (!stopping) onExit(`the pipeline thread (${roles.join(", ")}) exited with code ${code}`);
+    });
+  });
+}
+
+function spawn(data: ThreadData): Worker {
+  const url = import.meta.url;
+  if (!url.endsWith(".ts")) return new Worker(new URL(url), { workerData: data });
+  // From TypeScript sources (tsx: npm run dev): a worker does not inherit tsx's loader, so register it there.
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) {
+  const { env, roles } = workerData as ThreadData;
+  const port = parentPort!;
+  const post = (m: FromThread) => port.postMessage(m);
+  try {
+    // The API's thread has migrated (and seeded) the database already.
+    const config = loadConfig({ ...env, STOCKWIRE_ROLES: roles.join(","), STOCKWIRE_SEED: "never" });
+    const running = await startProcess(config, { say: (line) => post({ say: line }) });
+    port.on("message", (m) => {
+      if (m !== "stop") return;
+      void running.stop().finally(() => {
+        post({ stopped: true });
+        port.close();
+      });
+    });
+    post({ started: true });
+  } catch (err) {
+    post({ failed: err instanceof Error ? err.message : String(err) });
+    port.close();
+  }
+}

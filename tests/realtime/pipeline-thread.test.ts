@@ -1,0 +1,83 @@
+// `npm start` on PostgreSQL, Redis and Kafka: one process, the API on the main
+// thread and the relay and bridge on a worker thread of their own. Orders still
+// reach subscribers through the thread, SIGTERM stops both cleanly, and
+// STOCKWIRE_PIPELINE_THREAD=off keeps everything on one thread.
+import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { kafkaBrokers, redisUrl } from "../support/services.js";
+import {
+  shopAt,
+  startRoleProcess,
+  stockwireEnv,
+  streamNames,
+  subscribeStock,
+  type RoleProcess,
+  type Subscription,
+  type StockEvent,
+} from "../support/stockwire.js";
+
+let database: TestDatabase;
+let proc: RoleProcess | undefined;
+let sub: Subscription<StockEvent> | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterEach(async () => {
+  await sub?.close();
+  await proc?.kill();
+  sub = proc = undefined;
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+const envFor = (name: string, extra: Record<string, string> = {}) => ({
+  ...stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() }, streamNames(name), [
+    "api",
+    "relay",
+    "bridge",
+  ]),
+  ...extra,
+});
+const urlOf = (p: RoleProcess) => /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(p.output())![1]!;
+
+describe("pipeline thread", () => {
+  it("runs the relay and bridge on their own thread: orders reach subscribers, and SIGTERM stops everything with exit code 0", async () => {
+    proc = await startRoleProcess(envFor("pipeline-thread"), "all");
+    expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own$/m);
+    // The thread's own start-up lines reach the process's output.
+    expect(proc.output()).toMatch(/^stockwire: relay\s/m);
+    expect(proc.output()).toMatch(/^stockwire: bridge\s/m);
+
+    const url = urlOf(proc);
+    const api = await shopAt(url);
+    const product = await api.createProduct({ stock: 10 });
+    const customer = await api.createCustomer();
+    sub = subscribeStock(url, customer.token, [product.id]);
+    await sub.waitFor("the snapshot", (e) => e.version === 0);
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }])).__typename).toBe("PlaceOrderSuccess");
+    await sub.waitFor("the order's change, through the pipeline thread", (e) => e.version === 1 && e.stock === 7, 30_000);
+    await sub.close();
+    sub = undefined;
+
+    const exited = new Promise<number | null>((resolve) => proc!.child.once("exit", (code) => resolve(code)));
+    process.kill(-proc.child.pid!, "SIGTERM");
+    expect(await exited).toBe(0);
+    expect(proc.output()).toMatch(/SIGTERM: stopping/);
+  }, 120_000);
+
+  it("STOCKWIRE_PIPELINE_THREAD=off keeps the relay and bridge on the main thread, and events still flow", async () => {
+    proc = await startRoleProcess(envFor("pipeline-one-thread", { STOCKWIRE_PIPELINE_THREAD: "off" }), "all");
+    expect(proc.output()).not.toMatch(/^stockwire: pipeline\s/m);
+    expect(proc.output()).toMatch(/^stockwire: bridge\s/m);
+    const url = urlOf(proc);
+    const api = await shopAt(url);
+    const product = await api.createProduct({ stock: 5 });
+    const customer = await api.createCustomer();
+    sub = subscribeStock(url, customer.token, [product.id]);
+    await sub.waitFor("the snapshot", (e) => e.version === 0);
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
+    await sub.waitFor("the order's change", (e) => e.version === 1 && e.stock === 4, 30_000);
+  }, 120_000);
+});
