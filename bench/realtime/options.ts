@@ -43,7 +43,7 @@ export function realtimeOptions(args = process.argv.slice(2)) {
       topology: {
         arg: "<t>",
         default: "single",
-        help: "single: one process runs api, relay and bridge (npm start);\nsplit: api in one process, relay + bridge in another\n(docker-compose runs all three apart); both: one after the other",
+        help: "single: one process runs api, relay and bridge (npm start:\nrelay and bridge on a worker thread of their own);\nsplit: api in one process, relay + bridge in another\n(docker-compose runs all three apart); both: one after the other",
       },
       phases: {
         arg: "<list>",
