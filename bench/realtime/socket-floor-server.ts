@@ -13,7 +13,7 @@
 // to: every 1000/max ms each subscriber gets the newest state of a product
 // that changed, unless its socket still has more than 64 KiB queued.
 //
-//   node --import tsx bench/realtime/socket-floor-server.ts <config.json>
+//   run by bench/lib/node-process.ts (bundled with esbuild, as the API is built): <config.json>
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { Redis } from "ioredis";
