@@ -24,8 +24,8 @@ export interface CostBuckets {
   sizes: Record<Tier, BucketSize>;
   /** Takes `cost` points; when they are not there, takes nothing and says when to retry. */
   charge(client: Client, cost: number): Promise<Charge>;
-  /** Gives points back (the requested cost above the actual one). */
-  refund(client: Client, points: number): Promise<{ status: ThrottleStatus; msToFull: number }>;
+  /** Gives points back (the requested cost above the actual one); with none to give, the bucket as `charged` left it. */
+  refund(client: Client, points: number, charged: Charge): Promise<{ status: ThrottleStatus; msToFull: number }>;
 }
 
 /** In Redis when given its connection (shared by every instance), else in this process. */
@@ -70,10 +70,10 @@ export function createCostBuckets(sizes: Record<Tier, BucketSize>, redis?: Redis
         return { ok: false, status, msToFull, retryAfterMs: rejected.msBeforeNext };
       }
     },
-    async refund(client, points) {
-      const limiter = limiters[client.tier];
-      const res = points > 0 ? await limiter.reward(client.key, points) : await limiter.get(client.key);
-      return statusOf(client.tier, res ?? new RateLimiterRes(sizes[client.tier].points, 0, 0));
+    async refund(client, points, charged) {
+      if (points <= 0) return charged;
+      // Should the window have rolled over since the charge, this credits the new one: at most one refund.
+      return statusOf(client.tier, await limiters[client.tier].reward(client.key, points));
     },
   };
 }

@@ -75,13 +75,13 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
     async onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
       const requested = costOf([args.schema, args.document, args.operationName, args.variableValues]);
-      const { client, refusal } = await charge(ctx, requested);
+      const { client, charged, refusal } = await charge(ctx, requested);
       if (refusal) return setResultAndStopExecution(refusal);
       return {
         async onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) return; // incremental delivery: not enabled in this API
           const actual = actualCost(args.document, args.operationName, result.data);
-          const { status, msToFull } = await buckets.refund(client, requested - actual);
+          const { status, msToFull } = await buckets.refund(client, requested - actual, charged);
           const cost: QueryCost = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status };
           const extensions: Record<string, unknown> = { ...result.extensions, cost };
           if (!opts.overSocket(ctx)) extensions.http = { headers: headers(status, msToFull) };

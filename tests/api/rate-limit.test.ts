@@ -13,6 +13,7 @@ import { redisUrl } from "../support/services.js";
 import { STOCK_CHANGED } from "../support/operations.js";
 import { subscribe } from "../support/stockwire.js";
 import { JWT_SECRET } from "../support/shop.js";
+import { source } from "../support/client.js";
 
 interface Reply {
   status: number;
@@ -191,6 +192,37 @@ describe("with small buckets", () => {
       }
     } finally {
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it("charges subscribing over SSE too, against the same per-client cap", async () => {
+    const customer = await api.createCustomer();
+    const available = async () =>
+      (await post(url, `{ __typename }`, undefined, bearer(customer.token))).body.extensions!.cost.throttleStatus.currentlyAvailable;
+    const start = await available();
+    const sse = new AbortController();
+    const res = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", ...bearer(customer.token) },
+      body: JSON.stringify({ query: source(STOCK_CHANGED), variables: { ids: [product.id] } }),
+      signal: sse.signal,
+    });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("CURRENT")) text += new TextDecoder().decode((await reader.read()).value);
+    try {
+      expect(start - (await available())).toBe(8 + 1);
+      // The SSE subscription holds one of the customer's 2 places.
+      const ws = subscribe(url, customer.token, STOCK_CHANGED, { ids: [product.id] }, "stockChanged");
+      const refused = subscribe(url, customer.token, STOCK_CHANGED, { ids: [product.id] }, "stockChanged");
+      try {
+        await ws.waitFor("the current stock", (e) => e.reason === "CURRENT");
+        expect(JSON.stringify(await refused.waitForError())).toContain("TOO_MANY_SUBSCRIPTIONS");
+      } finally {
+        await Promise.all([ws.close(), refused.close()]);
+      }
+    } finally {
+      sse.abort();
     }
   });
 
