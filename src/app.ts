@@ -59,8 +59,9 @@ export function buildApp(deps: AppDeps): App {
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
   });
   // The client address: the socket's, or X-Forwarded-For's as far back as TRUST_PROXY trusts it.
-  const addressOf = (request: { socket: { remoteAddress?: string }; headers: UpgradeRequest["headers"] }) =>
-    clientAddress(request.socket.remoteAddress, request.headers["x-forwarded-for"], config.rateLimit.trustProxy);
+  // (A request's socket is gone once node destroyed it, e.g. after refusing an oversized body.)
+  const addressOf = (request: { socket?: { remoteAddress?: string } | null; headers: UpgradeRequest["headers"] }) =>
+    clientAddress(request.socket?.remoteAddress, request.headers["x-forwarded-for"], config.rateLimit.trustProxy);
   // Shared by every API instance on one Redis; in process on the embedded default.
   const buckets = createCostBuckets(config.rateLimit, deps.pubsub.redis);
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
@@ -121,6 +122,7 @@ export function buildApp(deps: AppDeps): App {
           return request ? addressOf(request) : "in-process";
         },
         overSocket: (ctx) => "extra" in ctx,
+        viewerOf: (request) => viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret),
       }),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.

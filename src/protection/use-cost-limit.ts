@@ -11,6 +11,7 @@ import { GraphQLError, type ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { GraphQLContext } from "../schema/context.js";
 import { clientOf, type Client } from "./client.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Charge, CostBuckets, ThrottleStatus } from "./cost-buckets.js";
 import { actualCost, requestedCost } from "./query-cost.js";
 import { COMPLEXITY_LIMIT } from "../schema/complexity.js";
@@ -23,6 +24,8 @@ export interface CostLimitOptions {
   addressOf(context: object): string;
   /** True for operations that arrived over a transport without HTTP responses of their own (graphql-ws). */
   overSocket(context: object): boolean;
+  /** Who sent an HTTP request that was refused before its context existed (anonymous when its token is bad). */
+  viewerOf(request: Request): Promise<Viewer>;
 }
 
 export interface QueryCost {
@@ -34,6 +37,8 @@ export interface QueryCost {
 export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
   const { buckets } = opts;
   const openSubscriptions = new Map<string, number>();
+  /** HTTP requests charged where they executed or subscribed. */
+  const charged = new WeakSet<Request>();
 
   // Above the schema's complexity limit an operation is refused before anything resolves
   // (QUERY_TOO_COMPLEX): charged 1 point, so that answer stays what the client sees. Variables
@@ -50,8 +55,17 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
   const clientOfContext = (ctx: GraphQLContext): Client => clientOf(ctx.viewer, opts.addressOf(ctx));
 
   /** Charges the requested cost; a refusal is the result to answer with. */
-  async function charge(ctx: GraphQLContext, requested: number): Promise<{ client: Client; charged: Charge; refusal?: ExecutionResult }> {
-    const client = clientOfContext(ctx);
+  async function charge(ctx: GraphQLContext, requested: number, client = clientOfContext(ctx)) {
+    const request = (ctx as { request?: Request }).request;
+    if (request) charged.add(request);
+    return chargeClient(client, requested, opts.overSocket(ctx));
+  }
+
+  async function chargeClient(
+    client: Client,
+    requested: number,
+    overSocket: boolean,
+  ): Promise<{ client: Client; charged: Charge; refusal?: ExecutionResult }> {
     const charged = await buckets.charge(client, requested);
     if (charged.ok) return { client, charged };
     const cost: QueryCost = { requestedQueryCost: requested, actualQueryCost: 0, throttleStatus: charged.status };
@@ -62,7 +76,7 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
         : `Throttled: this operation costs ${requested} points and ${charged.status.currentlyAvailable} are available; retry in ${retryAfter} s`;
     const error = new GraphQLError(message, { extensions: { code: "THROTTLED", cost } });
     const refusal: ExecutionResult = { errors: [error], extensions: { cost } };
-    if (!opts.overSocket(ctx)) {
+    if (!overSocket) {
       refusal.extensions!.http = {
         status: 429,
         headers: { ...headers(charged.status, charged.msToFull), "Retry-After": String(retryAfter) },
@@ -72,6 +86,24 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
   }
 
   return {
+    // Refused before executing (unparsable, invalid, a bad token): 1 point, so a flood of bad requests is
+    // throttled as well, and the answer carries extensions.cost like any other.
+    async onResultProcess({ request, result, setResult, serverContext }) {
+      if (charged.has(request) || Array.isArray(result) || isAsyncIterable(result)) return;
+      const viewer = await opts.viewerOf(request).catch((): Viewer => ({ kind: "anonymous" }));
+      const client = clientOf(viewer, opts.addressOf(serverContext));
+      const { charged: c, refusal } = await chargeClient(client, 1, false);
+      if (refusal) return setResult(refusal);
+      const cost: QueryCost = { requestedQueryCost: 1, actualQueryCost: 1, throttleStatus: c.status };
+      setResult({
+        ...result,
+        extensions: {
+          ...result.extensions,
+          cost,
+          http: { ...result.extensions?.http, headers: { ...result.extensions?.http?.headers, ...headers(c.status, c.msToFull) } },
+        },
+      });
+    },
     async onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
       const requested = costOf([args.schema, args.document, args.operationName, args.variableValues]);
@@ -115,7 +147,7 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
       };
       let refusal: ExecutionResult | undefined;
       try {
-        ({ refusal } = await charge(ctx, requested));
+        ({ refusal } = await charge(ctx, requested, client));
       } catch (err) {
         release();
         throw err;

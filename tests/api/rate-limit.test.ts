@@ -256,6 +256,24 @@ describe("behind a proxy (TRUST_PROXY=1)", () => {
     // A client prepending a fresh address to look new is still 203.0.113.1 to the proxy.
     expect((await post(url, PAGE, undefined, { "x-forwarded-for": "198.51.100.9, 203.0.113.1" })).status).toBe(429);
   });
+
+  it("charges a request refused before it executes (invalid, bad token) 1 point: it carries extensions.cost, and a flood of them is throttled", async () => {
+    const from = { "x-forwarded-for": "203.0.113.50" };
+    const invalid = await post(url, `{ noSuchField }`, undefined, from);
+    expect(codes(invalid)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    expect(invalid.body.extensions!.cost).toEqual({
+      requestedQueryCost: 1,
+      actualQueryCost: 1,
+      throttleStatus: { maximumAvailable: 300, currentlyAvailable: 299, restoreRate: 1 },
+    });
+    expect(invalid.headers.get("ratelimit")).toMatch(/^"cost";r=299;t=\d+$/);
+    const badToken = await post(url, PAGE, undefined, { ...from, authorization: "Bearer not-a-token" });
+    expect(badToken.status).toBe(401);
+    expect(badToken.body.extensions!.cost.throttleStatus.currentlyAvailable).toBe(298);
+    let sent = 2;
+    while (sent < 400 && (await post(url, `{ noSuchField }`, undefined, from)).status !== 429) sent++;
+    expect(sent).toBeLessThanOrEqual(301);
+  });
 });
 
 describe("on Redis", () => {
