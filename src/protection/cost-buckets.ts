@@ -1,12 +1,14 @@
-// Cost buckets: per client, a bucket of points that requests are charged
-// from and that restores over time. The counting is rate-limiter-flexible's
-// (atomic: one Lua script per charge in Redis, so every API instance shares
-// each client's bucket; in process without Redis). Its counter is a fixed
-// window: a bucket of N points restored at R points/s is a window of N points
-// that refills every N/R seconds, i.e. a leaky bucket's burst and long-run rate
-// with the refill in one step instead of continuous.
+// Cost buckets: per client, a leaky bucket of points, as Shopify's GraphQL
+// APIs keep them. Requests pour their cost in; it drains continuously at the
+// restore rate; a request that would overflow it is refused and told when
+// enough will have drained. In Redis (one Lua script per charge or refund, on
+// Redis' clock, so every API instance shares each client's bucket) or, without
+// Redis or while it is unreachable, in this process.
+//
+// Hand-rolled on purpose: rate-limiter-flexible (what we tried first) counts
+// fixed windows, so a drained client got its whole bucket back in one step
+// after up to a hundred seconds instead of a little every second.
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { BucketSize } from "../config/config.js";
 import type { Client, Tier } from "./client.js";
 
@@ -28,52 +30,84 @@ export interface CostBuckets {
   refund(client: Client, points: number, charged: Charge): Promise<{ status: ThrottleStatus; msToFull: number }>;
 }
 
+/** One step of a bucket: drain since `ts`, then pour `delta` in (a refund is negative) unless it overflows. */
+export function pour(state: { level: number; ts: number } | undefined, size: BucketSize, delta: number, now: number) {
+  const drained = Math.max(0, (state?.level ?? 0) - ((now - (state?.ts ?? now)) * size.restorePerSecond) / 1000);
+  const ok = delta <= 0 || drained + delta <= size.points;
+  return { ok, level: ok ? Math.min(size.points, Math.max(0, drained + delta)) : drained };
+}
+
+// The same step in Redis, atomically, on Redis' clock. KEYS[1] a hash {level, ts}; ARGV: points, restore/s, delta.
+const POUR = `
+local cap, rate, delta = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local s = redis.call('HMGET', KEYS[1], 'level', 'ts')
+local level = math.max(0, (tonumber(s[1]) or 0) - (now - (tonumber(s[2]) or now)) * rate / 1000)
+local ok = 1
+if delta > 0 and level + delta > cap then ok = 0 else level = math.min(cap, math.max(0, level + delta)) end
+if level > 0 then
+  redis.call('HSET', KEYS[1], 'level', tostring(level), 'ts', now)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(level * 1000 / rate) + 1000)
+else
+  redis.call('DEL', KEYS[1])
+end
+return {ok, tostring(level)}`;
+
+type Pour = (key: string, size: BucketSize, delta: number) => Promise<{ ok: boolean; level: number }>;
+
+function memoryPour(): Pour {
+  const buckets = new Map<string, { level: number; ts: number }>();
+  // Forget buckets that have drained, so idle clients cost no memory.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [key, b] of buckets) if (b.ts < now - 3_600_000 || b.level === 0) buckets.delete(key);
+  }, 60_000);
+  sweep.unref();
+  return async (key, size, delta) => {
+    const now = Date.now();
+    const step = pour(buckets.get(key), size, delta, now);
+    if (step.ok) buckets.set(key, { level: step.level, ts: now });
+    return step;
+  };
+}
+
+function redisPour(redis: Redis, fallback: Pour): Pour {
+  return async (key, size, delta) => {
+    // Unreachable Redis: count in process rather than queue every request behind ioredis' reconnects.
+    if (redis.status !== "ready") return fallback(key, size, delta);
+    const [ok, level] = (await redis.eval(POUR, 1, key, size.points, size.restorePerSecond, delta)) as [number, string];
+    return { ok: ok === 1, level: Number(level) };
+  };
+}
+
 /** In Redis when given its connection (shared by every instance), else in this process. */
 export function createCostBuckets(sizes: Record<Tier, BucketSize>, redis?: Redis): CostBuckets {
-  const limiters = Object.fromEntries(
-    (["anonymous", "customer", "admin"] as const).map((tier) => {
-      const size = sizes[tier];
-      const opts = {
-        keyPrefix: `stockwire:cost:${tier}`,
-        points: size.points,
-        duration: Math.max(1, Math.round(size.points / size.restorePerSecond)),
-      };
-      // Redis unreachable: rather than hang every request in ioredis' offline queue, count in
-      // process until it is back (rate-limiter-flexible's insurance limiter).
-      const limiter: RateLimiterAbstract = redis
-        ? new RateLimiterRedis({ ...opts, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(opts) })
-        : new RateLimiterMemory(opts);
-      return [tier, limiter];
-    }),
-  ) as Record<Tier, RateLimiterAbstract>;
+  const inProcess = memoryPour();
+  const pourInto = redis ? redisPour(redis, inProcess) : inProcess;
 
-  const statusOf = (tier: Tier, res: RateLimiterRes) => ({
-    status: {
-      maximumAvailable: sizes[tier].points,
-      currentlyAvailable: Math.max(0, Math.min(sizes[tier].points, sizes[tier].points - res.consumedPoints)),
-      restoreRate: sizes[tier].restorePerSecond,
-    },
-    msToFull: res.consumedPoints > 0 ? res.msBeforeNext : 0,
-  });
+  const statusOf = (tier: Tier, level: number) => {
+    const size = sizes[tier];
+    return {
+      status: { maximumAvailable: size.points, currentlyAvailable: Math.floor(size.points - level), restoreRate: size.restorePerSecond },
+      msToFull: Math.ceil((level * 1000) / size.restorePerSecond),
+    };
+  };
+  const keyOf = (client: Client) => `stockwire:cost:${client.tier}:${client.key}`;
 
   return {
     sizes,
     async charge(client, cost) {
-      const limiter = limiters[client.tier];
-      try {
-        return { ok: true, ...statusOf(client.tier, await limiter.consume(client.key, cost)) };
-      } catch (rejected) {
-        if (!(rejected instanceof RateLimiterRes)) throw rejected;
-        // The library counted the refused points: give them back, a throttled request costs nothing.
-        const after = await limiter.reward(client.key, cost);
-        const { status, msToFull } = statusOf(client.tier, after);
-        return { ok: false, status, msToFull, retryAfterMs: rejected.msBeforeNext };
-      }
+      const size = sizes[client.tier];
+      const step = await pourInto(keyOf(client), size, cost);
+      const state = statusOf(client.tier, step.level);
+      if (step.ok) return { ok: true, ...state };
+      const retryAfterMs = Math.ceil(((step.level + cost - size.points) * 1000) / size.restorePerSecond);
+      return { ok: false, ...state, retryAfterMs };
     },
     async refund(client, points, charged) {
       if (points <= 0) return charged;
-      // Should the window have rolled over since the charge, this credits the new one: at most one refund.
-      return statusOf(client.tier, await limiters[client.tier].reward(client.key, points));
+      return statusOf(client.tier, (await pourInto(keyOf(client), sizes[client.tier], -points)).level);
     },
   };
 }

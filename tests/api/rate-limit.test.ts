@@ -82,8 +82,10 @@ describe("with the default settings", () => {
     expect(cost.requestedQueryCost).toBe(401);
     // products 1 + edges 1 + per product (node 1 + id 1 + name 1)
     expect(cost.actualQueryCost).toBe(2 + 3 * r.body.data.products.edges.length);
-    // A fresh customer's bucket, charged only the actual cost.
-    expect(cost.throttleStatus).toEqual({ maximumAvailable: 20_000, currentlyAvailable: 20_000 - cost.actualQueryCost, restoreRate: 200 });
+    // A fresh customer's bucket, charged only the actual cost: what drained while the request ran (200/s)
+    // is far less than the refund (requested - actual, ~390), so without it this would be below.
+    expect(cost.throttleStatus).toMatchObject({ maximumAvailable: 20_000, restoreRate: 200 });
+    expect(cost.throttleStatus.currentlyAvailable).toBeGreaterThanOrEqual(20_000 - cost.actualQueryCost);
     expect(r.headers.get("ratelimit-policy")).toBe(`"cost";q=20000;w=100`);
     expect(r.headers.get("ratelimit")).toMatch(new RegExp(`^"cost";r=${cost.throttleStatus.currentlyAvailable};t=\\d+$`));
 
@@ -270,9 +272,11 @@ describe("behind a proxy (TRUST_PROXY=1)", () => {
     const badToken = await post(url, PAGE, undefined, { ...from, authorization: "Bearer not-a-token" });
     expect(badToken.status).toBe(401);
     expect(badToken.body.extensions!.cost.throttleStatus.currentlyAvailable).toBe(298);
+    const t0 = Date.now();
     let sent = 2;
     while (sent < 400 && (await post(url, `{ noSuchField }`, undefined, from)).status !== 429) sent++;
-    expect(sent).toBeLessThanOrEqual(301);
+    // 300 points, plus the 1 a second that drained meanwhile.
+    expect(sent).toBeLessThanOrEqual(301 + Math.ceil((Date.now() - t0) / 1000));
   });
 });
 
