@@ -53,6 +53,7 @@ export function buildApp(deps: AppDeps): App {
     pubsub: deps.pubsub,
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
+    orders: config.orders,
   });
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);

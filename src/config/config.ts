@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
   LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -86,6 +87,8 @@ export interface Config {
   demo: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
+  /** placeOrder group commit: at most this many orders per batch statement. */
+  orders: { batchMax: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -136,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
     demo,
     roles: [...new Set(e.STOCKWIRE_ROLES)],
+    orders: { batchMax: e.ORDER_BATCH_MAX },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,
