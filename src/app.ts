@@ -102,6 +102,7 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: false },
       }),
       useReadiness(deps),
+      useStats(config, () => ({ orders: services.orders.stats, stockHub: services.live.stock.stats, fanout: fanout.stats })),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
@@ -231,6 +232,27 @@ export function buildApp(deps: AppDeps): App {
 }
 
 /** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
+/**
+ * GET /stats (admins only): this process's counters as JSON: group commit
+ * (batch sizes), sold-out refusals, the stock hub and the fan-out. Read by
+ * bench/orders; a stop-gap until these become Prometheus metrics.
+ */
+function useStats(config: Config, stats: () => Record<string, unknown>): Plugin {
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== "/stats") return;
+      const viewer = await viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret).catch(() => null);
+      const admin = viewer?.kind === "admin";
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(admin ? stats() : { error: "admin token required" }), {
+          status: admin ? 200 : 403,
+          headers: { "content-type": "application/json" },
+        }),
+      );
+    },
+  };
+}
+
 function useReadiness(deps: AppDeps): Plugin {
   const checks = {
     database: () => deps.db.ping(),

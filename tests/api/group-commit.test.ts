@@ -297,4 +297,12 @@ describe("group commit", () => {
       other.release();
     }
   });
+
+  it("GET /stats shows these counters to admins only", async () => {
+    expect((await api.fetch("/stats")).status).toBe(403);
+    expect((await api.fetch("/stats", { headers: api.bearer(customer.token) })).status).toBe(403);
+    const res = await api.fetch("/stats", { headers: api.bearer(api.adminToken) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ orders: { batches: stats().batches, soldOutRefusals: 0 }, stockHub: {}, fanout: {} });
+  });
 });
