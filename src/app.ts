@@ -11,10 +11,12 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { execute, getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
+import { execute, getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
-import { viewerFromAuthorization } from "./auth/tokens.js";
+import { viewerReader } from "./auth/tokens.js";
+import type { Viewer } from "./auth/viewer.js";
+import { useGraphQlJit } from "@envelop/graphql-jit";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
@@ -55,6 +57,8 @@ export function buildApp(deps: AppDeps): App {
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
     orders: config.orders,
   });
+  // Verified tokens are remembered until they expire (every request carries one).
+  const readViewer = viewerReader(config.jwt.secret);
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
@@ -84,7 +88,7 @@ export function buildApp(deps: AppDeps): App {
       const header =
         typeof connectionParams?.authorization === "string" ? connectionParams.authorization : request.headers.get("authorization");
       try {
-        const viewer = await viewerFromAuthorization(header, config.jwt.secret);
+        const viewer = await readViewer(header);
         return createGraphQLContext({ viewer }, services);
       } catch (err) {
         if (!(err instanceof UnauthenticatedError)) throw err;
@@ -101,8 +105,13 @@ export function buildApp(deps: AppDeps): App {
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
+      // Queries and mutations run compiled (graphql-jit, cached per parsed
+      // document, which Yoga caches per query text). Requests whose variables
+      // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
+      // subscriptions too: the fan-out executes them itself (src/fanout).
+      useGraphQlJit({}, { enableIf: compiledExecution }),
       useReadiness(deps),
-      useStats(config, () => ({ orders: services.orders.stats, stockHub: services.live.stock.stats, fanout: fanout.stats })),
+      useStats(readViewer, () => ({ orders: services.orders.stats, stockHub: services.live.stock.stats, fanout: fanout.stats })),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
@@ -115,7 +124,7 @@ export function buildApp(deps: AppDeps): App {
   // Per connection (graphql-ws context): the ids of its running subscriptions.
   const openSubscriptions = new WeakMap<object, Set<string>>();
   const verify = (auth: unknown) =>
-    viewerFromAuthorization(String(auth), config.jwt.secret).then(
+    readViewer(String(auth)).then(
       () => true,
       () => false,
     );
@@ -232,16 +241,23 @@ export function buildApp(deps: AppDeps): App {
 }
 
 /** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
+function compiledExecution(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation || operation.operation === "subscription") return false;
+  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  return !variables.errors;
+}
+
 /**
  * GET /stats (admins only): this process's counters as JSON: group commit
  * (batch sizes), sold-out refusals, the stock hub and the fan-out. Read by
  * bench/orders; a stop-gap until these become Prometheus metrics.
  */
-function useStats(config: Config, stats: () => Record<string, unknown>): Plugin {
+function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats: () => Record<string, unknown>): Plugin {
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== "/stats") return;
-      const viewer = await viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret).catch(() => null);
+      const viewer = await readViewer(request.headers.get("authorization")).catch(() => null);
       const admin = viewer?.kind === "admin";
       endResponse(
         new fetchAPI.Response(JSON.stringify(admin ? stats() : { error: "admin token required" }), {
