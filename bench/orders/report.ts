@@ -53,7 +53,7 @@ const BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
 function sizeLine(sizes: Record<string, number>) {
   const entries = Object.entries(sizes).map(([size, n]) => [Number(size), n] as const);
   const batches = entries.reduce((t, [, n]) => t + n, 0);
-  if (!batches) return { batches: 0, mean: NaN, p50: NaN, max: NaN, histogram: "-" };
+  if (!batches) return { batches: 0, mean: NaN, p50: "-", max: "-", histogram: "-" };
   const orders = entries.reduce((t, [size, n]) => t + size * n, 0);
   const sorted = entries.sort((x, y) => x[0] - y[0]);
   let seen = 0;
@@ -173,10 +173,12 @@ export function ordersReport(rows: ScenarioRow[], checks: Check[], apiBatches: M
     out.push(
       ...table(
         ["<scenario", "batches", "orders in batches", "mean", "p50", "max", "batches by size", "sold-out refusals", "fallbacks", "failed"],
-        [...apiBatches].map(([name, b]) => {
-          const l = sizeLine(b.sizes);
-          return [name, b.batches, b.batchedOrders, f1(l.mean), l.p50, l.max, l.histogram, b.soldOutRefusals, b.fallbacks, b.failed];
-        }),
+        [...apiBatches]
+          .filter(([, b]) => b.batches > 0 || b.soldOutRefusals > 0)
+          .map(([name, b]) => {
+            const l = sizeLine(b.sizes);
+            return [name, b.batches, b.batchedOrders, f1(l.mean), l.p50, l.max, l.histogram, b.soldOutRefusals, b.fallbacks, b.failed];
+          }),
       ),
       "",
     );
