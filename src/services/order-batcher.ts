@@ -10,7 +10,7 @@
 // batch in flight per process, the next dispatched when it returns.
 import DataLoader from "dataloader";
 import type { DbClient } from "../db/database.js";
-import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
+import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
 
 export interface OrderBatchStats {
@@ -22,7 +22,7 @@ export interface OrderBatchStats {
   sizes: Record<number, number>;
   /** Orders whose (customer, idempotency key) repeated one earlier in the same batch: sent in the next batch, where they replay. */
   deferred: number;
-  /** Batches that hit a conflict only one order can explain (a duplicate key committed meanwhile by another process, a missing customer, a total out of range) and were placed one by one instead. */
+  /** Batches that hit a conflict only one order can explain (a duplicate key committed meanwhile by another process, a missing customer, a total out of range, a deadlock over such keys) and were placed one by one instead. */
   fallbacks: number;
   /** Batches that failed as a whole: every order in them got the error. */
   failed: number;
@@ -95,7 +95,10 @@ export class OrderBatcher {
     try {
       return await placeOrdersBatch(this.prisma, batch);
     } catch (err) {
-      if (!(isUniqueViolation(err) || isForeignKeyViolation(err) || isOutOfRange(err))) {
+      // A deadlock too: products are locked in id order, but two processes'
+      // batches racing over the same idempotency keys in opposite orders wait
+      // on each other's order rows; PostgreSQL aborts one, which then goes one by one.
+      if (!(isUniqueViolation(err) || isForeignKeyViolation(err) || isOutOfRange(err) || isDeadlock(err))) {
         this.stats.failed++;
         throw err;
       }
