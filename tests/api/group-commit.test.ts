@@ -298,6 +298,55 @@ describe("group commit", () => {
     }
   });
 
+  it("an order on an idle server goes out at once, alone", async () => {
+    const p = await api.createProduct({ stock: 5 });
+    const before = stats();
+    expectTypename(await api.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "PlaceOrderSuccess");
+    const after = stats();
+    expect(after.batches - before.batches).toBe(1);
+    expect((after.sizes[1] ?? 0) - (before.sizes[1] ?? 0)).toBe(1);
+  });
+
+  it("ORDER_BATCH_MAX caps a batch: more waiting orders go out in several, one after another, in order", async () => {
+    const small = await startApi({ ORDER_BATCH_MAX: "2" });
+    try {
+      const ordersStats = () => small.app.services.orders.stats;
+      const who = await small.createCustomer();
+      const p = await small.createProduct({ stock: 4 });
+      const gate = await small.createProduct({ stock: 10 });
+      const lock = await small.sql.connect();
+      let results: Promise<Awaited<ReturnType<typeof small.placeOrder>>>[] = [];
+      try {
+        await lock.query("BEGIN");
+        await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [uuid(gate.id)]);
+        const gated = small.placeOrder(who.token, [{ productId: gate.id, quantity: 1 }]);
+        await vi.waitFor(() => expect(ordersStats().batches).toBe(1), { timeout: 10_000 });
+        for (let i = 0; i < 5; i++) {
+          results.push(small.placeOrder(who.token, [{ productId: p.id, quantity: 1 }]));
+          await vi.waitFor(() => expect(ordersStats().waiting).toBe(i + 1), { timeout: 10_000 });
+        }
+        await lock.query("COMMIT");
+        await gated;
+      } finally {
+        await lock.query("ROLLBACK").catch(() => {});
+        lock.release();
+      }
+      const outcome = (await Promise.all(results)).map((r) => r.__typename);
+      results = [];
+      expect(outcome).toEqual([
+        "PlaceOrderSuccess",
+        "PlaceOrderSuccess",
+        "PlaceOrderSuccess",
+        "PlaceOrderSuccess",
+        "InsufficientStockError",
+      ]);
+      expect(ordersStats().sizes).toEqual({ 1: 2, 2: 2 }); // the gate, then 2 + 2 + 1
+      expect(ordersStats().batches).toBe(4);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("GET /stats shows these counters to admins only", async () => {
     expect((await api.fetch("/stats")).status).toBe(403);
     expect((await api.fetch("/stats", { headers: api.bearer(customer.token) })).status).toBe(403);
