@@ -73,6 +73,7 @@ const EnvSchema = z.object({
     (v) => (v === "false" ? "0" : v === "true" ? "1" : v),
     z.coerce.number({ error: TRUST_PROXY_HELP }).int(TRUST_PROXY_HELP).min(0, TRUST_PROXY_HELP).max(10, TRUST_PROXY_HELP).default(0),
   ),
+  ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -108,6 +109,8 @@ export interface Config {
    * (main.ts), so the API's fan-out cannot starve them.
    */
   pipelineThread: boolean;
+  /** placeOrder group commit: at most this many orders per batch statement. */
+  orders: { batchMax: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -179,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo,
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
+    orders: { batchMax: e.ORDER_BATCH_MAX },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,
