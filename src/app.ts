@@ -76,6 +76,7 @@ export function buildApp(deps: AppDeps): App {
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
     maxRequestBodySize: REQUEST_LIMITS.maxBodyBytes,
+    cors: corsFor(config.corsOrigins),
     // HTTP requests carry the token in a header; graphql-ws connections in
     // connection_init's payload ({ authorization: "Bearer …" }) or the upgrade request.
     context: async (initial) => {
@@ -226,6 +227,27 @@ export function buildApp(deps: AppDeps): App {
         });
         server.closeIdleConnections();
       }),
+  };
+}
+
+/**
+ * CORS: only the origins in CORS_ORIGINS get CORS headers (same-origin pages need none);
+ * any other origin gets none, so a browser will not let it read the answer. Tokens
+ * travel in the Authorization header, not in cookies: no Allow-Credentials.
+ */
+function corsFor(origins: string[]) {
+  const allowed = new Set(origins);
+  return (request: Request) => {
+    const origin = request.headers.get("origin");
+    return origin && allowed.has(origin)
+      ? {
+          origin: [origin],
+          credentials: false,
+          allowedHeaders: ["content-type", "authorization", "accept"],
+          methods: ["GET", "POST"],
+          maxAge: 600,
+        }
+      : false;
   };
 }
 

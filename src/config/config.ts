@@ -33,7 +33,20 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === 
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().default("0.0.0.0"),
+  HOST: optional(z.string().min(1)),
+  CORS_ORIGINS: optional(
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), {
+        message: "must be a comma-separated list of origins like https://shop.example.com (scheme and host, no path)",
+      }),
+  ),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   DATABASE_URL: optional(url(["postgres:", "postgresql:"], "postgresql://user:pass@host:5432/db")),
@@ -71,7 +84,10 @@ const EnvSchema = z.object({
 
 export interface Config {
   port: number;
+  /** Interface to listen on: loopback in demo mode unless HOST says otherwise, else all. */
   host: string;
+  /** Origins other than the API's own that browsers may call it from (CORS); empty = same origin only. */
+  corsOrigins: string[];
   env: "development" | "production" | "test";
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
@@ -122,7 +138,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     port: e.PORT,
-    host: e.HOST,
+    // Demo mode hands out tokens: only this machine may reach it, unless HOST is set on purpose.
+    host: e.HOST ?? (demo ? "127.0.0.1" : "0.0.0.0"),
+    corsOrigins: e.CORS_ORIGINS ?? [],
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     database: e.DATABASE_URL
