@@ -11,7 +11,7 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { execute, getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
+import { execute, getOperationAST, GraphQLError, type ExecutionResult, type ValidationContext } from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerFromAuthorization } from "./auth/tokens.js";
@@ -24,7 +24,22 @@ import { servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-liv
 import { serveGraphQLWs } from "./fanout/ws-server.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
-export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
+export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20, maxDirectives: 50 };
+
+/** A graphql-armor rule's rejection as a validation error with `code`, instead of an exception thrown out of validate(). */
+function reportAs(code: string) {
+  const reported = new WeakSet<ValidationContext>(); // once per validation (the depth rule rejects once per operation and fragment)
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: ValidationContext | null, err: GraphQLError) => {
+        if (!ctx || reported.has(ctx)) return;
+        reported.add(ctx);
+        ctx.reportError(new GraphQLError(err.message, { nodes: err.nodes, extensions: { code } }));
+      },
+    ],
+  };
+}
 
 export interface AppDeps {
   config: Config;
@@ -95,9 +110,13 @@ export function buildApp(deps: AppDeps): App {
       EnvelopArmorPlugin({
         // Shape limits, checked while validating. Cost is the schema's own
         // complexity limit (schema/complexity.ts), which sees variables.
-        maxDepth: { n: REQUEST_LIMITS.maxDepth, flattenFragments: true },
+        // Reported as validation errors with a code (armor's default throws
+        // from inside validate(), which has no code and breaks graphql-ws).
+        maxDepth: { n: REQUEST_LIMITS.maxDepth, flattenFragments: true, ...reportAs("QUERY_TOO_DEEP") },
         maxTokens: { n: REQUEST_LIMITS.maxTokens },
-        maxAliases: { n: REQUEST_LIMITS.maxAliases },
+        // Every alias counts, __typename ones too (armor allows those by default).
+        maxAliases: { n: REQUEST_LIMITS.maxAliases, allowList: [], ...reportAs("TOO_MANY_ALIASES") },
+        maxDirectives: { n: REQUEST_LIMITS.maxDirectives, ...reportAs("TOO_MANY_DIRECTIVES") },
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
@@ -147,14 +166,20 @@ export function buildApp(deps: AppDeps): App {
           connectionParams: ctx.connectionParams,
           params,
         });
+        // Refusals are this operation's errors, with a code as over HTTP; the socket stays open.
         let document;
         try {
           document = parse(params.query);
         } catch (err) {
-          return [err as GraphQLError];
+          return [withCode(err, "GRAPHQL_PARSE_FAILED")];
         }
-        const errors = validate(schema, document);
-        if (errors.length) return errors;
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(schema, document);
+        } catch (err) {
+          errors = [err as GraphQLError];
+        }
+        if (errors.length) return errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED"));
         // Subscriptions are capped per connection; queries and mutations over the socket are not.
         const open =
           getOperationAST(document, params.operationName)?.operation === "subscription"
@@ -288,6 +313,12 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     p.then(resolve, reject).finally(() => clearTimeout(t));
   });
+}
+
+/** A parse or validation failure as a client error with a code (its own, if it has one); anything else is masked. */
+function withCode(err: unknown, code: string): GraphQLError {
+  if (!(err instanceof GraphQLError)) return new GraphQLError("Unexpected error.", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+  return err.extensions.code ? err : new GraphQLError(err.message, { nodes: err.nodes, extensions: { ...err.extensions, code } });
 }
 
 const addressOf = (request: { socket: { remoteAddress?: string } }) => request.socket.remoteAddress ?? "unknown";

@@ -18,12 +18,29 @@ const codes: [abstract new (...args: any[]) => Error, string][] = [
 export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["maskedErrors"], boolean>>["maskError"] = (
   error,
   message,
-  isDev,
 ) => {
   const original = error instanceof GraphQLError ? error.originalError : undefined;
   const coded = original && error instanceof GraphQLError ? codedError(original, error) : undefined;
-  return coded ?? yogaMaskError(error, message, isDev);
+  // Never Yoga's development mode: it would put the original error (and its stack) in the response.
+  return withoutOriginalError(coded ?? yogaMaskError(error, message, false));
 };
+
+/**
+ * Yoga copies some causes into `extensions.originalError` itself (invalid JSON:
+ * the parser's message, with the start of the body): the client gets the message
+ * and code only.
+ */
+function withoutOriginalError(error: Error): Error {
+  if (!(error instanceof GraphQLError) || !("originalError" in error.extensions)) return error;
+  const { originalError: _dropped, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions,
+  });
+}
 
 /** A known domain error as the GraphQL error a client may see (message and code); undefined for anything else. */
 export function codedError(original: unknown, at?: GraphQLError): GraphQLError | undefined {
