@@ -22,6 +22,9 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   relay: {
     clientMutationId: "omit",
+    // schema/node.ts defines node and nodes: each ID answered on its own.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
     cursorType: "String",
     // One codec for every global ID (ids/global-id.ts), here as everywhere.
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
