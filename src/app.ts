@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import { createYoga, createLogger, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, createLogger, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
@@ -16,7 +16,7 @@ import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerFromAuthorization } from "./auth/tokens.js";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
-import { maskError } from "./schema/mask-error.js";
+import { clientErrorCode, maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
@@ -69,7 +69,7 @@ export function buildApp(deps: AppDeps): App {
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
   });
-  const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
+  const logger = quietAboutClientErrors(createLogger(config.logLevel === "silent" ? "error" : config.logLevel));
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
@@ -273,6 +273,23 @@ function corsFor(origins: string[]) {
           maxAge: 600,
         }
       : false;
+  };
+}
+
+/**
+ * Yoga logs every error it masks at error level with its stack, client errors
+ * included (~1.2 kB per anonymous `{ me { id } }`): anyone could flood the log.
+ * Errors the client caused are one debug line; server failures stay as they were.
+ */
+function quietAboutClientErrors(logger: YogaLogger): YogaLogger {
+  return {
+    ...logger,
+    error: (...args: unknown[]) => {
+      const code = args.length === 1 ? clientErrorCode(args[0]) : undefined;
+      if (!code) return logger.error(...args);
+      const { message, path } = args[0] as GraphQLError;
+      logger.debug(`client error ${code}: ${message.replace(/\s+/g, " ").slice(0, 200)}${path ? ` (at ${path.join(".")})` : ""}`);
+    },
   };
 }
 

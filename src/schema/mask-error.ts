@@ -31,15 +31,10 @@ export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["m
  * and code only.
  */
 function withoutOriginalError(error: Error): Error {
-  if (!(error instanceof GraphQLError) || !("originalError" in error.extensions)) return error;
-  const { originalError: _dropped, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions,
-  });
+  // In place: a new object would count as masked, and Yoga logs every masked error (twice, here).
+  if (error instanceof GraphQLError && "originalError" in error.extensions)
+    delete (error.extensions as Record<string, unknown>).originalError;
+  return error;
 }
 
 /** A known domain error as the GraphQL error a client may see (message and code); undefined for anything else. */
@@ -51,4 +46,33 @@ export function codedError(original: unknown, at?: GraphQLError): GraphQLError |
     path: at?.path,
     extensions: { code, ...(original instanceof E.ValidationError && { field: original.field }) },
   });
+}
+
+/** Codes of errors the client caused (bad input, no or wrong credentials, limits): not server failures. */
+const CLIENT_CODES = new Set([
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+  "NOT_FOUND",
+  "THROTTLED",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "QUERY_TOO_COMPLEX",
+  "QUERY_TOO_DEEP",
+  "TOO_MANY_ALIASES",
+  "TOO_MANY_DIRECTIVES",
+  "TOO_MANY_SUBSCRIPTIONS",
+  "REQUEST_ENTITY_TOO_LARGE",
+]);
+
+/** The code of an error the client caused, or undefined for anything that may be a server failure. */
+export function clientErrorCode(error: unknown): string | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const original = error.originalError;
+  const code = (original && codedError(original)?.extensions.code) ?? error.extensions.code;
+  if (original && !(original instanceof GraphQLError) && !(original instanceof E.DomainError)) return undefined;
+  const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  if (typeof code === "string" && CLIENT_CODES.has(code)) return code;
+  return status && status >= 400 && status < 500 ? String(code ?? status) : undefined;
 }
