@@ -121,6 +121,7 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: false },
       }),
       useReadiness(deps),
+      useCloseAfterTooLarge(),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
@@ -289,6 +290,19 @@ function quietAboutClientErrors(logger: YogaLogger): YogaLogger {
       if (!code) return logger.error(...args);
       const { message, path } = args[0] as GraphQLError;
       logger.debug(`client error ${code}: ${message.replace(/\s+/g, " ").slice(0, 200)}${path ? ` (at ${path.join(".")})` : ""}`);
+    },
+  };
+}
+
+/**
+ * A 413 is sent before the body was read (the rest of it is still on the wire):
+ * `Connection: close`, so the client does not send its next request on that
+ * socket, which Node would otherwise keep waiting on and then reset.
+ */
+function useCloseAfterTooLarge(): Plugin {
+  return {
+    onResponse({ response }) {
+      if (response.status === 413) response.headers.set("connection", "close");
     },
   };
 }

@@ -1,6 +1,7 @@
 // Bad input and abuse: parse errors, the graphql-armor limits
 // (REQUEST_LIMITS), the request body limit, input bounds on placeOrder,
 // variable coercion errors, error masking of unexpected failures, GraphiQL.
+import http from "node:http";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_LIMITS } from "../../src/app.js";
@@ -360,6 +361,33 @@ describe("request body size", () => {
     const r = await toRaw(res);
     expect(r.status).toBe(413);
     expect(codes(r)).toEqual(["REQUEST_ENTITY_TOO_LARGE"]);
+  });
+
+  it("after a 413 for a chunked body, the client's next request on its keep-alive connection is answered (the 413 closes it)", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    /** POST over the one pooled socket, the body written in 5 kB chunks (chunked) or with a Content-Length. */
+    const send = (text: string, chunkedBody: boolean) =>
+      new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+        const headers = { "content-type": "application/json", ...(!chunkedBody && { "content-length": String(Buffer.byteLength(text)) }) };
+        const req = http.request(`${baseUrl}/graphql`, { method: "POST", agent, headers }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+        });
+        req.on("error", reject);
+        for (let i = 0; i < text.length; i += 5000) req.write(text.slice(i, i + 5000));
+        req.end();
+      });
+    try {
+      const refused = await send(body(REQUEST_LIMITS.maxBodyBytes + 100_000), true);
+      expect(refused.status).toBe(413);
+      expect(refused.connection).toBe("close");
+      const next = await send(JSON.stringify({ query: "{ __typename }" }), false);
+      expect(next.status).toBe(200);
+      expect(JSON.parse(next.body)).toEqual({ data: { __typename: "Query" } });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("refuses an oversized streamed body in process (yoga.fetch) with 413, and accepts a small streamed one", async () => {
