@@ -22,7 +22,7 @@ const groupAlive = (pgid: number) => {
 };
 
 it("SIGTERM to npm start stops the node server as well", { timeout: 180_000 }, async () => {
-  const env = { ...process.env, PORT: "0", HOST: "127.0.0.1", STOCKWIRE_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HOST: "127.0.0.1", STOCKWIRE_DATA_DIR: dataDir };
   for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET"]) delete env[k];
   // Its own process group, so that whatever happens the test can stop everything it started.
   const npm = spawn("npm", ["start"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
