@@ -1,9 +1,10 @@
 // Pothos plugin: every String and ID a client sends, in any argument or input
 // object of any field, is checked before the field runs. A NUL byte (which
 // PostgreSQL refuses in text: error 22021) or an unpaired UTF-16 surrogate
-// (not encodable as UTF-8) is a ValidationError naming the input path, e.g.
-// `input.items[0].productId`: BAD_USER_INPUT for queries and subscriptions, the
-// typed ValidationError for mutations that declare it. One rule at the schema
+// (not encodable as UTF-8) is a ValidationError naming the input path as the
+// services name fields (`sku`, `items[0].productId`: a mutation's `input` is
+// implied): BAD_USER_INPUT for queries and subscriptions, the typed
+// ValidationError for mutations that declare it. One rule at the schema
 // boundary, so no field can forget it.
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from "@pothos/core";
 import {
@@ -76,7 +77,8 @@ function mayHoldText(type: GraphQLInputType, seen: Set<GraphQLInputObjectType>):
 
 function checkArgs(args: Record<string, unknown>, info: GraphQLResolveInfo): void {
   for (const arg of argsWithText(info)) {
-    const bad = badTextAt(arg.type, args[arg.name], arg.name);
+    // Named as the services name fields: a mutation's `input` object is implied (`items[0].productId`).
+    const bad = badTextAt(arg.type, args[arg.name], arg.name === "input" ? "" : arg.name)?.replace(/^\./, "");
     if (bad) throw new ValidationError(bad, `${bad}: text must not contain NUL bytes or unpaired UTF-16 surrogates`);
   }
 }
