@@ -11,7 +11,14 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { execute, getOperationAST, GraphQLError, type ExecutionResult, type ValidationContext } from "graphql";
+import {
+  execute,
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  type ExecutionResult,
+  type ValidationContext,
+} from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerFromAuthorization } from "./auth/tokens.js";
@@ -118,8 +125,10 @@ export function buildApp(deps: AppDeps): App {
         maxAliases: { n: REQUEST_LIMITS.maxAliases, allowList: [], ...reportAs("TOO_MANY_ALIASES") },
         maxDirectives: { n: REQUEST_LIMITS.maxDirectives, ...reportAs("TOO_MANY_DIRECTIVES") },
         costLimit: { enabled: false },
-        blockFieldSuggestion: { enabled: false },
+        // Suggestions name fields the client did not ask about: only where introspection is on too.
+        blockFieldSuggestion: { enabled: !config.introspection },
       }),
+      ...(config.introspection ? [] : [noIntrospection()]),
       useReadiness(deps),
       useCloseAfterTooLarge(),
       useLiveFanout(fanout),
@@ -303,6 +312,15 @@ function useCloseAfterTooLarge(): Plugin {
   return {
     onResponse({ response }) {
       if (response.status === 413) response.headers.set("connection", "close");
+    },
+  };
+}
+
+/** STOCKWIRE_INTROSPECTION=off: graphql-js' own rule refuses __schema and __type (a validation error). */
+function noIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
     },
   };
 }

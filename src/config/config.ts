@@ -66,6 +66,7 @@ const EnvSchema = z.object({
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
+  STOCKWIRE_INTROSPECTION: optional(z.enum(["on", "off"])),
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
   LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
@@ -100,6 +101,8 @@ export interface Config {
   seed: boolean;
   /** Storefront demo mode: GET /demo/session hands out customer and admin tokens to anyone. */
   demo: boolean;
+  /** Schema introspection and "Did you mean …?" field suggestions (off: neither). */
+  introspection: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
   live: {
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
     demo,
+    introspection: e.STOCKWIRE_INTROSPECTION ? e.STOCKWIRE_INTROSPECTION === "on" : e.NODE_ENV === "development",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
