@@ -22,8 +22,18 @@ export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["m
   const original = error instanceof GraphQLError ? error.originalError : undefined;
   const coded = original && error instanceof GraphQLError ? codedError(original, error) : undefined;
   // Never Yoga's development mode: it would put the original error (and its stack) in the response.
-  return withoutOriginalError(coded ?? yogaMaskError(error, message, false));
+  return withCoercionCode(withoutOriginalError(coded ?? yogaMaskError(error, message, false)));
 };
+
+/**
+ * graphql-js refuses a variable value it cannot coerce with an error without a
+ * code (and Yoga does not mask it): it is bad user input. In place.
+ */
+export function withCoercionCode(error: Error): Error {
+  if (error instanceof GraphQLError && !error.path && !error.extensions.code && /^Variable "\$/.test(error.message))
+    (error.extensions as Record<string, unknown>).code = "BAD_USER_INPUT";
+  return error;
+}
 
 /**
  * Yoga copies some causes into `extensions.originalError` itself (invalid JSON:

@@ -54,6 +54,11 @@ describe("over HTTP", () => {
     expect(r.errors?.map((e) => e.extensions?.code)).toEqual([code]);
   });
 
+  it("a variable that cannot be coerced is BAD_USER_INPUT", async () => {
+    const r = await api.gql(`query($n: Int) { products(first: $n) { pageInfo { hasNextPage } } }`, { n: "ten" });
+    expect(r.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+  });
+
   it(`${REQUEST_LIMITS.maxAliases} __typename aliases are still fine`, async () => {
     const r = await api.gql(aliases(REQUEST_LIMITS.maxAliases));
     expect(r.errors).toBeUndefined();
