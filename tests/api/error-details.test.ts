@@ -110,6 +110,20 @@ describe("over graphql-ws", () => {
     }
   });
 
+  it("a NUL byte in a subscription's argument is BAD_USER_INPUT for that subscription (finding 2)", async () => {
+    const conn = await connect();
+    try {
+      const refused = await conn.send(`subscription { stockChanged(productIds: ["a\\u0000"]) { stock } }`);
+      expect(conn.closed()).toBeUndefined();
+      // graphql-ws answers a subscription that fails to start with one result carrying the errors, then complete.
+      expect(refused.map((m) => m.type)).toEqual(["next", "complete"]);
+      expect(refused[0].payload.data ?? null).toBeNull();
+      expect(refused[0].payload.errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "productIds[0]" });
+    } finally {
+      conn.close();
+    }
+  });
+
   it("an unknown field is a validation error with a code", async () => {
     const conn = await connect();
     try {
