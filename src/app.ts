@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import { createYoga, createLogger, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, createLogger, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
@@ -11,14 +11,23 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { execute, getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
+import {
+  execute,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type ValidationContext,
+} from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerReader } from "./auth/tokens.js";
 import type { Viewer } from "./auth/viewer.js";
 import { useGraphQlJit } from "@envelop/graphql-jit";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
-import { maskError } from "./schema/mask-error.js";
+import { clientErrorCode, maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
@@ -30,7 +39,22 @@ import { clientAddress } from "./protection/client.js";
 import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
-export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
+export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20, maxDirectives: 50 };
+
+/** A graphql-armor rule's rejection as a validation error with `code`, instead of an exception thrown out of validate(). */
+function reportAs(code: string) {
+  const reported = new WeakSet<ValidationContext>(); // once per validation (the depth rule rejects once per operation and fragment)
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: ValidationContext | null, err: GraphQLError) => {
+        if (!ctx || reported.has(ctx)) return;
+        reported.add(ctx);
+        ctx.reportError(new GraphQLError(err.message, { nodes: err.nodes, extensions: { code } }));
+      },
+    ],
+  };
+}
 
 export interface AppDeps {
   config: Config;
@@ -69,7 +93,7 @@ export function buildApp(deps: AppDeps): App {
   const buckets = createCostBuckets(config.rateLimit, deps.pubsub.redis);
   // Verified tokens are remembered until they expire (every request carries one).
   const readViewer = viewerReader(config.jwt.secret);
-  const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
+  const logger = quietAboutClientErrors(createLogger(config.logLevel === "silent" ? "error" : config.logLevel));
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
@@ -91,6 +115,7 @@ export function buildApp(deps: AppDeps): App {
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
     maxRequestBodySize: REQUEST_LIMITS.maxBodyBytes,
+    cors: corsFor(config.corsOrigins),
     // HTTP requests carry the token in a header; graphql-ws connections in
     // connection_init's payload ({ authorization: "Bearer …" }) or the upgrade request.
     context: async (initial) => {
@@ -109,18 +134,25 @@ export function buildApp(deps: AppDeps): App {
       EnvelopArmorPlugin({
         // Shape limits, checked while validating. Cost is the schema's own
         // complexity limit (schema/complexity.ts), which sees variables.
-        maxDepth: { n: REQUEST_LIMITS.maxDepth, flattenFragments: true },
+        // Reported as validation errors with a code (armor's default throws
+        // from inside validate(), which has no code and breaks graphql-ws).
+        maxDepth: { n: REQUEST_LIMITS.maxDepth, flattenFragments: true, ...reportAs("QUERY_TOO_DEEP") },
         maxTokens: { n: REQUEST_LIMITS.maxTokens },
-        maxAliases: { n: REQUEST_LIMITS.maxAliases },
+        // Every alias counts, __typename ones too (armor allows those by default).
+        maxAliases: { n: REQUEST_LIMITS.maxAliases, allowList: [], ...reportAs("TOO_MANY_ALIASES") },
+        maxDirectives: { n: REQUEST_LIMITS.maxDirectives, ...reportAs("TOO_MANY_DIRECTIVES") },
         costLimit: { enabled: false },
-        blockFieldSuggestion: { enabled: false },
+        // Suggestions name fields the client did not ask about: only where introspection is on too.
+        blockFieldSuggestion: { enabled: !config.introspection },
       }),
+      ...(config.introspection ? [] : [noIntrospection()]),
       // Queries and mutations run compiled (graphql-jit, cached per parsed
       // document, which Yoga caches per query text). Requests whose variables
       // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
       // subscriptions too: the fan-out executes them itself (src/fanout).
       useGraphQlJit({}, { enableIf: compiledExecution }),
       useReadiness(deps),
+      useCloseAfterTooLarge(),
       // Before the fan-out: a subscription it refuses never reaches the shared execution.
       useCostLimit({
         buckets,
@@ -183,14 +215,20 @@ export function buildApp(deps: AppDeps): App {
           connectionParams: ctx.connectionParams,
           params,
         });
+        // Refusals are this operation's errors, with a code as over HTTP; the socket stays open.
         let document;
         try {
           document = parse(params.query);
         } catch (err) {
-          return [err as GraphQLError];
+          return [withCode(err, "GRAPHQL_PARSE_FAILED")];
         }
-        const errors = validate(schema, document);
-        if (errors.length) return errors;
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(schema, document);
+        } catch (err) {
+          errors = [err as GraphQLError];
+        }
+        if (errors.length) return errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED"));
         // Subscriptions are capped per connection; queries and mutations over the socket are not.
         const open =
           getOperationAST(document, params.operationName)?.operation === "subscription"
@@ -266,6 +304,66 @@ export function buildApp(deps: AppDeps): App {
   };
 }
 
+/**
+ * CORS: only the origins in CORS_ORIGINS get CORS headers (same-origin pages need none);
+ * any other origin gets none, so a browser will not let it read the answer. Tokens
+ * travel in the Authorization header, not in cookies: no Allow-Credentials.
+ */
+function corsFor(origins: string[]) {
+  const allowed = new Set(origins);
+  return (request: Request) => {
+    const origin = request.headers.get("origin");
+    return origin && allowed.has(origin)
+      ? {
+          origin: [origin],
+          credentials: false,
+          allowedHeaders: ["content-type", "authorization", "accept"],
+          methods: ["GET", "POST"],
+          maxAge: 600,
+        }
+      : false;
+  };
+}
+
+/**
+ * Yoga logs every error it masks at error level with its stack, client errors
+ * included (~1.2 kB per anonymous `{ me { id } }`): anyone could flood the log.
+ * Errors the client caused are one debug line; server failures stay as they were.
+ */
+function quietAboutClientErrors(logger: YogaLogger): YogaLogger {
+  return {
+    ...logger,
+    error: (...args: unknown[]) => {
+      const code = args.length === 1 ? clientErrorCode(args[0]) : undefined;
+      if (!code) return logger.error(...args);
+      const { message, path } = args[0] as GraphQLError;
+      logger.debug(`client error ${code}: ${message.replace(/\s+/g, " ").slice(0, 200)}${path ? ` (at ${path.join(".")})` : ""}`);
+    },
+  };
+}
+
+/**
+ * A 413 is sent before the body was read (the rest of it is still on the wire):
+ * `Connection: close`, so the client does not send its next request on that
+ * socket, which Node would otherwise keep waiting on and then reset.
+ */
+function useCloseAfterTooLarge(): Plugin {
+  return {
+    onResponse({ response }) {
+      if (response.status === 413) response.headers.set("connection", "close");
+    },
+  };
+}
+
+/** STOCKWIRE_INTROSPECTION=off: graphql-js' own rule refuses __schema and __type (a validation error). */
+function noIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
 /** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
 function compiledExecution(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
@@ -331,6 +429,12 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     p.then(resolve, reject).finally(() => clearTimeout(t));
   });
+}
+
+/** A parse or validation failure as a client error with a code (its own, if it has one); anything else is masked. */
+function withCode(err: unknown, code: string): GraphQLError {
+  if (!(err instanceof GraphQLError)) return new GraphQLError("Unexpected error.", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+  return err.extensions.code ? err : new GraphQLError(err.message, { nodes: err.nodes, extensions: { ...err.extensions, code } });
 }
 
 function maskResult(result: ExecutionResult | Promise<ExecutionResult>): ExecutionResult | Promise<ExecutionResult> {

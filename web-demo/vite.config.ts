@@ -3,7 +3,7 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
-const api = process.env.STOCKWIRE_API ?? "http://localhost:4000";
+const api = process.env.STOCKWIRE_API ?? "http://127.0.0.1:4000"; // the API listens on loopback (IPv4) in demo mode
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),

@@ -37,5 +37,10 @@ export function canSeeCustomerData(ctx: RequestContext, customerId: string): boo
   return ctx.viewer.kind === "admin" || ctx.viewer.customerId === customerId;
 }
 
+/** Customer data needs credentials whether or not the asked-for record exists: nobody learns which IDs exist by asking anonymously. */
+export function requireSignedIn(ctx: RequestContext): void {
+  if (ctx.viewer.kind === "anonymous") throw new UnauthenticatedError();
+}
+
 /** When the caller's credentials run out, if they do. */
 export const expiresAt = (ctx: RequestContext): number | undefined => (ctx.viewer.kind === "anonymous" ? undefined : ctx.viewer.expiresAt);

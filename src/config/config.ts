@@ -37,7 +37,20 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === 
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().default("0.0.0.0"),
+  HOST: optional(z.string().min(1)),
+  CORS_ORIGINS: optional(
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), {
+        message: "must be a comma-separated list of origins like https://shop.example.com (scheme and host, no path)",
+      }),
+  ),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   DATABASE_URL: optional(url(["postgres:", "postgresql:"], "postgresql://user:pass@host:5432/db")),
@@ -57,6 +70,7 @@ const EnvSchema = z.object({
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
+  STOCKWIRE_INTROSPECTION: optional(z.enum(["on", "off"])),
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
   LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
@@ -88,7 +102,10 @@ const EnvSchema = z.object({
 
 export interface Config {
   port: number;
+  /** Interface to listen on: loopback in demo mode unless HOST says otherwise, else all. */
   host: string;
+  /** Origins other than the API's own that browsers may call it from (CORS); empty = same origin only. */
+  corsOrigins: string[];
   env: "development" | "production" | "test";
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
@@ -101,6 +118,8 @@ export interface Config {
   seed: boolean;
   /** Storefront demo mode: GET /demo/session hands out customer and admin tokens to anyone. */
   demo: boolean;
+  /** Schema introspection and "Did you mean …?" field suggestions (off: neither). */
+  introspection: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
   /**
@@ -167,7 +186,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     port: e.PORT,
-    host: e.HOST,
+    // Demo mode hands out tokens: only this machine may reach it, unless HOST is set on purpose.
+    host: e.HOST ?? (demo ? "127.0.0.1" : "0.0.0.0"),
+    corsOrigins: e.CORS_ORIGINS ?? [],
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     database: e.DATABASE_URL
@@ -180,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
     demo,
+    introspection: e.STOCKWIRE_INTROSPECTION ? e.STOCKWIRE_INTROSPECTION === "on" : e.NODE_ENV === "development",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     orders: { batchMax: e.ORDER_BATCH_MAX },

@@ -5,6 +5,7 @@ import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config/config.js";
@@ -105,8 +106,16 @@ async function openPostgres(url: string, poolSize: number, options: DatabaseOpti
 }
 
 async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Database> {
-  await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  // Before PGlite writes anything: a second process on this folder stops here.
+  const lock = lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    await mkdir(dataDir, { recursive: true });
+    pglite = await PGlite.create(dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const prisma = createClient(new PrismaPGlite(pglite), options);
   return {
     kind: "pglite",
@@ -127,8 +136,12 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
       };
     },
     async close() {
-      await prisma.$disconnect();
-      await pglite.close();
+      try {
+        await prisma.$disconnect();
+        await pglite.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }

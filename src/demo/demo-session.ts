@@ -2,6 +2,9 @@
 // server's own secret: a customer token for a seeded demo customer (created if
 // missing) and an admin token. It hands an admin token to anyone who asks, so
 // it exists only with STOCKWIRE_DEMO=on (see config.ts); otherwise it is a 404.
+// Even then it answers only this machine's own browser: a client on loopback,
+// a loopback Host (a DNS-rebound name is refused) and no cross-site caller.
+import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import type { Config } from "../config/config.js";
 import type { DbClient } from "../db/database.js";
@@ -19,10 +22,18 @@ export interface DemoSession {
 
 export function useDemoSession(deps: { config: Config; prisma: DbClient }): Plugin {
   return {
-    async onRequest({ url, request, endResponse, fetchAPI }) {
+    async onRequest({ url, request, serverContext, endResponse, fetchAPI }) {
       if (!deps.config.demo || url.pathname !== DEMO_SESSION_PATH) return;
       if (request.method !== "GET") {
         endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: "GET" } }));
+        return;
+      }
+      const refusal = whyRefused(request, (serverContext as { req?: IncomingMessage } | undefined)?.req);
+      if (refusal) {
+        const body = {
+          errors: [{ message: `The demo session is only for this machine's own browser: ${refusal}`, extensions: { code: "FORBIDDEN" } }],
+        };
+        endResponse(new fetchAPI.Response(JSON.stringify(body), { status: 403, headers: { "content-type": "application/json" } }));
         return;
       }
       const body = await createDemoSession(deps.prisma, deps.config.jwt.secret);
@@ -33,6 +44,26 @@ export function useDemoSession(deps: { config: Config; prisma: DbClient }): Plug
       );
     },
   };
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const isLoopbackAddress = (address: string) => address === "::1" || /^(::ffff:)?127\./.test(address);
+
+/**
+ * Why a /demo/session request is refused, or undefined. `req` is the Node request
+ * (absent for in-process calls such as yoga.fetch, which are this machine's own).
+ */
+export function whyRefused(request: Request, req: IncomingMessage | undefined): string | undefined {
+  if (req && !isLoopbackAddress(req.socket.remoteAddress ?? "")) return "the client is not on loopback";
+  // The URL's host is the Host header: a DNS-rebound name reaches loopback under a foreign Host.
+  const self = new URL(request.url);
+  if (req && !(LOOPBACK_HOSTS.has(self.hostname) || self.hostname.endsWith(".localhost"))) return "the Host is not a loopback name";
+  // Browsers send Sec-Fetch-Site with every request, and Origin with cross-origin ones.
+  const site = request.headers.get("sec-fetch-site");
+  if (site && site !== "same-origin" && site !== "none") return `a ${site} request`;
+  const origin = request.headers.get("origin");
+  if (origin && origin !== self.origin) return "a cross-origin request";
+  return undefined;
 }
 
 export async function createDemoSession(prisma: DbClient, secret: string): Promise<DemoSession> {

@@ -3,6 +3,7 @@ import SchemaBuilder from "@pothos/core";
 import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
+import "./text-input.plugin.js";
 import type { GraphQLContext } from "./context.js";
 import { encodeGlobalId } from "../ids/index.js";
 import { decodeGlobalIdOrThrow } from "./ids.js";
@@ -15,11 +16,15 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ComplexityPlugin, ErrorsPlugin, RelayPlugin],
+  // textInput after errors: a refused string in a mutation is that mutation's typed ValidationError.
+  plugins: [ComplexityPlugin, ErrorsPlugin, RelayPlugin, "textInput"],
   complexity: { limit: COMPLEXITY_LIMIT, fieldComplexity, complexityError },
   defaultFieldNullability: false,
   relay: {
     clientMutationId: "omit",
+    // schema/node.ts defines node and nodes: each ID answered on its own.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
     cursorType: "String",
     // One codec for every global ID (ids/global-id.ts), here as everywhere.
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),

@@ -6,5 +6,6 @@ import "./product.js";
 import "./customer.js";
 import "./order.js";
 import "./live.js";
+import "./node.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

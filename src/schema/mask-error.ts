@@ -18,12 +18,34 @@ const codes: [abstract new (...args: any[]) => Error, string][] = [
 export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["maskedErrors"], boolean>>["maskError"] = (
   error,
   message,
-  isDev,
 ) => {
   const original = error instanceof GraphQLError ? error.originalError : undefined;
   const coded = original && error instanceof GraphQLError ? codedError(original, error) : undefined;
-  return coded ?? yogaMaskError(error, message, isDev);
+  // Never Yoga's development mode: it would put the original error (and its stack) in the response.
+  return withCoercionCode(withoutOriginalError(coded ?? yogaMaskError(error, message, false)));
 };
+
+/**
+ * graphql-js refuses a variable value it cannot coerce with an error without a
+ * code (and Yoga does not mask it): it is bad user input. In place.
+ */
+export function withCoercionCode(error: Error): Error {
+  if (error instanceof GraphQLError && !error.path && !error.extensions?.code && /^Variable "\$/.test(error.message))
+    (error.extensions as Record<string, unknown>).code = "BAD_USER_INPUT";
+  return error;
+}
+
+/**
+ * Yoga copies some causes into `extensions.originalError` itself (invalid JSON:
+ * the parser's message, with the start of the body): the client gets the message
+ * and code only.
+ */
+function withoutOriginalError(error: Error): Error {
+  // In place: a new object would count as masked, and Yoga logs every masked error (twice, here).
+  if (error instanceof GraphQLError && "originalError" in error.extensions)
+    delete (error.extensions as Record<string, unknown>).originalError;
+  return error;
+}
 
 /** A known domain error as the GraphQL error a client may see (message and code); undefined for anything else. */
 export function codedError(original: unknown, at?: GraphQLError): GraphQLError | undefined {
@@ -34,4 +56,34 @@ export function codedError(original: unknown, at?: GraphQLError): GraphQLError |
     path: at?.path,
     extensions: { code, ...(original instanceof E.ValidationError && { field: original.field }) },
   });
+}
+
+/** Codes of errors the client caused (bad input, no or wrong credentials, limits): not server failures. */
+const CLIENT_CODES = new Set([
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+  "NOT_FOUND",
+  "THROTTLED",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "QUERY_TOO_COMPLEX",
+  "QUERY_TOO_DEEP",
+  "TOO_MANY_ALIASES",
+  "TOO_MANY_DIRECTIVES",
+  "TOO_MANY_SUBSCRIPTIONS",
+  "REQUEST_ENTITY_TOO_LARGE",
+]);
+
+/** The code of an error the client caused, or undefined for anything that may be a server failure. */
+export function clientErrorCode(error: unknown): string | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const original = error.originalError;
+  // graphql-jit's errors (compiled queries) may carry no extensions at all.
+  const code = (original && codedError(original)?.extensions?.code) ?? error.extensions?.code;
+  if (original && !(original instanceof GraphQLError) && !(original instanceof E.DomainError)) return undefined;
+  const status = (error.extensions?.http as { status?: number } | undefined)?.status;
+  if (typeof code === "string" && CLIENT_CODES.has(code)) return code;
+  return status && status >= 400 && status < 500 ? String(code ?? status) : undefined;
 }

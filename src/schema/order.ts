@@ -10,7 +10,6 @@ import { CustomerRef, OrderItemRef, OrderRef, ProductRef } from "./refs.js";
 
 export const Order = builder.node(OrderRef, {
   id: { resolve: (o) => o.id },
-  loadMany: (ids, ctx) => Promise.all(ids.map((id) => loadVisibleOrder(ctx, id))),
   fields: (t) => ({
     status: t.field({ type: OrderStatusEnum, resolve: (o) => o.status }),
     customer: t.field({

@@ -9,7 +9,6 @@ import { ProductRef } from "./refs.js";
 
 export const Product = builder.node(ProductRef, {
   id: { resolve: (p) => p.id },
-  loadMany: (ids, ctx) => Promise.all(ids.map((id) => ctx.loaders.product.load(id))),
   fields: (t) => ({
     sku: t.exposeString("sku"),
     name: t.exposeString("name"),

@@ -2,7 +2,7 @@
 import type { DbClient } from "../db/database.js";
 import type { Customer } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { canSeeCustomerData, requireAdmin, requireCustomer, type RequestContext } from "../auth/viewer.js";
+import { canSeeCustomerData, requireAdmin, requireSignedIn, requireCustomer, type RequestContext } from "../auth/viewer.js";
 import { DuplicateEmailError, NotFoundError } from "../errors/domain-errors.js";
 import { alignByIds } from "../db/align-by-ids.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
@@ -39,6 +39,7 @@ export class CustomerService {
 
   /** The account if the caller may see it (canSeeCustomerData), else null: as if it did not exist. */
   visible(ctx: RequestContext, customer: Customer | null): Customer | null {
+    requireSignedIn(ctx);
     return customer && canSeeCustomerData(ctx, customer.id) ? customer : null;
   }
 

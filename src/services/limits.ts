@@ -43,6 +43,15 @@ export function requireUuid(field: string, value: string): string {
   return value;
 }
 
+/** ISO 4217 currency codes, from the ICU data Node ships (no list of our own to keep current). */
+const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+
+export function requireCurrency(field: string, value: string): string {
+  if (!CURRENCY.test(value) || !CURRENCIES.has(value))
+    throw new ValidationError(field, `${field} must be an ISO 4217 currency code such as EUR`);
+  return value;
+}
+
 export const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const CURRENCY = /^[A-Z]{3}$/;
 export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{2,}$/;

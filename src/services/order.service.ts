@@ -11,7 +11,7 @@ import { restoreOrderStock } from "../db/stock.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
-import { canSeeCustomerData, isAdmin, requireAdmin, requireCustomer, type RequestContext } from "../auth/viewer.js";
+import { canSeeCustomerData, isAdmin, requireAdmin, requireCustomer, requireSignedIn, type RequestContext } from "../auth/viewer.js";
 import {
   InsufficientStockError,
   InvalidTransitionError,
@@ -192,6 +192,7 @@ export class OrderService {
 
   /** The order if the caller may see it (canSeeCustomerData), else null: as if it did not exist. */
   visible<T extends { customerId: string }>(ctx: RequestContext, order: T | null): T | null {
+    requireSignedIn(ctx);
     return order && canSeeCustomerData(ctx, order.customerId) ? order : null;
   }
 

@@ -18,7 +18,7 @@ import {
 } from "../errors/domain-errors.js";
 import { alignByIds } from "../db/align-by-ids.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
-import { CURRENCY, LIMITS, SKU, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
+import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 
 export interface ProductFilter {
   search?: string | null;
@@ -80,8 +80,11 @@ export class ProductService {
     return alignByIds(ids, await this.prisma.product.findMany({ where: { id: { in: [...ids] } } }));
   }
 
+  /** SKUs are unique regardless of case (a unique index on lower(sku)), and found regardless of case. */
   bySku(sku: string): Promise<Product | null> {
-    return this.prisma.product.findUnique({ where: { sku } });
+    if (!SKU.test(sku)) return Promise.resolve(null); // no product has such a SKU
+    // `equals` in insensitive mode is an ILIKE pattern: escape its wildcards ('_' is allowed in SKUs).
+    return this.prisma.product.findFirst({ where: { sku: { equals: sku.replace(/[\\%_]/g, (c) => `\\${c}`), mode: "insensitive" } } });
   }
 
   async create(ctx: RequestContext, input: CreateProductInput): Promise<Product> {
@@ -92,7 +95,7 @@ export class ProductService {
       name: requireText("name", input.name, 1, LIMITS.maxNameLength),
       description: requireText("description", input.description ?? "", 0, LIMITS.maxDescriptionLength),
       priceCents: requireInt("priceCents", input.priceCents, 0, LIMITS.maxPriceCents),
-      currency: requireMatch("currency", input.currency, CURRENCY, "an ISO-4217 code such as EUR"),
+      currency: requireCurrency("currency", input.currency),
       stock: requireInt("initialStock", input.initialStock, 0, LIMITS.maxStock),
     };
     const now = new Date();

@@ -1,12 +1,13 @@
 // Bad input and abuse: parse errors, the graphql-armor limits
 // (REQUEST_LIMITS), the request body limit, input bounds on placeOrder,
 // variable coercion errors, error masking of unexpected failures, GraphiQL.
+import http from "node:http";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_LIMITS } from "../../src/app.js";
 import { COMPLEXITY_LIMIT } from "../../src/schema/complexity.js";
 import { startApi, type Api } from "../support/api.js";
-import { source } from "../support/client.js";
+import { source, withoutCost } from "../support/client.js";
 import { PLACE_ORDER } from "../support/operations.js";
 import { postgresAdminUrl } from "../support/services.js";
 
@@ -145,7 +146,8 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
   it(`rejects a query deeper than maxDepth with a clear error and no data`, async () => {
     const r = await asAdmin(nestedQuery(REQUEST_LIMITS.maxDepth + 1));
     expect(r.body.data ?? null).toBeNull();
-    expect(r.body.errors).toHaveLength(1);
+    // The depth error comes first (validation goes on: this query also selects id on a connection).
+    expect(r.body.errors![0]!.extensions?.code).toBe("QUERY_TOO_DEEP");
     expect(r.body.errors![0]!.message).toBe(
       `Syntax Error: Query depth limit of ${REQUEST_LIMITS.maxDepth} exceeded, found ${REQUEST_LIMITS.maxDepth + 1}.`,
     );
@@ -359,6 +361,33 @@ describe("request body size", () => {
     const r = await toRaw(res);
     expect(r.status).toBe(413);
     expect(codes(r)).toEqual(["REQUEST_ENTITY_TOO_LARGE"]);
+  });
+
+  it("after a 413 for a chunked body, the client's next request on its keep-alive connection is answered (the 413 closes it)", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    /** POST over the one pooled socket, the body written in 5 kB chunks (chunked) or with a Content-Length. */
+    const send = (text: string, chunkedBody: boolean) =>
+      new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+        const headers = { "content-type": "application/json", ...(!chunkedBody && { "content-length": String(Buffer.byteLength(text)) }) };
+        const req = http.request(`${baseUrl}/graphql`, { method: "POST", agent, headers }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+        });
+        req.on("error", reject);
+        for (let i = 0; i < text.length; i += 5000) req.write(text.slice(i, i + 5000));
+        req.end();
+      });
+    try {
+      const refused = await send(body(REQUEST_LIMITS.maxBodyBytes + 100_000), true);
+      expect(refused.status).toBe(413);
+      expect(refused.connection).toBe("close");
+      const next = await send(JSON.stringify({ query: "{ __typename }" }), false);
+      expect(next.status).toBe(200);
+      expect(withoutCost(JSON.parse(next.body))).toEqual({ data: { __typename: "Query" } });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("refuses an oversized streamed body in process (yoga.fetch) with 413, and accepts a small streamed one", async () => {

@@ -52,3 +52,12 @@ export function graphqlClient(transport: Transport): GraphQLClient {
 
 /** A client for a server listening at `url` (e.g. http://127.0.0.1:4000). */
 export const httpClient = (url: string): GraphQLClient => graphqlClient((path, init) => fetch(`${url}${path}`, init));
+
+/** A response without its extensions.cost (which moves from request to request), to compare whole bodies. */
+export function withoutCost<T extends { extensions?: Record<string, unknown> }>(
+  response: T,
+): Omit<T, "extensions"> & { extensions?: Record<string, unknown> } {
+  const { extensions, ...rest } = response;
+  const { cost: _cost, ...others } = extensions ?? {};
+  return Object.keys(others).length ? { ...rest, extensions: others } : rest;
+}

@@ -15,7 +15,7 @@ const children = [
   spawn(bin("vite"), ["--config", "web-demo/vite.config.ts", "--logLevel", "info"], {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, STOCKWIRE_API: process.env.STOCKWIRE_API ?? `http://localhost:${port}` },
+    env: { ...process.env, STOCKWIRE_API: process.env.STOCKWIRE_API ?? `http://127.0.0.1:${port}` },
   }),
 ];
 
