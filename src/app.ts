@@ -22,6 +22,8 @@ import { useDemoSession } from "./demo/demo-session.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
 import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
 import { serveGraphQLWs } from "./fanout/ws-server.js";
+import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
@@ -32,6 +34,8 @@ export interface AppDeps {
   pubsub: PubSubBackend;
   stream: StreamBackend;
   outbox: OutboxSignal;
+  /** This process's metrics (process.ts); a registry of the app's own otherwise. */
+  metrics?: PrometheusMetrics;
 }
 
 export interface App {
@@ -48,11 +52,13 @@ export interface App {
 
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
+  const metrics = deps.metrics ?? createPrometheusMetrics();
   const services = createServices({
     prisma: deps.db.prisma,
     pubsub: deps.pubsub,
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
+    metrics,
   });
   const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
@@ -64,6 +70,7 @@ export function buildApp(deps: AppDeps): App {
     execute: (args) => maskResult(execute(args)),
     slowSubscriberCloseMs: config.live.slowSubscriberCloseMs,
     log,
+    deliveryLatency: (seconds) => metrics.liveDeliveryLatency(seconds),
   });
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -101,6 +108,24 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: false },
       }),
       useReadiness(deps),
+      // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
+      usePrometheus({
+        registry: metrics.registry,
+        endpoint: false,
+        // Not by operation name: clients choose it, and every new name would be new series.
+        labels: { operationName: false, operationType: true },
+        metrics: {
+          graphql_envelop_request_duration: true,
+          graphql_envelop_phase_parse: true,
+          graphql_envelop_phase_validate: true,
+          graphql_envelop_phase_context: true,
+          graphql_envelop_phase_execute: true,
+          graphql_envelop_phase_subscribe: true,
+          graphql_envelop_error_result: true,
+          graphql_yoga_http_duration: true,
+        },
+      }),
+      ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
@@ -110,8 +135,17 @@ export function buildApp(deps: AppDeps): App {
   const server = createServer(yoga);
   // Messages above the HTTP body limit are refused: ws closes the socket with 1009.
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: REQUEST_LIMITS.maxBodyBytes });
-  // Per connection (graphql-ws context): the ids of its running subscriptions.
-  const openSubscriptions = new WeakMap<object, Set<string>>();
+  // Per connection (graphql-ws context): its running subscriptions (id -> root field), and their count per field.
+  const openSubscriptions = new WeakMap<object, Map<string, string>>();
+  const subscriptionsActive = new Map<string, number>();
+  const countSubscription = (field: string, by: number) => subscriptionsActive.set(field, (subscriptionsActive.get(field) ?? 0) + by);
+  const release = (ctx: object, id: string) => {
+    const open = openSubscriptions.get(ctx);
+    const field = open?.get(id);
+    if (field === undefined) return;
+    open!.delete(id);
+    countSubscription(field, -1);
+  };
   const verify = (auth: unknown) =>
     viewerFromAuthorization(String(auth), config.jwt.secret).then(
       () => true,
@@ -133,7 +167,7 @@ export function buildApp(deps: AppDeps): App {
         const auth = ctx.connectionParams?.authorization ?? ctx.extra.request.headers.authorization;
         return auth === undefined ? true : verify(auth);
       },
-      onComplete: (ctx, id) => void openSubscriptions.get(ctx)?.delete(id),
+      onComplete: (ctx, id) => release(ctx, id),
       // The same Yoga pipeline as HTTP: context (auth), limits, masked errors.
       onSubscribe: async (ctx, id, params) => {
         // POST: Yoga refuses mutations in GET requests, and a socket carries mutations too.
@@ -156,9 +190,10 @@ export function buildApp(deps: AppDeps): App {
         const errors = validate(schema, document);
         if (errors.length) return errors;
         // Subscriptions are capped per connection; queries and mutations over the socket are not.
+        const operation = getOperationAST(document, params.operationName);
         const open =
-          getOperationAST(document, params.operationName)?.operation === "subscription"
-            ? (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Set()).get(ctx)!)
+          operation?.operation === "subscription"
+            ? (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Map()).get(ctx)!)
             : undefined;
         if (open && open.size >= config.live.maxSubscriptionsPerConnection) {
           return [
@@ -169,12 +204,17 @@ export function buildApp(deps: AppDeps): App {
         }
         // Held from here (subscribes on one socket run concurrently); graphql-ws calls onComplete only
         // for operations that ran, so a refusal below gives the place back itself.
-        open?.add(id);
+        if (open) {
+          const root = operation!.selectionSet.selections[0];
+          const field = root?.kind === "Field" ? root.name.value : "unknown";
+          open.set(id, field);
+          countSubscription(field, 1);
+        }
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          open?.delete(id);
+          release(ctx, id);
           return [err instanceof GraphQLError ? err : new GraphQLError("Unexpected error.")];
         }
         // Lets the fan-out write this operation's stockChanged frames to the socket itself.
@@ -200,6 +240,15 @@ export function buildApp(deps: AppDeps): App {
       log,
     },
   );
+
+  metrics.provide({
+    live: () => ({
+      connections: wsServer.clients.size,
+      subscriptions: subscriptionsActive,
+      deliveries: fanout.stats.deliveries,
+      conflated: fanout.stats.conflated,
+    }),
+  });
 
   return {
     yoga,
@@ -258,6 +307,17 @@ function useReadiness(deps: AppDeps): Plugin {
           headers: { "content-type": "application/json" },
         }),
       );
+    },
+  };
+}
+
+/** GET /metrics on the API port (when METRICS_PORT does not move it to a listener of its own). */
+function useMetricsEndpoint(metrics: PrometheusMetrics, token: string | undefined): Plugin {
+  return {
+    async onRequest({ url, request, endResponse, fetchAPI }) {
+      if (url.pathname !== "/metrics") return;
+      const { status, headers, body } = await metricsResponse(metrics, token, request.headers.get("authorization"));
+      endResponse(new fetchAPI.Response(body, { status, headers }));
     },
   };
 }

@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
   LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
+  METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  METRICS_TOKEN: optional(z.string().min(16, { message: "must be at least 16 characters" })),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -93,6 +95,12 @@ export interface Config {
    * (main.ts), so the API's fan-out cannot starve them.
    */
   pipelineThread: boolean;
+  /**
+   * GET /metrics (Prometheus): on the API port, or with `port` on a listener of
+   * its own (then only there; relay- and bridge-only processes need it to be
+   * scraped). With `token`, only for `Authorization: Bearer <token>`.
+   */
+  metrics: { port?: number; token?: string };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -144,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo,
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
+    metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,

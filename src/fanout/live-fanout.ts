@@ -26,6 +26,8 @@ export interface FanoutOptions {
   execute: Execute;
   slowSubscriberCloseMs: number;
   log?: (line: string) => void;
+  /** A change's age (s, from its occurredAt) when it was written to sockets: sampled once per change per stream. */
+  deliveryLatency?: (seconds: number) => void;
 }
 
 export interface FanoutStats {
@@ -93,6 +95,7 @@ class Stream {
   constructor(
     readonly productId: string,
     readonly rate: number | null,
+    private readonly fanout: LiveFanout,
   ) {}
 
   offer(change: StockChange) {
@@ -124,7 +127,11 @@ class Stream {
       if (!r) byShape.set(sub.shape as Shape, (r = (sub.shape as Shape).render(this.productId, change)));
       pending.push([sub, r]);
     }
-    const deliverAll = (items: [Subscriber, Rendered][]) => items.forEach(([sub, r]) => sub.offer(this.productId, change.version, r));
+    const deliverAll = (items: [Subscriber, Rendered][]) => {
+      const before = this.fanout.stats.deliveries;
+      items.forEach(([sub, r]) => sub.offer(this.productId, change.version, r));
+      if (this.fanout.stats.deliveries > before) this.fanout.sampleLatency(change);
+    };
     if (!this.tail && pending.every(([, r]) => !isPromise(r))) return deliverAll(pending as [Subscriber, Rendered][]);
     const ready = Promise.all(pending.map(async ([sub, r]) => [sub, await r] as [Subscriber, Rendered]));
     const tail = (this.tail ?? Promise.resolve()).then(() => ready).then(deliverAll, () => {});
@@ -161,6 +168,12 @@ export class LiveFanout {
 
   sharedContext(admin: boolean) {
     return this.opts.sharedContext(admin);
+  }
+
+  /** One sample per change per stream, not per subscriber; CURRENT snapshots are not changes. */
+  sampleLatency(change: StockChange) {
+    if (this.opts.deliveryLatency && change.reason !== "CURRENT")
+      this.opts.deliveryLatency((Date.now() - change.occurredAt.getTime()) / 1000);
   }
 
   /**
@@ -211,7 +224,7 @@ export class LiveFanout {
         request.productIds.map(async (productId) => {
           const w = this.watch(productId);
           let stream = w.streams.get(rate);
-          if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null)));
+          if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null, this)));
           stream.subscribers.add(sub);
           streams.push(stream);
           await w.ready;

@@ -6,6 +6,7 @@ import { LiveService } from "./live.service.js";
 import { CustomerService } from "./customer.service.js";
 import { OrderService } from "./order.service.js";
 import { ProductService } from "./product.service.js";
+import type { Metrics } from "../observability/metrics.js";
 
 export interface Services {
   products: ProductService;
@@ -19,9 +20,10 @@ export function createServices(deps: {
   pubsub: PubSubBackend;
   outbox: OutboxSignal;
   live?: { maxUpdatesPerSecond: number };
+  metrics?: Metrics;
 }): Services {
-  const products = new ProductService(deps.prisma, deps.outbox);
-  const orders = new OrderService(deps.prisma, deps.outbox);
+  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics);
+  const orders = new OrderService(deps.prisma, deps.outbox, deps.metrics);
   return {
     products,
     customers: new CustomerService(deps.prisma),
