@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import { createYoga, createLogger, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
@@ -24,6 +24,8 @@ import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } fr
 import { serveGraphQLWs } from "./fanout/ws-server.js";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
+import { createLog, yogaLogger, type Logger } from "./observability/log.js";
+import { useRequestLog } from "./schema/request-log.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
@@ -36,6 +38,8 @@ export interface AppDeps {
   outbox: OutboxSignal;
   /** This process's metrics (process.ts); a registry of the app's own otherwise. */
   metrics?: PrometheusMetrics;
+  /** Where logs go (pino); from the config otherwise. */
+  log?: Logger;
 }
 
 export interface App {
@@ -60,7 +64,8 @@ export function buildApp(deps: AppDeps): App {
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
     metrics,
   });
-  const logger = createLogger(config.logLevel === "silent" ? "error" : config.logLevel);
+  const pinoLog = deps.log ?? createLog(config);
+  const logger = yogaLogger(pinoLog);
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
@@ -107,6 +112,7 @@ export function buildApp(deps: AppDeps): App {
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
+      useRequestLog(pinoLog),
       useReadiness(deps),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
       usePrometheus({

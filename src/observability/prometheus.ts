@@ -7,6 +7,7 @@
 // from the shared database and Kafka, so any process shows them, also while
 // the relay or bridge is down; across processes, take their max, not the sum.
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues } from "prom-client";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Metrics, OrderOutcome } from "./metrics.js";
 
 type MetricsJSON = MetricObjectWithValues<any>[];
@@ -195,7 +196,7 @@ export async function metricsResponse(
   token: string | undefined,
   authorization: string | null | undefined,
 ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-  if (token && authorization !== `Bearer ${token}`) {
+  if (token && !sameSecret(authorization ?? "", `Bearer ${token}`)) {
     return { status: 401, headers: { "content-type": "text/plain", "www-authenticate": "Bearer" }, body: "metrics token required\n" };
   }
   return { status: 200, headers: { "content-type": metrics.contentType }, body: await metrics.exposition() };
@@ -207,3 +208,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     p.then(resolve, reject).finally(() => clearTimeout(t));
   });
 }
+
+/** Compares in constant time (over digests, so lengths do not show either). */
+const sameSecret = (a: string, b: string) => {
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+};
