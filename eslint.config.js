@@ -17,7 +17,7 @@ const FLOORS = [
   ["realtime"],
   ["services"],
   ["schema"],
-  ["fanout"],
+  ["fanout", "protection"],
   ["app.ts", "demo"],
   ["process.ts", "pipeline-thread.ts", "main.ts"],
 ];

@@ -21,11 +21,15 @@ import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
 import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
-import { serveGraphQLWs } from "./fanout/ws-server.js";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 import { createLog, yogaLogger, type Logger } from "./observability/log.js";
 import { useRequestLog } from "./schema/request-log.js";
+import { serveGraphQLWs, type Extra, type UpgradeRequest } from "./fanout/ws-server.js";
+import { useCostLimit } from "./protection/use-cost-limit.js";
+import { createCostBuckets } from "./protection/cost-buckets.js";
+import { clientAddress } from "./protection/client.js";
+import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20 };
@@ -66,6 +70,12 @@ export function buildApp(deps: AppDeps): App {
   });
   const pinoLog = deps.log ?? createLog(config);
   const logger = yogaLogger(pinoLog);
+  // The client address: the socket's, or X-Forwarded-For's as far back as TRUST_PROXY trusts it.
+  // (A request's socket is gone once node destroyed it, e.g. after refusing an oversized body.)
+  const addressOf = (request: { socket?: { remoteAddress?: string } | null; headers: UpgradeRequest["headers"] }) =>
+    clientAddress(request.socket?.remoteAddress, request.headers["x-forwarded-for"], config.rateLimit.trustProxy);
+  // Shared by every API instance on one Redis; in process on the embedded default.
+  const buckets = createCostBuckets(config.rateLimit, deps.pubsub.redis);
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
@@ -132,6 +142,20 @@ export function buildApp(deps: AppDeps): App {
         },
       }),
       ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
+      // Before the fan-out: a subscription it refuses never reaches the shared execution.
+      useCostLimit({
+        buckets,
+        maxSubscriptionsPerClient: config.rateLimit.maxSubscriptionsPerClient,
+        // HTTP (node's server context: req) or graphql-ws (the upgrade request, in extra).
+        addressOf: (ctx) => {
+          const { req, extra } = ctx as { req?: IncomingMessage; extra?: Extra };
+          const request = req ?? extra?.request;
+          return request ? addressOf(request) : "in-process";
+        },
+        overSocket: (ctx) => "extra" in ctx,
+        viewerOf: (request) => viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret),
+        onLimited: (limit) => metrics.rateLimited(limit),
+      }),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
@@ -334,8 +358,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     p.then(resolve, reject).finally(() => clearTimeout(t));
   });
 }
-
-const addressOf = (request: { socket: { remoteAddress?: string } }) => request.socket.remoteAddress ?? "unknown";
 
 function maskResult(result: ExecutionResult | Promise<ExecutionResult>): ExecutionResult | Promise<ExecutionResult> {
   if ("then" in result) return result.then(maskResult);

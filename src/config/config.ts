@@ -29,6 +29,10 @@ const brokers = z
     message: "must be a comma-separated list of host:port",
   });
 
+const points = z.coerce.number().int().min(1).max(1_000_000_000);
+
+const TRUST_PROXY_HELP = "must be false, true or how many reverse proxies stand in front (0-10)";
+
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
 const EnvSchema = z.object({
@@ -60,6 +64,17 @@ const EnvSchema = z.object({
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
   METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
   METRICS_TOKEN: optional(z.string().min(16, { message: "must be at least 16 characters" })),
+  RATE_LIMIT_ANONYMOUS_BUCKET: points.default(10_000),
+  RATE_LIMIT_ANONYMOUS_RESTORE: points.default(100),
+  RATE_LIMIT_CUSTOMER_BUCKET: points.default(20_000),
+  RATE_LIMIT_CUSTOMER_RESTORE: points.default(200),
+  RATE_LIMIT_ADMIN_BUCKET: points.default(100_000),
+  RATE_LIMIT_ADMIN_RESTORE: points.default(1_000),
+  RATE_LIMIT_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  TRUST_PROXY: z.preprocess(
+    (v) => (v === "false" ? "0" : v === "true" ? "1" : v),
+    z.coerce.number({ error: TRUST_PROXY_HELP }).int(TRUST_PROXY_HELP).min(0, TRUST_PROXY_HELP).max(10, TRUST_PROXY_HELP).default(0),
+  ),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -111,6 +126,26 @@ export interface Config {
     /** A subscriber whose socket has not drained for this long is closed (1008). */
     slowSubscriberCloseMs: number;
   };
+  /**
+   * Cost-based rate limits: a bucket of points per client (customer, admin or
+   * anonymous address), charged each request's cost and restored over time.
+   */
+  rateLimit: {
+    anonymous: BucketSize;
+    customer: BucketSize;
+    admin: BucketSize;
+    /** Subscriptions one client may hold at once (on one API instance). */
+    maxSubscriptionsPerClient: number;
+    /** How many reverse proxies stand in front: the client address is taken from X-Forwarded-For that many hops back; 0 ignores it. */
+    trustProxy: number;
+  };
+}
+
+export interface BucketSize {
+  /** Points the bucket holds (Shopify's maximumAvailable). */
+  points: number;
+  /** Points restored per second (Shopify's restoreRate). */
+  restorePerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +193,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,
       defaultMaxUpdatesPerSecond: e.LIVE_MAX_UPDATES_PER_SECOND,
       slowSubscriberCloseMs: e.LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS * 1000,
+    },
+    rateLimit: {
+      anonymous: { points: e.RATE_LIMIT_ANONYMOUS_BUCKET, restorePerSecond: e.RATE_LIMIT_ANONYMOUS_RESTORE },
+      customer: { points: e.RATE_LIMIT_CUSTOMER_BUCKET, restorePerSecond: e.RATE_LIMIT_CUSTOMER_RESTORE },
+      admin: { points: e.RATE_LIMIT_ADMIN_BUCKET, restorePerSecond: e.RATE_LIMIT_ADMIN_RESTORE },
+      maxSubscriptionsPerClient: e.RATE_LIMIT_MAX_SUBSCRIPTIONS,
+      trustProxy: e.TRUST_PROXY,
     },
   };
 }

@@ -120,21 +120,29 @@ class Stream {
 
   private emit(change: StockChange) {
     // Render once per shape among this stream's subscribers.
-    const byShape = new Map<Shape, Rendered | Promise<Rendered>>();
-    const pending: [Subscriber, Rendered | Promise<Rendered>][] = [];
+    const renders = new Map<Shape, Rendered | Promise<Rendered>>();
+    let pending = false;
     for (const sub of this.subscribers) {
-      let r = byShape.get(sub.shape as Shape);
-      if (!r) byShape.set(sub.shape as Shape, (r = (sub.shape as Shape).render(this.productId, change)));
-      pending.push([sub, r]);
+      const shape = sub.shape as Shape;
+      if (renders.has(shape)) continue;
+      const r = shape.render(this.productId, change);
+      renders.set(shape, r);
+      pending ||= isPromise(r);
     }
-    const deliverAll = (items: [Subscriber, Rendered][]) => {
+    // No per-subscriber allocation on the way to the sockets: one pass, one clock read.
+    const deliver = (rendered: Map<Shape, Rendered | Promise<Rendered>>) => {
+      const now = Date.now();
       const before = this.fanout.stats.deliveries;
-      items.forEach(([sub, r]) => sub.offer(this.productId, change.version, r));
-      if (this.fanout.stats.deliveries > before) this.fanout.sampleLatency(change);
+      for (const sub of this.subscribers) {
+        const r = rendered.get(sub.shape as Shape);
+        if (r) sub.offer(this.productId, change.version, r as Rendered, now);
+      }
+      if (this.fanout.stats.deliveries > before) this.fanout.sampleLatency(change, now);
     };
-    if (!this.tail && pending.every(([, r]) => !isPromise(r))) return deliverAll(pending as [Subscriber, Rendered][]);
-    const ready = Promise.all(pending.map(async ([sub, r]) => [sub, await r] as [Subscriber, Rendered]));
-    const tail = (this.tail ?? Promise.resolve()).then(() => ready).then(deliverAll, () => {});
+    if (!this.tail && !pending) return deliver(renders);
+    // Subscribers that join meanwhile read a snapshot at least this new, so skipping them loses nothing.
+    const ready = Promise.all([...renders].map(async ([shape, r]) => [shape, await r] as const)).then((entries) => new Map(entries));
+    const tail = (this.tail ?? Promise.resolve()).then(() => ready).then(deliver, () => {});
     this.tail = tail;
     void tail.then(() => this.tail === tail && (this.tail = undefined));
   }
@@ -171,9 +179,8 @@ export class LiveFanout {
   }
 
   /** One sample per change per stream, not per subscriber; CURRENT snapshots are not changes. */
-  sampleLatency(change: StockChange) {
-    if (this.opts.deliveryLatency && change.reason !== "CURRENT")
-      this.opts.deliveryLatency((Date.now() - change.occurredAt.getTime()) / 1000);
+  sampleLatency(change: StockChange, now: number) {
+    if (this.opts.deliveryLatency && change.reason !== "CURRENT") this.opts.deliveryLatency((now - change.occurredAt.getTime()) / 1000);
   }
 
   /**

@@ -61,9 +61,8 @@ export class Subscriber {
     if (this.flush(now) !== "done") this.hooks.onHeld(this);
   }
 
-  offer(productId: string, version: number, delivery: Delivery) {
+  offer(productId: string, version: number, delivery: Delivery, now = Date.now()) {
     if (this.closed || version <= (this.sent.get(productId) ?? -1)) return;
-    const now = Date.now();
     if (
       this.started &&
       !this.held?.has(productId) &&

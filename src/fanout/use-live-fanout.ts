@@ -63,6 +63,23 @@ const served = new WeakMap<object, AsyncGenerator<never> | undefined>();
 export const servedByFanout = (contextValue: unknown): boolean =>
   typeof contextValue === "object" && contextValue !== null && served.has(contextValue);
 
+// What runs when a fan-out stream over graphql-ws ends, for plugins whose envelop onEnd it bypasses.
+const endHooks = new WeakMap<object, { ended: boolean; hooks: (() => void)[] }>();
+
+/**
+ * Runs `fn` when `stream` (a subscription's result, as envelop's onSubscribeResult
+ * sees it) ends, if it is a fan-out stream over graphql-ws; false otherwise. Those
+ * reach graphql-ws without envelop's wrappers (below), so envelop's onEnd never runs
+ * for them.
+ */
+export function whenFanoutStreamEnds(stream: unknown, fn: () => void): boolean {
+  const entry = typeof stream === "object" && stream !== null ? endHooks.get(stream) : undefined;
+  if (!entry) return false;
+  if (entry.ended) fn();
+  else entry.hooks.push(fn);
+  return true;
+}
+
 /**
  * The fan-out's own stream for a graphql-ws operation it serves: graphql-ws can
  * take it instead of the plugin layers envelop wrapped around it, which would
@@ -92,9 +109,13 @@ async function overSocket(fanout: LiveFanout, request: StockWatchRequest, args: 
   let fail!: (e: unknown) => void;
   const ended = new Promise<IteratorResult<never>>((resolve, reject) => ((settle = resolve), (fail = reject)));
   ended.catch(() => {}); // graphql-ws awaits it; this only keeps an early expiry from counting as unhandled
+  const end = { ended: false, hooks: [] as (() => void)[] };
   const finish = () => {
     clearTimeout(expiry);
     detach();
+    if (end.ended) return;
+    end.ended = true;
+    for (const hook of end.hooks) hook();
   };
   // graphql-ws sends an expired subscription's error as its `error` message (code kept).
   const expiry = expiryTimer(request.expiresAt, () => {
@@ -116,6 +137,7 @@ async function overSocket(fanout: LiveFanout, request: StockWatchRequest, args: 
     },
     [Symbol.asyncIterator]: () => iterator,
   } as AsyncGenerator<never>;
+  endHooks.set(iterator, end);
   return iterator;
 }
 

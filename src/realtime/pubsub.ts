@@ -25,6 +25,8 @@ export const channelName = (channel: LiveChannel, id: string) => prefixes[channe
 export interface PubSubBackend {
   kind: "redis" | "memory";
   describe: string;
+  /** The command connection to Redis (not the subscriber one), for others that keep state there (rate limits). */
+  redis?: Redis;
   publish<C extends LiveChannel>(channel: C, id: string, payload: LiveChannels[C]): Promise<void>;
   /** Resolves, once subscribed, with the function that unsubscribes. */
   subscribe<C extends LiveChannel>(channel: C, id: string, onMessage: (payload: LiveChannels[C]) => void): Promise<() => void>;
@@ -71,6 +73,7 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   return {
     kind: "redis",
     describe: `${where.hostname}:${where.port || 6379}`,
+    redis: publisher,
     ...typed(engine),
     onResync(listener) {
       listeners.add(listener);

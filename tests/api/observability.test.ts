@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from "../support/app.js";
 import { JWT_SECRET, shop as shopOver, type Shop } from "../support/shop.js";
 import { bearer } from "../support/client.js";
 import { createLog } from "../../src/observability/log.js";
+import { parseMetrics } from "../support/metrics.js";
 
 const METRICS_TOKEN = "metrics-token-0123456789";
 let database: TestDatabase;
@@ -71,5 +72,30 @@ describe("metrics token", () => {
     const res = await t.fetch("/metrics", { headers: bearer(METRICS_TOKEN) });
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/^# TYPE stockwire_orders_total counter$/m);
+  });
+});
+
+describe("stockwire_rate_limited_total", () => {
+  it("counts a request the cost limit refused", async () => {
+    const small = await startTestApp({
+      DATABASE_URL: database.url,
+      JWT_SECRET,
+      RATE_LIMIT_ANONYMOUS_BUCKET: "5",
+      RATE_LIMIT_ANONYMOUS_RESTORE: "1",
+    });
+    try {
+      const limited = async () =>
+        parseMetrics(await (await small.fetch("/metrics")).text()).value("stockwire_rate_limited_total", { limit: "cost" });
+      const before = await limited();
+      const res = await small.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ products(first: 100) { edges { node { id name } } } }" }),
+      });
+      expect(res.status).toBe(429);
+      expect((await limited()) - before).toBe(1);
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -266,7 +266,7 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
     expect(codes(r)).toEqual(["GRAPHQL_PARSE_FAILED"]);
 
     const ok = await post(`{ ${Array.from({ length: 500 }, () => "__typename").join(" ")} }`);
-    expect(ok.body).toEqual({ data: { __typename: "Query" } });
+    expect(ok.body).toEqual({ data: { __typename: "Query" }, extensions: { cost: expect.any(Object) } });
   });
 
   it("rejects too many directives", async () => {
@@ -317,7 +317,7 @@ describe("request body size", () => {
       body: body(REQUEST_LIMITS.maxBodyBytes),
     });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ data: { __typename: "Query" } });
+    expect(await ok.json()).toEqual({ data: { __typename: "Query" }, extensions: { cost: expect.any(Object) } });
 
     const tooBig = await fetch(`${baseUrl}/graphql`, {
       method: "POST",
@@ -366,7 +366,7 @@ describe("request body size", () => {
     expect(big.status).toBe(413);
     const small = await postRaw(chunked(20_000));
     expect(small.status).toBe(200);
-    expect(small.body).toEqual({ data: { __typename: "Query" } });
+    expect(small.body).toEqual({ data: { __typename: "Query" }, extensions: { cost: expect.any(Object) } });
   });
 });
 
@@ -626,6 +626,6 @@ describe("GraphiQL", () => {
   it("GET /graphql without text/html is a GraphQL request, not the page", async () => {
     const res = await api.fetch(`/graphql?query=${encodeURIComponent("{ __typename }")}`, { headers: { accept: "application/json" } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ data: { __typename: "Query" } });
+    expect(await res.json()).toEqual({ data: { __typename: "Query" }, extensions: { cost: expect.any(Object) } });
   });
 });

@@ -249,7 +249,7 @@ describe("WebSocket limits", () => {
     ws.send(JSON.stringify({ id: "q", type: "subscribe", payload: { query: "{ __typename }" } }));
     await until(() => messages.some((m) => m.id === "q" && m.type === "complete"));
     expect(messages.filter((m) => m.id === "q")).toEqual([
-      { id: "q", type: "next", payload: { data: { __typename: "Query" } } },
+      { id: "q", type: "next", payload: { data: { __typename: "Query" }, extensions: { cost: expect.any(Object) } } },
       { id: "q", type: "complete" },
     ]);
     ws.close();

@@ -15,6 +15,8 @@ export interface GraphQLErrorJson {
 export interface GqlResult<T> {
   data?: T | null;
   errors?: GraphQLErrorJson[];
+  /** e.g. `cost` (src/protection): requested and actual cost, and the client's bucket. */
+  extensions?: Record<string, any>;
 }
 
 export type HttpHeaders = Record<string, string>;

@@ -35,9 +35,26 @@ describe("config", () => {
     ["KAFKA_BROKERS", "nohostport"],
     ["JWT_SECRET", "short"],
     ["LOG_LEVEL", "loud"],
+    ["TRUST_PROXY", "yes"],
+    ["TRUST_PROXY", "11"],
+    ["RATE_LIMIT_CUSTOMER_BUCKET", "0"],
+    ["RATE_LIMIT_ADMIN_RESTORE", "fast"],
   ])("rejects %s=%s with an error naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(`^invalid ${name}: .*\\(got "${value}"\\)$`));
+  });
+
+  it("reads the rate limits: admins above customers above anonymous clients, X-Forwarded-For ignored unless TRUST_PROXY", () => {
+    const { rateLimit } = loadConfig({});
+    expect(rateLimit.trustProxy).toBe(0);
+    expect(rateLimit.admin.points).toBeGreaterThan(rateLimit.customer.points);
+    expect(rateLimit.customer.points).toBeGreaterThanOrEqual(rateLimit.anonymous.points);
+    expect(loadConfig({ TRUST_PROXY: "true" }).rateLimit.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "false" }).rateLimit.trustProxy).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: "2", RATE_LIMIT_ANONYMOUS_BUCKET: "500" }).rateLimit).toMatchObject({
+      trustProxy: 2,
+      anonymous: { points: 500, restorePerSecond: 100 },
+    });
   });
 
   it("requires a real JWT secret in production", () => {
