@@ -111,7 +111,7 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
     // The API's thread has migrated (and seeded) the database already.
     // No metrics listener of its own: the main thread serves this thread's metrics with its own.
     const config = loadConfig({ ...env, STOCKWIRE_ROLES: roles.join(","), STOCKWIRE_SEED: "never", METRICS_PORT: "" });
-    const running = await startProcess(config, { say: (line) => post({ say: line }), defaultMetrics: false });
+    const running = await startProcess(config, { say: (line) => post({ say: line }), pipelineThread: true });
     port.on("message", (m: ToThread) => {
       if (typeof m === "object") {
         void running.metrics.registry.getMetricsAsJSON().then((json) => post({ metrics: m.metrics, json }));

@@ -39,8 +39,8 @@ export interface Backends {
 interface StartOptions {
   say?: (line: string) => void;
   dbOptions?: DatabaseOptions;
-  /** false on a pipeline thread: the process metrics are the main thread's. */
-  defaultMetrics?: boolean;
+  /** On a pipeline thread: the process metrics and the scrape-time reads (outbox, lag) are the main thread's. */
+  pipelineThread?: boolean;
 }
 
 /** Opens and migrates the database (seeding it when configured), then pub/sub and the stream. */
@@ -83,12 +83,14 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
   const warn = (what: string) => (err: unknown) => say(`${what}: ${err instanceof Error ? err.message : String(err)}`);
   const backends = await openBackends(config, opts);
   const { db, pubsub, stream, outbox } = backends;
-  const metrics = createPrometheusMetrics({ defaults: opts.defaultMetrics });
+  const metrics = createPrometheusMetrics({ defaults: !opts.pipelineThread });
   // Read from the shared database and Kafka: every role shows the backlog and the bridge's lag, also while those are down.
-  metrics.provide({
-    outbox: () => outboxBacklog(db),
-    consumerLag: () => stream.consumerLag(config.bridgeGroup, [config.topics.stockChanged, config.topics.orderStatusChanged]),
-  });
+  if (!opts.pipelineThread) {
+    metrics.provide({
+      outbox: () => outboxBacklog(db),
+      consumerLag: () => stream.consumerLag(config.bridgeGroup, [config.topics.stockChanged, config.topics.orderStatusChanged]),
+    });
+  }
   const stops: (() => Promise<void>)[] = [() => backends.close()];
   try {
     if (roles.has("relay")) {
@@ -123,6 +125,8 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
       metricsUrl = listener.url;
       stops.unshift(listener.stop);
       say(`metrics   ${metricsUrl}/metrics`);
+    } else if (!app && !opts.pipelineThread) {
+      say("metrics   not served: set METRICS_PORT (this process has no API port)");
     }
     return {
       db,
