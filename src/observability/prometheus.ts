@@ -83,12 +83,19 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
   });
 
   // --- read at scrape time ---
+  // A backend that does not answer (Kafka down: kafkajs retries for seconds) must not stall the scrape.
   const safely = async (metric: { reset(): void }, read: () => Promise<void>) => {
     try {
-      await read();
+      await withTimeout(read(), 3_000);
     } catch {
-      metric.reset(); // e.g. Kafka is down: no value rather than a stale one
+      metric.reset(); // no value rather than a stale one
     }
+  };
+  // Both outbox gauges are collected side by side in one scrape: they share one query.
+  let outboxRead: ReturnType<NonNullable<ScrapeSources["outbox"]>> | undefined;
+  const outbox = async () => {
+    if (!sources.outbox) return { pending: 0, oldestAgeSeconds: 0 };
+    return (outboxRead ??= sources.outbox().finally(() => (outboxRead = undefined)));
   };
   new Gauge({
     name: "stockwire_outbox_pending",
@@ -96,7 +103,7 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
     aggregator: "max",
     registers,
     async collect() {
-      await safely(this, async () => this.set((await sources.outbox?.())?.pending ?? 0));
+      await safely(this, async () => this.set((await outbox()).pending));
     },
   });
   new Gauge({
@@ -105,7 +112,7 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
     aggregator: "max",
     registers,
     async collect() {
-      await safely(this, async () => this.set((await sources.outbox?.())?.oldestAgeSeconds ?? 0));
+      await safely(this, async () => this.set((await outbox()).oldestAgeSeconds));
     },
   });
   new Gauge({
