@@ -11,10 +11,12 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { schema } from "./schema/index.js";
 import { createServices, type Services } from "./services/index.js";
-import { execute, getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
+import { execute, getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
-import { viewerFromAuthorization } from "./auth/tokens.js";
+import { viewerReader } from "./auth/tokens.js";
+import type { Viewer } from "./auth/viewer.js";
+import { useGraphQlJit } from "@envelop/graphql-jit";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
@@ -67,6 +69,7 @@ export function buildApp(deps: AppDeps): App {
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
     metrics,
+    orders: config.orders,
   });
   const pinoLog = deps.log ?? createLog(config);
   const logger = yogaLogger(pinoLog);
@@ -76,6 +79,8 @@ export function buildApp(deps: AppDeps): App {
     clientAddress(request.socket?.remoteAddress, request.headers["x-forwarded-for"], config.rateLimit.trustProxy);
   // Shared by every API instance on one Redis; in process on the embedded default.
   const buckets = createCostBuckets(config.rateLimit, deps.pubsub.redis);
+  // Verified tokens are remembered until they expire (every request carries one).
+  const readViewer = viewerReader(config.jwt.secret);
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
@@ -105,7 +110,7 @@ export function buildApp(deps: AppDeps): App {
       const header =
         typeof connectionParams?.authorization === "string" ? connectionParams.authorization : request.headers.get("authorization");
       try {
-        const viewer = await viewerFromAuthorization(header, config.jwt.secret);
+        const viewer = await readViewer(header);
         return createGraphQLContext({ viewer }, services);
       } catch (err) {
         if (!(err instanceof UnauthenticatedError)) throw err;
@@ -123,6 +128,11 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: false },
       }),
       useRequestLog(pinoLog),
+      // Queries and mutations run compiled (graphql-jit, cached per parsed
+      // document, which Yoga caches per query text). Requests whose variables
+      // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
+      // subscriptions too: the fan-out executes them itself (src/fanout).
+      useGraphQlJit({}, { enableIf: compiledExecution }),
       useReadiness(deps),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
       usePrometheus({
@@ -153,9 +163,10 @@ export function buildApp(deps: AppDeps): App {
           return request ? addressOf(request) : "in-process";
         },
         overSocket: (ctx) => "extra" in ctx,
-        viewerOf: (request) => viewerFromAuthorization(request.headers.get("authorization"), config.jwt.secret),
+        viewerOf: (request) => readViewer(request.headers.get("authorization")),
         onLimited: (limit) => metrics.rateLimited(limit),
       }),
+      useStats(readViewer, () => ({ orders: services.orders.stats, stockHub: services.live.stock.stats, fanout: fanout.stats })),
       useLiveFanout(fanout),
       // The storefront demo at / and, in demo mode only, GET /demo/session.
       useWebDemo(),
@@ -177,7 +188,7 @@ export function buildApp(deps: AppDeps): App {
     countSubscription(field, -1);
   };
   const verify = (auth: unknown) =>
-    viewerFromAuthorization(String(auth), config.jwt.secret).then(
+    readViewer(String(auth)).then(
       () => true,
       () => false,
     );
@@ -203,7 +214,9 @@ export function buildApp(deps: AppDeps): App {
         // POST: Yoga refuses mutations in GET requests, and a socket carries mutations too.
         const request = new Request(`http://localhost${ctx.extra.request.url ?? "/"}`, {
           method: "POST",
-          headers: Object.entries(ctx.extra.request.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])),
+          headers: Object.entries(ctx.extra.request.headers).flatMap(([k, v]): [string, string][] =>
+            typeof v === "string" ? [[k, v]] : [],
+          ),
         });
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -310,6 +323,34 @@ export function buildApp(deps: AppDeps): App {
 }
 
 /** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
+function compiledExecution(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation || operation.operation === "subscription") return false;
+  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  return !variables.errors;
+}
+
+/**
+ * GET /stats (admins only): this process's counters as JSON: group commit
+ * (batch sizes), sold-out refusals, the stock hub and the fan-out. Read by
+ * bench/orders; a stop-gap until these become Prometheus metrics.
+ */
+function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats: () => Record<string, unknown>): Plugin {
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== "/stats") return;
+      const viewer = await readViewer(request.headers.get("authorization")).catch(() => null);
+      const admin = viewer?.kind === "admin";
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(admin ? stats() : { error: "admin token required" }), {
+          status: admin ? 200 : 403,
+          headers: { "content-type": "application/json" },
+        }),
+      );
+    },
+  };
+}
+
 function useReadiness(deps: AppDeps): Plugin {
   const checks = {
     database: () => deps.db.ping(),

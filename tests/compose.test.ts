@@ -145,8 +145,8 @@ describe("docker-compose.yml", () => {
     const dockerfile = readFileSync(file, "utf8");
     expect(dockerfile).toMatch(/^FROM node:20-slim\b/m);
     expect(dockerfile).toMatch(/^RUN .*\bnpm ci\b/m);
-    expect(dockerfile).toMatch(/^RUN .*npm run prisma:generate\b/m);
-    expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "src\/main\.ts"\]/m);
+    expect(dockerfile).toMatch(/^RUN .*npm run prisma:generate\b.*npm run build\b/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/main\.js"\]/m);
     // Whatever the app needs at run time is not excluded from the build context.
     const ignored = readFileSync(path.join(root, context, ".dockerignore"), "utf8")
       .split("\n")

@@ -22,7 +22,7 @@ import { freshDatabase, startBenchServices } from "../lib/services.js";
 import { orderChecks } from "./checks.js";
 import { orderOperations, type Op } from "./operations.js";
 import { ordersOptions, type OrdersOptions } from "./options.js";
-import { ordersReport } from "./report.js";
+import { addStats, ordersReport, statsDelta, type ApiOrderStats, type OrderPathStats } from "./report.js";
 
 const BIG_STOCK = 1_000_000_000;
 
@@ -91,15 +91,29 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   });
   const spreadProduct = () => spread[Math.floor(Math.random() * spread.length)]!;
 
+  // The API's own counters (GET /stats): batch sizes and sold-out refusals, per scenario.
+  const adminAuth = `Bearer ${await signToken({ role: "admin" }, jwtSecret)}`;
+  const apiStats = async (): Promise<ApiOrderStats> => {
+    const res = await fetch(`${api.url}/stats`, { headers: { authorization: adminAuth } });
+    if (!res.ok) throw new Error(`GET /stats: HTTP ${res.status}`);
+    return ((await res.json()) as { orders: ApiOrderStats }).orders;
+  };
+  const apiBatches = new Map<string, OrderPathStats>();
+  // Batch sizes the API formed (one entry per batch), for the raw batched ceiling of the same scenario.
+  const sizesOf = (name: string) => () =>
+    Object.entries(apiBatches.get(name)?.sizes ?? {}).flatMap(([size, n]) => Array(n).fill(Number(size)));
+
   // --- scenarios --------------------------------------------------------------
   const scenarios: { name: string; op: Op }[] = [
     { name: "GraphQL `{ __typename }` (no DB; req/s)", op: ops.graphqlTrivial },
     { name: "GraphQL placeOrder, spread", op: ops.graphqlOrder(spreadProduct) },
     { name: "raw SQL (a) classic tx, spread", op: ops.classicOrder(spreadProduct) },
     { name: "raw SQL (b) single statement, spread", op: ops.singleStatementOrder(spreadProduct) },
+    { name: "raw SQL (c) batched, spread", op: ops.batchedOrder(spreadProduct, sizesOf("GraphQL placeOrder, spread")) },
     { name: "GraphQL placeOrder, hot", op: ops.graphqlOrder(() => hot) },
     { name: "raw SQL (a) classic tx, hot", op: ops.classicOrder(() => hot) },
     { name: "raw SQL (b) single statement, hot", op: ops.singleStatementOrder(() => hot) },
+    { name: "raw SQL (c) batched, hot", op: ops.batchedOrder(() => hot, sizesOf("GraphQL placeOrder, hot")) },
   ];
   const measured = new Map<string, { runs: RawRun[]; cpu: CpuShare[]; tx: number }>();
   // Committed transactions in the benchmark database (PostgreSQL's statistics
@@ -113,6 +127,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   const measure = async (name: string, op: Op, fixed?: number) => {
     if (cpuProfDir) log(`${name}: starts at API profile offset ~${((performance.now() - apiStartedAt) / 1000).toFixed(1)} s`);
     const tx0 = await commits();
+    const stats0 = name.startsWith("GraphQL") ? await apiStats() : undefined;
     const before = cpuMark(parties);
     const result = await runClosedLoop(
       fixed
@@ -121,6 +136,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     );
     const cpu = cpuShare(before, cpuMark(parties));
     const tx = (await commits()) - tx0;
+    if (stats0) apiBatches.set(name, addStats(apiBatches.get(name), statsDelta(stats0, await apiStats())));
     if (api.exitedAs()) throw new Error(`the API process stopped during "${name}" (${api.exitedAs()}); its log:\n${api.logTail()}`);
     const m = measured.get(name) ?? { runs: [], cpu: [], tx: 0 };
     m.runs.push(...result.runs);
@@ -168,7 +184,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     )
   ).rows;
   const s = (n: string) => settings.find((r) => r.name === n)?.setting ?? "?";
-  const report = ordersReport(rows, checks);
+  const report = ordersReport(rows, checks, apiBatches);
   return {
     ...report,
     setup: [

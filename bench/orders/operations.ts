@@ -1,10 +1,11 @@
 // What bench/orders measures, one request each: GraphQL placeOrder and a
 // trivial query through the API, and the raw-SQL ceiling of the same order
-// on the same PostgreSQL, (a) as the classic transaction and (b) as the
-// API's own single statement.
+// on the same PostgreSQL, (a) as the classic transaction, (b) as the API's
+// own single statement and (c) as the API's group-commit batch statement,
+// in batches of the sizes the API formed.
 import type pg from "pg";
 import type { DbClient } from "../../src/db/database.js";
-import { placeOrderAtomically } from "../../src/db/order.sql.js";
+import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../../src/db/order.sql.js";
 import { Prisma } from "../../src/generated/prisma/client.js";
 import { STOCK_CHANGED } from "../../src/events/stock-changed.event.js";
 import type { JsonClient } from "../lib/http.js";
@@ -124,10 +125,12 @@ export function orderOperations(ctx: OperationsContext) {
   // plain pg instead of Prisma. Its tagged template becomes the same SQL text
   // and parameters Prisma would send, so this never drifts from
   // src/db/order.sql.ts.
+  // Statements the API prepares ("-- prepare:<name>", see src/db/database.ts) are prepared here too.
   const viaPg = {
     $queryRaw: async (strings: TemplateStringsArray, ...values: unknown[]) => {
       const q = new Prisma.Sql(strings, values as never[]);
-      return (await pool.query(q.text, q.values as unknown[])).rows;
+      const name = /^\s*-- prepare:([\w-]+)/.exec(q.text)?.[1];
+      return (await pool.query({ name, text: q.text, values: q.values as unknown[] })).rows;
     },
   } as unknown as DbClient;
   const singleStatementOrder =
@@ -139,5 +142,53 @@ export function orderOperations(ctx: OperationsContext) {
       return "refused";
     };
 
-  return { graphqlOrder, graphqlTrivial, classicOrder, singleStatementOrder, okTotal: () => okTotal };
+  // (c) The API's group-commit statement, placeOrdersBatch itself over plain
+  // pg: the workers' orders gather into batches whose sizes are drawn from
+  // the sizes the API formed in the same scenario; what is left when nothing
+  // more arrives goes out as it is (so a run can end).
+  const batchedOrder = (pick: () => string, apiSizes: () => number[]): Op => {
+    let waiting: { order: BatchOrder; done: (r: PlaceOrderResult | Error) => void }[] = [];
+    let target = 0;
+    let inFlight = 0;
+    const send = () => {
+      const batch = waiting;
+      waiting = [];
+      target = 0;
+      inFlight++;
+      placeOrdersBatch(
+        viaPg,
+        batch.map((w) => w.order),
+      )
+        .then(
+          (results) => batch.forEach((w, i) => w.done(results[i]!)),
+          (err: Error) => batch.forEach((w) => w.done(err)),
+        )
+        .finally(() => {
+          inFlight--;
+          stragglers();
+        });
+    };
+    // Nothing in flight to wait behind: send what has gathered after this turn of the event loop.
+    const stragglers = () => setImmediate(() => inFlight === 0 && waiting.length > 0 && send());
+    return async () => {
+      const r = await new Promise<PlaceOrderResult | Error>((done) => {
+        waiting.push({
+          order: { customerId: anyCustomer().id, idempotencyKey: nextKey(), lines: [{ productId: pick(), quantity: 1 }] },
+          done,
+        });
+        if (!target) {
+          const sizes = apiSizes();
+          target = sizes.length ? sizes[Math.floor(Math.random() * sizes.length)]! : 1;
+        }
+        if (waiting.length >= target) send();
+        else if (inFlight === 0) stragglers();
+      });
+      if (r instanceof Error) throw r;
+      if (r.order) return counted("ok");
+      if (r.existingOrderId) throw new Error("idempotency key reused");
+      return "refused";
+    };
+  };
+
+  return { graphqlOrder, graphqlTrivial, classicOrder, singleStatementOrder, batchedOrder, okTotal: () => okTotal };
 }

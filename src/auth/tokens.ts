@@ -38,3 +38,28 @@ export function signToken(claims: { role: Role; sub?: string }, secret: string, 
   if (claims.sub) jwt.setSubject(claims.sub);
   return jwt.sign(key(secret));
 }
+
+/** Verified headers remembered at most (one entry per distinct token in use). */
+const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * viewerFromAuthorization that remembers verified tokens until they expire:
+ * a shopper sends the same token with every request, and verifying it again
+ * (jose's async HS256 path) costs a noticeable share of a request's CPU.
+ * Refused tokens are not remembered. The cache is a Map evicting its oldest
+ * entry when full (hand-rolled: three lines, no LRU library needed for a
+ * bounded memo whose entries all expire anyway).
+ */
+export function viewerReader(secret: string): (header: string | null | undefined) => Promise<Viewer> {
+  const verified = new Map<string, Viewer>();
+  return async (header) => {
+    if (!header) return { kind: "anonymous" };
+    const hit = verified.get(header);
+    if (hit && hit.kind !== "anonymous" && hit.expiresAt !== undefined && hit.expiresAt > Date.now()) return hit;
+    verified.delete(header);
+    const viewer = await viewerFromAuthorization(header, secret);
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(header, viewer);
+    return viewer;
+  };
+}

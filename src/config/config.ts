@@ -75,6 +75,7 @@ const EnvSchema = z.object({
     (v) => (v === "false" ? "0" : v === "true" ? "1" : v),
     z.coerce.number({ error: TRUST_PROXY_HELP }).int(TRUST_PROXY_HELP).min(0, TRUST_PROXY_HELP).max(10, TRUST_PROXY_HELP).default(0),
   ),
+  ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -116,6 +117,8 @@ export interface Config {
    * scraped). With `token`, only for `Authorization: Bearer <token>`.
    */
   metrics: { port?: number; token?: string };
+  /** placeOrder group commit: at most this many orders per batch statement. */
+  orders: { batchMax: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -188,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    orders: { batchMax: e.ORDER_BATCH_MAX },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,

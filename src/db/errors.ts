@@ -24,3 +24,4 @@ export function sqlState(err: unknown): string | undefined {
 export const isUniqueViolation = (err: unknown) => sqlState(err) === "23505";
 export const isForeignKeyViolation = (err: unknown) => sqlState(err) === "23503";
 export const isOutOfRange = (err: unknown) => sqlState(err) === "22003";
+export const isDeadlock = (err: unknown) => sqlState(err) === "40P01";

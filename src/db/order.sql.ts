@@ -126,6 +126,147 @@ export async function placeOrderAtomically(
   };
 }
 
+export interface BatchOrder {
+  customerId: string;
+  idempotencyKey: string;
+  /** Merged, validated lines in product-id order. */
+  lines: { productId: string; quantity: number }[];
+}
+
+/**
+ * Group commit: places a batch of orders in one statement, each as if it
+ * were placed alone right after the ones before it. Every product of the
+ * batch is locked once, in id order (no deadlocks with other batches or
+ * processes); a recursive walk then judges the orders in batch order against
+ * the stock the accepted ones before them left (all lines or nothing per
+ * order); the writes are set-based: one UPDATE per product (stock minus all
+ * accepted quantities, version plus one per accepted order), the orders,
+ * their items, and one outbox event per product per order carrying that
+ * order's own stock and version (running sums). The (customer, key) pairs
+ * must be distinct within a batch (the caller defers repeats to the next
+ * batch). Any error leaves the whole batch unwritten.
+ */
+export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
+  const lineOrd: number[] = [];
+  const lineProduct: string[] = [];
+  const lineQuantity: number[] = [];
+  batch.forEach((o, i) =>
+    o.lines.forEach((l) => {
+      lineOrd.push(i + 1);
+      lineProduct.push(l.productId);
+      lineQuantity.push(l.quantity);
+    }),
+  );
+  const rows = await prisma.$queryRaw<
+    (Partial<OrderRow> & { ord: number; existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null })[]
+  >`-- prepare:place-orders
+    WITH RECURSIVE
+    ords AS (
+      SELECT o.customer_id, o.idempotency_key, o.ord::int AS ord
+      FROM unnest(${batch.map((o) => o.customerId)}::uuid[], ${batch.map((o) => o.idempotencyKey)}::text[])
+        WITH ORDINALITY AS o(customer_id, idempotency_key, ord)
+    ),
+    req AS (
+      SELECT * FROM unnest(${lineOrd}::int[], ${lineProduct}::uuid[], ${lineQuantity}::int[]) AS r(ord, product_id, quantity)
+    ),
+    existing AS (
+      SELECT o.ord, x.id FROM ords o JOIN "order" x ON x.customer_id = o.customer_id AND x.idempotency_key = o.idempotency_key
+    ),
+    locked AS (
+      SELECT p.id, p.sku, p.stock, p.version, p.price_cents, p.currency
+      FROM product p
+      WHERE p.id IN (SELECT product_id FROM req WHERE ord NOT IN (SELECT ord FROM existing))
+      ORDER BY p.id
+      FOR UPDATE
+    ),
+    -- Order n is judged against "left", the stock after the accepted orders 1..n-1.
+    walk AS (
+      SELECT 0 AS ord, (SELECT coalesce(jsonb_object_agg(id, stock), '{}'::jsonb) FROM locked) AS left_after,
+        NULL::jsonb AS left_before, NULL::boolean AS ok
+      UNION ALL
+      SELECT w.ord + 1, CASE WHEN v.ok THEN w.left_after || v.after ELSE w.left_after END, w.left_after, v.ok
+      FROM walk w
+      CROSS JOIN LATERAL (
+        SELECT
+          coalesce(
+            NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = w.ord + 1)
+              AND count(l.id) = count(*)
+              AND bool_and((w.left_after ->> r.product_id::text)::int >= r.quantity)
+              AND count(DISTINCT l.currency) = 1,
+            false
+          ) AS ok,
+          jsonb_object_agg(r.product_id, (w.left_after ->> r.product_id::text)::int - r.quantity) AS after
+        FROM req r LEFT JOIN locked l ON l.id = r.product_id
+        WHERE r.ord = w.ord + 1
+      ) v
+      WHERE w.ord < ${batch.length}
+    ),
+    verdict AS (SELECT ord, ok, left_before FROM walk WHERE ord > 0),
+    -- Accepted lines, each with its product's stock and version right after its order.
+    acc AS (
+      SELECT r.ord, r.product_id, r.quantity, l.sku, l.price_cents, l.currency,
+        l.stock - sum(r.quantity) OVER running AS stock_after,
+        l.version + count(*) OVER running AS version_after
+      FROM req r
+      JOIN verdict v ON v.ord = r.ord AND v.ok
+      JOIN locked l ON l.id = r.product_id
+      WINDOW running AS (PARTITION BY r.product_id ORDER BY r.ord)
+    ),
+    sold AS (
+      UPDATE product p
+      SET stock = p.stock - t.quantity, version = p.version + t.orders, updated_at = now()
+      FROM (SELECT product_id, sum(quantity)::int AS quantity, count(*)::int AS orders FROM acc GROUP BY product_id) t
+      WHERE p.id = t.product_id
+      RETURNING 1
+    ),
+    placed AS (
+      INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
+      SELECT o.customer_id, t.total, t.currency, o.idempotency_key
+      FROM (SELECT ord, sum(price_cents::bigint * quantity) AS total, min(currency) AS currency FROM acc GROUP BY ord) t
+      JOIN ords o ON o.ord = t.ord
+      ORDER BY t.ord
+      RETURNING *
+    ),
+    placed_ord AS (
+      SELECT o.ord, p.* FROM placed p JOIN ords o ON o.customer_id = p.customer_id AND o.idempotency_key = p.idempotency_key
+    ),
+    items AS (
+      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
+      SELECT po.id, a.product_id, a.quantity, a.price_cents FROM placed_ord po JOIN acc a ON a.ord = po.ord
+      RETURNING 1
+    ),
+    events AS (
+      INSERT INTO outbox_event (topic, key, payload)
+      SELECT ${stockChangedOutboxSql({
+        productId: Prisma.sql`a.product_id`,
+        sku: Prisma.sql`a.sku`,
+        stock: Prisma.sql`a.stock_after`,
+        version: Prisma.sql`a.version_after`,
+        delta: Prisma.sql`-a.quantity`,
+        reason: Prisma.sql`'ORDER_PLACED'`,
+        orderId: Prisma.sql`po.id`,
+      })}
+      FROM acc a JOIN placed_ord po ON po.ord = a.ord
+      ORDER BY a.ord, a.product_id
+      RETURNING 1
+    )
+    SELECT v.ord, e.id AS existing_id, v.ok,
+      CASE WHEN NOT v.ok AND e.id IS NULL THEN (
+        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'currency', l.currency))
+        FROM req r JOIN locked l ON l.id = r.product_id WHERE r.ord = v.ord
+      ) END AS products,
+      o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
+      o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
+    FROM verdict v LEFT JOIN existing e ON e.ord = v.ord LEFT JOIN placed_ord o ON o.ord = v.ord
+    ORDER BY v.ord
+  `;
+  if (rows.length !== batch.length) throw new Error(`order batch: ${rows.length} verdicts for ${batch.length} orders`);
+  return rows.map((row) => {
+    const { ord: _ord, existing_id, ok: _ok, products, ...order } = row;
+    return { existingOrderId: existing_id, order: order.id ? (order as OrderRow) : null, products: products ?? [] };
+  });
+}
+
 const ORDER_COLUMNS = Prisma.sql`o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency,
   o.version, o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
 

@@ -47,8 +47,9 @@ export class LiveService {
     products: ProductService,
     private readonly orders: OrderService,
     private readonly defaults: { maxUpdatesPerSecond: number } = { maxUpdatesPerSecond: 0 },
+    stock?: StockHub,
   ) {
-    this.stock = new StockHub(pubsub, products);
+    this.stock = stock ?? new StockHub(pubsub, products);
   }
 
   async stockChanges(ctx: RequestContext, productIds: string[], opts: { maxUpdatesPerSecond?: number | null } = {}): Promise<StockFeed> {

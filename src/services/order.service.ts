@@ -1,10 +1,12 @@
-// Order rules: placing (no oversell, idempotent), the status life cycle with
+// Order rules: placing (no oversell, idempotent; concurrent orders group-
+// committed in batches, see order-batcher.ts; sold-out products refused from
+// memory, see sold-out.ts), the status life cycle with
 // stock returned on cancel, and who may see which orders.
 import type { DbClient } from "../db/database.js";
 import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
-import { findOrdersForCustomers, placeOrderAtomically, type OrderRow } from "../db/order.sql.js";
+import { findOrdersForCustomers, type OrderRow } from "../db/order.sql.js";
 import { restoreOrderStock } from "../db/stock.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
@@ -23,6 +25,11 @@ import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
 import { canTransition } from "./order-status.js";
 import { noMetrics, type Metrics, type OrderOutcome } from "../observability/metrics.js";
+import { OrderBatcher, type OrderBatchStats } from "./order-batcher.js";
+import type { SoldOutGuard } from "./sold-out.js";
+
+/** Orders per group-commit batch when the config does not say (ORDER_BATCH_MAX). */
+export const DEFAULT_BATCH_MAX = 64;
 
 export type { OrderRow };
 
@@ -42,11 +49,25 @@ export interface OrderFilter {
 }
 
 export class OrderService {
+  private readonly batcher: OrderBatcher;
+
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
-    private readonly metrics: Metrics = noMetrics,
-  ) {}
+    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics } = {},
+  ) {
+    this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX);
+    this.soldOut = opts.soldOut;
+    this.metrics = opts.metrics ?? noMetrics;
+  }
+
+  private readonly soldOut: SoldOutGuard | undefined;
+  private readonly metrics: Metrics;
+
+  /** Group commit and sold-out short cut, for tests and the benchmark. */
+  get stats(): OrderBatchStats & { soldOutRefusals: number } {
+    return { ...this.batcher.stats, sizes: { ...this.batcher.stats.sizes }, soldOutRefusals: this.soldOut?.refusals ?? 0 };
+  }
 
   async placeOrder(ctx: RequestContext, input: PlaceOrderInput): Promise<OrderRow> {
     const started = performance.now();
@@ -71,10 +92,12 @@ export class OrderService {
       `1-${LIMITS.maxIdempotencyKeyLength} printable characters without spaces`,
     );
     const lines = mergeLines(input.items);
+    const soldOut = this.soldOut?.check(lines);
+    if (soldOut) throw new InsufficientStockError(soldOut.productId, soldOut.sku, soldOut.requested, soldOut.available);
 
     let result;
     try {
-      result = await placeOrderAtomically(this.prisma, customerId, key, lines);
+      result = await this.batcher.place({ customerId, idempotencyKey: key, lines });
     } catch (err) {
       // A concurrent duplicate committed first: answer with that order.
       if (isUniqueViolation(err)) return [await this.replay(customerId, key, lines), "replayed"];
@@ -96,6 +119,7 @@ export class OrderService {
     }
     const short = lines.find((l) => found.get(l.productId)!.stock < l.quantity)!;
     const p = found.get(short.productId)!;
+    if (p.stock === 0) this.soldOut?.follow(p.id);
     throw new InsufficientStockError(p.id, p.sku, short.quantity, p.stock);
   }
 

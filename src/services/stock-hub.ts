@@ -128,6 +128,16 @@ export class StockHub {
     );
   }
 
+  /**
+   * The newest state of a watched product that has been read (its stock and
+   * version as committed), including changes not yet passed on; undefined if
+   * it is not watched or not read yet. Synchronous: no I/O.
+   */
+  known(productId: string): StockChange | undefined {
+    const w = this.watched.get(productId);
+    return w && !w.early ? (w.queue.at(-1)?.change ?? w.latest) : undefined;
+  }
+
   // Subscribe first, then read: nothing committed in between is missed.
   private async start(productId: string, w: Watched): Promise<void> {
     const unsubscribe = await this.pubsub.subscribe("stock", productId, (e) => this.receive(productId, e));

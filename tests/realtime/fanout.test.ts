@@ -160,7 +160,9 @@ describe("conflation", () => {
   });
 
   it("a subscriber that stops reading is closed (1008) after a while; the others get every change", async () => {
-    const product = await shop.createProduct({ stock: 1_000_000 });
+    // The longest description allowed: ~5 kB per frame, so the stalled socket backs up (past the kernel's
+    // buffers) in a few hundred deliveries, even when a busy machine makes the hub conflate most changes.
+    const product = await shop.createProduct({ stock: 1_000_000, description: "x".repeat(5_000) });
     const productUuid = idOfType("Product", product.id)!;
     const healthy = track(subscribe(api.url, shop.adminToken, STOCK, { ids: [product.id] }, "stockChanged"));
     await healthy.waitFor("CURRENT", (e) => e.reason === "CURRENT");

@@ -17,16 +17,21 @@ export interface ServerProcess {
 export function runMain(env: Record<string, string | undefined>, args: string[] = []): ChildProcess {
   const clean = { ...process.env };
   for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET", "PORT"]) delete clean[k];
-  return spawn(tsx, ["src/main.ts", ...args], { cwd: root, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group (tsx runs the code in a child of its own), so a failed start can be stopped whole.
+  return spawn(tsx, ["src/main.ts", ...args], { cwd: root, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
 }
 
-export async function startServer(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<ServerProcess> {
   const child = runMain({ PORT: "0", HOST: "127.0.0.1", ...env });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Leave nothing behind: the whole group, tsx and the server it started.
+      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+      reject(new Error(`server did not start within ${timeoutMs / 1000} s:\n${out}`));
+    }, timeoutMs);
     child.stdout!.on("data", () => {
       const m = /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(out);
       if (m) {

@@ -57,6 +57,13 @@ describe("config", () => {
     });
   });
 
+  it("caps the order batch at ORDER_BATCH_MAX (default 64, 1-1000)", () => {
+    expect(loadConfig({}).orders.batchMax).toBe(64);
+    expect(loadConfig({ ORDER_BATCH_MAX: "1" }).orders.batchMax).toBe(1);
+    expect(() => loadConfig({ ORDER_BATCH_MAX: "0" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ORDER_BATCH_MAX: "lots" })).toThrow(/invalid ORDER_BATCH_MAX/);
+  });
+
   it("requires a real JWT secret in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET/);
   });

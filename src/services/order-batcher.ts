@@ -1,0 +1,115 @@
+// Group commit for placeOrder: orders that arrive while a batch is in the
+// database gather into the next batch, which goes out as one statement
+// (placeOrdersBatch) as soon as the previous one is back. An idle process
+// sends an order on the next turn of the event loop (setImmediate, no timer),
+// so batching costs nothing when there is nothing to batch. A hot product is
+// then locked once per batch instead of once per order.
+//
+// DataLoader does the gathering, the size cap and the per-key outcomes (a
+// value or an Error each); the one piece of our own is its schedule: one
+// batch in flight per process, the next dispatched when it returns.
+import DataLoader from "dataloader";
+import type { DbClient } from "../db/database.js";
+import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
+import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
+
+export interface OrderBatchStats {
+  /** Batch statements sent (not counting the one-by-one fallback). */
+  batches: number;
+  /** Orders that went out in those batches. */
+  batchedOrders: number;
+  /** Batch size -> how many batches had that size. */
+  sizes: Record<number, number>;
+  /** Orders whose (customer, idempotency key) repeated one earlier in the same batch: sent in the next batch, where they replay. */
+  deferred: number;
+  /** Batches that hit a conflict only one order can explain (a duplicate key committed meanwhile by another process, a missing customer, a total out of range, a deadlock over such keys) and were placed one by one instead. */
+  fallbacks: number;
+  /** Batches that failed as a whole: every order in them got the error. */
+  failed: number;
+  /** Orders waiting for the next batch right now. */
+  waiting: number;
+}
+
+export class OrderBatcher {
+  readonly stats: OrderBatchStats = { batches: 0, batchedOrders: 0, sizes: {}, deferred: 0, fallbacks: 0, failed: 0, waiting: 0 };
+  private busy = false;
+  private readonly ready: (() => void)[] = [];
+  private readonly loader: DataLoader<BatchOrder, PlaceOrderResult>;
+
+  constructor(
+    private readonly prisma: DbClient,
+    maxBatch: number,
+  ) {
+    this.loader = new DataLoader((orders) => this.run(orders), {
+      cache: false,
+      maxBatchSize: maxBatch,
+      batchScheduleFn: (dispatch) => {
+        this.ready.push(dispatch);
+        this.next();
+      },
+    });
+  }
+
+  /** Places the order in the next batch. Rejects with the database error if its batch failed as a whole. */
+  place(order: BatchOrder): Promise<PlaceOrderResult> {
+    this.stats.waiting++;
+    return this.loader.load(order);
+  }
+
+  private next() {
+    if (this.busy || this.ready.length === 0) return;
+    this.busy = true;
+    // The next turn of the event loop: whatever arrived in this one joins the batch.
+    setImmediate(() => this.ready.shift()!());
+  }
+
+  private async run(orders: readonly BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
+    this.stats.waiting -= orders.length;
+    try {
+      // A key repeated in one batch would conflict with itself: the repeat
+      // goes into the next batch and replays the order this one placed.
+      const seen = new Set<string>();
+      const repeat = orders.map((o) => {
+        const id = `${o.customerId}\n${o.idempotencyKey}`;
+        return seen.has(id) || !seen.add(id);
+      });
+      const batch = orders.filter((_, i) => !repeat[i]);
+      const results = await this.send(batch);
+      let j = 0;
+      return orders.map((o, i) => {
+        if (!repeat[i]) return results[j++]!;
+        this.stats.deferred++;
+        // Resolving with a promise adopts it: this caller gets the next batch's outcome.
+        return this.place(o) as unknown as PlaceOrderResult;
+      });
+    } finally {
+      this.busy = false;
+      this.next();
+    }
+  }
+
+  private async send(batch: BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
+    this.stats.batches++;
+    this.stats.batchedOrders += batch.length;
+    this.stats.sizes[batch.length] = (this.stats.sizes[batch.length] ?? 0) + 1;
+    try {
+      return await placeOrdersBatch(this.prisma, batch);
+    } catch (err) {
+      // A deadlock too: products are locked in id order, but two processes'
+      // batches racing over the same idempotency keys in opposite orders wait
+      // on each other's order rows; PostgreSQL aborts one, which then goes one by one.
+      if (!(isUniqueViolation(err) || isForeignKeyViolation(err) || isOutOfRange(err) || isDeadlock(err))) {
+        this.stats.failed++;
+        throw err;
+      }
+    }
+    // One order's conflict failed the statement; nothing was written. Place
+    // them one by one, in batch order, so only that order sees its error.
+    this.stats.fallbacks++;
+    const results: (PlaceOrderResult | Error)[] = [];
+    for (const o of batch) {
+      results.push(await placeOrderAtomically(this.prisma, o.customerId, o.idempotencyKey, o.lines).catch((err: Error) => err));
+    }
+    return results;
+  }
+}

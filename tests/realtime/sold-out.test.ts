@@ -1,0 +1,61 @@
+// The sold-out short cut on a whole instance (PostgreSQL, Kafka, Redis): once
+// the database has refused an order for a sold-out product, the live stock
+// stream keeps this process informed, and further orders for it are refused
+// from memory, with no database round trip; a restock's event reopens it.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { kafkaBrokers, redisUrl } from "../support/services.js";
+import { shopAt, startInstance, stockwireEnv, streamNames, type Instance } from "../support/stockwire.js";
+import { expectTypename, type Shop } from "../support/shop.js";
+import { idOfType } from "../../src/ids/index.js";
+
+let db: TestDatabase;
+let api: Instance;
+let shop: Shop;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const env = stockwireEnv({ databaseUrl: db.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() }, streamNames("sold-out"), [
+    "api",
+    "relay",
+    "bridge",
+  ]);
+  api = await startInstance(env);
+  shop = await shopAt(api.url);
+});
+afterAll(async () => {
+  await api?.stop();
+  await db?.drop();
+});
+
+describe("sold-out short cut", () => {
+  it("refuses from memory once a product is known to be sold out, and reopens on restock", async () => {
+    const services = api.running.app!.services;
+    const stats = () => services.orders.stats;
+    const customer = await shop.createCustomer();
+    const p = await shop.createProduct({ stock: 1 });
+    const id = idOfType("Product", p.id)!;
+    expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "PlaceOrderSuccess");
+    // The database refuses the next one; from then on the product is followed.
+    expect(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }])).toMatchObject({
+      __typename: "InsufficientStockError",
+      available: 0,
+    });
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
+
+    const before = stats();
+    const refused = await Promise.all(
+      Array.from({ length: 10 }, () => shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }])),
+    );
+    for (const r of refused) expect(r).toMatchObject({ __typename: "InsufficientStockError", productId: p.id, requested: 1, available: 0 });
+    const after = stats();
+    expect(after.soldOutRefusals - before.soldOutRefusals).toBe(10);
+    expect(after.batchedOrders - before.batchedOrders).toBe(0); // none reached the database
+
+    // A restock reopens it as soon as its event arrives (then the watch ends); the database judges again.
+    await shop.adjustStock(p.id, 2);
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.stock ?? "not followed").not.toBe(0), { timeout: 20_000 });
+    expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 2 }]), "PlaceOrderSuccess");
+    expect(await shop.stockOf(p.id)).toEqual({ stock: 0, version: 3 });
+    expect(stats().batchedOrders - after.batchedOrders).toBe(1);
+  });
+});
