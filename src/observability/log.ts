@@ -10,7 +10,7 @@ export type { Logger };
 export function createLog(config: Pick<Config, "logLevel" | "env">, destination?: DestinationStream): Logger {
   const options = { level: config.logLevel, base: { service: "stockwire" } };
   if (destination) return pino(options, destination);
-  if (config.env === "development") return pino(options, pretty({ sync: true, ignore: "pid,hostname,service" }));
+  if (config.env === "development") return pino(options, pretty({ sync: true, singleLine: true, ignore: "pid,hostname,service" }));
   return pino(options);
 }
 

@@ -1,7 +1,7 @@
 // One log line per HTTP request at debug (operation name, duration, viewer
-// kind, status, request id), and the request id on every response: taken
-// from X-Request-Id when it is a sane token, generated otherwise, so a
-// client's report and the server's log line can be matched.
+// kind, status, request id; not for the monitoring probes), and the request
+// id on every response: taken from X-Request-Id when it is a sane token,
+// generated otherwise, so a client's report and the server's log line match.
 import { randomUUID } from "node:crypto";
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
@@ -12,6 +12,14 @@ type WithRequest = Partial<GraphQLContext> & { request?: Request };
 
 /** What a client may send as a request id: short, and nothing that could forge a log line. */
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** Polled by monitors every few seconds: answered with a request id, but not logged. */
+const PROBES = new Set(["/metrics", "/health", "/ready"]);
+
+const requestId = (request: Request) => {
+  const given = request.headers.get("x-request-id");
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+};
 
 interface Seen {
   id: string;
@@ -28,8 +36,7 @@ export function useRequestLog(log: Logger): Plugin {
   };
   return {
     onRequest({ request }) {
-      const given = request.headers.get("x-request-id");
-      requests.set(request, { id: given && REQUEST_ID.test(given) ? given : randomUUID(), started: performance.now() });
+      requests.set(request, { id: requestId(request), started: performance.now() });
     },
     onParams({ params, request }) {
       const seen = requests.get(request);
@@ -39,10 +46,12 @@ export function useRequestLog(log: Logger): Plugin {
     onSubscribe: ({ args }) => noteViewer(args.contextValue as WithRequest),
     onResponse({ request, response }) {
       const seen = requests.get(request);
+      // Answered before our onRequest ran (Yoga's own /health): an id all the same.
+      response.headers.set("x-request-id", seen?.id ?? requestId(request));
       if (!seen) return;
-      response.headers.set("x-request-id", seen.id);
       if (!log.isLevelEnabled("debug")) return;
       const url = new URL(request.url);
+      if (PROBES.has(url.pathname)) return;
       log.debug(
         {
           requestId: seen.id,

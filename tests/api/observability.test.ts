@@ -63,6 +63,12 @@ describe("request ids", () => {
     });
     expect(typeof mine[0]!.durationMs).toBe("number");
   });
+
+  it("does not log the monitoring probes (but still answers them with a request id)", async () => {
+    const res = await t.fetch("/health", { headers: { "x-request-id": "probe-check-1" } });
+    expect(res.headers.get("x-request-id")).toBe("probe-check-1");
+    expect(lines.filter((l) => l.requestId === "probe-check-1")).toHaveLength(0);
+  });
 });
 
 describe("metrics token", () => {
