@@ -11,7 +11,7 @@ const root = import.meta.dirname;
 
 // Floors of src/, bottom to top: folders, or files at the top of src/.
 const FLOORS = [
-  ["config", "ids", "errors", "generated"],
+  ["config", "ids", "errors", "generated", "observability"],
   ["events", "auth"],
   ["db"],
   ["realtime"],
@@ -108,6 +108,10 @@ export default defineConfig(
         {
           patterns: [
             { regex: GRAPHQL_LIBRARIES, message: "GraphQL and transport libraries belong in src/schema, src/app.ts and src/demo." },
+            {
+              regex: "^prom-client$",
+              message: "Report through the Metrics port (src/observability/metrics.ts); prom-client stays in src/observability.",
+            },
           ],
         },
       ],

@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import { createYoga, createLogger, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
@@ -32,6 +32,10 @@ import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
 import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
+import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
+import { createLog, yogaLogger, type Logger } from "./observability/log.js";
+import { useRequestLog } from "./schema/request-log.js";
 import { serveGraphQLWs, type Extra, type UpgradeRequest } from "./fanout/ws-server.js";
 import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
@@ -62,6 +66,10 @@ export interface AppDeps {
   pubsub: PubSubBackend;
   stream: StreamBackend;
   outbox: OutboxSignal;
+  /** This process's metrics (process.ts); a registry of the app's own otherwise. */
+  metrics?: PrometheusMetrics;
+  /** Where logs go (pino); from the config otherwise. */
+  log?: Logger;
 }
 
 export interface App {
@@ -78,13 +86,17 @@ export interface App {
 
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
+  const metrics = deps.metrics ?? createPrometheusMetrics();
   const services = createServices({
     prisma: deps.db.prisma,
     pubsub: deps.pubsub,
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
+    metrics,
     orders: config.orders,
   });
+  const pinoLog = deps.log ?? createLog(config);
+  const logger = quietAboutClientErrors(yogaLogger(pinoLog));
   // The client address: the socket's, or X-Forwarded-For's as far back as TRUST_PROXY trusts it.
   // (A request's socket is gone once node destroyed it, e.g. after refusing an oversized body.)
   const addressOf = (request: { socket?: { remoteAddress?: string } | null; headers: UpgradeRequest["headers"] }) =>
@@ -93,7 +105,6 @@ export function buildApp(deps: AppDeps): App {
   const buckets = createCostBuckets(config.rateLimit, deps.pubsub.redis);
   // Verified tokens are remembered until they expire (every request carries one).
   const readViewer = viewerReader(config.jwt.secret);
-  const logger = quietAboutClientErrors(createLogger(config.logLevel === "silent" ? "error" : config.logLevel));
   const log = (line: string) => config.logLevel !== "silent" && logger.info(line);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
@@ -103,6 +114,7 @@ export function buildApp(deps: AppDeps): App {
     execute: (args) => maskResult(execute(args)),
     slowSubscriberCloseMs: config.live.slowSubscriberCloseMs,
     log,
+    deliveryLatency: (seconds) => metrics.liveDeliveryLatency(seconds),
   });
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -146,6 +158,7 @@ export function buildApp(deps: AppDeps): App {
         blockFieldSuggestion: { enabled: !config.introspection },
       }),
       ...(config.introspection ? [] : [noIntrospection()]),
+      useRequestLog(pinoLog),
       // Queries and mutations run compiled (graphql-jit, cached per parsed
       // document, which Yoga caches per query text). Requests whose variables
       // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
@@ -153,6 +166,24 @@ export function buildApp(deps: AppDeps): App {
       useGraphQlJit({}, { enableIf: compiledExecution }),
       useReadiness(deps),
       useCloseAfterTooLarge(),
+      // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
+      usePrometheus({
+        registry: metrics.registry,
+        endpoint: false,
+        // Not by operation name: clients choose it, and every new name would be new series.
+        labels: { operationName: false, operationType: true },
+        metrics: {
+          graphql_envelop_request_duration: true,
+          graphql_envelop_phase_parse: true,
+          graphql_envelop_phase_validate: true,
+          graphql_envelop_phase_context: true,
+          graphql_envelop_phase_execute: true,
+          graphql_envelop_phase_subscribe: true,
+          graphql_envelop_error_result: true,
+          graphql_yoga_http_duration: true,
+        },
+      }),
+      ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
       // Before the fan-out: a subscription it refuses never reaches the shared execution.
       useCostLimit({
         buckets,
@@ -165,6 +196,7 @@ export function buildApp(deps: AppDeps): App {
         },
         overSocket: (ctx) => "extra" in ctx,
         viewerOf: (request) => readViewer(request.headers.get("authorization")),
+        onLimited: (limit) => metrics.rateLimited(limit),
       }),
       useStats(readViewer, () => ({ orders: services.orders.stats, stockHub: services.live.stock.stats, fanout: fanout.stats })),
       useLiveFanout(fanout),
@@ -176,8 +208,17 @@ export function buildApp(deps: AppDeps): App {
   const server = createServer(yoga);
   // Messages above the HTTP body limit are refused: ws closes the socket with 1009.
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: REQUEST_LIMITS.maxBodyBytes });
-  // Per connection (graphql-ws context): the ids of its running subscriptions.
-  const openSubscriptions = new WeakMap<object, Set<string>>();
+  // Per connection (graphql-ws context): its running subscriptions (id -> root field), and their count per field.
+  const openSubscriptions = new WeakMap<object, Map<string, string>>();
+  const subscriptionsActive = new Map<string, number>();
+  const countSubscription = (field: string, by: number) => subscriptionsActive.set(field, (subscriptionsActive.get(field) ?? 0) + by);
+  const release = (ctx: object, id: string) => {
+    const open = openSubscriptions.get(ctx);
+    const field = open?.get(id);
+    if (field === undefined) return;
+    open!.delete(id);
+    countSubscription(field, -1);
+  };
   const verify = (auth: unknown) =>
     readViewer(String(auth)).then(
       () => true,
@@ -199,7 +240,7 @@ export function buildApp(deps: AppDeps): App {
         const auth = ctx.connectionParams?.authorization ?? ctx.extra.request.headers.authorization;
         return auth === undefined ? true : verify(auth);
       },
-      onComplete: (ctx, id) => void openSubscriptions.get(ctx)?.delete(id),
+      onComplete: (ctx, id) => release(ctx, id),
       // The same Yoga pipeline as HTTP: context (auth), limits, masked errors.
       onSubscribe: async (ctx, id, params) => {
         // POST: Yoga refuses mutations in GET requests, and a socket carries mutations too.
@@ -230,9 +271,10 @@ export function buildApp(deps: AppDeps): App {
         }
         if (errors.length) return errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED"));
         // Subscriptions are capped per connection; queries and mutations over the socket are not.
+        const operation = getOperationAST(document, params.operationName);
         const open =
-          getOperationAST(document, params.operationName)?.operation === "subscription"
-            ? (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Set()).get(ctx)!)
+          operation?.operation === "subscription"
+            ? (openSubscriptions.get(ctx) ?? openSubscriptions.set(ctx, new Map()).get(ctx)!)
             : undefined;
         if (open && open.size >= config.live.maxSubscriptionsPerConnection) {
           return [
@@ -243,12 +285,17 @@ export function buildApp(deps: AppDeps): App {
         }
         // Held from here (subscribes on one socket run concurrently); graphql-ws calls onComplete only
         // for operations that ran, so a refusal below gives the place back itself.
-        open?.add(id);
+        if (open) {
+          const root = operation!.selectionSet.selections[0];
+          const field = root?.kind === "Field" ? root.name.value : "unknown";
+          open.set(id, field);
+          countSubscription(field, 1);
+        }
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          open?.delete(id);
+          release(ctx, id);
           return [err instanceof GraphQLError ? err : new GraphQLError("Unexpected error.")];
         }
         // Lets the fan-out write this operation's stockChanged frames to the socket itself.
@@ -274,6 +321,15 @@ export function buildApp(deps: AppDeps): App {
       log,
     },
   );
+
+  metrics.provide({
+    live: () => ({
+      connections: wsServer.clients.size,
+      subscriptions: subscriptionsActive,
+      deliveries: fanout.stats.deliveries,
+      conflated: fanout.stats.conflated,
+    }),
+  });
 
   return {
     yoga,
@@ -420,6 +476,17 @@ function useReadiness(deps: AppDeps): Plugin {
           headers: { "content-type": "application/json" },
         }),
       );
+    },
+  };
+}
+
+/** GET /metrics on the API port (when METRICS_PORT does not move it to a listener of its own). */
+function useMetricsEndpoint(metrics: PrometheusMetrics, token: string | undefined): Plugin {
+  return {
+    async onRequest({ url, request, endResponse, fetchAPI }) {
+      if (url.pathname !== "/metrics") return;
+      const { status, headers, body } = await metricsResponse(metrics, token, request.headers.get("authorization"));
+      endResponse(new fetchAPI.Response(body, { status, headers }));
     },
   };
 }

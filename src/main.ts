@@ -38,7 +38,10 @@ try {
     await running.stop();
     throw err;
   }
-  if (pipeline) say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own`);
+  if (pipeline) {
+    say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own`);
+    running.metrics.addRemote(() => pipeline.metrics());
+  }
   if (running.url) {
     if (config.demo) say(`demo      ${running.url}/   (the storefront, live stock)`);
     say(`GraphiQL  ${running.url}/graphql   (health ${running.url}/health, readiness ${running.url}/ready)`);

@@ -6,9 +6,13 @@
 // ran in another process (docker-compose runs it in one), but starts and stops
 // with this one. The embedded default keeps everything on one thread: PGlite
 // and the in-process stream and pub/sub cannot be shared between threads.
+// The thread's metrics (relay and bridge) reach the process's GET /metrics
+// through postMessage: the main thread asks on each scrape and merges them
+// (prom-client's AggregatorRegistry.aggregate).
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { loadConfig, type Config } from "./config/config.js";
 import { startProcess } from "./process.js";
+import type { Registry } from "prom-client";
 
 type Role = Config["roles"][number];
 
@@ -25,9 +29,13 @@ interface ThreadData {
   roles: Role[];
 }
 
-type FromThread = { say: string } | { started: true } | { failed: string } | { stopped: true };
+type MetricsJSON = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+type FromThread = { say: string } | { started: true } | { failed: string } | { stopped: true } | { metrics: number; json: MetricsJSON };
+type ToThread = "stop" | { metrics: number };
 
 export interface PipelineThread {
+  /** The thread's metrics (its registry's getMetricsAsJSON()), for merging into the process's. */
+  metrics(): Promise<MetricsJSON>;
   /** Stops the roles and the thread. */
   stop(): Promise<void>;
 }
@@ -45,17 +53,31 @@ export function startPipelineThread(
   const data: ThreadData = { stockwirePipeline: true, env, roles };
   const worker = spawn(data);
   let stopping = false;
+  const asked = new Map<number, (json: MetricsJSON) => void>();
+  let asks = 0;
+  const send = (m: ToThread) => worker.postMessage(m);
   return new Promise((resolve, reject) => {
     let started = false;
     const stopped = new Promise<void>((done) => worker.once("exit", () => done()));
     worker.on("message", (m: FromThread) => {
       if ("say" in m) say(m.say);
-      else if ("started" in m) {
+      else if ("metrics" in m) {
+        asked.get(m.metrics)?.(m.json);
+        asked.delete(m.metrics);
+      } else if ("started" in m) {
         started = true;
         resolve({
+          metrics: () =>
+            new Promise((answer) => {
+              const n = ++asks;
+              asked.set(n, answer);
+              send({ metrics: n });
+              // A thread that stopped answering is left out (and the waiter dropped), not waited for.
+              setTimeout(() => asked.delete(n) && answer([]), 2_000).unref();
+            }),
           async stop() {
             stopping = true;
-            worker.postMessage("stop");
+            send("stop");
             // Its own stop is bounded by main.ts's deadline; terminate only if it hangs past ours.
             const timer = setTimeout(() => void worker.terminate(), 8_000);
             await stopped;
@@ -87,9 +109,14 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
   const post = (m: FromThread) => port.postMessage(m);
   try {
     // The API's thread has migrated (and seeded) the database already.
-    const config = loadConfig({ ...env, STOCKWIRE_ROLES: roles.join(","), STOCKWIRE_SEED: "never" });
-    const running = await startProcess(config, { say: (line) => post({ say: line }) });
-    port.on("message", (m) => {
+    // No metrics listener of its own: the main thread serves this thread's metrics with its own.
+    const config = loadConfig({ ...env, STOCKWIRE_ROLES: roles.join(","), STOCKWIRE_SEED: "never", METRICS_PORT: "" });
+    const running = await startProcess(config, { say: (line) => post({ say: line }), pipelineThread: true });
+    port.on("message", (m: ToThread) => {
+      if (typeof m === "object") {
+        void running.metrics.registry.getMetricsAsJSON().then((json) => post({ metrics: m.metrics, json }));
+        return;
+      }
       if (m !== "stop") return;
       void running.stop().finally(() => {
         post({ stopped: true });

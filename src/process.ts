@@ -1,7 +1,10 @@
 // One Stockwire process: opens the backends (database, pub/sub, stream) and
 // starts the roles it was given on them: the API (app.ts: HTTP + WebSocket),
-// the outbox relay and the Kafka -> pub/sub bridge. main.ts and the
-// multi-instance tests start exactly this.
+// the outbox relay and the Kafka -> pub/sub bridge, all reporting to one
+// metrics registry (GET /metrics on the API port or on METRICS_PORT). main.ts
+// and the multi-instance tests start exactly this.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Config } from "./config/config.js";
 import { openDatabase, type Database, type DatabaseOptions } from "./db/database.js";
 import { seedDemoData } from "./db/seed.js";
@@ -11,12 +14,17 @@ import { startOutboxRelay } from "./realtime/outbox-relay.js";
 import { startBridge } from "./realtime/bridge.js";
 import { buildApp, type App } from "./app.js";
 import { createOutboxSignal, OUTBOX_CHANNEL, type OutboxSignal } from "./events/outbox-signal.js";
+import { outboxBacklog } from "./realtime/outbox-relay.js";
+import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 
 export interface StockwireProcess {
   db: Database;
   app?: App;
   /** Base URL of the API, when this process runs it. */
   url?: string;
+  metrics: PrometheusMetrics;
+  /** Base URL of the METRICS_PORT listener, when configured (GET /metrics there). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -31,6 +39,8 @@ export interface Backends {
 interface StartOptions {
   say?: (line: string) => void;
   dbOptions?: DatabaseOptions;
+  /** On a pipeline thread: the process metrics and the scrape-time reads (outbox, lag) are the main thread's. */
+  pipelineThread?: boolean;
 }
 
 /** Opens and migrates the database (seeding it when configured), then pub/sub and the stream. */
@@ -73,31 +83,57 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
   const warn = (what: string) => (err: unknown) => say(`${what}: ${err instanceof Error ? err.message : String(err)}`);
   const backends = await openBackends(config, opts);
   const { db, pubsub, stream, outbox } = backends;
+  const metrics = createPrometheusMetrics({ defaults: !opts.pipelineThread });
+  // Read from the shared database and Kafka: every role shows the backlog and the bridge's lag, also while those are down.
+  if (!opts.pipelineThread) {
+    metrics.provide({
+      outbox: () => outboxBacklog(db),
+      consumerLag: () => stream.consumerLag(config.bridgeGroup, [config.topics.stockChanged, config.topics.orderStatusChanged]),
+    });
+  }
   const stops: (() => Promise<void>)[] = [() => backends.close()];
   try {
     if (roles.has("relay")) {
-      const relay = await startOutboxRelay({ db, stream, outbox, topics: config.topics, onError: warn("relay") });
+      const relay = await startOutboxRelay({ db, stream, outbox, topics: config.topics, onError: warn("relay"), metrics });
       stops.unshift(() => relay.stop());
       say(
         `relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`,
       );
     }
     if (roles.has("bridge")) {
-      const bridge = await startBridge({ stream, pubsub, topics: config.topics, groupId: config.bridgeGroup, onError: warn("bridge") });
+      const bridge = await startBridge({
+        stream,
+        pubsub,
+        topics: config.topics,
+        groupId: config.bridgeGroup,
+        onError: warn("bridge"),
+        metrics,
+      });
       stops.unshift(() => bridge.stop());
       say(`bridge    stream -> pub/sub (group ${config.bridgeGroup})`);
     }
     let app: App | undefined;
     let url: string | undefined;
     if (roles.has("api")) {
-      app = buildApp({ config, db, pubsub, stream, outbox });
+      app = buildApp({ config, db, pubsub, stream, outbox, metrics });
       url = await app.start();
       stops.unshift(() => app!.stop());
+    }
+    let metricsUrl: string | undefined;
+    if (config.metrics.port !== undefined) {
+      const listener = await serveMetrics(metrics, config);
+      metricsUrl = listener.url;
+      stops.unshift(listener.stop);
+      say(`metrics   ${metricsUrl}/metrics`);
+    } else if (!app && !opts.pipelineThread) {
+      say("metrics   not served: set METRICS_PORT (this process has no API port)");
     }
     return {
       db,
       app,
       url,
+      metrics,
+      metricsUrl,
       async stop() {
         for (const stop of stops) await stop().catch(() => {});
       },
@@ -106,4 +142,29 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
     for (const stop of stops) await stop().catch(() => {});
     throw err;
   }
+}
+
+/** GET /metrics on METRICS_PORT: a listener of its own (relay- and bridge-only processes have no API port). */
+async function serveMetrics(metrics: PrometheusMetrics, config: Config): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return res.writeHead(404).end();
+    metricsResponse(metrics, config.metrics.token, req.headers.authorization).then(
+      ({ status, headers, body }) => res.writeHead(status, headers).end(body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.metrics.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

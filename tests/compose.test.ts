@@ -153,4 +153,55 @@ describe("docker-compose.yml", () => {
       .map((l) => l.trim());
     for (const needed of ["src", "prisma", "package.json", "package-lock.json", "scripts"]) expect(ignored).not.toContain(needed);
   });
+
+  describe("observability profile", () => {
+    const prometheus = svc("prometheus") as Service & { profiles?: string[]; volumes?: string[] };
+    const grafana = svc("grafana") as Service & { profiles?: string[]; volumes?: string[] };
+    const mounted = (s: { volumes?: string[] }, target: string) => {
+      const v = (s.volumes ?? []).find((v) => v.split(":")[1] === target);
+      if (!v) throw new Error(`nothing mounted at ${target}`);
+      const source = path.join(root, v.split(":")[0]!);
+      expect(existsSync(source), source).toBe(true);
+      return source;
+    };
+
+    it("runs Prometheus and Grafana only with --profile observability", () => {
+      expect(prometheus.profiles).toEqual(["observability"]);
+      expect(grafana.profiles).toEqual(["observability"]);
+      for (const name of ["postgres", "redis", "kafka", "api", "relay", "bridge"]) {
+        expect((svc(name) as { profiles?: string[] }).profiles, name).toBeUndefined();
+      }
+    });
+
+    it("scrapes the api on its port and the relay and bridge on their METRICS_PORT, with the alert rules loaded", () => {
+      const config = parse(readFileSync(mounted(prometheus, "/etc/prometheus/prometheus.yml"), "utf8")) as {
+        rule_files: string[];
+        scrape_configs: { job_name: string; metrics_path?: string; dns_sd_configs: { names: string[]; port: number }[] }[];
+      };
+      const ports = new Map(
+        config.scrape_configs.flatMap((j) => j.dns_sd_configs.flatMap((d) => d.names.map((n) => [n, d.port] as const))),
+      );
+      expect(ports.get("api")).toBe(Number(env(svc("api")).PORT));
+      for (const name of ["relay", "bridge"]) expect(ports.get(name), name).toBe(Number(env(svc(name)).METRICS_PORT));
+      for (const job of config.scrape_configs) expect(job.metrics_path ?? "/metrics").toBe("/metrics");
+      for (const file of config.rule_files) mounted(prometheus, file);
+    });
+
+    it("provisions Grafana's Prometheus data source and the dashboard from the repository", () => {
+      const provisioning = mounted(grafana, "/etc/grafana/provisioning");
+      const datasources = parse(readFileSync(path.join(provisioning, "datasources/prometheus.yml"), "utf8")) as {
+        datasources: { uid: string; url: string }[];
+      };
+      const promPort = /--web\.listen-address=:(\d+)/.exec(words(prometheus.command).join(" "))?.[1];
+      expect(datasources.datasources[0]!.url).toBe(`http://prometheus:${promPort}`);
+      const providers = parse(readFileSync(path.join(provisioning, "dashboards/stockwire.yml"), "utf8")) as {
+        providers: { options: { path: string } }[];
+      };
+      const dashboards = mounted(grafana, providers.providers[0]!.options.path);
+      const dashboard = JSON.parse(readFileSync(path.join(dashboards, "stockwire.json"), "utf8")) as {
+        panels: { datasource: { uid: string } }[];
+      };
+      for (const panel of dashboard.panels) expect(panel.datasource.uid).toBe(datasources.datasources[0]!.uid);
+    });
+  });
 });

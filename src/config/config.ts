@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
   LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
+  METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  METRICS_TOKEN: optional(z.string().min(16, { message: "must be at least 16 characters" })),
   RATE_LIMIT_ANONYMOUS_BUCKET: points.default(10_000),
   RATE_LIMIT_ANONYMOUS_RESTORE: points.default(100),
   RATE_LIMIT_CUSTOMER_BUCKET: points.default(20_000),
@@ -128,6 +130,12 @@ export interface Config {
    * (main.ts), so the API's fan-out cannot starve them.
    */
   pipelineThread: boolean;
+  /**
+   * GET /metrics (Prometheus): on the API port, or with `port` on a listener of
+   * its own (then only there; relay- and bridge-only processes need it to be
+   * scraped). With `token`, only for `Authorization: Bearer <token>`.
+   */
+  metrics: { port?: number; token?: string };
   /** placeOrder group commit: at most this many orders per batch statement. */
   orders: { batchMax: number };
   live: {
@@ -204,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     introspection: e.STOCKWIRE_INTROSPECTION ? e.STOCKWIRE_INTROSPECTION === "on" : e.NODE_ENV === "development",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
+    metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     orders: { batchMax: e.ORDER_BATCH_MAX },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,

@@ -26,6 +26,8 @@ export interface FanoutOptions {
   execute: Execute;
   slowSubscriberCloseMs: number;
   log?: (line: string) => void;
+  /** A change's age (s, from its occurredAt) when it was written to sockets: sampled once per change per stream. */
+  deliveryLatency?: (seconds: number) => void;
 }
 
 export interface FanoutStats {
@@ -93,6 +95,7 @@ class Stream {
   constructor(
     readonly productId: string,
     readonly rate: number | null,
+    private readonly fanout: LiveFanout,
   ) {}
 
   offer(change: StockChange) {
@@ -129,10 +132,12 @@ class Stream {
     // No per-subscriber allocation on the way to the sockets: one pass, one clock read.
     const deliver = (rendered: Map<Shape, Rendered | Promise<Rendered>>) => {
       const now = Date.now();
+      const before = this.fanout.stats.deliveries;
       for (const sub of this.subscribers) {
         const r = rendered.get(sub.shape as Shape);
         if (r) sub.offer(this.productId, change.version, r as Rendered, now);
       }
+      if (this.fanout.stats.deliveries > before) this.fanout.sampleLatency(change, now);
     };
     if (!this.tail && !pending) return deliver(renders);
     // Subscribers that join meanwhile read a snapshot at least this new, so skipping them loses nothing.
@@ -171,6 +176,11 @@ export class LiveFanout {
 
   sharedContext(admin: boolean) {
     return this.opts.sharedContext(admin);
+  }
+
+  /** One sample per change per stream, not per subscriber; CURRENT snapshots are not changes. */
+  sampleLatency(change: StockChange, now: number) {
+    if (this.opts.deliveryLatency && change.reason !== "CURRENT") this.opts.deliveryLatency((now - change.occurredAt.getTime()) / 1000);
   }
 
   /**
@@ -221,7 +231,7 @@ export class LiveFanout {
         request.productIds.map(async (productId) => {
           const w = this.watch(productId);
           let stream = w.streams.get(rate);
-          if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null)));
+          if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null, this)));
           stream.subscribers.add(sub);
           streams.push(stream);
           await w.ready;

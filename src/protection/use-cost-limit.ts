@@ -27,6 +27,8 @@ export interface CostLimitOptions {
   overSocket(context: object): boolean;
   /** Who sent an HTTP request that was refused before its context existed (anonymous when its token is bad). */
   viewerOf(request: Request): Promise<Viewer>;
+  /** Told of every refusal (stockwire_rate_limited_total{limit}). */
+  onLimited?: (limit: "cost" | "subscriptions") => void;
 }
 
 export interface QueryCost {
@@ -69,6 +71,7 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
   ): Promise<{ client: Client; charged: Charge; refusal?: ExecutionResult }> {
     const charged = await buckets.charge(client, requested);
     if (charged.ok) return { client, charged };
+    opts.onLimited?.("cost");
     const cost: QueryCost = { requestedQueryCost: requested, actualQueryCost: 0, throttleStatus: charged.status };
     const retryAfter = Math.max(1, Math.ceil(charged.retryAfterMs / 1000));
     const message =
@@ -129,6 +132,7 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
       // Held from here: concurrent subscribes from one client must not all pass the check.
       const held = openSubscriptions.get(client.key) ?? 0;
       if (held >= opts.maxSubscriptionsPerClient) {
+        opts.onLimited?.("subscriptions");
         return setResultAndStopExecution({
           errors: [
             new GraphQLError(`At most ${opts.maxSubscriptionsPerClient} subscriptions at once per client`, {

@@ -9,6 +9,7 @@ import { orderStatusChangedEvent } from "../events/order-status-changed.event.js
 import type { PubSubBackend } from "./pubsub.js";
 import type { StreamBackend, StreamMessage } from "./stream.js";
 import type { Topics } from "./stream-events.js";
+import { noMetrics, type Metrics } from "../observability/metrics.js";
 
 export interface BridgeOptions {
   stream: StreamBackend;
@@ -16,10 +17,11 @@ export interface BridgeOptions {
   topics: Topics;
   groupId: string;
   onError?: (err: unknown) => void;
+  metrics?: Metrics;
 }
 
 export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promise<void> }> {
-  const { stream, pubsub, topics, groupId, onError = () => {} } = opts;
+  const { stream, pubsub, topics, groupId, onError = () => {}, metrics = noMetrics } = opts;
   // A message that does not parse as its topic's event is dropped (and
   // reported): retrying it would block its partition forever.
   const publish = (m: StreamMessage): Promise<void> | undefined => {
@@ -45,7 +47,11 @@ export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promis
     groupId,
     topics: [topics.stockChanged, topics.orderStatusChanged],
     // One connection, commands in order: a product's events reach Redis in stream order.
-    onBatch: async (messages) => void (await Promise.all(messages.map(publish))),
+    onBatch: async (messages) => {
+      const started = performance.now();
+      await Promise.all(messages.map(publish));
+      metrics.bridgePublished((performance.now() - started) / 1000);
+    },
     onError,
   });
 }

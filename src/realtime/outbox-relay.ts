@@ -11,6 +11,7 @@ import type { Database } from "../db/database.js";
 import type { StreamBackend } from "./stream.js";
 import { OUTBOX_CHANNEL, type OutboxSignal } from "../events/outbox-signal.js";
 import { toStreamMessage, type Topics } from "./stream-events.js";
+import { noMetrics, type Metrics } from "../observability/metrics.js";
 
 const RELAY_LOCK = 0x5707_0e1a;
 
@@ -30,6 +31,7 @@ export interface RelayOptions {
    */
   gatherMs?: number;
   onError?: (err: unknown) => void;
+  metrics?: Metrics;
 }
 
 export interface Relay {
@@ -39,7 +41,7 @@ export interface Relay {
 }
 
 export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
-  const { db, stream, outbox, topics, batchSize = 500, pollMs = 500, gatherMs = 0, onError = () => {} } = opts;
+  const { db, stream, outbox, topics, batchSize = 500, pollMs = 500, gatherMs = 0, onError = () => {}, metrics = noMetrics } = opts;
   let running = true;
   // A signal that arrives while the relay is busy (not asleep) must not be
   // lost: it is remembered, and the next sleep returns at once.
@@ -71,7 +73,9 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
         if (!rows.length) return 0;
         // Publish inside the transaction: if Kafka refuses, nothing is marked
         // and the rows are retried; the lock keeps other relays off meanwhile.
+        const started = performance.now();
         await stream.publish(rows.map((r) => toStreamMessage(r, topics)));
+        metrics.relayPublished((performance.now() - started) / 1000);
         await tx.$executeRaw`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`;
         return rows.length;
       },
@@ -108,4 +112,12 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       await unlisten();
     },
   };
+}
+
+/** The outbox backlog, for monitoring: rows not yet published and the age of the oldest (one index range scan). */
+export async function outboxBacklog(db: Database): Promise<{ pending: number; oldestAgeSeconds: number }> {
+  const [row] = await db.prisma.$queryRaw<{ pending: number; age: number }[]>`
+    SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age
+    FROM outbox_event WHERE published_at IS NULL`;
+  return { pending: row?.pending ?? 0, oldestAgeSeconds: Math.max(0, row?.age ?? 0) };
 }

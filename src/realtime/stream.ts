@@ -28,6 +28,8 @@ export interface StreamBackend {
   /** Resolves once every message is durably accepted, in order per key. */
   publish(messages: StreamMessage[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<{ stop(): Promise<void> }>;
+  /** Per partition: messages in `topics` that `groupId` has not committed yet (for monitoring). */
+  consumerLag(groupId: string, topics: string[]): Promise<{ topic: string; partition: number; lag: number }[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -177,6 +179,21 @@ function kafkaStream(brokers: string[]): StreamBackend {
       stops.add(stop);
       return { stop };
     },
+    async consumerLag(groupId, topics) {
+      await connectAdmin();
+      const [ends, committed] = await Promise.all([
+        Promise.all(topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) }))),
+        admin.fetchOffsets({ groupId, topics }),
+      ]);
+      return ends.flatMap(({ topic, partitions }) =>
+        partitions.map((p) => {
+          const offset = committed.find((c) => c.topic === topic)?.partitions.find((c) => c.partition === p.partition)?.offset;
+          // Nothing committed yet ("-1"): the group starts from the beginning, i.e. the low watermark.
+          const from = offset === undefined || Number(offset) < 0 ? Number(p.low) : Number(offset);
+          return { topic, partition: p.partition, lag: Math.max(0, Number(p.high) - from) };
+        }),
+      );
+    },
     async ping() {
       await connectAdmin();
       await admin.describeCluster();
@@ -251,6 +268,13 @@ function memoryStream(): StreamBackend {
       };
       stops.add(stop);
       return { stop };
+    },
+    async consumerLag(groupId, topics) {
+      return topics.map((topic) => ({
+        topic,
+        partition: 0,
+        lag: (logs.get(topic)?.length ?? 0) - (offsets.get(`${groupId}\0${topic}`) ?? 0),
+      }));
     },
     ping: async () => {},
     async close() {

@@ -6,6 +6,7 @@ import { LiveService } from "./live.service.js";
 import { CustomerService } from "./customer.service.js";
 import { OrderService } from "./order.service.js";
 import { ProductService } from "./product.service.js";
+import type { Metrics } from "../observability/metrics.js";
 import { StockHub } from "./stock-hub.js";
 import { SoldOutGuard } from "./sold-out.js";
 
@@ -23,11 +24,16 @@ export function createServices(deps: {
   live?: { maxUpdatesPerSecond: number };
   /** Group commit: orders per batch at most (config ORDER_BATCH_MAX). */
   orders?: { batchMax: number };
+  metrics?: Metrics;
 }): Services {
-  const products = new ProductService(deps.prisma, deps.outbox);
+  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics);
   // One StockHub per process: live subscriptions and the sold-out short cut share its state.
   const stock = new StockHub(deps.pubsub, products);
-  const orders = new OrderService(deps.prisma, deps.outbox, { batchMax: deps.orders?.batchMax, soldOut: new SoldOutGuard(stock) });
+  const orders = new OrderService(deps.prisma, deps.outbox, {
+    batchMax: deps.orders?.batchMax,
+    soldOut: new SoldOutGuard(stock),
+    metrics: deps.metrics,
+  });
   return {
     products,
     customers: new CustomerService(deps.prisma),

@@ -17,12 +17,14 @@ import {
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
+  DomainError,
   VersionConflictError,
 } from "../errors/domain-errors.js";
 import { alignByIds } from "../db/align-by-ids.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
 import { canTransition } from "./order-status.js";
+import { noMetrics, type Metrics, type OrderOutcome } from "../observability/metrics.js";
 import { OrderBatcher, type OrderBatchStats } from "./order-batcher.js";
 import type { SoldOutGuard } from "./sold-out.js";
 
@@ -52,13 +54,15 @@ export class OrderService {
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
-    opts: { batchMax?: number; soldOut?: SoldOutGuard } = {},
+    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics } = {},
   ) {
     this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX);
     this.soldOut = opts.soldOut;
+    this.metrics = opts.metrics ?? noMetrics;
   }
 
   private readonly soldOut: SoldOutGuard | undefined;
+  private readonly metrics: Metrics;
 
   /** Group commit and sold-out short cut, for tests and the benchmark. */
   get stats(): OrderBatchStats & { soldOutRefusals: number } {
@@ -66,6 +70,20 @@ export class OrderService {
   }
 
   async placeOrder(ctx: RequestContext, input: PlaceOrderInput): Promise<OrderRow> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const [order, outcome] = await this.place(ctx, input);
+      this.metrics.order(outcome, seconds());
+      return order;
+    } catch (err) {
+      // Refused: a business rule said no (stock, input, auth); other failures are errors, not outcomes.
+      if (err instanceof DomainError) this.metrics.order("refused", seconds());
+      throw err;
+    }
+  }
+
+  private async place(ctx: RequestContext, input: PlaceOrderInput): Promise<[OrderRow, OrderOutcome]> {
     const customerId = requireCustomer(ctx);
     const key = requireMatch(
       "idempotencyKey",
@@ -82,15 +100,15 @@ export class OrderService {
       result = await this.batcher.place({ customerId, idempotencyKey: key, lines });
     } catch (err) {
       // A concurrent duplicate committed first: answer with that order.
-      if (isUniqueViolation(err)) return this.replay(customerId, key, lines);
+      if (isUniqueViolation(err)) return [await this.replay(customerId, key, lines), "replayed"];
       if (isForeignKeyViolation(err)) throw new NotFoundError("Customer", customerId);
       if (isOutOfRange(err)) throw new ValidationError("items", "The order total is too large");
       throw err;
     }
-    if (result.existingOrderId) return this.replay(customerId, key, lines);
+    if (result.existingOrderId) return [await this.replay(customerId, key, lines), "replayed"];
     if (result.order) {
       this.outbox.committed();
-      return result.order;
+      return [result.order, "placed"];
     }
 
     const found = new Map(result.products.map((p) => [p.id, p]));
@@ -141,7 +159,10 @@ export class OrderService {
         SELECT customer_id AS "customerId", status, version FROM "order" WHERE id = ${id}::uuid FOR UPDATE`;
       if (!current) throw new NotFoundError("Order", id);
       if (!canSeeCustomerData(ctx, current.customerId)) throw new NotFoundError("Order", id);
-      if (expected !== null && expected !== current.version) throw new VersionConflictError("Order", id, expected, current.version);
+      if (expected !== null && expected !== current.version) {
+        this.metrics.versionConflict("Order");
+        throw new VersionConflictError("Order", id, expected, current.version);
+      }
       if (!canTransition(current.status, to)) throw new InvalidTransitionError(current.status, to);
 
       const order = await tx.order.update({ where: { id }, data: { status: to, version: { increment: 1 } } });

@@ -19,6 +19,7 @@ import {
 import { alignByIds } from "../db/align-by-ids.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
+import { noMetrics, type Metrics } from "../observability/metrics.js";
 
 export interface ProductFilter {
   search?: string | null;
@@ -53,6 +54,7 @@ export class ProductService {
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
+    private readonly metrics: Metrics = noMetrics,
   ) {}
 
   page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
@@ -141,6 +143,7 @@ export class ProductService {
     if (product) return product;
     const current = await this.prisma.product.findUnique({ where: { id }, select: { version: true } });
     if (!current) throw new NotFoundError("Product", id);
+    this.metrics.versionConflict("Product");
     throw new VersionConflictError("Product", id, expectedVersion, current.version);
   }
 
@@ -159,12 +162,14 @@ export class ProductService {
     const result = await adjustStockAtomically(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
     if (result.product) {
       this.outbox.committed();
+      this.metrics.stockAdjusted();
       return result.product;
     }
     // Refused: explain from the row as it was when the statement ran.
     const current = result.current;
     if (!current) throw new NotFoundError("Product", id);
     if (expectedVersion !== null && current.version !== expectedVersion) {
+      this.metrics.versionConflict("Product");
       throw new VersionConflictError("Product", id, expectedVersion, current.version);
     }
     if (current.stock + delta > LIMITS.maxStock) {

@@ -1,25 +1,30 @@
 // Finding 3 of issue 11: errors a client causes (no or wrong credentials, bad
 // input, refused queries) are one debug line without a stack, so nobody can
 // flood the log; server failures are still logged as errors with their cause.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startApi, type Api } from "../support/api.js";
+import { createLog } from "../../src/observability/log.js";
 
-type Level = "debug" | "info" | "warn" | "error" | "log";
+type Level = "debug" | "info" | "warn" | "error";
+const LEVELS: Record<number, Level> = { 20: "debug", 30: "info", 40: "warn", 50: "error" };
 const lines: { level: Level; text: string }[] = [];
-beforeAll(() => {
-  for (const level of ["debug", "info", "warn", "error", "log"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      lines.push({ level, text: args.map((a) => (a instanceof Error ? `${a.message}\n${a.stack}` : String(a))).join(" ") });
-    });
-  }
-});
+// The app's own log (pino, JSON lines), captured: each line's level, message and error stack if any.
+const captured = (level: "debug" | "info") =>
+  createLog(
+    { logLevel: level, env: "production" },
+    {
+      write: (s: string) => {
+        const l = JSON.parse(s) as { level: number; msg?: string; err?: { stack?: string } };
+        lines.push({ level: LEVELS[l.level] ?? "error", text: [l.msg ?? "", l.err?.stack].filter(Boolean).join("\n") });
+      },
+    },
+  );
 afterEach(() => void lines.splice(0));
-afterAll(() => vi.restoreAllMocks());
 
 let api: Api;
 let customerToken: string;
 beforeAll(async () => {
-  api = await startApi({ LOG_LEVEL: "debug" });
+  api = await startApi({ LOG_LEVEL: "debug" }, {}, { log: captured("debug") });
   customerToken = (await api.createCustomer()).token;
 });
 afterAll(async () => {
@@ -67,7 +72,7 @@ describe("client errors", () => {
 
 describe("server failures", () => {
   it("are still logged at error level with their cause", async () => {
-    const broken = await startApi({ LOG_LEVEL: "info" });
+    const broken = await startApi({ LOG_LEVEL: "info" }, {}, { log: captured("info") });
     try {
       await broken.db.close().catch(() => {});
       lines.splice(0);

@@ -12,9 +12,13 @@ export interface Api extends TestApp, Shop {
   sql: pg.Pool;
 }
 
-export async function startApi(env: Record<string, string> = {}, options: DatabaseOptions = {}): Promise<Api> {
+export async function startApi(
+  env: Record<string, string> = {},
+  options: DatabaseOptions = {},
+  deps: Parameters<typeof startTestApp>[2] = {},
+): Promise<Api> {
   const database = await createTestDatabase();
-  const t = await startTestApp({ DATABASE_URL: database.url, JWT_SECRET, DATABASE_POOL_SIZE: "30", ...env }, options);
+  const t = await startTestApp({ DATABASE_URL: database.url, JWT_SECRET, DATABASE_POOL_SIZE: "30", ...env }, options, deps);
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
   return {
     ...t,

@@ -2,7 +2,7 @@
 // does but without listening, and a GraphQL client over yoga.fetch.
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { Database, DatabaseOptions } from "../../src/db/database.js";
-import { buildApp, type App } from "../../src/app.js";
+import { buildApp, type App, type AppDeps } from "../../src/app.js";
 import { openBackends } from "../../src/process.js";
 import { graphqlClient, type GraphQLClient } from "./client.js";
 
@@ -16,11 +16,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string | undefined>, options: DatabaseOptions = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string | undefined>,
+  options: DatabaseOptions = {},
+  deps: Pick<AppDeps, "log"> = {},
+): Promise<TestApp> {
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", STOCKWIRE_SEED: "never", ...env });
   const backends = await openBackends(config, { dbOptions: options });
   const { db } = backends;
-  const app = buildApp({ config, ...backends });
+  const app = buildApp({ config, ...backends, ...deps });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new Request(`http://test${path}`, init)));
   return {
     app,
