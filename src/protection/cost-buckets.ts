@@ -72,12 +72,24 @@ function memoryPour(): Pour {
   };
 }
 
+/** How long a charge may wait for Redis before it is counted in process instead. */
+const REDIS_WAIT_MS = 250;
+
 function redisPour(redis: Redis, fallback: Pour): Pour {
   return async (key, size, delta) => {
     // Unreachable Redis: count in process rather than queue every request behind ioredis' reconnects.
     if (redis.status !== "ready") return fallback(key, size, delta);
-    const [ok, level] = (await redis.eval(POUR, 1, key, size.points, size.restorePerSecond, delta)) as [number, string];
-    return { ok: ok === 1, level: Number(level) };
+    // A connection that died a moment ago may still read "ready": its command would wait in ioredis'
+    // offline queue until Redis is back. Requests must not wait for the limiter, so give up on it quickly.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), REDIS_WAIT_MS);
+    });
+    const reply = (redis.eval(POUR, 1, key, size.points, size.restorePerSecond, delta) as Promise<[number, string]>).catch(() => undefined);
+    const answer = await Promise.race([reply, gaveUp]);
+    clearTimeout(timer);
+    if (!answer) return fallback(key, size, delta);
+    return { ok: answer[0] === 1, level: Number(answer[1]) };
   };
 }
 
