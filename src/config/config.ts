@@ -90,6 +90,7 @@ const EnvSchema = z.object({
     z.coerce.number({ error: TRUST_PROXY_HELP }).int(TRUST_PROXY_HELP).min(0, TRUST_PROXY_HELP).max(10, TRUST_PROXY_HELP).default(0),
   ),
   ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
+  ORDER_SOLD_OUT_TRUST_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -137,7 +138,8 @@ export interface Config {
    */
   metrics: { port?: number; token?: string };
   /** placeOrder group commit: at most this many orders per batch statement. */
-  orders: { batchMax: number };
+  /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
+  orders: { batchMax: number; soldOutTrustMs: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -213,7 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
-    orders: { batchMax: e.ORDER_BATCH_MAX },
+    orders: { batchMax: e.ORDER_BATCH_MAX, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,

@@ -23,7 +23,7 @@ export function createServices(deps: {
   outbox: OutboxSignal;
   live?: { maxUpdatesPerSecond: number };
   /** Group commit: orders per batch at most (config ORDER_BATCH_MAX). */
-  orders?: { batchMax: number };
+  orders?: { batchMax: number; soldOutTrustMs?: number };
   metrics?: Metrics;
 }): Services {
   const products = new ProductService(deps.prisma, deps.outbox, deps.metrics);
@@ -31,7 +31,7 @@ export function createServices(deps: {
   const stock = new StockHub(deps.pubsub, products);
   const orders = new OrderService(deps.prisma, deps.outbox, {
     batchMax: deps.orders?.batchMax,
-    soldOut: new SoldOutGuard(stock),
+    soldOut: new SoldOutGuard(stock, deps.orders?.soldOutTrustMs),
     metrics: deps.metrics,
   });
   return {

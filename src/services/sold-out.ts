@@ -11,6 +11,12 @@
 // the stock at version v" is the answer the database gave at version v, a
 // moment ago, the same answer an order that arrived a little earlier got.
 // Acceptance always goes through the database.
+//
+// The known state is trusted for a bounded time only (ORDER_SOLD_OUT_TRUST_MS
+// since the database or the stream last stood behind it): stock changed
+// behind the app's back (an operator's SQL, a restore) publishes no event, and
+// a product must not stay unsellable because of it. After that, one order goes
+// to the database again, and its answer renews the trust.
 import type { StockHub } from "./stock-hub.js";
 
 /** Products watched for being sold out, at most (one pub/sub subscription each). */
@@ -27,12 +33,20 @@ export class SoldOutGuard {
   /** Orders refused from memory, without touching the database. */
   refusals = 0;
   private readonly watching = new Map<string, Promise<() => void>>();
+  /** When the database (or a committed change on the stream) last confirmed each followed product's known stock. */
+  private readonly confirmedAt = new Map<string, number>();
 
-  constructor(private readonly hub: StockHub) {}
+  constructor(
+    private readonly hub: StockHub,
+    private readonly trustMs = 2_000,
+  ) {}
 
   /** The first line that asks for more than its product's known stock, if any. */
   check(lines: { productId: string; quantity: number }[]): Refusal | undefined {
+    const now = Date.now();
     for (const l of lines) {
+      const at = this.confirmedAt.get(l.productId);
+      if (at === undefined || now - at > this.trustMs) continue;
       const known = this.hub.known(l.productId);
       if (known && l.quantity > known.stock) {
         this.refusals++;
@@ -44,9 +58,12 @@ export class SoldOutGuard {
 
   /** The database refused an order for lack of this product's stock: follow it from now on. */
   follow(productId: string): void {
+    if (this.watching.has(productId)) this.confirmedAt.set(productId, Date.now());
     if (this.watching.has(productId) || this.watching.size >= MAX_WATCHED) return;
+    this.confirmedAt.set(productId, Date.now());
     const stop = this.hub.watch(productId, (change) => {
       if (change.stock > 0) this.unfollow(productId);
+      else this.confirmedAt.set(productId, Date.now());
     });
     this.watching.set(productId, stop);
     // A product that went away is simply not followed.
@@ -54,8 +71,12 @@ export class SoldOutGuard {
       () => {
         const known = this.hub.known(productId);
         if (known && known.stock > 0) this.unfollow(productId);
+        else if (this.watching.has(productId)) this.confirmedAt.set(productId, Date.now());
       },
-      () => this.watching.delete(productId),
+      () => {
+        this.watching.delete(productId);
+        this.confirmedAt.delete(productId);
+      },
     );
   }
 
@@ -63,6 +84,7 @@ export class SoldOutGuard {
     const stop = this.watching.get(productId);
     if (!stop) return;
     this.watching.delete(productId);
+    this.confirmedAt.delete(productId);
     void stop.then(
       (s) => s(),
       () => {},

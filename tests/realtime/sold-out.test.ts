@@ -2,6 +2,7 @@
 // the database has refused an order for a sold-out product, the live stock
 // stream keeps this process informed, and further orders for it are refused
 // from memory, with no database round trip; a restock's event reopens it.
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
@@ -12,14 +13,16 @@ import { idOfType } from "../../src/ids/index.js";
 let db: TestDatabase;
 let api: Instance;
 let shop: Shop;
+let env: Record<string, string>;
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = stockwireEnv({ databaseUrl: db.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() }, streamNames("sold-out"), [
+  env = stockwireEnv({ databaseUrl: db.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() }, streamNames("sold-out"), [
     "api",
     "relay",
     "bridge",
   ]);
-  api = await startInstance(env);
+  // Trusted long enough that a slow machine cannot let the refusals below reach the database.
+  api = await startInstance({ ...env, ORDER_SOLD_OUT_TRUST_MS: "60000" });
   shop = await shopAt(api.url);
 });
 afterAll(async () => {
@@ -57,5 +60,28 @@ describe("sold-out short cut", () => {
     expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 2 }]), "PlaceOrderSuccess");
     expect(await shop.stockOf(p.id)).toEqual({ stock: 0, version: 3 });
     expect(stats().batchedOrders - after.batchedOrders).toBe(1);
+  });
+
+  it("trusts a sold-out state only for ORDER_SOLD_OUT_TRUST_MS: stock restored behind the app's back (no event) is sold again", async () => {
+    const api2 = await startInstance({ ...env, STOCKWIRE_ROLES: "api", ORDER_SOLD_OUT_TRUST_MS: "300" });
+    const sql = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const shop2 = await shopAt(api2.url);
+      const services = api2.running.app!.services;
+      const customer = await shop2.createCustomer();
+      const p = await shop2.createProduct({ stock: 0 });
+      const id = idOfType("Product", p.id)!;
+      expect(await shop2.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }])).toMatchObject({
+        __typename: "InsufficientStockError",
+      });
+      await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
+      // An operator puts stock back by hand: no event, so the stream still says 0.
+      await sql.query("UPDATE product SET stock = 5 WHERE id = $1", [id]);
+      await new Promise((r) => setTimeout(r, 400));
+      expectTypename(await shop2.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "PlaceOrderSuccess");
+    } finally {
+      await sql.end();
+      await api2.stop();
+    }
   });
 });
