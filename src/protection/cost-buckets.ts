@@ -57,17 +57,17 @@ return {ok, tostring(level)}`;
 type Pour = (key: string, size: BucketSize, delta: number) => Promise<{ ok: boolean; level: number }>;
 
 function memoryPour(): Pour {
-  const buckets = new Map<string, { level: number; ts: number }>();
-  // Forget buckets that have drained, so idle clients cost no memory.
+  const buckets = new Map<string, { level: number; ts: number; drainedAt: number }>();
+  // Forget buckets once they have drained (an empty bucket is the same as none), so idle clients cost no memory.
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const [key, b] of buckets) if (b.ts < now - 3_600_000 || b.level === 0) buckets.delete(key);
+    for (const [key, b] of buckets) if (b.drainedAt <= now) buckets.delete(key);
   }, 60_000);
   sweep.unref();
   return async (key, size, delta) => {
     const now = Date.now();
     const step = pour(buckets.get(key), size, delta, now);
-    if (step.ok) buckets.set(key, { level: step.level, ts: now });
+    if (step.ok) buckets.set(key, { level: step.level, ts: now, drainedAt: now + (step.level * 1000) / size.restorePerSecond });
     return step;
   };
 }
