@@ -58,9 +58,9 @@ export class SoldOutGuard {
 
   /** The database refused an order for lack of this product's stock: follow it from now on. */
   follow(productId: string): void {
-    if (this.watching.has(productId)) this.confirmedAt.set(productId, Date.now());
-    if (this.watching.has(productId) || this.watching.size >= MAX_WATCHED) return;
+    if (!this.watching.has(productId) && this.watching.size >= MAX_WATCHED) return;
     this.confirmedAt.set(productId, Date.now());
+    if (this.watching.has(productId)) return;
     const stop = this.hub.watch(productId, (change) => {
       if (change.stock > 0) this.unfollow(productId);
       else this.confirmedAt.set(productId, Date.now());
