@@ -34,6 +34,21 @@ describe("GET /metrics", () => {
     expect(m.types.get("graphql_envelop_phase_execute")).toBe("histogram");
   });
 
+  it("keeps client-chosen text out of labels: distinct GET query strings add no series", async () => {
+    const get = (query: string) =>
+      fetch(`${api.url}/graphql?query=${encodeURIComponent(query)}`, { headers: { accept: "application/json" } });
+    expect((await get("{ a: __typename }")).status).toBe(200);
+    const series = (m: Awaited<ReturnType<typeof scrape>>) => m.samples.filter((s) => s.name === "graphql_yoga_http_duration_count");
+    const before = series(await scrape(api.url));
+    for (const alias of ["b", "c", "d"]) expect((await get(`{ ${alias}: __typename }`)).status).toBe(200);
+    const after = series(await scrape(api.url));
+    expect(after.length).toBe(before.length);
+    expect(after.every((s) => !("url" in s.labels) && !("operationName" in s.labels))).toBe(true);
+    // The queries were still counted, in the series that was already there.
+    const total = (list: typeof after) => list.reduce((sum, s) => sum + s.value, 0);
+    expect(total(after) - total(before)).toBeGreaterThanOrEqual(3);
+  });
+
   it("counts orders by outcome, version conflicts and stock adjustments by exactly what happened", async () => {
     const product = await shop.createProduct({ stock: 3 });
     const customer = await shop.createCustomer();
