@@ -40,6 +40,7 @@ import { serveGraphQLWs, type Extra, type UpgradeRequest } from "./fanout/ws-ser
 import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
 import { clientAddress } from "./protection/client.js";
+import { useRequestBodyLimit } from "./protection/request-body-limit.js";
 import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
@@ -126,7 +127,8 @@ export function buildApp(deps: AppDeps): App {
     renderGraphiQL: async (opts) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(opts),
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
-    maxRequestBodySize: REQUEST_LIMITS.maxBodyBytes,
+    // Counted by useRequestBodyLimit below instead (cheaper for bodies with a Content-Length).
+    maxRequestBodySize: false,
     cors: corsFor(config.corsOrigins),
     // HTTP requests carry the token in a header; graphql-ws connections in
     // connection_init's payload ({ authorization: "Bearer …" }) or the upgrade request.
@@ -143,6 +145,7 @@ export function buildApp(deps: AppDeps): App {
       }
     },
     plugins: [
+      useRequestBodyLimit(REQUEST_LIMITS.maxBodyBytes),
       EnvelopArmorPlugin({
         // Shape limits, checked while validating. Cost is the schema's own
         // complexity limit (schema/complexity.ts), which sees variables.
@@ -428,7 +431,7 @@ function noIntrospection(): Plugin {
   };
 }
 
-/** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
+/** Whether graphql-jit runs this execution: queries and mutations whose variables coerce. */
 function compiledExecution(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation === "subscription") return false;
@@ -457,6 +460,7 @@ function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats:
   };
 }
 
+/** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
 function useReadiness(deps: AppDeps): Plugin {
   const checks = {
     database: () => deps.db.ping(),

@@ -390,6 +390,18 @@ describe("request body size", () => {
     }
   });
 
+  it("in process, a Content-Length that understates the body proves nothing: the body is still counted (413)", async () => {
+    const r = await postRaw(chunked(REQUEST_LIMITS.maxBodyBytes + 50_000), { "content-length": "100" });
+    expect(r.status).toBe(413);
+    expect(codes(r)).toEqual(["REQUEST_ENTITY_TOO_LARGE"]);
+  });
+
+  it("refuses a Content-Length that is not one integer with 400", async () => {
+    const r = await postRaw(JSON.stringify({ query: "{ __typename }" }), { "content-length": "-1" });
+    expect(r.status).toBe(400);
+    expect(codes(r)).toEqual(["BAD_REQUEST"]);
+  });
+
   it("refuses an oversized streamed body in process (yoga.fetch) with 413, and accepts a small streamed one", async () => {
     const big = await postRaw(chunked(REQUEST_LIMITS.maxBodyBytes + 50_000), {});
     expect(big.status).toBe(413);
