@@ -1,8 +1,9 @@
 // Entry point: config -> tracing, when configured -> startProcess (the roles
 // in config.roles, default all) -> clean stop on SIGTERM/SIGINT within a
-// bounded time. The process itself is imported only after tracing started:
-// the instrumentations hook pg, ioredis and kafkajs as they load (see
-// observability/tracing.ts), so nothing that imports them is a static import here.
+// bounded time. The process itself is imported only after tracing started, so
+// the instrumentations have patched pg, ioredis, kafkajs and http before any
+// client of them exists (observability/tracing.ts): no static import here
+// loads them.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import type { PipelineThread } from "./pipeline-thread.js";
@@ -28,7 +29,7 @@ try {
   const tracing = config.tracing.enabled
     ? (await import("./observability/tracing.js")).startTracing(config.tracing, { roles: config.roles })
     : undefined;
-  if (tracing) say("tracing   OpenTelemetry spans exported (OTEL_* settings)");
+  if (config.tracing.enabled) say(`tracing   OpenTelemetry, ${config.tracing.exporter} exporter (OTEL_* settings)`);
   const { startProcess } = await import("./process.js");
   const { pipelineThreadRoles, startPipelineThread } = await import("./pipeline-thread.js");
   // The relay and bridge on a thread of their own when they share this process with the API on real services.

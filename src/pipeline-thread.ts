@@ -110,7 +110,7 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
     // The API's thread has migrated (and seeded) the database already.
     // No metrics listener of its own: the main thread serves this thread's metrics with its own.
     const config = loadConfig({ ...env, STOCKWIRE_ROLES: roles.join(","), STOCKWIRE_SEED: "never", METRICS_PORT: "" });
-    // Its own tracer and hooks, as main.ts does, before the process (pg, ioredis, kafkajs) loads on this thread.
+    // Its own tracer and instrumentations (a thread has its own modules), before the process loads, as in main.ts.
     const tracing = config.tracing.enabled
       ? (await import("./observability/tracing.js")).startTracing(config.tracing, { roles: config.roles })
       : undefined;
