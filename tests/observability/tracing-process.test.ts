@@ -77,7 +77,8 @@ async function orderToSocket(proc: RoleProcess) {
   await sub.waitFor("the order's stock change", (e) => e.reason === "ORDER_PLACED" && e.stock === 3);
 }
 
-describe("tracing in the real process", () => {
+// Each test starts the real process with all roles (tsx, two threads): on a busy machine that alone can take a minute.
+describe("tracing in the real process", { timeout: 180_000 }, () => {
   it("is switched on by OTEL_EXPORTER_OTLP_ENDPOINT and exports one trace from placeOrder to the socket across threads", async () => {
     const names = streamNames("tracing-on");
     const env = {

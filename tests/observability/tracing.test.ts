@@ -35,7 +35,7 @@ const spans = () => exporter.getFinishedSpans();
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 const inTrace = (traceId: string) => spans().filter((s) => s.spanContext().traceId === traceId);
 
-describe("tracing", () => {
+describe("tracing", { timeout: 120_000 }, () => {
   it("follows a placed order through the relay and the bridge to the delivery to a websocket subscriber", async () => {
     const { kafkaBrokers, redisUrl } = await import("../support/services.js");
     const { expectTypename } = await import("../support/shop.js");
