@@ -95,13 +95,15 @@ describe("tracing in the real process", { timeout: 180_000 }, () => {
     const mutation = await eventually("the PlaceOrder span", async () => received.spans.find((s) => s.name === "mutation.PlaceOrder"));
     const trace = () => received.spans.filter((s) => s.traceId === mutation.traceId);
     const one = (name: string) => trace().find((s) => s.name === name);
-    // publish (relay) and bridge come from the pipeline thread's exporter, deliver from the main thread's.
-    const deliver = await eventually("the delivery's span", async () => one("deliver stockChanged"));
-    const publish = one(`publish ${names.KAFKA_TOPIC_STOCK}`)!;
-    const bridge = one(`bridge ${names.KAFKA_TOPIC_STOCK}`)!;
-    expect(publish?.parentSpanId).toBe(mutation.spanId);
-    expect(bridge?.parentSpanId).toBe(publish.spanId);
-    expect(deliver.parentSpanId).toBe(bridge.spanId);
+    // publish (relay) and bridge come from the pipeline thread's exporter, deliver from the main thread's: each
+    // thread exports on its own schedule.
+    const [publish, bridge, deliver] = await eventually("the relay's, bridge's and delivery's spans in the trace", async () => {
+      const found = [`publish ${names.KAFKA_TOPIC_STOCK}`, `bridge ${names.KAFKA_TOPIC_STOCK}`, "deliver stockChanged"].map(one);
+      return found.every(Boolean) && (found as OtlpSpan[]);
+    });
+    expect(publish!.parentSpanId).toBe(mutation.spanId);
+    expect(bridge!.parentSpanId).toBe(publish!.spanId);
+    expect(deliver!.parentSpanId).toBe(bridge!.spanId);
     await stop(proc);
   });
 
