@@ -36,6 +36,7 @@ import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 import { createLog, yogaLogger, type Logger } from "./observability/log.js";
 import { useRequestLog } from "./schema/request-log.js";
+import { useTracing } from "./schema/use-tracing.js";
 import { serveGraphQLWs, type Extra, type UpgradeRequest } from "./fanout/ws-server.js";
 import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
@@ -167,6 +168,8 @@ export function buildApp(deps: AppDeps): App {
       // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
       // subscriptions too: the fan-out executes them itself (src/fanout).
       useGraphQlJit({}, { enableIf: compiledExecution }),
+      // After graphql-jit: it wraps the compiled execute, so resolvers run inside the operation's span.
+      ...(config.tracing.enabled ? [useTracing()] : []),
       useReadiness(deps),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).

@@ -1,9 +1,12 @@
-// Entry point: config -> startProcess (the roles in config.roles, default
-// all) -> clean stop on SIGTERM/SIGINT within a bounded time.
+// Entry point: config -> tracing, when configured -> startProcess (the roles
+// in config.roles, default all) -> clean stop on SIGTERM/SIGINT within a
+// bounded time. The process itself is imported only after tracing started, so
+// the instrumentations have patched pg, ioredis, kafkajs and http before any
+// client of them exists (observability/tracing.ts): no static import here
+// loads them.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
-import { startProcess } from "./process.js";
-import { pipelineThreadRoles, startPipelineThread, type PipelineThread } from "./pipeline-thread.js";
+import type { PipelineThread } from "./pipeline-thread.js";
 
 const STOP_DEADLINE_MS = 10_000;
 
@@ -23,6 +26,12 @@ try {
 const say = (line: string) => config.logLevel !== "silent" && console.log(`stockwire: ${line}`);
 
 try {
+  const tracing = config.tracing.enabled
+    ? (await import("./observability/tracing.js")).startTracing(config.tracing, { roles: config.roles })
+    : undefined;
+  if (config.tracing.enabled) say(`tracing   OpenTelemetry, ${config.tracing.exporter} exporter (OTEL_* settings)`);
+  const { startProcess } = await import("./process.js");
+  const { pipelineThreadRoles, startPipelineThread } = await import("./pipeline-thread.js");
   // The relay and bridge on a thread of their own when they share this process with the API on real services.
   const threadRoles = pipelineThreadRoles(config);
   const running = await startProcess(threadRoles.length ? { ...config, roles: ["api"] } : config, { say });
@@ -58,6 +67,7 @@ try {
     setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
     await running.stop();
     await pipeline?.stop();
+    await tracing?.shutdown().catch(() => {});
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

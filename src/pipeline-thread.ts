@@ -11,7 +11,6 @@
 // (prom-client's AggregatorRegistry.aggregate).
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { loadConfig, type Config } from "./config/config.js";
-import { startProcess } from "./process.js";
 import type { Registry } from "prom-client";
 
 type Role = Config["roles"][number];
@@ -111,7 +110,13 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
     // The API's thread has migrated (and seeded) the database already.
     // No metrics listener of its own: the main thread serves this thread's metrics with its own.
     const config = loadConfig({ ...env, STOCKWIRE_ROLES: roles.join(","), STOCKWIRE_SEED: "never", METRICS_PORT: "" });
-    const running = await startProcess(config, { say: (line) => post({ say: line }), pipelineThread: true });
+    // Its own tracer and instrumentations (a thread has its own modules), before the process loads, as in main.ts.
+    const tracing = config.tracing.enabled
+      ? (await import("./observability/tracing.js")).startTracing(config.tracing, { roles: config.roles })
+      : undefined;
+    const { startProcess } = await import("./process.js");
+    const started = await startProcess(config, { say: (line) => post({ say: line }), pipelineThread: true });
+    const running = { ...started, stop: () => started.stop().finally(() => tracing?.shutdown()) };
     port.on("message", (m: ToThread) => {
       if (typeof m === "object") {
         void running.metrics.registry.getMetricsAsJSON().then((json) => post({ metrics: m.metrics, json }));

@@ -91,6 +91,13 @@ const EnvSchema = z.object({
   ),
   ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
   ORDER_SOLD_OUT_TRUST_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  // Tracing (README, Operations): the standard OpenTelemetry variables; the exporter reads the other OTEL_EXPORTER_OTLP_* itself.
+  OTEL_SDK_DISABLED: optional(z.enum(["true", "false"])),
+  OTEL_TRACES_EXPORTER: optional(z.enum(["otlp", "console", "none"])),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url(["http:", "https:"], "http://collector:4318")),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url(["http:", "https:"], "http://collector:4318/v1/traces")),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(z.enum(["http/json"], { message: "Stockwire exports OTLP over HTTP as JSON: http/json" })),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(z.enum(["http/json"], { message: "Stockwire exports OTLP over HTTP as JSON: http/json" })),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -137,6 +144,13 @@ export interface Config {
    * scraped). With `token`, only for `Authorization: Bearer <token>`.
    */
   metrics: { port?: number; token?: string };
+  /**
+   * OpenTelemetry tracing (src/observability/tracing.ts). Off unless
+   * OTEL_TRACES_EXPORTER is otlp or console, or (OTEL_TRACES_EXPORTER unset)
+   * an OTLP endpoint is set; OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none
+   * keep it off.
+   */
+  tracing: { enabled: false } | { enabled: true; exporter: "otlp" | "console" };
   /** placeOrder group commit: at most this many orders per batch statement. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
   orders: { batchMax: number; soldOutTrustMs: number };
@@ -174,6 +188,13 @@ export interface BucketSize {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+function tracingOf(e: z.infer<typeof EnvSchema>): Config["tracing"] {
+  if (e.OTEL_SDK_DISABLED === "true" || e.OTEL_TRACES_EXPORTER === "none") return { enabled: false };
+  if (e.OTEL_TRACES_EXPORTER) return { enabled: true, exporter: e.OTEL_TRACES_EXPORTER };
+  // The SDK's own default exporter is otlp to localhost: here an endpoint has to be named to switch it on.
+  return e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? { enabled: true, exporter: "otlp" } : { enabled: false };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -215,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    tracing: tracingOf(e),
     orders: { batchMax: e.ORDER_BATCH_MAX, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,

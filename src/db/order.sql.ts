@@ -8,6 +8,8 @@ import type { DbClient } from "./database.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
+import { traceContextParam } from "../events/outbox.js";
+import type { TraceCarrier } from "../observability/trace-context.js";
 import { pageBounds, type PageRequest } from "./keyset.js";
 
 export interface OrderRow {
@@ -49,6 +51,7 @@ export async function placeOrderAtomically(
   customerId: string,
   idempotencyKey: string,
   lines: { productId: string; quantity: number }[],
+  traceContext?: TraceCarrier,
 ): Promise<PlaceOrderResult> {
   const ids = lines.map((l) => l.productId);
   const quantities = lines.map((l) => l.quantity);
@@ -96,7 +99,7 @@ export async function placeOrderAtomically(
       RETURNING 1
     ),
     events AS (
-      INSERT INTO outbox_event (topic, key, payload)
+      INSERT INTO outbox_event (topic, key, payload, trace_context)
       SELECT ${stockChangedOutboxSql({
         productId: Prisma.sql`s.id`,
         sku: Prisma.sql`s.sku`,
@@ -105,7 +108,7 @@ export async function placeOrderAtomically(
         delta: Prisma.sql`-s.quantity`,
         reason: Prisma.sql`'ORDER_PLACED'`,
         orderId: Prisma.sql`o.id`,
-      })}
+      })}, ${traceContextParam(traceContext)}::jsonb
       FROM sold s, placed o
       ORDER BY s.id
       RETURNING 1
@@ -131,6 +134,8 @@ export interface BatchOrder {
   idempotencyKey: string;
   /** Merged, validated lines in product-id order. */
   lines: { productId: string; quantity: number }[];
+  /** The placing operation's trace context, stored with the order's outbox events. */
+  traceContext?: TraceCarrier;
 }
 
 /**
@@ -162,9 +167,11 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
   >`-- prepare:place-orders
     WITH RECURSIVE
     ords AS (
-      SELECT o.customer_id, o.idempotency_key, o.ord::int AS ord
-      FROM unnest(${batch.map((o) => o.customerId)}::uuid[], ${batch.map((o) => o.idempotencyKey)}::text[])
-        WITH ORDINALITY AS o(customer_id, idempotency_key, ord)
+      SELECT o.customer_id, o.idempotency_key, o.trace_context::jsonb AS trace_context, o.ord::int AS ord
+      FROM unnest(
+        ${batch.map((o) => o.customerId)}::uuid[], ${batch.map((o) => o.idempotencyKey)}::text[],
+        ${batch.map((o) => traceContextParam(o.traceContext))}::text[]
+      ) WITH ORDINALITY AS o(customer_id, idempotency_key, trace_context, ord)
     ),
     req AS (
       SELECT * FROM unnest(${lineOrd}::int[], ${lineProduct}::uuid[], ${lineQuantity}::int[]) AS r(ord, product_id, quantity)
@@ -228,7 +235,7 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       RETURNING *
     ),
     placed_ord AS (
-      SELECT o.ord, p.* FROM placed p JOIN ords o ON o.customer_id = p.customer_id AND o.idempotency_key = p.idempotency_key
+      SELECT o.ord, o.trace_context, p.* FROM placed p JOIN ords o ON o.customer_id = p.customer_id AND o.idempotency_key = p.idempotency_key
     ),
     items AS (
       INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
@@ -236,7 +243,7 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       RETURNING 1
     ),
     events AS (
-      INSERT INTO outbox_event (topic, key, payload)
+      INSERT INTO outbox_event (topic, key, payload, trace_context)
       SELECT ${stockChangedOutboxSql({
         productId: Prisma.sql`a.product_id`,
         sku: Prisma.sql`a.sku`,
@@ -245,7 +252,7 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
         delta: Prisma.sql`-a.quantity`,
         reason: Prisma.sql`'ORDER_PLACED'`,
         orderId: Prisma.sql`po.id`,
-      })}
+      })}, po.trace_context
       FROM acc a JOIN placed_ord po ON po.ord = a.ord
       ORDER BY a.ord, a.product_id
       RETURNING 1

@@ -4,6 +4,8 @@
 import type { DbClient, DbTransaction } from "./database.js";
 import { Prisma, type Product } from "../generated/prisma/client.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
+import { traceContextParam } from "../events/outbox.js";
+import { activeTraceCarrier } from "../observability/trace-context.js";
 
 export interface AdjustStockResult {
   product: Product | null;
@@ -34,7 +36,7 @@ export async function adjustStockAtomically(
       RETURNING t.*
     ),
     ev AS (
-      INSERT INTO outbox_event (topic, key, payload)
+      INSERT INTO outbox_event (topic, key, payload, trace_context)
       SELECT ${stockChangedOutboxSql({
         productId: Prisma.sql`u.id`,
         sku: Prisma.sql`u.sku`,
@@ -44,7 +46,7 @@ export async function adjustStockAtomically(
         reason: Prisma.sql`${reason}::text`,
         orderId: Prisma.sql`NULL`,
         note: Prisma.sql`${p.note}::text`,
-      })}
+      })}, ${traceContextParam(activeTraceCarrier())}::jsonb
       FROM upd u
       RETURNING 1
     )

@@ -3,7 +3,7 @@
 // derived) and the outbox payload (database ids), written with the change.
 import { z } from "zod";
 import { encodeGlobalId } from "../ids/index.js";
-import type { OutboxRow } from "./outbox.js";
+import { outboxRow, type OutboxRow } from "./outbox.js";
 
 export const ORDER_STATUS_CHANGED = "order-status-changed";
 
@@ -34,7 +34,7 @@ export type OrderStatusChangedEvent = z.infer<typeof orderStatusChangedEvent>;
 export type OrderStatusChangedPayload = Omit<OrderStatusChangedEvent, "eventId">;
 
 export function orderStatusChangedOutbox(payload: OrderStatusChangedPayload): OutboxRow {
-  return { topic: ORDER_STATUS_CHANGED, key: payload.orderId, payload: { ...payload } as OutboxRow["payload"] };
+  return outboxRow(ORDER_STATUS_CHANGED, payload.orderId, { ...payload } as OutboxRow["payload"]);
 }
 
 export function toOrderStatusChangedEvent(eventId: string, p: OrderStatusChangedPayload): OrderStatusChangedEvent {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
 import { encodeGlobalId } from "../ids/index.js";
-import type { OutboxRow } from "./outbox.js";
+import { outboxRow, type OutboxRow } from "./outbox.js";
 
 export const STOCK_CHANGED = "stock-changed";
 
@@ -46,7 +46,7 @@ export type StockChangedEvent = z.infer<typeof stockChangedEvent>;
 export type StockChangedPayload = Omit<StockChangedEvent, "eventId"> & { note?: string };
 
 export function stockChangedOutbox(payload: StockChangedPayload): OutboxRow {
-  return { topic: STOCK_CHANGED, key: payload.productId, payload: { ...payload } as OutboxRow["payload"] };
+  return outboxRow(STOCK_CHANGED, payload.productId, { ...payload } as OutboxRow["payload"]);
 }
 
 /** Outbox payload -> public event: global IDs, the note stays internal. */

@@ -15,6 +15,8 @@ import type { StockChange, StockHub } from "../services/stock-hub.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import { operationShape } from "./shape.js";
 import { Subscriber, type Delivery, type Target } from "./subscriber.js";
+import { SpanKind, continueTrace, withSpan } from "../observability/trace-context.js";
+import type { Span } from "@opentelemetry/api";
 
 export type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> | unknown;
 
@@ -119,6 +121,14 @@ class Stream {
   }
 
   private emit(change: StockChange) {
+    // A change that travels in a trace (tracing on) is delivered in a span of that trace: one per change per
+    // stream, whatever the number of subscribers (see traceDelivery).
+    const span = change.traceContext && traceDelivery(this.productId, change);
+    if (!span) return this.deliver(change);
+    withSpan(span, () => this.deliver(change, span));
+  }
+
+  private deliver(change: StockChange, span?: Span) {
     // Render once per shape among this stream's subscribers.
     const renders = new Map<Shape, Rendered | Promise<Rendered>>();
     let pending = false;
@@ -138,11 +148,14 @@ class Stream {
         if (r) sub.offer(this.productId, change.version, r as Rendered, now);
       }
       if (this.fanout.stats.deliveries > before) this.fanout.sampleLatency(change, now);
+      span?.setAttribute("stockwire.live.deliveries", this.fanout.stats.deliveries - before);
+      span?.end();
     };
     if (!this.tail && !pending) return deliver(renders);
     // Subscribers that join meanwhile read a snapshot at least this new, so skipping them loses nothing.
     const ready = Promise.all([...renders].map(async ([shape, r]) => [shape, await r] as const)).then((entries) => new Map(entries));
-    const tail = (this.tail ?? Promise.resolve()).then(() => ready).then(deliver, () => {});
+    const failed = () => span?.end();
+    const tail = (this.tail ?? Promise.resolve()).then(() => ready).then(deliver, failed);
     this.tail = tail;
     void tail.then(() => this.tail === tail && (this.tail = undefined));
   }
@@ -299,6 +312,20 @@ export class LiveFanout {
     }
     this.products.clear();
   }
+}
+
+/**
+ * The span of one change's delivery to a stream's sockets, a child of the
+ * bridge's span (from the Redis payload): in the trace of the order that
+ * caused the change. Its attribute stockwire.live.deliveries counts the frames
+ * written; no span per subscriber. A change the hub conflated away (the
+ * process fell behind) ends its trace at the bridge.
+ */
+function traceDelivery(productId: string, change: StockChange): Span | undefined {
+  return continueTrace("deliver stockChanged", change.traceContext, {
+    kind: SpanKind.INTERNAL,
+    attributes: { "stockwire.product.id": productId, "stockwire.stock.version": change.version },
+  });
 }
 
 function serialize(result: ExecutionResult): Rendered {

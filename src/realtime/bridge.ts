@@ -10,6 +10,7 @@ import type { PubSubBackend } from "./pubsub.js";
 import type { StreamBackend, StreamMessage } from "./stream.js";
 import type { Topics } from "./stream-events.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
+import { bridgeTraced } from "./change-tracing.js";
 
 export interface BridgeOptions {
   stream: StreamBackend;
@@ -35,11 +36,16 @@ export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promis
     if (m.topic === topics.stockChanged) {
       const event = stockChangedEvent.safeParse(json);
       const id = event.success ? idOfType("Product", event.data.productId) : null;
-      if (event.success && id) return pubsub.publish("stock", id, event.data);
+      if (event.success && id)
+        return bridgeTraced(m, (traceContext) => pubsub.publish("stock", id, traceContext ? { ...event.data, traceContext } : event.data));
     } else {
       const event = orderStatusChangedEvent.safeParse(json);
       const id = event.success ? idOfType("Order", event.data.orderId) : null;
-      if (event.success && id) return pubsub.publish("orderStatus", id, event.data);
+      if (event.success && id) {
+        return bridgeTraced(m, (traceContext) =>
+          pubsub.publish("orderStatus", id, traceContext ? { ...event.data, traceContext } : event.data),
+        );
+      }
     }
     onError(new Error(`dropping message on ${m.topic} key ${m.key}: not a valid event`));
   };

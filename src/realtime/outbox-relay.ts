@@ -12,6 +12,8 @@ import type { StreamBackend } from "./stream.js";
 import { OUTBOX_CHANNEL, type OutboxSignal } from "../events/outbox-signal.js";
 import { toStreamMessage, type Topics } from "./stream-events.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
+import type { TraceCarrier } from "../observability/trace-context.js";
+import { publishTraced } from "./change-tracing.js";
 
 const RELAY_LOCK = 0x5707_0e1a;
 
@@ -68,13 +70,18 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       async (tx) => {
         const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
         if (!lock?.locked) return 0;
-        const rows = await tx.$queryRaw<{ id: bigint; topic: string; key: string; payload: Record<string, unknown> }[]>`
-          SELECT id, topic, key, payload FROM outbox_event WHERE published_at IS NULL ORDER BY id LIMIT ${batchSize}`;
+        const rows = await tx.$queryRaw<
+          { id: bigint; topic: string; key: string; payload: Record<string, unknown>; trace_context: TraceCarrier | null }[]
+        >`
+          SELECT id, topic, key, payload, trace_context FROM outbox_event WHERE published_at IS NULL ORDER BY id LIMIT ${batchSize}`;
         if (!rows.length) return 0;
         // Publish inside the transaction: if Kafka refuses, nothing is marked
         // and the rows are retried; the lock keeps other relays off meanwhile.
         const started = performance.now();
-        await stream.publish(rows.map((r) => toStreamMessage(r, topics)));
+        await publishTraced(
+          rows.map((r) => toStreamMessage(r, topics)),
+          (messages) => stream.publish(messages),
+        );
         metrics.relayPublished((performance.now() - started) / 1000);
         await tx.$executeRaw`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`;
         return rows.length;

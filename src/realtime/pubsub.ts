@@ -10,11 +10,15 @@ import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { Config } from "../config/config.js";
 import type { StockChangedEvent } from "../events/stock-changed.event.js";
 import type { OrderStatusChangedEvent } from "../events/order-status-changed.event.js";
+import type { TraceCarrier } from "../observability/trace-context.js";
+
+/** An event on pub/sub: the public event, plus the trace context it travels in (when tracing is on). */
+export type Traced<E> = E & { traceContext?: TraceCarrier };
 
 /** What each kind of channel carries: one channel per product and one per order. */
 export interface LiveChannels {
-  stock: StockChangedEvent;
-  orderStatus: OrderStatusChangedEvent;
+  stock: Traced<StockChangedEvent>;
+  orderStatus: Traced<OrderStatusChangedEvent>;
 }
 export type LiveChannel = keyof LiveChannels;
 

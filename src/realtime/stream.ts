@@ -3,14 +3,17 @@
 // in-sync replicas, offsets committed only after the handler finished). Without:
 // an in-process log with the same contract, for the embedded default.
 import { EventEmitter } from "node:events";
-import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
+import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from "kafkajs";
 import type { Config } from "../config/config.js";
+import type { TraceCarrier } from "../observability/trace-context.js";
 
 export interface StreamMessage {
   topic: string;
   /** Partition key: one key's messages stay in order. */
   key: string;
   value: string;
+  /** Message headers: the change's trace context (W3C traceparent), when it has one. */
+  headers?: TraceCarrier;
 }
 
 export interface ConsumeOptions {
@@ -93,7 +96,10 @@ function kafkaStream(brokers: string[]): StreamBackend {
       }
       await producer.sendBatch({
         acks: -1,
-        topicMessages: [...byTopic].map(([topic, ms]) => ({ topic, messages: ms.map((m) => ({ key: m.key, value: m.value })) })),
+        topicMessages: [...byTopic].map(([topic, ms]) => ({
+          topic,
+          messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        })),
       });
     },
     async consume({ groupId, topics, onBatch, onError = () => {} }) {
@@ -129,7 +135,12 @@ function kafkaStream(brokers: string[]): StreamBackend {
             eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
               if (!batch.messages.length || !isRunning() || isStale()) return;
               await onBatch(
-                batch.messages.map((m) => ({ topic: batch.topic, key: m.key?.toString() ?? "", value: m.value?.toString() ?? "" })),
+                batch.messages.map((m) => ({
+                  topic: batch.topic,
+                  key: m.key?.toString() ?? "",
+                  value: m.value?.toString() ?? "",
+                  headers: m.headers && Object.keys(m.headers).length ? textHeaders(m.headers) : undefined,
+                })),
               );
               // Resolving moves this consumer's fetch position; committing makes it
               // survive a restart. Both only after the handler succeeded.
@@ -203,6 +214,16 @@ function kafkaStream(brokers: string[]): StreamBackend {
       await Promise.allSettled([producer?.disconnect(), admin.disconnect()]);
     },
   };
+}
+
+/** Kafka header values (Buffers, possibly repeated) as text; the trace context needs no more. */
+function textHeaders(headers: IHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
 }
 
 /**

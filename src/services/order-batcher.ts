@@ -12,6 +12,7 @@ import DataLoader from "dataloader";
 import type { DbClient } from "../db/database.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
+import { activeTraceCarrier, linkTo, tracer, tracingEnabled, withSpan } from "../observability/trace-context.js";
 
 export interface OrderBatchStats {
   /** Batch statements sent (not counting the one-by-one fallback). */
@@ -53,7 +54,8 @@ export class OrderBatcher {
   /** Places the order in the next batch. Rejects with the database error if its batch failed as a whole. */
   place(order: BatchOrder): Promise<PlaceOrderResult> {
     this.stats.waiting++;
-    return this.loader.load(order);
+    // The batch runs in whichever caller's context scheduled it: each order keeps its own (for its outbox rows).
+    return this.loader.load(tracingEnabled() && !order.traceContext ? { ...order, traceContext: activeTraceCarrier() } : order);
   }
 
   private next() {
@@ -88,7 +90,16 @@ export class OrderBatcher {
     }
   }
 
-  private async send(batch: BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
+  private send(batch: BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
+    if (!tracingEnabled()) return this.sendBatch(batch);
+    // One statement for many orders, each in a trace of its own: the batch is a span of its own that links
+    // them all (one parent is impossible), so their database spans are not filed under the first order's trace.
+    const links = batch.flatMap((o) => linkTo(o.traceContext) ?? []);
+    const span = tracer().startSpan("placeOrders batch", { root: true, links, attributes: { "stockwire.orders": batch.length } });
+    return withSpan(span, () => this.sendBatch(batch)).finally(() => span.end());
+  }
+
+  private async sendBatch(batch: BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
     this.stats.batches++;
     this.stats.batchedOrders += batch.length;
     this.stats.sizes[batch.length] = (this.stats.sizes[batch.length] ?? 0) + 1;
@@ -108,7 +119,9 @@ export class OrderBatcher {
     this.stats.fallbacks++;
     const results: (PlaceOrderResult | Error)[] = [];
     for (const o of batch) {
-      results.push(await placeOrderAtomically(this.prisma, o.customerId, o.idempotencyKey, o.lines).catch((err: Error) => err));
+      results.push(
+        await placeOrderAtomically(this.prisma, o.customerId, o.idempotencyKey, o.lines, o.traceContext).catch((err: Error) => err),
+      );
     }
     return results;
   }

@@ -14,7 +14,8 @@
 import DataLoader from "dataloader";
 import type { Product } from "../generated/prisma/client.js";
 import type { StockChangedEvent, StockChangeReason } from "../events/stock-changed.event.js";
-import type { PubSubBackend } from "../realtime/pubsub.js";
+import type { PubSubBackend, Traced } from "../realtime/pubsub.js";
+import type { TraceCarrier } from "../observability/trace-context.js";
 import type { ProductService } from "./product.service.js";
 
 export interface StockChange {
@@ -27,6 +28,8 @@ export interface StockChange {
   reason: StockChangeReason | "CURRENT";
   orderId: string | null;
   occurredAt: Date;
+  /** The trace the change travels in (from the order or adjustment that made it), when tracing is on. */
+  traceContext?: TraceCarrier;
 }
 
 export type StockListener = (change: StockChange) => void;
@@ -45,7 +48,7 @@ interface Watched {
   /** Changes received but not yet passed on, oldest first, with when they arrived. */
   queue: { change: StockChange; at: number }[];
   /** Events that arrived before the first read finished: applied after it, if newer. */
-  early?: StockChangedEvent[];
+  early?: Traced<StockChangedEvent>[];
 }
 
 export interface StockHubStats {
@@ -151,7 +154,7 @@ export class StockHub {
     for (const e of early) this.receive(productId, e);
   }
 
-  private receive(productId: string, e: StockChangedEvent) {
+  private receive(productId: string, e: Traced<StockChangedEvent>) {
     const w = this.watched.get(productId);
     if (!w) return;
     if (w.early) return void w.early.push(e); // the first read is still running
@@ -165,6 +168,7 @@ export class StockHub {
       orderId: e.orderId,
       occurredAt: new Date(e.occurredAt),
     };
+    if (e.traceContext) change.traceContext = e.traceContext;
     this.offer(productId, w, change, false);
   }
 

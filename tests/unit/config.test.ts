@@ -64,6 +64,20 @@ describe("config", () => {
     expect(() => loadConfig({ ORDER_BATCH_MAX: "lots" })).toThrow(/invalid ORDER_BATCH_MAX/);
   });
 
+  it("switches tracing on only by OTEL_TRACES_EXPORTER or an OTLP endpoint; none and OTEL_SDK_DISABLED keep it off", () => {
+    const tracing = (env: Record<string, string>) => loadConfig(env).tracing;
+    expect(tracing({})).toEqual({ enabled: false });
+    expect(tracing({ OTEL_SERVICE_NAME: "shop" })).toEqual({ enabled: false });
+    expect(tracing({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })).toEqual({ enabled: true, exporter: "otlp" });
+    expect(tracing({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces" })).toEqual({ enabled: true, exporter: "otlp" });
+    expect(tracing({ OTEL_TRACES_EXPORTER: "otlp" })).toEqual({ enabled: true, exporter: "otlp" });
+    expect(tracing({ OTEL_TRACES_EXPORTER: "console" })).toEqual({ enabled: true, exporter: "console" });
+    expect(tracing({ OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })).toEqual({ enabled: false });
+    expect(tracing({ OTEL_SDK_DISABLED: "true", OTEL_TRACES_EXPORTER: "otlp" })).toEqual({ enabled: false });
+    expect(() => loadConfig({ OTEL_TRACES_EXPORTER: "jaeger" })).toThrowError(/OTEL_TRACES_EXPORTER/);
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toThrowError(/OTLP over HTTP as JSON/);
+  });
+
   it("requires a real JWT secret in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET/);
   });
