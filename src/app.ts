@@ -40,6 +40,7 @@ import { serveGraphQLWs, type Extra, type UpgradeRequest } from "./fanout/ws-ser
 import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
 import { clientAddress } from "./protection/client.js";
+import { useReadRouting } from "./schema/read-routing.js";
 import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
@@ -164,6 +165,8 @@ export function buildApp(deps: AppDeps): App {
       // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
       // subscriptions too: the fan-out executes them itself (src/fanout).
       useGraphQlJit({}, { enableIf: compiledExecution }),
+      // With read replicas: queries read from one, mutations and whoever just wrote from the primary.
+      ...(deps.db.reads.status().length ? [useReadRouting(deps.db.reads)] : []),
       useReadiness(deps),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
@@ -420,7 +423,6 @@ function noIntrospection(): Plugin {
   };
 }
 
-/** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
 function compiledExecution(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation === "subscription") return false;
@@ -449,6 +451,11 @@ function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats:
   };
 }
 
+/**
+ * GET /ready: 200 when every configured backend answers, else 503 naming the
+ * failing ones. Read replicas that are down or lagging past the bound make it
+ * "degraded" (still 200: reads go to the primary, the instance serves).
+ */
 function useReadiness(deps: AppDeps): Plugin {
   const checks = {
     database: () => deps.db.ping(),
@@ -469,7 +476,14 @@ function useReadiness(deps: AppDeps): Plugin {
         }),
       );
       const failing = results.filter(([, r]) => !r.ok).map(([n]) => n);
-      const body = { status: failing.length ? "unavailable" : "ready", failing, components: Object.fromEntries(results) };
+      const replicas = deps.db.reads.status();
+      const degraded = replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.name} ${r.state}: its reads go to the primary`);
+      const body = {
+        status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ready",
+        failing,
+        ...(replicas.length && { degraded }),
+        components: { ...Object.fromEntries(results), ...(replicas.length && { replicas }) },
+      };
       endResponse(
         new fetchAPI.Response(JSON.stringify(body), {
           status: failing.length ? 503 : 200,
