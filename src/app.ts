@@ -90,6 +90,7 @@ export function buildApp(deps: AppDeps): App {
   const metrics = deps.metrics ?? createPrometheusMetrics();
   const services = createServices({
     prisma: deps.db.prisma,
+    reads: deps.db.reads,
     pubsub: deps.pubsub,
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
