@@ -41,6 +41,7 @@ import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
 import { clientAddress } from "./protection/client.js";
 import { useReadRouting } from "./schema/read-routing.js";
+import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
@@ -167,7 +168,9 @@ export function buildApp(deps: AppDeps): App {
       // subscriptions too: the fan-out executes them itself (src/fanout).
       useGraphQlJit({}, { enableIf: compiledExecution }),
       // With read replicas: queries read from one, mutations and whoever just wrote from the primary.
-      ...(deps.db.reads.status().length ? [useReadRouting(deps.db.reads)] : []),
+      ...(deps.db.reads.status().length
+        ? [useReadRouting(deps.db.reads, deps.pubsub.redis ? redisWriteMarks(deps.pubsub.redis) : memoryWriteMarks())]
+        : []),
       useReadiness(deps),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).

@@ -5,11 +5,12 @@
 // no further behind than maxLagMs; otherwise the read goes to the primary.
 //
 // Read-your-writes by WAL position, not by a stickiness window: after a
-// viewer's mutation we remember the primary's pg_current_wal_lsn(), and that
-// viewer's reads use only a replica whose pg_last_wal_replay_lsn() has passed
-// it. A window is either too long (reads pinned to the primary for nothing) or
-// too short (a replica lagging more than the window serves stale data); the
-// LSN is exact, and usually lets the next read use a replica again at once.
+// viewer's mutation the API remembers the primary's pg_current_wal_lsn()
+// (`position`, kept by write-marks.ts), and that viewer's reads use only a
+// replica whose pg_last_wal_replay_lsn() has passed it. A window is either too
+// long (reads pinned to the primary for nothing) or too short (a replica
+// lagging more than the window serves stale data); the position is exact, and
+// usually lets the next read use a replica again at once.
 //
 // Hand-written rather than @prisma/extension-read-replicas: that extension
 // routes by operation name only (a random replica, raw queries to the
@@ -23,10 +24,14 @@ import type { DbClient } from "./database.js";
 export interface Reads {
   /** Runs `read` on a fit replica when ctx allows it, else on the primary; a replica that fails is retried on the primary. */
   run<T>(ctx: { readFrom?: ReadFrom } | undefined, read: (db: DbClient) => Promise<T>): Promise<T>;
-  /** The WAL position a writer's reads must see (after their own write), if one is still pending. */
-  after(writer: string): Promise<string | undefined>;
-  /** Records the primary's WAL position after `writer` wrote. */
-  wrote(writer: string): Promise<void>;
+  /** The primary's WAL position now, after a write (unknown: one no replica will reach). */
+  position(): Promise<string>;
+  /**
+   * How long a position matters: a replica found within the bound at a check has replayed every position the
+   * primary had maxLagMs before it, and the next check samples one at least as far: past both (plus a check's
+   * slack), every replica that serves reads has replayed it.
+   */
+  readonly positionTtlMs: number;
   /** Replicas as of their last check (empty without replicas), for /ready. */
   status(): ReplicaStatus[];
   close(): Promise<void>;
@@ -42,12 +47,15 @@ export interface ReplicaStatus {
   error?: string;
 }
 
+/** A WAL position past any real one. */
+export const NEVER_REPLAYED = "FFFFFFFF/FFFFFFFF";
+
 /** No replicas: every read on the primary. */
 export function primaryOnly(primary: DbClient): Reads {
   return {
     run: (_ctx, read) => read(primary),
-    after: async () => undefined,
-    wrote: async () => {},
+    position: async () => NEVER_REPLAYED,
+    positionTtlMs: 0,
     status: () => [],
     close: async () => {},
   };
@@ -77,7 +85,7 @@ export function lsn(text: string): bigint {
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
-const NEVER_REPLAYED = "FFFFFFFF/FFFFFFFF";
+
 // Primary positions kept to measure lag; at the default check rate ~8 minutes.
 const MAX_SAMPLES = 1_000;
 
@@ -91,16 +99,17 @@ export class ReplicaRouter implements Reads {
   private readonly checkEveryMs: number;
   /** The primary's WAL position at each check, oldest first: a replica's lag is the age of the oldest it has not replayed. */
   private samples: { at: number; lsn: bigint }[] = [];
-  /** writer -> WAL position of their latest write, until every replica has replayed it or it expires (see wrote). */
-  private readonly marks = new Map<string, { lsn: bigint; text: string; until: number }>();
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private closed = false;
 
+  readonly positionTtlMs: number;
+
   constructor(private readonly opts: ReplicaRouterOptions) {
     this.replicas = opts.replicas.map((r) => ({ ...r, status: { name: r.name, state: "starting" } }));
     this.checkEveryMs = opts.checkEveryMs ?? Math.min(1_000, Math.max(50, Math.round(opts.maxLagMs / 4)));
+    this.positionTtlMs = opts.maxLagMs + 3 * this.checkEveryMs;
   }
 
   /** Checks every replica now, then every checkEveryMs. */
@@ -126,32 +135,14 @@ export class ReplicaRouter implements Reads {
     }
   }
 
-  async after(writer: string): Promise<string | undefined> {
-    const mark = this.marks.get(writer);
-    if (!mark) return undefined;
-    if (mark.until < Date.now()) {
-      this.marks.delete(writer);
-      return undefined;
-    }
-    return mark.text;
-  }
-
-  async wrote(writer: string): Promise<void> {
-    let text: string;
+  async position(): Promise<string> {
     try {
       const { rows } = await this.opts.primaryPool.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
-      text = rows[0]!.lsn;
+      return rows[0]!.lsn;
     } catch {
-      // The write has happened; not knowing its position, no replica qualifies until the mark expires.
-      text = NEVER_REPLAYED;
+      // The write has happened; not knowing where, no replica qualifies until the position expires.
+      return NEVER_REPLAYED;
     }
-    const position = lsn(text);
-    const previous = this.marks.get(writer);
-    // A replica found within the bound at a check has replayed every position the primary had maxLagMs before it;
-    // the next check samples a position at least this one: past both (plus a check's slack) the mark says nothing new.
-    const until = Date.now() + this.opts.maxLagMs + 3 * this.checkEveryMs;
-    if (previous && previous.lsn > position) previous.until = until;
-    else this.marks.set(writer, { lsn: position, text, until });
   }
 
   status(): ReplicaStatus[] {
@@ -205,10 +196,6 @@ export class ReplicaRouter implements Reads {
     const oldest = replayed.length ? replayed.reduce((a, b) => (a < b ? a : b)) : undefined;
     const keepFrom = oldest === undefined ? 0 : this.samples.findIndex((s) => s.lsn > oldest);
     this.samples = this.samples.slice(keepFrom < 0 ? this.samples.length - 1 : keepFrom).slice(-MAX_SAMPLES);
-    // Marks every replica has replayed, or that expired, are done.
-    const slowest = this.replicas.every((r) => r.replay !== undefined) ? this.replicas.map((r) => r.replay!) : [];
-    const floor = slowest.length ? slowest.reduce((a, b) => (a < b ? a : b)) : -1n;
-    for (const [writer, mark] of this.marks) if (mark.lsn <= floor || mark.until < at) this.marks.delete(writer);
   }
 
   private async checkReplica(r: Replica): Promise<void> {

@@ -12,7 +12,8 @@ import type { StartedService } from "../../infra/services/process.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { bearer } from "../support/client.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { JWT_SECRET, shop, type Product, type Shop } from "../support/shop.js";
+import { expectTypename, JWT_SECRET, shop, type Product, type Shop } from "../support/shop.js";
+import { redisUrl } from "../support/services.js";
 import { eventually } from "../support/stockwire.js";
 
 let database: TestDatabase;
@@ -21,14 +22,17 @@ let primarySql: pg.Pool;
 let standbySql: pg.Pool;
 /** Replicas with a bound it never reaches: the replica serves however far replay is paused. */
 let patient: TestApp & Shop;
+/** A second instance like `patient`, on the same Redis: what a load balancer's other backend would be. */
+let twin: TestApp & Shop;
 /** The same replica with a 200 ms bound: paused replay soon makes it fall back to the primary. */
 let strict: TestApp & Shop;
 
-const env = (maxLagMs: number) => ({
+const env = (maxLagMs: number, redis: boolean) => ({
   DATABASE_URL: database.url,
   DATABASE_REPLICA_URL: standby.url,
   DATABASE_REPLICA_MAX_LAG_MS: String(maxLagMs),
   JWT_SECRET,
+  ...(redis && { REDIS_URL: redisUrl() }),
 });
 
 beforeAll(async () => {
@@ -37,14 +41,14 @@ beforeAll(async () => {
   primarySql = new pg.Pool({ connectionString: database.url, max: 2 });
   standbySql = new pg.Pool({ connectionString: standby.url, max: 2 });
   standbySql.on("error", () => {});
-  const open = async (maxLagMs: number) => {
-    const t = await startTestApp(env(maxLagMs));
+  const open = async (maxLagMs: number, redis: boolean) => {
+    const t = await startTestApp(env(maxLagMs, redis));
     return { ...t, ...(await shop(t.gql)) };
   };
-  [patient, strict] = await Promise.all([open(3_600_000), open(200)]);
+  [patient, twin, strict] = await Promise.all([open(3_600_000, true), open(3_600_000, true), open(200, false)]);
 });
 afterAll(async () => {
-  await Promise.allSettled([patient?.close(), strict?.close()]);
+  await Promise.allSettled([patient?.close(), twin?.close(), strict?.close()]);
   await Promise.allSettled([primarySql?.end(), standbySql?.end()]);
   await standby?.stop();
   await database?.drop();
@@ -149,6 +153,23 @@ describe("read replicas", () => {
         "the buyer's reads to come from the replica again",
         async () => (await readProduct(patient, product.id, bearer(buyer.token))).name === "After",
       );
+    } finally {
+      await resumeReplay();
+    }
+  });
+
+  it("read-your-writes holds across API instances: the write's position is shared in Redis", async () => {
+    const product = await patient.createProduct({ stock: 8, name: "Shared" });
+    const buyer = await patient.createCustomer();
+    await caughtUp();
+    await pauseReplay();
+    try {
+      await renameOnPrimary(product, "Shared, renamed");
+      expect((await readProduct(twin, product.id, bearer(buyer.token))).name).toBe("Shared");
+      expectTypename(await patient.placeOrder(buyer.token, [{ productId: product.id, quantity: 1 }], "twin-1"), "PlaceOrderSuccess");
+      // The buyer's next request lands on the other instance, which took no write: it knows of it all the same.
+      expect(await readProduct(twin, product.id, bearer(buyer.token))).toEqual({ name: "Shared, renamed", stock: 7 });
+      expect(await readProduct(twin, product.id)).toEqual({ name: "Shared", stock: 8 });
     } finally {
       await resumeReplay();
     }
