@@ -89,6 +89,7 @@ export interface App {
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
   const metrics = deps.metrics ?? createPrometheusMetrics();
+  metrics.provide({ replicas: () => deps.db.reads.status() });
   const services = createServices({
     prisma: deps.db.prisma,
     reads: deps.db.reads,

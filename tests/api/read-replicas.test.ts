@@ -189,6 +189,7 @@ describe("read replicas", () => {
       expect(lagging.http).toBe(200);
       expect(lagging.components.replicas).toMatchObject([{ state: "lagging" }]);
       expect(lagging.degraded).toEqual([expect.stringMatching(/lagging: its reads go to the primary/)]);
+      expect(await (await strict.fetch("/metrics")).text()).toMatch(/^stockwire_db_replica_serving\{replica="[^"]+"\} 0$/m);
       // Past its bound: the primary answers. The patient app, same replica, still reads from it.
       expect((await readProduct(strict, product.id)).name).toBe("New");
       expect((await readProduct(patient, product.id)).name).toBe("Old");
@@ -196,6 +197,9 @@ describe("read replicas", () => {
       await resumeReplay();
     }
     await eventually("the strict app to be ready again", async () => (await ready(strict)).status === "ready");
+    await eventually("the metric to say the replica serves again", async () =>
+      /^stockwire_db_replica_serving\{replica="[^"]+"\} 1$/m.test(await (await strict.fetch("/metrics")).text()),
+    );
   });
 
   it("a replica that is gone: reads keep working from the primary, /ready says so, and it is used again once back", async () => {
