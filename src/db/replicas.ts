@@ -191,8 +191,9 @@ export class ReplicaRouter implements Reads {
       // The primary is /ready's database check; lag is measured against the positions known so far.
     }
     await Promise.all(this.replicas.map((r) => this.checkReplica(r)));
-    // Positions every reachable replica has replayed are no longer needed to measure lag.
-    const replayed = this.replicas.filter((r) => r.replay !== undefined && r.status.state !== "down").map((r) => r.replay!);
+    // Positions every replica has replayed are no longer needed to measure lag. A replica that is down counts
+    // with what it had replayed: back up, its lag is measured from there, not from what the others reached.
+    const replayed = this.replicas.filter((r) => r.replay !== undefined).map((r) => r.replay!);
     const oldest = replayed.length ? replayed.reduce((a, b) => (a < b ? a : b)) : undefined;
     const keepFrom = oldest === undefined ? 0 : this.samples.findIndex((s) => s.lsn > oldest);
     this.samples = this.samples.slice(keepFrom < 0 ? this.samples.length - 1 : keepFrom).slice(-MAX_SAMPLES);
