@@ -42,6 +42,8 @@ import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
 import { clientAddress } from "./protection/client.js";
 import { useRequestBodyLimit } from "./protection/request-body-limit.js";
+import { useReadRouting } from "./schema/read-routing.js";
+import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
@@ -89,8 +91,10 @@ export interface App {
 export function buildApp(deps: AppDeps): App {
   const { config } = deps;
   const metrics = deps.metrics ?? createPrometheusMetrics();
+  metrics.provide({ replicas: () => deps.db.reads.status() });
   const services = createServices({
     prisma: deps.db.prisma,
+    reads: deps.db.reads,
     pubsub: deps.pubsub,
     outbox: deps.outbox,
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
@@ -170,6 +174,10 @@ export function buildApp(deps: AppDeps): App {
       useGraphQlJit({}, { enableIf: compiledExecution }),
       // After graphql-jit: it wraps the compiled execute, so resolvers run inside the operation's span.
       ...(config.tracing.enabled ? [useTracing()] : []),
+      // With read replicas: queries read from one, mutations and whoever just wrote from the primary.
+      ...(deps.db.reads.status().length
+        ? [useReadRouting(deps.db.reads, deps.pubsub.redis ? redisWriteMarks(deps.pubsub.redis) : memoryWriteMarks())]
+        : []),
       useReadiness(deps),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
@@ -463,7 +471,11 @@ function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats:
   };
 }
 
-/** GET /ready: 200 when every configured backend answers, else 503 naming the failing ones. */
+/**
+ * GET /ready: 200 when every configured backend answers, else 503 naming the
+ * failing ones. Read replicas that are down or lagging past the bound make it
+ * "degraded" (still 200: reads go to the primary, the instance serves).
+ */
 function useReadiness(deps: AppDeps): Plugin {
   const checks = {
     database: () => deps.db.ping(),
@@ -484,7 +496,14 @@ function useReadiness(deps: AppDeps): Plugin {
         }),
       );
       const failing = results.filter(([, r]) => !r.ok).map(([n]) => n);
-      const body = { status: failing.length ? "unavailable" : "ready", failing, components: Object.fromEntries(results) };
+      const replicas = deps.db.reads.status();
+      const degraded = replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.name} ${r.state}: its reads go to the primary`);
+      const body = {
+        status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ready",
+        failing,
+        ...(replicas.length && { degraded }),
+        components: { ...Object.fromEntries(results), ...(replicas.length && { replicas }) },
+      };
       endResponse(
         new fetchAPI.Response(JSON.stringify(body), {
           status: failing.length ? 503 : 200,

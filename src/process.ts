@@ -46,7 +46,13 @@ interface StartOptions {
 /** Opens and migrates the database (seeding it when configured), then pub/sub and the stream. */
 export async function openBackends(config: Config, opts: StartOptions = {}): Promise<Backends> {
   const say = opts.say ?? (() => {});
-  const db = await openDatabase(config.database, opts.dbOptions);
+  // Read replicas serve the API's queries; a relay or bridge alone reads nothing there.
+  const database =
+    config.roles.includes("api") || config.database.kind !== "postgres" ? config.database : { ...config.database, replicas: undefined };
+  const db = await openDatabase(database, {
+    onReplicaState: (r) => say(`replica   ${r.name} ${r.state}${r.lagMs ? ` (${r.lagMs} ms behind)` : ""}${r.error ? `: ${r.error}` : ""}`),
+    ...opts.dbOptions,
+  });
   try {
     const applied = await db.migrate();
     say(

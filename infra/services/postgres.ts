@@ -43,6 +43,10 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Started
       listen_addresses: "127.0.0.1",
       unix_socket_directories: "",
       max_connections: opts.maxConnections ?? 300,
+      // Ready to be a primary (postgres-standby.ts): WAL for streaming replicas, and senders for them. initdb's
+      // --auth=trust pg_hba.conf already lets 127.0.0.1 connect for replication.
+      wal_level: "replica",
+      max_wal_senders: 10,
       ...opts.settings,
     };
     proc = spawnService(

@@ -9,6 +9,20 @@ export type Viewer =
 
 export interface RequestContext {
   viewer: Viewer;
+  /** Set for read-only operations: their reads may go to a read replica. Absent: the primary (mutations, subscriptions). */
+  readFrom?: ReadFrom;
+}
+
+/** `after`: the primary's WAL position after this viewer's latest write; only a replica that has replayed it will do. */
+export interface ReadFrom {
+  after?: string;
+}
+
+/** Whose writes a read must see (read-your-writes): the customer, or the admin's subject. Anonymous callers write nothing. */
+export function writerOf(viewer: Viewer): string | undefined {
+  if (viewer.kind === "customer") return `customer:${viewer.customerId}`;
+  if (viewer.kind === "admin") return `admin:${viewer.customerId ?? ""}`;
+  return undefined;
 }
 
 export const anonymous: RequestContext = { viewer: { kind: "anonymous" } };

@@ -55,6 +55,18 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   DATABASE_URL: optional(url(["postgres:", "postgresql:"], "postgresql://user:pass@host:5432/db")),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  DATABASE_REPLICA_URL: optional(
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(url(["postgres:", "postgresql:"], "postgresql://user:pass@replica:5432/db")).min(1)),
+  ),
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(1).max(3_600_000).default(2_000),
   STOCKWIRE_DATA_DIR: z.string().default(".data"),
   REDIS_URL: optional(url(["redis:", "rediss:"], "redis://host:6379")),
   KAFKA_BROKERS: optional(brokers),
@@ -118,7 +130,15 @@ export interface Config {
   corsOrigins: string[];
   env: "development" | "production" | "test";
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
-  database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
+  database:
+    | {
+        kind: "postgres";
+        url: string;
+        poolSize: number;
+        /** Read replicas (streaming standbys of `url`) for read-only requests; a replica further behind than maxLagMs serves none. */
+        replicas?: { urls: string[]; maxLagMs: number };
+      }
+    | { kind: "pglite"; dataDir: string };
   redis: { kind: "redis"; url: string } | { kind: "memory" };
   kafka: { kind: "kafka"; brokers: string[] } | { kind: "memory" };
   topics: { stockChanged: string; orderStatusChanged: string };
@@ -207,6 +227,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const embedded = !e.DATABASE_URL;
+  if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
+    throw new ConfigError("invalid DATABASE_REPLICA_URL: read replicas need DATABASE_URL (the primary); the embedded database has none");
+  }
   if (!e.JWT_SECRET && e.NODE_ENV === "production") {
     throw new ConfigError("invalid JWT_SECRET: required when NODE_ENV=production");
   }
@@ -223,7 +246,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     database: e.DATABASE_URL
-      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      ? {
+          kind: "postgres",
+          url: e.DATABASE_URL,
+          poolSize: e.DATABASE_POOL_SIZE,
+          ...(e.DATABASE_REPLICA_URL && { replicas: { urls: e.DATABASE_REPLICA_URL, maxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS } }),
+        }
       : { kind: "pglite", dataDir: path.resolve(e.STOCKWIRE_DATA_DIR, "pglite") },
     redis: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "memory" },
     kafka: e.KAFKA_BROKERS ? { kind: "kafka", brokers: e.KAFKA_BROKERS } : { kind: "memory" },

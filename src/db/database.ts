@@ -10,6 +10,7 @@ import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config/config.js";
 import { applyMigrations } from "./migrations.js";
+import { primaryOnly, ReplicaRouter, type Reads, type ReplicaStatus } from "./replicas.js";
 
 /** The generated Prisma client, as this app opens it (named apart from the generated `Prisma` namespace). */
 export type DbClient = InstanceType<typeof PrismaClient>;
@@ -20,7 +21,10 @@ export interface Database {
   kind: "postgres" | "pglite";
   /** Where the data lives, for the start-up banner (no credentials). */
   describe: string;
+  /** The primary: every write and transaction, and reads nobody routed elsewhere. */
   prisma: DbClient;
+  /** Where reads go: read replicas (DATABASE_REPLICA_URL) for read-only requests, else the primary. */
+  reads: Reads;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
@@ -37,10 +41,12 @@ const MIGRATION_LOCK = 0x5707_c001;
 export interface DatabaseOptions {
   /** Called with every SQL statement Prisma sends (query logging, N+1 tests). */
   onQuery?: (sql: string) => void;
+  /** A read replica changed state (ok, lagging, down, ...): for the log. */
+  onReplicaState?: (replica: ReplicaStatus) => void;
 }
 
 export async function openDatabase(config: Config["database"], options: DatabaseOptions = {}): Promise<Database> {
-  return config.kind === "postgres" ? openPostgres(config.url, config.poolSize, options) : openPglite(config.dataDir, options);
+  return config.kind === "postgres" ? openPostgres(config, options) : openPglite(config.dataDir, options);
 }
 
 function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions): DbClient {
@@ -61,16 +67,42 @@ function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions
  */
 const preparedName = (query: { sql: string }) => /^\s*-- prepare:([\w-]+)/.exec(query.sql)?.[1] as string;
 
-async function openPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+const describeUrl = (url: string) => {
+  const where = new URL(url);
+  return `${where.hostname}:${where.port || 5432}${where.pathname}`;
+};
+
+function openPool(url: string, poolSize: number, options: DatabaseOptions, extra: pg.PoolConfig = {}) {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...extra });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on("error", () => {});
-  const prisma = createClient(new PrismaPg(pool, { statementNameGenerator: preparedName }), options);
-  const where = new URL(url);
+  return { pool, prisma: createClient(new PrismaPg(pool, { statementNameGenerator: preparedName }), options) };
+}
+
+async function openPostgres(config: Extract<Config["database"], { kind: "postgres" }>, options: DatabaseOptions): Promise<Database> {
+  const { url, poolSize } = config;
+  const { pool, prisma } = openPool(url, poolSize, options);
+  let reads: Reads = primaryOnly(prisma);
+  if (config.replicas) {
+    const router = new ReplicaRouter({
+      primary: prisma,
+      primaryPool: pool,
+      // A replica that stops answering fails its reads over to the primary within seconds, not at the OS timeout.
+      replicas: config.replicas.urls.map((u) => ({
+        name: describeUrl(u),
+        ...openPool(u, poolSize, options, { connectionTimeoutMillis: 3_000 }),
+      })),
+      maxLagMs: config.replicas.maxLagMs,
+      onStateChange: options.onReplicaState,
+    });
+    await router.start();
+    reads = router;
+  }
   return {
     kind: "postgres",
-    describe: `${where.hostname}:${where.port || 5432}${where.pathname}`,
+    describe: describeUrl(url) + (config.replicas ? ` (+${config.replicas.urls.length} read replica(s))` : ""),
     prisma,
+    reads,
     async migrate() {
       // Serialise concurrent migrators (several API instances starting at
       // once): the second waits, then finds nothing left to apply.
@@ -99,6 +131,7 @@ async function openPostgres(url: string, poolSize: number, options: DatabaseOpti
       await pool.query("SELECT pg_notify($1, '')", [channel]);
     },
     async close() {
+      await reads.close();
       await prisma.$disconnect();
       await pool.end();
     },
@@ -121,6 +154,7 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
     kind: "pglite",
     describe: dataDir,
     prisma,
+    reads: primaryOnly(prisma),
     // One process owns a PGlite data directory, so there is no one to race.
     migrate: () => applyMigrations(new PrismaPGlite(pglite)),
     async ping() {

@@ -16,6 +16,8 @@ type MetricsJSON = MetricObjectWithValues<any>[];
 export interface ScrapeSources {
   outbox?(): Promise<{ pending: number; oldestAgeSeconds: number }>;
   consumerLag?(): Promise<{ topic: string; partition: number; lag: number }[]>;
+  /** Read replicas as the API last checked them (db/replicas.ts). */
+  replicas?(): { name: string; state: string; lagMs?: number }[];
   /** The API's sockets and live subscriptions, from counters they keep anyway. */
   live?(): { connections: number; subscriptions: ReadonlyMap<string, number>; deliveries: number; conflated: number };
 }
@@ -127,6 +129,26 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
         this.reset();
         for (const l of lag) this.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
       });
+    },
+  });
+  new Gauge({
+    name: "stockwire_db_replica_serving",
+    help: "1 while a read replica serves reads; 0 while it is down, lagging past DATABASE_REPLICA_MAX_LAG_MS or not a standby.",
+    labelNames: ["replica"],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of sources.replicas?.() ?? []) this.set({ replica: r.name }, r.state === "ok" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "stockwire_db_replica_lag_seconds",
+    help: "How long the primary has had WAL a read replica has not replayed, at the API's last check (absent while it is down).",
+    labelNames: ["replica"],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of sources.replicas?.() ?? []) if (r.lagMs !== undefined) this.set({ replica: r.name }, r.lagMs / 1000);
     },
   });
   new Gauge({

@@ -2,7 +2,7 @@
 import type { Services } from "../services/index.js";
 import type { StockFeed } from "../services/live.service.js";
 import { createLoaders, type Loaders } from "./loaders.js";
-import type { RequestContext } from "../auth/viewer.js";
+import type { ReadFrom, RequestContext } from "../auth/viewer.js";
 
 export interface GraphQLContext extends RequestContext {
   services: Services;
@@ -15,5 +15,10 @@ export interface GraphQLContext extends RequestContext {
 }
 
 export function createGraphQLContext(rc: RequestContext, services: Services): GraphQLContext {
-  return { ...rc, services, loaders: createLoaders(services) };
+  return { ...rc, services, loaders: createLoaders(services, rc) };
+}
+
+/** What a read-only operation's context is extended with: its reads, the loaders' too, may go to a replica. */
+export function readOnlyContext(ctx: GraphQLContext, readFrom: ReadFrom): Pick<GraphQLContext, "readFrom" | "loaders"> {
+  return { readFrom, loaders: createLoaders(ctx.services, { viewer: ctx.viewer, readFrom }) };
 }

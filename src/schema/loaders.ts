@@ -8,6 +8,7 @@ import DataLoader from "dataloader";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { PageRequest } from "../db/keyset.js";
 import type { Services } from "../services/index.js";
+import type { RequestContext } from "../auth/viewer.js";
 
 export interface CustomerOrdersKey {
   customerId: string;
@@ -15,14 +16,16 @@ export interface CustomerOrdersKey {
   status: OrderStatus | null;
 }
 
+// The request's context goes along for where its reads may go (a read replica, see db/replicas.ts).
 const loaders = {
-  product: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.byIds(ids)),
-  customer: (services: Services) => new DataLoader((ids: readonly string[]) => services.customers.byIds(ids)),
-  order: (services: Services) => new DataLoader((ids: readonly string[]) => services.orders.byIds(ids)),
-  orderItems: (services: Services) => new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds)),
+  product: (services: Services, rc: RequestContext) => new DataLoader((ids: readonly string[]) => services.products.byIds(ids, rc)),
+  customer: (services: Services, rc: RequestContext) => new DataLoader((ids: readonly string[]) => services.customers.byIds(ids, rc)),
+  order: (services: Services, rc: RequestContext) => new DataLoader((ids: readonly string[]) => services.orders.byIds(ids, rc)),
+  orderItems: (services: Services, rc: RequestContext) =>
+    new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds, rc)),
   // Keys that share a page and filter are fetched together; different pages
   // (rare within one request) get a query each.
-  customerOrders: (services: Services) =>
+  customerOrders: (services: Services, rc: RequestContext) =>
     new DataLoader(
       async (keys: readonly CustomerOrdersKey[]) => {
         const groups = new Map<string, CustomerOrdersKey[]>();
@@ -37,6 +40,7 @@ const loaders = {
               group.map((k) => k.customerId),
               group[0]!.page,
               group[0]!.status,
+              rc,
             );
             group.forEach((k, i) => results.set(k, pages[i]!));
           }),
@@ -52,10 +56,13 @@ type Made = { -readonly [K in keyof typeof loaders]?: ReturnType<(typeof loaders
 export class Loaders {
   private readonly made: Made = {};
 
-  constructor(private readonly services: Services) {}
+  constructor(
+    private readonly services: Services,
+    private readonly rc: RequestContext,
+  ) {}
 
   private get<K extends keyof typeof loaders>(key: K): ReturnType<(typeof loaders)[K]> {
-    return (this.made[key] ??= loaders[key](this.services) as Made[K]) as ReturnType<(typeof loaders)[K]>;
+    return (this.made[key] ??= loaders[key](this.services, this.rc) as Made[K]) as ReturnType<(typeof loaders)[K]>;
   }
 
   get product() {
@@ -75,4 +82,4 @@ export class Loaders {
   }
 }
 
-export const createLoaders = (services: Services) => new Loaders(services);
+export const createLoaders = (services: Services, rc: RequestContext) => new Loaders(services, rc);

@@ -33,7 +33,7 @@ builder.queryFields((t) => ({
         const { typename, id } = decodeGlobalIdOrThrow(String(args.id));
         return typename === "Product" ? ctx.loaders.product.load(id) : null;
       }
-      return args.sku != null ? ctx.services.products.bySku(args.sku) : null;
+      return args.sku != null ? ctx.services.products.bySku(args.sku, ctx) : null;
     },
   }),
   products: t.connection({

@@ -1,5 +1,6 @@
 // Customer accounts: created by admins, visible to themselves and to admins.
 import type { DbClient } from "../db/database.js";
+import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { Customer } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { canSeeCustomerData, requireAdmin, requireSignedIn, requireCustomer, type RequestContext } from "../auth/viewer.js";
@@ -9,7 +10,11 @@ import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { EMAIL, LIMITS, requireMatch, requireText } from "./limits.js";
 
 export class CustomerService {
-  constructor(private readonly prisma: DbClient) {}
+  constructor(
+    private readonly prisma: DbClient,
+    /** Reads of read-only requests may go to a replica; writes never. */
+    private readonly reads: Reads = primaryOnly(prisma),
+  ) {}
 
   async create(ctx: RequestContext, input: { email: string; name: string }): Promise<Customer> {
     requireAdmin(ctx);
@@ -26,7 +31,7 @@ export class CustomerService {
   /** The calling customer. */
   async me(ctx: RequestContext): Promise<Customer> {
     const id = requireCustomer(ctx);
-    const [me] = await this.byIds([id]);
+    const [me] = await this.byIds([id], ctx);
     if (!me) throw new NotFoundError("Customer", id);
     return me;
   }
@@ -34,7 +39,7 @@ export class CustomerService {
   page(ctx: RequestContext, page: PageRequest): Promise<Customer[]> {
     requireAdmin(ctx);
     const { where, orderBy, take } = keysetQuery(page);
-    return this.prisma.customer.findMany({ where, orderBy, take });
+    return this.reads.run(ctx, (db) => db.customer.findMany({ where, orderBy, take }));
   }
 
   /** The account if the caller may see it (canSeeCustomerData), else null: as if it did not exist. */
@@ -43,7 +48,7 @@ export class CustomerService {
     return customer && canSeeCustomerData(ctx, customer.id) ? customer : null;
   }
 
-  async byIds(ids: readonly string[]): Promise<(Customer | null)[]> {
-    return alignByIds(ids, await this.prisma.customer.findMany({ where: { id: { in: [...ids] } } }));
+  async byIds(ids: readonly string[], ctx?: RequestContext): Promise<(Customer | null)[]> {
+    return alignByIds(ids, await this.reads.run(ctx, (db) => db.customer.findMany({ where: { id: { in: [...ids] } } })));
   }
 }

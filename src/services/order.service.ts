@@ -3,6 +3,7 @@
 // memory, see sold-out.ts), the status life cycle with
 // stock returned on cancel, and who may see which orders.
 import type { DbClient } from "../db/database.js";
+import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
@@ -54,15 +55,18 @@ export class OrderService {
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
-    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics } = {},
+    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics; reads?: Reads } = {},
   ) {
     this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX);
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
+    this.reads = opts.reads ?? primaryOnly(prisma);
   }
 
   private readonly soldOut: SoldOutGuard | undefined;
   private readonly metrics: Metrics;
+  /** Reads of read-only requests may go to a replica; writes, and reads inside them, never. */
+  private readonly reads: Reads;
 
   /** Group commit and sold-out short cut, for tests and the benchmark. */
   get stats(): OrderBatchStats & { soldOutRefusals: number } {
@@ -204,11 +208,13 @@ export class OrderService {
   page(ctx: RequestContext, page: PageRequest, filter: OrderFilter = {}): Promise<OrderRow[]> {
     requireAdmin(ctx);
     const { where, orderBy, take } = keysetQuery(page);
-    return this.prisma.order.findMany({
-      where: { AND: [where, filter.status ? { status: filter.status } : {}, filter.customerId ? { customerId: filter.customerId } : {}] },
-      orderBy,
-      take,
-    });
+    return this.reads.run(ctx, (db) =>
+      db.order.findMany({
+        where: { AND: [where, filter.status ? { status: filter.status } : {}, filter.customerId ? { customerId: filter.customerId } : {}] },
+        orderBy,
+        take,
+      }),
+    );
   }
 
   /** The order if the caller may see it (canSeeCustomerData), else null: as if it did not exist. */
@@ -219,23 +225,25 @@ export class OrderService {
 
   /** An order the caller may see, or NotFoundError. */
   async visibleOrder(ctx: RequestContext, id: string): Promise<OrderRow> {
-    const [order] = await this.byIds([requireUuid("orderId", id)]);
+    const [order] = await this.byIds([requireUuid("orderId", id)], ctx);
     const seen = this.visible(ctx, order ?? null);
     if (!seen) throw new NotFoundError("Order", id);
     return seen;
   }
 
-  // --- batch lookups for the per-request DataLoaders ---
+  // --- batch lookups for the per-request DataLoaders (without ctx: on the primary) ---
 
-  async byIds(ids: readonly string[]): Promise<(OrderRow | null)[]> {
-    return alignByIds(ids, await this.prisma.order.findMany({ where: { id: { in: [...ids] } } }));
+  async byIds(ids: readonly string[], ctx?: RequestContext): Promise<(OrderRow | null)[]> {
+    return alignByIds(ids, await this.reads.run(ctx, (db) => db.order.findMany({ where: { id: { in: [...ids] } } })));
   }
 
-  async itemsByOrderIds(orderIds: readonly string[]): Promise<OrderItem[][]> {
-    const rows = await this.prisma.orderItem.findMany({
-      where: { orderId: { in: [...orderIds] } },
-      orderBy: [{ orderId: "asc" }, { productId: "asc" }],
-    });
+  async itemsByOrderIds(orderIds: readonly string[], ctx?: RequestContext): Promise<OrderItem[][]> {
+    const rows = await this.reads.run(ctx, (db) =>
+      db.orderItem.findMany({
+        where: { orderId: { in: [...orderIds] } },
+        orderBy: [{ orderId: "asc" }, { productId: "asc" }],
+      }),
+    );
     return orderIds.map((id) => rows.filter((r) => r.orderId === id));
   }
 
@@ -243,8 +251,13 @@ export class OrderService {
    * One page of orders for each of many customers, with the same page and
    * filter, in one query (a LATERAL join per customer) instead of one per customer.
    */
-  async pagesByCustomers(customerIds: readonly string[], page: PageRequest, status: OrderStatus | null): Promise<OrderRow[][]> {
-    const rows = await findOrdersForCustomers(this.prisma, customerIds, page, status);
+  async pagesByCustomers(
+    customerIds: readonly string[],
+    page: PageRequest,
+    status: OrderStatus | null,
+    ctx?: RequestContext,
+  ): Promise<OrderRow[][]> {
+    const rows = await this.reads.run(ctx, (db) => findOrdersForCustomers(db, customerIds, page, status));
     return customerIds.map((id) => rows.filter((r) => r.customerId === id));
   }
 }

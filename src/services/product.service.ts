@@ -3,6 +3,7 @@
 // succeeds only if it still matches, checked in the same statement.
 import { randomUUID } from "node:crypto";
 import type { DbClient } from "../db/database.js";
+import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { Product } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { adjustStockAtomically } from "../db/stock.sql.js";
@@ -55,38 +56,43 @@ export class ProductService {
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
     private readonly metrics: Metrics = noMetrics,
+    /** Catalogue reads of read-only requests may go to a replica; writes never. */
+    private readonly reads: Reads = primaryOnly(prisma),
   ) {}
 
-  page(_ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
+  page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
     // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
     const search = filter.search
       ?.trim()
       .slice(0, 100)
       .replace(/[\\%_]/g, (c) => `\\${c}`);
-    return this.prisma.product.findMany({
-      where: {
-        AND: [
-          where,
-          search ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { sku: { contains: search, mode: "insensitive" } }] } : {},
-          filter.inStock === true ? { stock: { gt: 0 } } : filter.inStock === false ? { stock: 0 } : {},
-        ],
-      },
-      orderBy,
-      take,
-    });
+    return this.reads.run(ctx, (db) =>
+      db.product.findMany({
+        where: {
+          AND: [
+            where,
+            search ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { sku: { contains: search, mode: "insensitive" } }] } : {},
+            filter.inStock === true ? { stock: { gt: 0 } } : filter.inStock === false ? { stock: 0 } : {},
+          ],
+        },
+        orderBy,
+        take,
+      }),
+    );
   }
 
-  /** One query for many ids, in the order asked; null where none exists. */
-  async byIds(ids: readonly string[]): Promise<(Product | null)[]> {
-    return alignByIds(ids, await this.prisma.product.findMany({ where: { id: { in: [...ids] } } }));
+  /** One query for many ids, in the order asked; null where none exists. Without ctx: on the primary (live snapshots). */
+  async byIds(ids: readonly string[], ctx?: RequestContext): Promise<(Product | null)[]> {
+    return alignByIds(ids, await this.reads.run(ctx, (db) => db.product.findMany({ where: { id: { in: [...ids] } } })));
   }
 
   /** SKUs are unique regardless of case (a unique index on lower(sku)), and found regardless of case. */
-  bySku(sku: string): Promise<Product | null> {
+  bySku(sku: string, ctx?: RequestContext): Promise<Product | null> {
     if (!SKU.test(sku)) return Promise.resolve(null); // no product has such a SKU
     // `equals` in insensitive mode is an ILIKE pattern: escape its wildcards ('_' is allowed in SKUs).
-    return this.prisma.product.findFirst({ where: { sku: { equals: sku.replace(/[\\%_]/g, (c) => `\\${c}`), mode: "insensitive" } } });
+    const pattern = sku.replace(/[\\%_]/g, (c) => `\\${c}`);
+    return this.reads.run(ctx, (db) => db.product.findFirst({ where: { sku: { equals: pattern, mode: "insensitive" } } }));
   }
 
   async create(ctx: RequestContext, input: CreateProductInput): Promise<Product> {

@@ -26,8 +26,24 @@ describe("config", () => {
     expect(c.seed).toBe(false);
   });
 
+  it("reads read replicas as a comma-separated list, only with a primary", () => {
+    const c = loadConfig({
+      DATABASE_URL: "postgresql://u:p@db:5432/s",
+      DATABASE_REPLICA_URL: "postgresql://u:p@r1:5432/s, postgresql://u:p@r2:5432/s",
+    });
+    expect(c.database).toMatchObject({ replicas: { urls: ["postgresql://u:p@r1:5432/s", "postgresql://u:p@r2:5432/s"], maxLagMs: 2000 } });
+    expect(loadConfig({ DATABASE_URL: "postgresql://u:p@db:5432/s" }).database).not.toHaveProperty("replicas");
+    expect(() => loadConfig({ DATABASE_REPLICA_URL: "postgresql://u:p@r1:5432/s" })).toThrow(
+      /invalid DATABASE_REPLICA_URL: .*need DATABASE_URL/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: "postgresql://db/s", DATABASE_REPLICA_URL: "postgresql://r1/s,mysql://r2/s" })).toThrow(
+      /invalid DATABASE_REPLICA_URL: must be a URL like postgresql:/,
+    );
+  });
+
   it.each([
     ["DATABASE_URL", "banana"],
+    ["DATABASE_REPLICA_MAX_LAG_MS", "0"],
     ["DATABASE_URL", "mysql://db/x"],
     ["PORT", "-1"],
     ["PORT", "http"],
