@@ -3,7 +3,7 @@
 // the outbox relay and the Kafka -> pub/sub bridge, all reporting to one
 // metrics registry (GET /metrics on the API port or on METRICS_PORT). main.ts
 // and the multi-instance tests start exactly this.
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config/config.js";
 import { openDatabase, type Database, type DatabaseOptions } from "./db/database.js";
@@ -127,7 +127,11 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
     }
     let metricsUrl: string | undefined;
     if (config.metrics.port !== undefined) {
-      const listener = await serveMetrics(metrics, config);
+      // Probes for relay- and bridge-only pods, which have no API port: the backends their roles use.
+      const checks: Record<string, () => Promise<void>> = { stream: () => stream.ping() };
+      if (roles.has("relay")) checks.database = () => db.ping();
+      if (roles.has("bridge")) checks.pubsub = () => pubsub.ping();
+      const listener = await serveMetrics(metrics, config, checks);
       metricsUrl = listener.url;
       stops.unshift(listener.stop);
       say(`metrics   ${metricsUrl}/metrics`);
@@ -150,10 +154,37 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
   }
 }
 
-/** GET /metrics on METRICS_PORT: a listener of its own (relay- and bridge-only processes have no API port). */
-async function serveMetrics(metrics: PrometheusMetrics, config: Config): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * GET /metrics on METRICS_PORT: a listener of its own (relay- and bridge-only
+ * processes have no API port). Also GET /health (the process answers) and
+ * GET /ready (200 when every backend in `checks` answers within 2 s, else 503
+ * naming the failing ones, as the API's /ready), for Kubernetes probes.
+ */
+async function serveMetrics(
+  metrics: PrometheusMetrics,
+  config: Config,
+  checks: Record<string, () => Promise<void>>,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server = createServer((req, res) => {
-    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return res.writeHead(404).end();
+    const path = req.url?.split("?")[0];
+    if (req.method === "GET" && path === "/health") return json(res, 200, { status: "ok" });
+    if (req.method === "GET" && path === "/ready") {
+      void Promise.all(
+        Object.entries(checks).map(([name, check]) =>
+          Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2_000).unref())]).then(
+            () => [],
+            () => [name],
+          ),
+        ),
+      ).then((failed) => {
+        const failing = failed.flat();
+        json(res, failing.length ? 503 : 200, { status: failing.length ? "unavailable" : "ready", failing });
+      });
+      return;
+    }
+    if (req.method !== "GET" || path !== "/metrics") return res.writeHead(404).end();
     metricsResponse(metrics, config.metrics.token, req.headers.authorization).then(
       ({ status, headers, body }) => res.writeHead(status, headers).end(body),
       () => res.writeHead(500).end(),

@@ -93,6 +93,8 @@ function serverProperties(logDir: string, port: number, controllerPort: number):
     "transaction.state.log.min.isr": 1,
     "transaction.state.log.num.partitions": 3,
     "group.initial.rebalance.delay.ms": 0,
+    // Lets consumers ask for sessions shorter than Kafka's default floor of 6 s (KAFKA_SESSION_TIMEOUT_MS, fast failover).
+    "group.min.session.timeout.ms": 1000,
   })
     .map(([k, v]) => `${k}=${v}`)
     .join("\n")}\n`;

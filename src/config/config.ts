@@ -79,6 +79,9 @@ const EnvSchema = z.object({
     .regex(/^[\w.-]+$/)
     .default("orders.status-changed"),
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
+  // Kafka's own floor (the broker's group.min.session.timeout.ms, default 6 s): lower it on the broker to go lower here.
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(6_000),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
@@ -122,6 +125,9 @@ const EnvSchema = z.object({
     .pipe(z.array(z.enum(["api", "relay", "bridge"])).min(1, { message: "name at least one of api, relay, bridge" })),
 });
 
+/** Every environment variable the config reads (deployment manifests are checked against it). */
+export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Config {
   port: number;
   /** Interface to listen on: loopback in demo mode unless HOST says otherwise, else all. */
@@ -140,7 +146,11 @@ export interface Config {
       }
     | { kind: "pglite"; dataDir: string };
   redis: { kind: "redis"; url: string } | { kind: "memory" };
-  kafka: { kind: "kafka"; brokers: string[] } | { kind: "memory" };
+  /**
+   * partitions: of the topics the app creates when missing (existing topics are left as they are).
+   * sessionTimeoutMs: how long a bridge that died without leaving its group (SIGKILL, lost node) holds its partitions.
+   */
+  kafka: { kind: "kafka"; brokers: string[]; partitions: number; sessionTimeoutMs: number } | { kind: "memory" };
   topics: { stockChanged: string; orderStatusChanged: string };
   bridgeGroup: string;
   jwt: { secret: string; isDevSecret: boolean };
@@ -254,7 +264,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : { kind: "pglite", dataDir: path.resolve(e.STOCKWIRE_DATA_DIR, "pglite") },
     redis: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "memory" },
-    kafka: e.KAFKA_BROKERS ? { kind: "kafka", brokers: e.KAFKA_BROKERS } : { kind: "memory" },
+    kafka: e.KAFKA_BROKERS
+      ? { kind: "kafka", brokers: e.KAFKA_BROKERS, partitions: e.KAFKA_PARTITIONS, sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS }
+      : { kind: "memory" },
     topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS },
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },

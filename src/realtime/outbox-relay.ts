@@ -104,7 +104,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       } catch (err) {
         onError(err);
         await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5_000);
+        backoff = Math.min(backoff * 2, 1_000); // Kafka back: publishing again within a second
       }
     }
   })();

@@ -37,19 +37,21 @@ export interface StreamBackend {
   close(): Promise<void>;
 }
 
-export const TOPIC_PARTITIONS = 6;
-
 export function createStream(config: Config["kafka"]): StreamBackend {
-  return config.kind === "kafka" ? kafkaStream(config.brokers) : memoryStream();
+  return config.kind === "kafka" ? kafkaStream(config) : memoryStream();
 }
 
-function kafkaStream(brokers: string[]): StreamBackend {
+// Retries wait at most 1 s: once Kafka is back, the relay's producer and the
+// bridge's consumer notice within a second (kafkajs' default climbs to 30 s).
+const RETRY = { initialRetryTime: 100, maxRetryTime: 1_000 };
+
+function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["kafka"], { kind: "kafka" }>): StreamBackend {
   const kafka = new Kafka({
     clientId: "stockwire",
     brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 },
+    retry: { retries: 8, ...RETRY },
   });
   const admin = kafka.admin();
   let producer: Producer | undefined;
@@ -67,7 +69,8 @@ function kafkaStream(brokers: string[]): StreamBackend {
     const missing = topics.filter((t) => !knownTopics.has(t));
     if (!missing.length) return;
     await connectAdmin();
-    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: TOPIC_PARTITIONS })), waitForLeaders: true });
+    // A topic that exists keeps its partition count: adding partitions would move keys, and a product's events out of order.
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
     // createTopics does not wait when another process created the topic a
     // moment ago: wait until every partition has a leader before using it.
     for (let attempt = 0; ; attempt++) {
@@ -109,14 +112,20 @@ function kafkaStream(brokers: string[]): StreamBackend {
       let retry: NodeJS.Timeout | undefined;
 
       const start = async () => {
-        // A short session: when a bridge dies, its partitions move to the others
-        // (or to its restarted self) within seconds, not kafkajs' default 30 s.
+        // Failover. A bridge that stops (SIGTERM) leaves the group and the others
+        // take its partitions at their next heartbeat. One that dies without
+        // leaving (SIGKILL, a lost node), and after a broker restart the crashed
+        // consumer's old membership, hold partitions until the session expires:
+        // sessionTimeoutMs (KAFKA_SESSION_TIMEOUT_MS). Heartbeats come several
+        // times per session, so the survivors learn of a rebalance quickly; a
+        // member stuck in a rebalance is dropped after 10 s, not kafkajs' 60 s.
         const consumer = kafka.consumer({
           groupId,
           maxWaitTimeInMs: 100,
-          sessionTimeout: 10_000,
-          heartbeatInterval: 1_000,
-          retry: { retries: 10 },
+          sessionTimeout: sessionTimeoutMs,
+          heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeoutMs / 6))),
+          rebalanceTimeout: 10_000,
+          retry: { retries: 10, ...RETRY },
         });
         current = consumer;
         consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -129,7 +138,7 @@ function kafkaStream(brokers: string[]): StreamBackend {
           await consumer.run({
             // Each partition's batches in order, the partitions side by side: one
             // partition's publish and commit round trips do not delay the others.
-            partitionsConsumedConcurrently: TOPIC_PARTITIONS,
+            partitionsConsumedConcurrently: partitions,
             autoCommit: false,
             eachBatchAutoResolve: false,
             eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -174,7 +183,7 @@ function kafkaStream(brokers: string[]): StreamBackend {
               replace(attempt + 1);
             });
           },
-          Math.min(250 * 2 ** attempt, 5_000),
+          Math.min(100 * 2 ** attempt, RETRY.maxRetryTime),
         );
       };
 

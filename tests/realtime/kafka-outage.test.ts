@@ -2,6 +2,7 @@
 // their events wait in the outbox, and once Kafka is back every one of them
 // reaches the subscriber. Uses a Kafka of its own: stopping the shared one
 // would break the test files running beside this one.
+import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKafka } from "../../infra/services/kafka.js";
@@ -24,6 +25,7 @@ import {
 import type { Shop } from "../support/shop.js";
 
 let kafka: StartedService;
+const names = streamNames("kafka-outage");
 let database: TestDatabase;
 let sql: pg.Pool;
 let instance: Instance;
@@ -33,13 +35,11 @@ let sub: Subscription<StockEvent> | undefined;
 beforeAll(async () => {
   [kafka, database] = await Promise.all([startKafka({ log: () => {} }), createTestDatabase()]);
   sql = new pg.Pool({ connectionString: database.url, max: 2 });
-  instance = await startInstance(
-    stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: [kafka.url] }, streamNames("kafka-outage"), [
-      "api",
-      "relay",
-      "bridge",
-    ]),
-  );
+  instance = await startInstance({
+    ...stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: [kafka.url] }, names, ["api", "relay", "bridge"]),
+    // Fast failover (docs/capacity.md): the crashed consumer's old membership expires after 2 s.
+    KAFKA_SESSION_TIMEOUT_MS: "2000",
+  });
   api = await shopAt(instance.url);
 });
 afterAll(async () => {
@@ -87,15 +87,46 @@ describe("Kafka outage", () => {
 
     await kafka.resume!();
     const t1 = Date.now();
+    // Which stage takes the time: the relay (outbox drained), the broker reloading the bridge's
+    // group (its coordinator answers), the bridge rejoining the group (delivered).
+    let drainedMs: number | undefined;
+    void eventually("the outbox to drain", async () => (await unpublished()) === 0, 60_000).then(
+      () => (drainedMs = Date.now() - t1),
+      () => {},
+    );
+    let coordinatorMs: number | undefined;
+    const admin = new Kafka({
+      clientId: "stockwire-tests",
+      brokers: [kafka.url],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
+    void eventually(
+      "the group coordinator",
+      async () => {
+        await admin.connect();
+        return (await admin.describeGroups([names.KAFKA_BRIDGE_GROUP])).groups.length > 0;
+      },
+      60_000,
+    ).then(
+      () => (coordinatorMs = Date.now() - t1),
+      () => {},
+    );
     // The relay catches up within a second. The bridge's consumer crashed with the broker and
-    // rejoins as a new member, which waits out its old member's session (kafkajs default 30 s).
+    // rejoins as a new member, which waits out its old member's session (KAFKA_SESSION_TIMEOUT_MS).
     await sub
       .waitFor("the last order's change after Kafka is back", (e) => e.version === final.version, 60_000)
       .catch(async (err) => {
         // Say which stage stalled: the relay (events still in the outbox) or the bridge's consumer.
         throw new Error(`${err.message}\n${await unpublished()} events unpublished; instance log:\n${instance.log.join("\n")}`);
       });
-    console.log(`[kafka-outage] ${N} orders in ${orderMs} ms while Kafka was down; delivered ${Date.now() - t1} ms after it was back`);
+    const deliveredMs = Date.now() - t1;
+    console.log(
+      `[kafka-outage] ${N} orders in ${orderMs} ms while Kafka was down; after it was back: ` +
+        `relay published them in ${drainedMs ?? "(not yet)"} ms, the broker's group coordinator answered in ` +
+        `${coordinatorMs ?? "(not yet)"} ms, delivered to the subscriber in ${deliveredMs} ms`,
+    );
+    await admin.disconnect();
     expect(sub.events.at(-1)).toMatchObject({ stock: final.stock, version: final.version, reason: "ORDER_PLACED" });
     expect(versionRegressions(sub.events)).toEqual([]);
     expect(sub.events.filter((e) => e.stock !== initial - e.version)).toEqual([]);

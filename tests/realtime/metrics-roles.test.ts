@@ -53,6 +53,10 @@ describe("metrics across roles", () => {
     const product = await shop.createProduct({ stock: 100 });
     // The bridge process serves its own metrics on METRICS_PORT: it published the product's creation.
     const bridgeUrl = await metricsUrlOf(first);
+    // And the probes a bridge pod needs (it has no API port): /health, and /ready over the backends it uses.
+    expect((await fetch(`${bridgeUrl}/health`)).status).toBe(200);
+    const ready = await fetch(`${bridgeUrl}/ready`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", failing: [] } });
     await eventually("the bridge to publish the product's creation", async () => {
       const published = (await scrape(bridgeUrl)).value("stockwire_bridge_publish_seconds_count") > 0;
       return published && (await stockLag()) === 0;

@@ -78,6 +78,8 @@ export const shopAt = (url: string): Promise<Shop> => shop(httpClient(url));
 export interface Subscription<T> {
   /** Every `data` payload received, in order. */
   events: T[];
+  /** For each of `events`: when it arrived (Date.now()) and on which connection (1 = the first; reconnects count up). */
+  received: { at: number; connection: number }[];
   /** GraphQL errors in results, and transport errors. */
   errors: unknown[];
   /** How often the WebSocket (re)connected. */
@@ -109,6 +111,7 @@ export function subscribe<D extends TadaDocumentNode<any, any>, F extends keyof 
   const notify = () => waiters.forEach((w) => w());
   const sub: Subscription<T> = {
     events: [],
+    received: [],
     errors: [],
     connects: 0,
     waitFor(what, match, timeoutMs = 20_000) {
@@ -156,7 +159,10 @@ export function subscribe<D extends TadaDocumentNode<any, any>, F extends keyof 
     {
       next(result) {
         if (result.errors) sub.errors.push(...result.errors);
-        if (result.data?.[field]) sub.events.push(result.data[field]);
+        if (result.data?.[field]) {
+          sub.events.push(result.data[field]);
+          sub.received.push({ at: Date.now(), connection: sub.connects });
+        }
         notify();
       },
       error(err) {
@@ -224,9 +230,11 @@ const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url
 
 export interface RoleProcess {
   child: ChildProcess;
+  /** The API's base URL, for "api" and "all". */
+  url?: string;
   output(): string;
-  /** SIGKILL to the whole process group (tsx runs the code in a child process of its own). */
-  kill(): Promise<void>;
+  /** SIGKILL (or `signal`) to the whole process group (tsx runs the code in a child process of its own); resolves once it exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -247,15 +255,19 @@ export async function startRoleProcess(env: Record<string, string>, role: Role |
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const kill = async () => {
-    signalGroup(leader, "SIGKILL");
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    signalGroup(leader, signal);
     await exited;
   };
+  // The API prints its URL last; the relay and bridge their role's line.
+  const startedLine =
+    role === "all" || role === "api" ? /^stockwire: GraphiQL\s+(http:\/\/\S+)\/graphql/m : new RegExp(`^stockwire: ${role}\\s`, "m");
+  let url: string | undefined;
   try {
     await Promise.race([
       eventually(
         `the ${role} process to start`,
-        async () => new RegExp(`^stockwire: ${role === "all" ? "GraphiQL" : role}\\s`, "m").test(out),
+        async () => (url = startedLine.exec(out)?.[1]) !== undefined || startedLine.test(out),
         timeoutMs,
       ),
       exited.then(() => Promise.reject(new Error(`${role} process exited:\n${out}`))),
@@ -264,5 +276,5 @@ export async function startRoleProcess(env: Record<string, string>, role: Role |
     await kill();
     throw new Error(`${(err as Error).message}\n${out}`);
   }
-  return { child, output: () => out, kill };
+  return { child, url, output: () => out, kill };
 }

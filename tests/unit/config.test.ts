@@ -21,7 +21,7 @@ describe("config", () => {
     });
     expect(c.database).toMatchObject({ kind: "postgres", url: "postgresql://u:p@db:5432/stockwire" });
     expect(c.redis).toEqual({ kind: "redis", url: "redis://cache:6379" });
-    expect(c.kafka).toEqual({ kind: "kafka", brokers: ["k1:9092", "k2:9092"] });
+    expect(c.kafka).toEqual({ kind: "kafka", brokers: ["k1:9092", "k2:9092"], partitions: 12, sessionTimeoutMs: 6_000 });
     expect(c.jwt).toEqual({ secret: "x".repeat(32), isDevSecret: false });
     expect(c.seed).toBe(false);
   });
@@ -55,6 +55,8 @@ describe("config", () => {
     ["TRUST_PROXY", "11"],
     ["RATE_LIMIT_CUSTOMER_BUCKET", "0"],
     ["RATE_LIMIT_ADMIN_RESTORE", "fast"],
+    ["KAFKA_PARTITIONS", "0"],
+    ["KAFKA_SESSION_TIMEOUT_MS", "500"],
   ])("rejects %s=%s with an error naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(`^invalid ${name}: .*\\(got "${value}"\\)$`));

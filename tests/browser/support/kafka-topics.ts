@@ -4,8 +4,12 @@
 // sometimes failed in kafkajs with "This server does not host this
 // topic-partition" (the broker's metadata lagging behind the creation).
 import { Kafka, logLevel } from "kafkajs";
-import { TOPIC_PARTITIONS } from "../../../src/realtime/stream.js";
+import { loadConfig } from "../../../src/config/config.js";
 import { eventually } from "../../support/stockwire.js";
+
+// As many partitions as the instance would create (KAFKA_PARTITIONS' default).
+const kafkaDefaults = loadConfig({ KAFKA_BROKERS: "localhost:9092" }).kafka;
+const TOPIC_PARTITIONS = kafkaDefaults.kind === "kafka" ? kafkaDefaults.partitions : 1;
 
 export async function prepareTopics(brokers: string[], topics: string[]): Promise<void> {
   const admin = new Kafka({ clientId: "stockwire-browser-tests", brokers, logLevel: logLevel.NOTHING }).admin();

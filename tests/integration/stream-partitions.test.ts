@@ -1,0 +1,39 @@
+// KAFKA_PARTITIONS: the stream creates a missing topic with that many
+// partitions, and leaves a topic that exists as it is (adding partitions
+// would move keys to other partitions, and a product's events out of order).
+import { randomUUID } from "node:crypto";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, describe, expect, it } from "vitest";
+import { createStream, type StreamBackend } from "../../src/realtime/stream.js";
+import { kafkaBrokers } from "../support/services.js";
+
+const admin = new Kafka({ clientId: "stockwire-test", brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
+const streams: StreamBackend[] = [];
+afterAll(async () => {
+  await Promise.allSettled(streams.map((s) => s.close()));
+  await admin.disconnect();
+});
+
+const partitionsOf = async (topic: string) => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+const streamWith = (partitions: number) => {
+  const stream = createStream({ kind: "kafka", brokers: kafkaBrokers(), partitions, sessionTimeoutMs: 6_000 });
+  streams.push(stream);
+  return stream;
+};
+
+describe("topic partitions", () => {
+  it("creates a missing topic with KAFKA_PARTITIONS partitions", async () => {
+    const topic = `test.partitions-${randomUUID()}`;
+    await streamWith(12).publish([{ topic, key: "k", value: "v" }]);
+    await admin.connect();
+    expect(await partitionsOf(topic)).toBe(12);
+  });
+
+  it("leaves the partitions of a topic that exists", async () => {
+    const topic = `test.partitions-${randomUUID()}`;
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await streamWith(12).publish([{ topic, key: "k", value: "v" }]);
+    expect(await partitionsOf(topic)).toBe(3);
+  });
+});
