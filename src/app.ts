@@ -482,6 +482,11 @@ function useReadiness(deps: AppDeps): Plugin {
     pubsub: () => deps.pubsub.ping(),
     stream: () => deps.stream.ping(),
   };
+  // What the API can serve without: with Kafka away, orders still commit (their events wait in
+  // the outbox) and live stock from the other instances' bridges still arrives, so a load
+  // balancer must keep the instance; the relay and bridge roles report Kafka as failing on
+  // their own /ready (process.ts).
+  const degradesOnly = new Set(["stream"]);
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname !== "/ready") return;
@@ -495,13 +500,17 @@ function useReadiness(deps: AppDeps): Plugin {
           }
         }),
       );
-      const failing = results.filter(([, r]) => !r.ok).map(([n]) => n);
+      const down = results.filter(([, r]) => !r.ok).map(([n]) => n);
+      const failing = down.filter((n) => !degradesOnly.has(n));
       const replicas = deps.db.reads.status();
-      const degraded = replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.name} ${r.state}: its reads go to the primary`);
+      const degraded = [
+        ...down.filter((n) => degradesOnly.has(n)).map((n) => `${n} unreachable: stock changes wait in the outbox`),
+        ...replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.name} ${r.state}: its reads go to the primary`),
+      ];
       const body = {
         status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ready",
         failing,
-        ...(replicas.length && { degraded }),
+        ...((replicas.length || degraded.length) && { degraded }),
         components: { ...Object.fromEntries(results), ...(replicas.length && { replicas }) },
       };
       endResponse(
