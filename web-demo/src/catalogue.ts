@@ -43,6 +43,8 @@ export class Catalogue {
   private unsubscribes: (() => void)[] = [];
   private cursor: string | null = null;
   private hasMore = false;
+  /** How many products match the search and filter, on all pages. */
+  private total = 0;
   private term = "";
   private live = false;
   /** Bumped by every new search, so answers to an older one are dropped. */
@@ -130,6 +132,7 @@ export class Catalogue {
       }
       this.cursor = products.pageInfo.endCursor ?? this.cursor;
       this.hasMore = products.pageInfo.hasNextPage;
+      this.total = products.totalCount;
       loadMore.hidden = !this.hasMore;
       this.arrange();
       if (fresh.length) this.subscribe(fresh.map((p) => p.id));
@@ -152,7 +155,7 @@ export class Catalogue {
     grid.replaceChildren(...entries.sort((a, b) => compare(a.product, b.product)).map((e) => e.card.root));
     const n = this.products.size;
     const filters = [this.term && `matching “${this.term}”`, this.els.inStock.checked && "in stock"].filter(Boolean).join(", ");
-    summary.textContent = n ? `Showing ${n}${this.hasMore ? "+" : ""} product${n === 1 ? "" : "s"}${filters ? ` ${filters}` : ""}` : "";
+    summary.textContent = n ? `Showing ${n} of ${this.total} product${this.total === 1 ? "" : "s"}${filters ? ` ${filters}` : ""}` : "";
     empty.hidden = n > 0;
     if (!n) {
       empty.querySelector(".empty-text")!.textContent = `No products${filters ? ` ${filters}` : ""}.`;

@@ -19,6 +19,7 @@ export const ProductsQuery = graphql(`
         hasNextPage
         endCursor
       }
+      totalCount
     }
   }
 `);

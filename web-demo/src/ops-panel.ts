@@ -55,7 +55,7 @@ export class OpsPanel {
         legend: { show: false },
         scales: { x: { time: false }, y: { range: (_u, _lo, hi) => [0, Math.max(5, hi)] } },
         axes: [
-          { size: 22, font: "11px system-ui", values: (_u, ticks) => ticks.map((t) => `${t - WINDOW_S}s`) },
+          { size: 24, font: "11px system-ui", values: (_u, ticks) => ticks.map((t) => (t === WINDOW_S ? "now" : `${t - WINDOW_S}s`)) },
           { size: 34, font: "11px system-ui" },
         ],
         series: [{}, { label: "Orders/s", stroke: "#1d4ed8", width: 1.5, fill: "rgb(29 78 216 / 10%)", points: { show: false } }],
@@ -157,7 +157,7 @@ export class OpsPanel {
     const xs: number[] = [];
     const ys: number[] = [];
     for (let i = WINDOW_S; i >= 1; i--) {
-      xs.push(WINDOW_S - i);
+      xs.push(WINDOW_S - i + 1);
       ys.push(this.perSecond.get(now - i) ?? 0);
     }
     return [xs, ys];

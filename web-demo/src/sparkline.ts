@@ -25,10 +25,14 @@ export function sparkline(label: string): Sparkline {
   let plot: uPlot | undefined;
   const draw = () => {
     root.dataset.points = String(xs.length);
-    if (xs.length < 2) return; // one point is no line
-    // A flat line on a single value: give the scale some room.
     const min = Math.min(...ys);
     const max = Math.max(...ys);
+    // The last count holds until now: one more point at the present, so even a single count is a line.
+    const now = Math.max(Date.now() / 1000, xs.at(-1)! + 1);
+    const data: uPlot.AlignedData = [
+      [...xs, now],
+      [...ys, ys.at(-1)!],
+    ];
     if (!plot) {
       plot = new uPlot(
         {
@@ -39,23 +43,25 @@ export function sparkline(label: string): Sparkline {
           legend: { show: false },
           select: { show: false, left: 0, top: 0, width: 0, height: 0 },
           axes: [{ show: false }, { show: false }],
-          scales: { x: { time: false }, y: { range: (_u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [Math.min(0, lo), hi]) } },
+          scales: {
+            x: { time: false },
+            y: { range: (_u, lo, hi) => [lo - Math.max(1, (hi - lo) * 0.15), hi + Math.max(1, (hi - lo) * 0.15)] },
+          }, // the recent variation, with room
           series: [
             {},
             {
               stroke: "#1d4ed8",
               width: 1.5,
-              fill: "rgb(29 78 216 / 12%)",
               points: { show: false },
               paths: uPlot.paths.stepped!({ align: 1 }),
             },
           ],
         },
-        [xs, ys],
+        data,
         root,
       );
     } else {
-      plot.setData([xs, ys]);
+      plot.setData(data);
     }
     root.dataset.min = String(min);
     root.dataset.max = String(max);
