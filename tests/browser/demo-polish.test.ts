@@ -147,6 +147,7 @@ describe("fixes", () => {
     const box = await store.page.locator("#connection").boundingBox();
     expect(box!.y).toBeGreaterThanOrEqual(0);
     expect(box!.y).toBeLessThan(100);
+    await store.page.evaluate(() => window.scrollTo(0, 0));
     await store.screenshot("review/offline-desktop");
 
     // Retry now tries at once (a new attempt, still offline).
