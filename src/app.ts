@@ -30,6 +30,7 @@ import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { clientErrorCode, maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
+import { graphiqlOptions } from "./demo/graphiql.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
 import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
@@ -130,6 +131,7 @@ export function buildApp(deps: AppDeps): App {
     landingPage: false,
     // GraphiQL from the local @graphql-yoga/render-graphiql bundle, not a CDN: works offline.
     renderGraphiQL: async (opts) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(opts),
+    graphiql: graphiqlOptions({ config, prisma: deps.db.prisma }),
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
     // Counted by useRequestBodyLimit below instead (cheaper for bodies with a Content-Length).

@@ -15,9 +15,17 @@ import { toGlobalId } from "../schema/ids.js";
 
 export const DEMO_SESSION_PATH = "/demo/session";
 
+export interface DemoShopper {
+  id: string;
+  name: string;
+  token: string;
+}
+
 export interface DemoSession {
-  customer: { id: string; name: string; token: string };
+  customer: DemoShopper;
   admin: { token: string };
+  /** The other seeded customers: the flash sale's crowd, so its orders do not all land on the demo customer. */
+  shoppers: DemoShopper[];
 }
 
 export function useDemoSession(deps: { config: Config; prisma: DbClient }): Plugin {
@@ -67,13 +75,29 @@ export function whyRefused(request: Request, req: IncomingMessage | undefined): 
 }
 
 export async function createDemoSession(prisma: DbClient, secret: string): Promise<DemoSession> {
-  const customer = await demoCustomer(prisma);
-  const id = toGlobalId("Customer", customer.id);
-  const [customerToken, adminToken] = await Promise.all([
-    signToken({ role: "customer", sub: id }, secret),
+  const [customer, crowd] = await Promise.all([demoCustomer(prisma), demoShoppers(prisma)]);
+  const shopper = async (c: { id: string; name: string }): Promise<DemoShopper> => {
+    const id = toGlobalId("Customer", c.id);
+    return { id, name: c.name, token: await signToken({ role: "customer", sub: id }, secret) };
+  };
+  const [me, adminToken, shoppers] = await Promise.all([
+    shopper(customer),
     signToken({ role: "admin" }, secret),
+    Promise.all(crowd.map(shopper)),
   ]);
-  return { customer: { id, name: customer.name, token: customerToken }, admin: { token: adminToken } };
+  return { customer: me, admin: { token: adminToken }, shoppers };
+}
+
+/** The seed's other customers (all but the first), created when missing; in seed order. */
+async function demoShoppers(prisma: DbClient) {
+  const wanted = demoCustomers().slice(1);
+  const emails = wanted.map((c) => c.email);
+  let found = await prisma.customer.findMany({ where: { email: { in: emails } } });
+  if (found.length < wanted.length) {
+    await prisma.customer.createMany({ data: wanted, skipDuplicates: true }); // two first visits at once: no harm
+    found = await prisma.customer.findMany({ where: { email: { in: emails } } });
+  }
+  return found.sort((a, b) => emails.indexOf(a.email) - emails.indexOf(b.email));
 }
 
 /** The first seeded customer; created when the database was not seeded. */

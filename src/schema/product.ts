@@ -36,16 +36,30 @@ builder.queryFields((t) => ({
       return args.sku != null ? ctx.services.products.bySku(args.sku, ctx) : null;
     },
   }),
-  products: t.connection({
-    type: Product,
-    description: "The catalogue, oldest first",
-    args: {
-      search: t.arg.string({ required: false, description: "Case-insensitive match on name or SKU" }),
-      inStock: t.arg.boolean({ required: false, description: "true: only stock > 0; false: only sold out" }),
+  products: t.connection(
+    {
+      type: Product,
+      description: "The catalogue, oldest first",
+      args: {
+        search: t.arg.string({ required: false, description: "Case-insensitive match on name or SKU" }),
+        inStock: t.arg.boolean({ required: false, description: "true: only stock > 0; false: only sold out" }),
+      },
+      resolve: async (_root, args, ctx) => {
+        const filter = { search: args.search, inStock: args.inStock };
+        const connection = await keysetConnection(args, (page) => ctx.services.products.page(ctx, page, filter));
+        // Counted only when asked for (one COUNT with the same filter).
+        return { ...connection, totalCount: () => ctx.services.products.count(ctx, filter) };
+      },
     },
-    resolve: (_root, args, ctx) =>
-      keysetConnection(args, (page) => ctx.services.products.page(ctx, page, { search: args.search, inStock: args.inStock })),
-  }),
+    {
+      fields: (t) => ({
+        totalCount: t.int({
+          description: "How many products match the search and filter, on all pages",
+          resolve: (connection) => (connection as { totalCount: () => Promise<number> }).totalCount(),
+        }),
+      }),
+    },
+  ),
 }));
 
 const CreateProductInput = builder.inputType("CreateProductInput", {

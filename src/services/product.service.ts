@@ -62,24 +62,12 @@ export class ProductService {
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
-    // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
-    const search = filter.search
-      ?.trim()
-      .slice(0, 100)
-      .replace(/[\\%_]/g, (c) => `\\${c}`);
-    return this.reads.run(ctx, (db) =>
-      db.product.findMany({
-        where: {
-          AND: [
-            where,
-            search ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { sku: { contains: search, mode: "insensitive" } }] } : {},
-            filter.inStock === true ? { stock: { gt: 0 } } : filter.inStock === false ? { stock: 0 } : {},
-          ],
-        },
-        orderBy,
-        take,
-      }),
-    );
+    return this.reads.run(ctx, (db) => db.product.findMany({ where: { AND: [where, ...filterWhere(filter)] }, orderBy, take }));
+  }
+
+  /** How many products match the filter (all pages). */
+  count(ctx: RequestContext, filter: ProductFilter = {}): Promise<number> {
+    return this.reads.run(ctx, (db) => db.product.count({ where: { AND: filterWhere(filter) } }));
   }
 
   /** One query for many ids, in the order asked; null where none exists. Without ctx: on the primary (live snapshots). */
@@ -183,4 +171,18 @@ export class ProductService {
     }
     throw new InsufficientStockError(id, current.sku, -delta, current.stock);
   }
+}
+
+function filterWhere(filter: ProductFilter) {
+  // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
+  const search = filter.search
+    ?.trim()
+    .slice(0, 100)
+    .replace(/[\\%_]/g, (c) => `\\${c}`);
+  return [
+    search
+      ? { OR: [{ name: { contains: search, mode: "insensitive" as const } }, { sku: { contains: search, mode: "insensitive" as const } }] }
+      : {},
+    filter.inStock === true ? { stock: { gt: 0 } } : filter.inStock === false ? { stock: 0 } : {},
+  ];
 }

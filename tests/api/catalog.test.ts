@@ -226,6 +226,21 @@ describe("products connection: filters", () => {
     const widgets = await products({ first: 10, search: "widget", inStock: true });
     expect(widgets.edges.map((e) => e.node.sku)).toEqual(["CAT-A01", "XYZ-WIDGET-9"]);
   });
+
+  it("totalCount counts every page's matches, whatever the page size", async () => {
+    const count = async (vars: Record<string, unknown>) => {
+      const res = await api.gql(
+        `query($search: String, $inStock: Boolean) { products(first: 1, search: $search, inStock: $inStock) { totalCount } }`,
+        vars,
+      );
+      return (res.data as { products: { totalCount: number } }).products.totalCount;
+    };
+    expect(await count({})).toBe(seed.length);
+    expect(await count({ inStock: true })).toBe(seed.filter((p) => p.stock > 0).length);
+    expect(await count({ inStock: false })).toBe(seed.filter((p) => p.stock === 0).length);
+    expect(await count({ search: "widget", inStock: true })).toBe(2);
+    expect(await count({ search: "%" })).toBe(0);
+  });
 });
 
 describe("single lookups", () => {

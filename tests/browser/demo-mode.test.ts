@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { loadConfig } from "../../src/config/config.js";
+import { demoCustomers } from "../../src/db/seed.js";
 import { startTestApp } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import { INSTALL_TIMEOUT_MS, launchChromium } from "./support/chromium.js";
@@ -35,19 +36,30 @@ describe("GET /demo/session", () => {
       const res = await t.fetch("/demo/session");
       expect(res.status).toBe(200);
       expect(res.headers.get("cache-control")).toBe("no-store");
-      const session = (await res.json()) as { customer: { id: string; name: string; token: string }; admin: { token: string } };
+      type Shopper = { id: string; name: string; token: string };
+      const session = (await res.json()) as { customer: Shopper; admin: { token: string }; shoppers: Shopper[] };
       expect(session.customer).toMatchObject({ name: "Ada Lovelace" });
+      // The flash sale's crowd: the seed's other 11 customers, created once too.
+      expect(session.shoppers.map((s) => s.name)).toEqual(
+        demoCustomers()
+          .slice(1)
+          .map((c) => c.name),
+      );
       const again = (await (await t.fetch("/demo/session")).json()) as typeof session;
       expect(again.customer.id).toBe(session.customer.id);
+      expect(again.shoppers.map((s) => s.id)).toEqual(session.shoppers.map((s) => s.id));
+      const shopper = await t.gql(`{ me { id } }`, {}, { authorization: `Bearer ${session.shoppers[3]!.token}` });
+      expect(shopper.data).toEqual({ me: { id: session.shoppers[3]!.id } });
 
       const me = await t.gql(`{ me { id name email } }`, {}, { authorization: `Bearer ${session.customer.token}` });
       expect(me.data).toEqual({ me: { id: session.customer.id, name: "Ada Lovelace", email: "ada.lovelace@example.com" } });
       const customers = await t.gql(
-        `{ customers(first: 5) { edges { node { id } } } }`,
+        `{ customers(first: 20) { edges { node { id } } } }`,
         {},
         { authorization: `Bearer ${session.admin.token}` },
       );
-      expect(customers.data?.customers.edges).toEqual([{ node: { id: session.customer.id } }]);
+      const ids = customers.data?.customers.edges.map((e: { node: { id: string } }) => e.node.id);
+      expect(ids?.sort()).toEqual([session.customer.id, ...session.shoppers.map((s) => s.id)].sort());
       expect((await t.fetch("/demo/session", { method: "POST" })).status).toBe(405);
     } finally {
       await t.close();

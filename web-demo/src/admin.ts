@@ -7,7 +7,7 @@ import type { ResultOf } from "./graphql";
 import { AdjustStockMutation, AdminOrdersQuery, UpdateOrderStatusMutation } from "./operations";
 import { money, NEXT_STATUS, shortId, statusLabel } from "./format";
 import type { Catalogue } from "./catalogue";
-import { bindProductSelect } from "./product-select";
+import { bindProductPicker } from "./product-select";
 
 export const ADMIN_ORDERS = 6;
 
@@ -15,6 +15,7 @@ type AdminOrder = NonNullable<ResultOf<typeof AdminOrdersQuery>["orders"]["edges
 
 export interface AdminElements {
   form: HTMLFormElement;
+  search: HTMLInputElement;
   product: HTMLSelectElement;
   delta: HTMLInputElement;
   reason: HTMLInputElement;
@@ -32,7 +33,7 @@ export class AdminPanel {
     catalogue: Catalogue,
     private readonly token: string,
   ) {
-    bindProductSelect(els.product, catalogue);
+    bindProductPicker({ search: els.search, select: els.product }, catalogue);
     els.form.addEventListener("submit", (e) => {
       e.preventDefault();
       void this.adjust();
@@ -43,6 +44,7 @@ export class AdminPanel {
   private async adjust() {
     const { product, delta, reason } = this.els;
     const change = delta.valueAsNumber;
+    if (!product.value) return this.say("Pick a product first.", false);
     if (!Number.isInteger(change) || change === 0) return this.say("Enter a whole number other than 0.", false);
     const submit = this.els.form.querySelector("button")!;
     submit.disabled = true;

@@ -1,8 +1,9 @@
-// The product grid: search, cursor pagination ("Load more"), and live stock.
-// Each loaded page has its own stockChanged subscription for its products; a
-// new search drops them all. The server first sends every product's CURRENT
-// count, then each change; versions decide what is newer, so a late or
-// repeated event never moves a count backwards.
+// The product grid: search, an in-stock filter (the API's `inStock`), sort,
+// cursor pagination ("Load more"), and live stock. Each loaded page has its
+// own stockChanged subscription for its products; a new search drops them
+// all. The server first sends every product's CURRENT count, then each
+// change; versions decide what is newer, so a late or repeated event never
+// moves a count backwards.
 import { announce } from "./announcer";
 import type { Live } from "./live";
 import { request } from "./http";
@@ -10,32 +11,51 @@ import { ProductsQuery, StockChangedSubscription } from "./operations";
 import type { ResultOf } from "./graphql";
 import { productCard, type PlaceOrder, type Product, type ProductCard } from "./product-card";
 import { STOCK_LABEL, stockLevel } from "./format";
+import { h } from "./dom";
 
 export const PAGE_SIZE = 12;
 
-type StockChange = ResultOf<typeof StockChangedSubscription>["stockChanged"];
+export type StockChange = ResultOf<typeof StockChangedSubscription>["stockChanged"];
+
+/** Sorts apply to the products on screen: the API pages the catalogue oldest first and has no other order. */
+export const SORTS = {
+  catalogue: { label: "Catalogue order", compare: () => 0 },
+  name: { label: "Name A-Z", compare: (a: Product, b: Product) => a.name.localeCompare(b.name) },
+  "price-asc": { label: "Price, low to high", compare: (a: Product, b: Product) => a.priceCents - b.priceCents },
+  "price-desc": { label: "Price, high to low", compare: (a: Product, b: Product) => b.priceCents - a.priceCents },
+  "stock-asc": { label: "Fewest left first", compare: (a: Product, b: Product) => a.stock - b.stock },
+} as const;
+export type SortKey = keyof typeof SORTS;
 
 export interface CatalogueElements {
   grid: HTMLUListElement;
   search: HTMLInputElement;
+  inStock: HTMLInputElement;
+  sort: HTMLSelectElement;
   summary: HTMLElement;
+  empty: HTMLElement;
   loadMore: HTMLButtonElement;
 }
 
 export class Catalogue {
-  /** Products on screen, by ID. */
+  /** Products on screen, by ID, in catalogue order. */
   readonly products = new Map<string, { product: Product; card: ProductCard }>();
   private unsubscribes: (() => void)[] = [];
   private cursor: string | null = null;
+  private hasMore = false;
+  /** How many products match the search and filter, on all pages. */
+  private total = 0;
   private term = "";
+  private live = false;
   /** Bumped by every new search, so answers to an older one are dropped. */
   private generation = 0;
   private readonly stockListeners = new Set<(product: Product, delta: number) => void>();
+  private readonly changeListeners = new Set<(change: StockChange, shownAt: number) => void>();
   private readonly listListeners = new Set<(products: Product[]) => void>();
 
   constructor(
     private readonly els: CatalogueElements,
-    private readonly live: Live,
+    private readonly liveClient: Live,
     private readonly placeOrder?: PlaceOrder,
   ) {
     let debounce: ReturnType<typeof setTimeout> | undefined;
@@ -48,7 +68,14 @@ export class Catalogue {
       clearTimeout(debounce);
       void this.search(els.search.value);
     });
+    els.inStock.addEventListener("change", () => void this.search(els.search.value));
+    els.sort.replaceChildren(...Object.entries(SORTS).map(([value, s]) => h("option", { attrs: { value }, text: s.label })));
+    els.sort.addEventListener("change", () => this.arrange());
     els.loadMore.addEventListener("click", () => void this.loadMore());
+    liveClient.onState((state) => {
+      this.live = state.kind === "connected";
+      for (const { card } of this.products.values()) card.setOrderable(this.live);
+    });
   }
 
   /** Called with a product whenever its count changes (delta from the previous count). */
@@ -56,9 +83,21 @@ export class Catalogue {
     this.stockListeners.add(listener);
   }
 
+  /** Called with every change the subscription delivers that moved a count, and when it reached the screen (ms since the epoch). */
+  onChange(listener: (change: StockChange, shownAt: number) => void): void {
+    this.changeListeners.add(listener);
+  }
+
   /** Called with all products on screen whenever that list changes. */
   onList(listener: (products: Product[]) => void): void {
     this.listListeners.add(listener);
+  }
+
+  /** Clears the search and the in-stock filter (the empty state's way back). */
+  reset(): Promise<void> {
+    this.els.search.value = "";
+    this.els.inStock.checked = false;
+    return this.search("");
   }
 
   async search(term: string): Promise<void> {
@@ -78,20 +117,24 @@ export class Catalogue {
     loadMore.disabled = true;
     grid.setAttribute("aria-busy", "true");
     try {
-      const { products } = await request(ProductsQuery, { first: PAGE_SIZE, after: this.cursor, search: this.term || null });
+      const { products } = await request(ProductsQuery, {
+        first: PAGE_SIZE,
+        after: this.cursor,
+        search: this.term || null,
+        inStock: this.els.inStock.checked ? true : null,
+      });
       if (generation !== this.generation) return;
       const page = products.edges.map((e) => ({ ...e.node }));
       const fresh = page.filter((p) => !this.products.has(p.id));
       for (const product of fresh) {
-        const card = productCard(product, this.placeOrder);
+        const card = productCard(product, this.placeOrder, this.live);
         this.products.set(product.id, { product, card });
-        grid.append(card.root);
       }
       this.cursor = products.pageInfo.endCursor ?? this.cursor;
-      loadMore.hidden = !products.pageInfo.hasNextPage;
-      summary.textContent = this.products.size
-        ? `Showing ${this.products.size}${products.pageInfo.hasNextPage ? "+" : ""} product${this.products.size === 1 ? "" : "s"}${this.term ? ` matching “${this.term}”` : ""}`
-        : `No products${this.term ? ` match “${this.term}”` : ""}.`;
+      this.hasMore = products.pageInfo.hasNextPage;
+      this.total = products.totalCount;
+      loadMore.hidden = !this.hasMore;
+      this.arrange();
       if (fresh.length) this.subscribe(fresh.map((p) => p.id));
       this.listListeners.forEach((l) => l([...this.products.values()].map((v) => v.product)));
     } catch (err) {
@@ -104,8 +147,23 @@ export class Catalogue {
     }
   }
 
+  /** Puts the cards in the chosen order and says what is shown. */
+  private arrange() {
+    const { grid, summary, empty, sort } = this.els;
+    const entries = [...this.products.values()];
+    const compare = SORTS[sort.value as SortKey]?.compare ?? SORTS.catalogue.compare;
+    grid.replaceChildren(...entries.sort((a, b) => compare(a.product, b.product)).map((e) => e.card.root));
+    const n = this.products.size;
+    const filters = [this.term && `matching “${this.term}”`, this.els.inStock.checked && "in stock"].filter(Boolean).join(", ");
+    summary.textContent = n ? `Showing ${n} of ${this.total} product${this.total === 1 ? "" : "s"}${filters ? ` ${filters}` : ""}` : "";
+    empty.hidden = n > 0;
+    if (!n) {
+      empty.querySelector(".empty-text")!.textContent = `No products${filters ? ` ${filters}` : ""}.`;
+    }
+  }
+
   private subscribe(ids: string[]) {
-    this.unsubscribes.push(this.live.subscribe(StockChangedSubscription, { ids }, ({ stockChanged }) => this.apply(stockChanged)));
+    this.unsubscribes.push(this.liveClient.subscribe(StockChangedSubscription, { ids }, ({ stockChanged }) => this.apply(stockChanged)));
   }
 
   private apply(change: StockChange) {
@@ -116,9 +174,15 @@ export class Catalogue {
     const { product, card } = entry;
     const delta = change.stock - product.stock;
     product.version = change.version;
-    card.setStock(change.stock, delta);
+    const committed = change.reason === "CURRENT" ? Date.now() : Date.parse(change.occurredAt);
+    card.setStock(change.stock, delta, committed / 1000);
     if (delta !== 0) {
       this.stockListeners.forEach((l) => l(product, delta));
+      // On screen with the next frame the browser paints.
+      requestAnimationFrame(() => {
+        const shownAt = Date.now();
+        this.changeListeners.forEach((l) => l(change, shownAt));
+      });
       announce(`${product.name}: ${STOCK_LABEL[stockLevel(change.stock)].toLowerCase()}, ${change.stock} left`);
     }
   }

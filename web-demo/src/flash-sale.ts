@@ -1,18 +1,26 @@
 // The flash sale: many orders for one product at once, straight from the
-// page, over the one WebSocket (so they really race on the server). The big
-// counter follows the live stream: it falls to zero and never below, and the
-// tally shows how many orders won a unit and how many were refused.
+// page, so they really race on the server. They come from a crowd: the seeded
+// demo shoppers (GET /demo/session), each on a WebSocket of its own, taking
+// turns, so the sale does not flood the demo customer's "Your orders".
+//
+// The big counter shows the lower of two truths: the live stream's count,
+// and what the sale's own answers prove (the count at the start less the
+// units won so far, less any refusal's `available`). Whichever arrives first
+// moves it, so it is never behind the tally; it falls to zero and never below.
 import { uniqueKey } from "./dom";
-import type { Live } from "./live";
+import { createLive, type Live } from "./live";
 import type { Catalogue } from "./catalogue";
-import { PlaceOrderMutation } from "./operations";
-import { bindProductSelect } from "./product-select";
+import { PlaceOrderMutation, StockChangedSubscription } from "./operations";
+import { bindProductPicker, type ProductPicker } from "./product-select";
 import { STOCK_LABEL, stockLevel } from "./format";
+import type { DemoShopper } from "./session";
+import type { OpsPanel } from "./ops-panel";
 
 export const MAX_ORDERS = 500;
 
 export interface FlashSaleElements {
   form: HTMLFormElement;
+  search: HTMLInputElement;
   product: HTMLSelectElement;
   orders: HTMLInputElement;
   counter: HTMLElement;
@@ -26,21 +34,37 @@ export interface FlashSaleElements {
   result: HTMLElement;
 }
 
+interface Watched {
+  id: string;
+  name: string;
+  /** The live stream's count and version (undefined until its first event). */
+  stock?: number;
+  version: number;
+  /** What the running or last sale's answers prove the count is at most. */
+  bound: number;
+  unsubscribe: () => void;
+}
+
 export class FlashSale {
   private running = false;
-  /** The lowest count the live stream showed since the last sale started. */
+  /** The lowest count shown since the last sale started. */
   private lowest = Infinity;
   private saleProductId: string | undefined;
+  private readonly picker: ProductPicker;
+  private watched: Watched | undefined;
 
   constructor(
     private readonly els: FlashSaleElements,
-    private readonly catalogue: Catalogue,
+    catalogue: Catalogue,
     private readonly live: Live,
+    private readonly shoppers: DemoShopper[],
+    private readonly ops: OpsPanel,
     private readonly afterSale: () => void,
   ) {
-    bindProductSelect(els.product, catalogue, () => this.showCounter());
-    catalogue.onStock((product) => {
-      if (product.id === els.product.value) this.showCounter();
+    this.picker = bindProductPicker({ search: els.search, select: els.product }, catalogue, () => this.watch());
+    live.onState((state) => {
+      const submit = this.els.form.querySelector("button")!;
+      submit.disabled = this.running || state.kind !== "connected";
     });
     els.form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -48,16 +72,49 @@ export class FlashSale {
     });
   }
 
+  /** Follows the picked product's count on a subscription of its own (it may not be on screen). */
+  private watch() {
+    const product = this.picker.selected();
+    if (product?.id === this.watched?.id) return;
+    if (this.running) return; // the sale's product stays until it is over
+    this.watched?.unsubscribe();
+    this.watched = undefined;
+    if (product) {
+      const w: Watched = { id: product.id, name: product.name, version: -1, bound: Infinity, unsubscribe: () => {} };
+      this.watched = w;
+      w.unsubscribe = this.live.subscribe(StockChangedSubscription, { ids: [product.id] }, ({ stockChanged: c }) => {
+        if (c.version <= w.version) return;
+        if (w.stock !== undefined && c.stock > w.stock) w.bound += c.stock - w.stock; // a restock or cancel raises it
+        w.version = c.version;
+        w.stock = c.stock;
+        this.showCounter();
+        requestAnimationFrame(() => this.ops.observe(c, Date.now()));
+      });
+    }
+    this.showCounter();
+  }
+
+  /** What the counter shows: the lower of the live count and what the sale's answers prove. */
+  private units(): number | undefined {
+    const w = this.watched;
+    if (w?.stock === undefined) return undefined;
+    return Math.max(0, Math.min(w.stock, w.bound));
+  }
+
   private showCounter() {
-    const product = this.catalogue.products.get(this.els.product.value)?.product;
-    this.els.counter.textContent = product ? String(product.stock) : "–";
-    this.els.counterLabel.textContent = product
-      ? `${product.name}: ${STOCK_LABEL[stockLevel(product.stock)].toLowerCase()}`
+    const w = this.watched;
+    const units = this.units();
+    this.els.counter.textContent = units === undefined ? "–" : String(units);
+    this.els.counterLabel.textContent = w
+      ? units === undefined
+        ? `${w.name}: connecting…`
+        : `${w.name}: ${STOCK_LABEL[stockLevel(units)].toLowerCase()}`
       : "Pick a product";
-    this.els.counter.dataset.level = product ? stockLevel(product.stock) : "";
-    if (product && product.id === this.saleProductId) {
-      this.lowest = Math.min(this.lowest, product.stock);
+    this.els.counter.dataset.level = units === undefined ? "" : stockLevel(units);
+    if (w && units !== undefined && w.id === this.saleProductId) {
+      this.lowest = Math.min(this.lowest, units);
       this.els.lowest.textContent = `Lowest count since the sale started: ${this.lowest}`;
+      if (this.running) this.ops.salePoint(units);
     } else {
       this.els.lowest.textContent = "";
     }
@@ -65,13 +122,16 @@ export class FlashSale {
 
   private async run() {
     if (this.running) return;
-    const product = this.catalogue.products.get(this.els.product.value)?.product;
+    const w = this.watched;
+    const start = this.units();
     const n = this.els.orders.valueAsNumber;
-    if (!product) return this.say("Pick a product first.", false);
+    if (!w || start === undefined) return this.say("Pick a product first.", false);
     if (!Number.isInteger(n) || n < 1 || n > MAX_ORDERS) return this.say(`Fire between 1 and ${MAX_ORDERS} orders.`, false);
     this.running = true;
-    this.saleProductId = product.id;
-    this.lowest = product.stock;
+    this.saleProductId = w.id;
+    this.lowest = start;
+    w.bound = start;
+    this.ops.saleStarted(w.name, start);
     this.showCounter();
     const submit = this.els.form.querySelector("button")!;
     submit.disabled = true;
@@ -84,20 +144,29 @@ export class FlashSale {
       this.els.failed.textContent = String(tally.failed);
       this.els.bar.style.setProperty("--won", String(tally.won / n));
       this.els.bar.style.setProperty("--lost", String((tally.lost + tally.failed) / n));
+      this.showCounter();
     };
-    this.say(`Firing ${n} orders for ${product.name} at once…`, true);
+    this.say(`Firing ${n} orders for ${w.name} at once from ${Math.min(n, this.shoppers.length) || 1} shoppers…`, true);
     this.els.form.closest("section")?.setAttribute("aria-busy", "true");
+    // One socket per shopper (a connection carries one customer's token); the demo customer's own when there is no crowd.
+    const crowd: Live[] = this.shoppers.slice(0, n).map((s) => createLive(s.token));
+    const via = (i: number) => (crowd.length ? crowd[i % crowd.length]! : this.live);
     const started = performance.now();
     const key = uniqueKey("flash");
     const orders = Array.from({ length: n }, async (_, i) => {
       tally.fired++;
       try {
-        const { placeOrder } = await this.live.execute(PlaceOrderMutation, {
-          input: { idempotencyKey: `${key}-${i}`, items: [{ productId: product.id, quantity: 1 }] },
+        const { placeOrder } = await via(i).execute(PlaceOrderMutation, {
+          input: { idempotencyKey: `${key}-${i}`, items: [{ productId: w.id, quantity: 1 }] },
         });
-        if (placeOrder.__typename === "PlaceOrderSuccess") tally.won++;
-        else if (placeOrder.__typename === "InsufficientStockError") tally.lost++;
-        else {
+        if (placeOrder.__typename === "PlaceOrderSuccess") {
+          tally.won++;
+          w.bound--;
+        } else if (placeOrder.__typename === "InsufficientStockError") {
+          tally.lost++;
+          this.ops.refused();
+          w.bound = Math.min(w.bound, placeOrder.available);
+        } else {
           tally.failed++;
           firstError ??= placeOrder.message;
         }
@@ -109,6 +178,7 @@ export class FlashSale {
     });
     render();
     await Promise.all(orders);
+    crowd.forEach((c) => c.dispose());
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     this.say(
       `${n} orders in ${seconds} s: ${tally.won} won a unit, ${tally.lost} were refused as sold out` +
@@ -117,8 +187,10 @@ export class FlashSale {
     );
     this.els.form.closest("section")?.removeAttribute("aria-busy");
     this.els.result.dataset.done = "true";
-    submit.disabled = false;
     this.running = false;
+    submit.disabled = false;
+    this.ops.saleEnded();
+    this.watch(); // the picker may have moved on meanwhile
     this.afterSale();
   }
 

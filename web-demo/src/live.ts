@@ -16,17 +16,22 @@ export interface Live {
   /** A single-result operation (query or mutation) over the socket. */
   execute<R, V>(doc: TadaDocumentNode<R, V>, variables: V): Promise<R>;
   onState(listener: (state: ConnectionState) => void): void;
+  /** Ends the wait before the next reconnect attempt: "Retry now", and the browser's `online` event. */
+  retryNow(): void;
   /** For tests and debugging: drops the socket as a network failure would. */
   terminate(): void;
+  /** Closes the socket for good (the flash sale's shopper connections). */
+  dispose(): void;
 }
 
-/** 0.5 s, 1 s, 2 s, ... capped at 15 s, with up to 30% jitter so clients spread out. */
-export const backoffMs = (retries: number) => Math.round(Math.min(500 * 2 ** retries, 15_000) * (1 + Math.random() * 0.3));
+/** 0.5 s, 1 s, 2 s, capped at 4 s, with up to 30% jitter so clients spread out ("Retry now" skips the wait). */
+export const backoffMs = (retries: number) => Math.round(Math.min(500 * 2 ** retries, 4_000) * (1 + Math.random() * 0.3));
 
 export function createLive(token?: string): Live {
   const listeners = new Set<(s: ConnectionState) => void>();
   let state: ConnectionState = { kind: "connecting" };
   let everConnected = false;
+  let wakeUp: (() => void) | undefined;
   const set = (next: ConnectionState) => {
     state = next;
     listeners.forEach((l) => l(state));
@@ -41,7 +46,14 @@ export function createLive(token?: string): Live {
     retryWait: async (retries) => {
       const ms = backoffMs(retries);
       set({ kind: "waiting", retryInMs: ms, attempt: retries + 1 });
-      await new Promise((r) => setTimeout(r, ms));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = undefined;
     },
     onNonLazyError: () => {}, // retried forever; the indicator shows it
     on: {
@@ -91,6 +103,8 @@ export function createLive(token?: string): Live {
       listeners.add(listener);
       listener(state);
     },
+    retryNow: () => wakeUp?.(),
     terminate: () => client.terminate(),
+    dispose: () => void client.dispose(),
   };
 }

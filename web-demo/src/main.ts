@@ -10,26 +10,53 @@ import { Catalogue } from "./catalogue";
 import { OrdersPanel } from "./orders";
 import { AdminPanel } from "./admin";
 import { FlashSale } from "./flash-sale";
+import { OpsPanel } from "./ops-panel";
 
 const result = await loadSession();
 const session = result.kind === "demo" ? result.session : undefined;
 const live = createLive(session?.customer.token);
-bindConnectionIndicator(byId("connection"), live);
+bindConnectionIndicator(byId("connection"), byId("retry-now"), live);
 // For the browser tests and the curious: `stockwire.live.terminate()` drops the socket.
 Object.assign(window, { stockwire: { live } });
 
-const orders = session && new OrdersPanel(byId("orders-list"), byId("orders-empty"), live, session.customer.token);
+const ops = new OpsPanel(
+  {
+    ordersPerSecond: byId("ops-orders"),
+    refusals: byId("ops-refusals"),
+    p50: byId("ops-p50"),
+    p99: byId("ops-p99"),
+    samples: byId("ops-samples"),
+    connection: byId("ops-connection"),
+    ordersChart: byId("ops-orders-chart"),
+    saleChart: byId("ops-sale-chart"),
+    saleCaption: byId("ops-sale-caption"),
+  },
+  live,
+);
+const orders = session && new OrdersPanel(byId("orders-list"), byId("orders-empty"), live, session.customer.token, session.customer.id);
+orders?.onRefused(() => ops.refused());
 const catalogue = new Catalogue(
-  { grid: byId("product-grid"), search: byId("search"), summary: byId("result-summary"), loadMore: byId("load-more") },
+  {
+    grid: byId("product-grid"),
+    search: byId("search"),
+    inStock: byId("in-stock"),
+    sort: byId("sort"),
+    summary: byId("result-summary"),
+    empty: byId("catalogue-empty"),
+    loadMore: byId("load-more"),
+  },
   live,
   orders && ((product, quantity) => orders.place(product, quantity)),
 );
+catalogue.onChange((change, shownAt) => ops.observe(change, shownAt));
+byId("catalogue-reset").addEventListener("click", () => void catalogue.reset());
 
 if (session && orders) {
   byId("viewer").textContent = `Shopping as ${session.customer.name} (demo customer)`;
   const admin = new AdminPanel(
     {
       form: byId("adjust-form"),
+      search: byId("adjust-search"),
       product: byId("adjust-product"),
       delta: byId("adjust-delta"),
       reason: byId("adjust-reason"),
@@ -44,6 +71,7 @@ if (session && orders) {
   new FlashSale(
     {
       form: byId("flash-form"),
+      search: byId("flash-search"),
       product: byId("flash-product"),
       orders: byId("flash-orders"),
       counter: byId("flash-counter"),
@@ -58,7 +86,9 @@ if (session && orders) {
     },
     catalogue,
     live,
-    () => orders.changed(),
+    session.shoppers ?? [],
+    ops,
+    () => void admin.refresh(), // the crowd's orders are not the demo customer's: only the admin's list changes
   );
   orders.onChange(() => void admin.refresh());
   void orders.refresh();

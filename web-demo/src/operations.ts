@@ -2,8 +2,8 @@
 import { graphql } from "./graphql";
 
 export const ProductsQuery = graphql(`
-  query Products($first: Int!, $after: String, $search: String) {
-    products(first: $first, after: $after, search: $search) {
+  query Products($first: Int!, $after: String, $search: String, $inStock: Boolean) {
+    products(first: $first, after: $after, search: $search, inStock: $inStock) {
       edges {
         node {
           id
@@ -19,6 +19,7 @@ export const ProductsQuery = graphql(`
         hasNextPage
         endCursor
       }
+      totalCount
     }
   }
 `);
@@ -33,6 +34,7 @@ export const StockChangedSubscription = graphql(`
       version
       delta
       reason
+      occurredAt
     }
   }
 `);

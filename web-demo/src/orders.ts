@@ -1,5 +1,8 @@
 // "Your orders": the demo customer's latest orders, each with a live
 // orderStatusChanged subscription, and placing orders from the product cards.
+// The list stays live across tabs: a tab that placed or cancelled an order
+// says so on a BroadcastChannel, and the customer's other tabs re-read it
+// (orders from the flash sale's crowd belong to other customers).
 import { cue, h, uniqueKey } from "./dom";
 import { announce } from "./announcer";
 import { request } from "./http";
@@ -26,13 +29,27 @@ export class OrdersPanel {
   private readonly rows = new Map<string, Row>();
   private refreshing: Promise<void> = Promise.resolve();
   private readonly changeListeners = new Set<() => void>();
+  private readonly refusalListeners = new Set<() => void>();
+  /** This customer's other tabs of this page (same origin). */
+  private readonly tabs: BroadcastChannel | undefined;
 
   constructor(
     private readonly list: HTMLOListElement,
     private readonly empty: HTMLElement,
     private readonly live: Live,
     private readonly token: string,
-  ) {}
+    customerId: string,
+  ) {
+    if (typeof BroadcastChannel === "function") {
+      this.tabs = new BroadcastChannel(`stockwire-orders:${customerId}`);
+      this.tabs.onmessage = () => this.changed(false);
+    }
+  }
+
+  /** Called when the API refused one of this page's orders (not enough stock, sold out). */
+  onRefused(listener: () => void): void {
+    this.refusalListeners.add(listener);
+  }
 
   /** Called after this customer's orders changed (placed, cancelled). */
   onChange(listener: () => void): void {
@@ -53,6 +70,7 @@ export class OrdersPanel {
     }
     const outcome = describePlaceOrder(result, product.name, quantity);
     if (outcome.ok) this.changed();
+    if (result.__typename === "InsufficientStockError") this.refusalListeners.forEach((l) => l());
     return outcome;
   }
 
@@ -67,10 +85,11 @@ export class OrdersPanel {
     return this.refreshing;
   }
 
-  /** Called by whoever placed orders in bulk (the flash sale) once they are done. */
-  changed(): void {
+  /** After this customer's orders changed: here (tell the other tabs) or in another tab. */
+  changed(here = true): void {
     void this.refresh();
     this.changeListeners.forEach((l) => l());
+    if (here) this.tabs?.postMessage("changed");
   }
 
   private async load() {

@@ -1,7 +1,13 @@
-// One product in the grid: name, price, the live stock badge and count, and
-// (for the demo customer) a quantity and an Order button.
+// One product in the grid: name, price, the live stock badge and count, a
+// sparkline of its recent changes, and (for the demo customer) a quantity and
+// an Order button, each named with the product for screen readers.
+//
+// The order message sits over the bottom of the card (position: absolute), so
+// it never changes the card's height or moves the row; it fades out on its own
+// and has a dismiss button.
 import { cue, h } from "./dom";
 import { money, STOCK_LABEL, stockLevel } from "./format";
+import { sparkline } from "./sparkline";
 
 export interface Product {
   id: string;
@@ -22,32 +28,71 @@ export type PlaceOrder = (product: Product, quantity: number) => Promise<OrderOu
 
 export interface ProductCard {
   root: HTMLLIElement;
-  /** Shows a new count; `delta` (from the previous count) picks the visual cue. */
-  setStock(stock: number, delta: number): void;
+  /** Shows a new count; `delta` (from the previous count) picks the visual cue; `at` (seconds) is the change's commit time. */
+  setStock(stock: number, delta: number, at: number): void;
+  /** Whether ordering is possible now (the page is live). */
+  setOrderable(live: boolean): void;
 }
+
+/** How long an order message stays before it fades (a refusal stays longer). */
+export const MESSAGE_MS = { ok: 6_000, error: 12_000 };
 
 let cards = 0;
 
-export function productCard(product: Product, placeOrder?: PlaceOrder): ProductCard {
+export function productCard(product: Product, placeOrder?: PlaceOrder, live = true): ProductCard {
   const n = ++cards;
   const badge = h("span", { class: "badge" });
   const count = h("span", { class: "count", dataset: { testid: "stock-count" } });
+  const spark = sparkline(`Recent stock of ${product.name}`);
   const stockLine = h(
     "p",
     { class: "stock" },
     badge,
     h("span", { class: "count-wrap" }, count, h("span", { class: "count-unit" }, " left")),
   );
-  const result = h("p", { class: "order-result", attrs: { role: "status" } });
+  const text = h("span", { class: "order-result-text" });
+  const dismiss = h("button", {
+    class: "dismiss",
+    attrs: { type: "button", "aria-label": `Dismiss the message about ${product.name}` },
+  }); // its "×" is CSS, so the message's text is the message alone
+  const result = h("div", { class: "order-result", attrs: { role: "status" } }, text, dismiss);
+  result.hidden = true;
+  let fade: ReturnType<typeof setTimeout> | undefined;
+  const hideMessage = () => {
+    clearTimeout(fade);
+    result.hidden = true;
+    result.className = "order-result";
+  };
+  dismiss.addEventListener("click", hideMessage);
 
-  let form: HTMLFormElement | undefined;
   let button: HTMLButtonElement | undefined;
+  let form: HTMLFormElement | undefined;
+  let ordering = false;
+  let orderable = live;
+  const refreshButton = () => {
+    if (!button) return;
+    button.disabled = ordering || !orderable || product.stock <= 0;
+    button.title = orderable ? "" : "Offline: ordering waits until the page is live again";
+  };
   if (placeOrder) {
     const quantity = h("input", {
       class: "qty",
-      attrs: { id: `qty-${n}`, type: "number", inputmode: "numeric", min: 1, max: 1000, value: 1, required: true },
+      attrs: {
+        id: `qty-${n}`,
+        type: "number",
+        inputmode: "numeric",
+        min: 1,
+        max: 1000,
+        value: 1,
+        required: true,
+        "aria-label": `Quantity of ${product.name}`,
+      },
     });
-    button = h("button", { class: "button primary", attrs: { type: "submit" }, text: "Order" });
+    button = h("button", {
+      class: "button primary",
+      attrs: { type: "submit", "aria-label": `Order ${product.name}` },
+      text: "Order",
+    });
     form = h("form", { class: "order-form" }, h("label", { attrs: { for: `qty-${n}` }, text: "Quantity" }), quantity, button);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -56,14 +101,16 @@ export function productCard(product: Product, placeOrder?: PlaceOrder): ProductC
         show({ ok: false, message: "Choose a quantity of 1 or more." });
         return;
       }
-      button!.disabled = true;
+      ordering = true;
+      refreshButton();
       button!.textContent = "Ordering…";
-      result.textContent = "";
+      hideMessage();
       try {
         show(await placeOrder(product, qty));
       } finally {
+        ordering = false;
         button!.textContent = "Order";
-        button!.disabled = product.stock <= 0;
+        refreshButton();
       }
     });
   }
@@ -76,29 +123,48 @@ export function productCard(product: Product, placeOrder?: PlaceOrder): ProductC
       { attrs: { "aria-labelledby": `name-${n}` } },
       h("h3", { class: "name", attrs: { id: `name-${n}` }, text: product.name }),
       h("p", { class: "sku", text: product.sku }),
-      h("p", { class: "price", text: money(product.priceCents, product.currency) }),
+      h("div", { class: "price-row" }, h("p", { class: "price", text: money(product.priceCents, product.currency) }), spark.root),
       stockLine,
+      // Holds and waitlist (issue 13) add their controls here: "Hold" with a countdown, "Notify me" when sold out.
+      h("div", { class: "card-extras", dataset: { slot: "holds" } }),
       form,
       result,
     ),
   );
 
   function show(outcome: OrderOutcome) {
-    result.textContent = outcome.message;
+    clearTimeout(fade);
+    text.textContent = outcome.message;
+    result.hidden = false;
     result.className = `order-result ${outcome.ok ? "ok" : "error"}`;
     result.setAttribute("role", outcome.ok ? "status" : "alert");
+    fade = setTimeout(
+      () => {
+        result.classList.add("fading");
+        fade = setTimeout(hideMessage, 600);
+      },
+      outcome.ok ? MESSAGE_MS.ok : MESSAGE_MS.error,
+    );
   }
 
-  function setStock(stock: number, delta: number) {
+  function setStock(stock: number, delta: number, at: number) {
     product.stock = stock;
     const level = stockLevel(stock);
     count.textContent = String(stock);
     badge.textContent = STOCK_LABEL[level];
     badge.className = `badge badge-${level}`;
     root.dataset.level = level;
-    if (button && button.textContent === "Order") button.disabled = stock <= 0;
+    refreshButton();
+    spark.push(at, stock);
     if (delta !== 0) cue(stockLine, delta < 0 ? "cue-down" : "cue-up");
   }
-  setStock(product.stock, 0);
-  return { root, setStock };
+  setStock(product.stock, 0, Date.now() / 1000);
+  return {
+    root,
+    setStock,
+    setOrderable(live) {
+      orderable = live;
+      refreshButton();
+    },
+  };
 }

@@ -1,8 +1,16 @@
 // GET /demo/session: the demo customer's and admin's tokens. Only servers in
 // demo mode (STOCKWIRE_DEMO=on) have it; elsewhere the page is read-only.
+export interface DemoShopper {
+  id: string;
+  name: string;
+  token: string;
+}
+
 export interface DemoSession {
-  customer: { id: string; name: string; token: string };
+  customer: DemoShopper;
   admin: { token: string };
+  /** The seed's other customers: the flash sale's crowd (older servers send none). */
+  shoppers?: DemoShopper[];
 }
 
 export type SessionResult = { kind: "demo"; session: DemoSession } | { kind: "read-only"; reason: "off" | "error"; detail?: string };

@@ -2,7 +2,7 @@
 // markup (the ids and data attributes in web-demo/index.html and its views),
 // and products made for one test through the API.
 import { randomBytes } from "node:crypto";
-import type { Browser, BrowserContextOptions, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
 import type { Shop } from "../../support/shop.js";
 import { artifact } from "./demo-server.js";
 
@@ -32,6 +32,11 @@ export class Storefront {
 
   static async open(browser: Browser, url: string, options: BrowserContextOptions = DESKTOP): Promise<Storefront> {
     const context = await browser.newContext(options);
+    return Storefront.openIn(context, url);
+  }
+
+  /** Another tab in the same browser context (same storage, same BroadcastChannel). */
+  static async openIn(context: BrowserContext, url: string): Promise<Storefront> {
     const store = new Storefront(await context.newPage());
     await store.page.goto(url);
     await store.page.locator("#product-grid .card").first().waitFor();
