@@ -91,6 +91,10 @@ const EnvSchema = z.object({
   ),
   ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
   ORDER_SOLD_OUT_TRUST_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  HOLD_TTL_DEFAULT: z.coerce.number().int().min(1).max(86_400).default(600),
+  HOLD_TTL_MAX: z.coerce.number().int().min(1).max(86_400).default(3_600),
+  WAITLIST_HOLD_TTL: z.coerce.number().int().min(1).max(86_400).default(600),
+  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -140,6 +144,8 @@ export interface Config {
   /** placeOrder group commit: at most this many orders per batch statement. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
   orders: { batchMax: number; soldOutTrustMs: number };
+  /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms). */
+  holds: { defaultTtlSeconds: number; maxTtlSeconds: number; waitlistTtlSeconds: number; sweepIntervalMs: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -216,6 +222,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     orders: { batchMax: e.ORDER_BATCH_MAX, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },
+    holds: {
+      defaultTtlSeconds: Math.min(e.HOLD_TTL_DEFAULT, e.HOLD_TTL_MAX),
+      maxTtlSeconds: e.HOLD_TTL_MAX,
+      waitlistTtlSeconds: e.WAITLIST_HOLD_TTL,
+      sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
+    },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,

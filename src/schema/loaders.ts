@@ -20,6 +20,10 @@ const loaders = {
   customer: (services: Services) => new DataLoader((ids: readonly string[]) => services.customers.byIds(ids)),
   order: (services: Services) => new DataLoader((ids: readonly string[]) => services.orders.byIds(ids)),
   orderItems: (services: Services) => new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds)),
+  hold: (services: Services) => new DataLoader((ids: readonly string[]) => services.holds.byIds(ids)),
+  holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
+  /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
+  lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
   // Keys that share a page and filter are fetched together; different pages
   // (rare within one request) get a query each.
   customerOrders: (services: Services) =>
@@ -72,6 +76,15 @@ export class Loaders {
   }
   get customerOrders() {
     return this.get("customerOrders");
+  }
+  get hold() {
+    return this.get("hold");
+  }
+  get holdLines() {
+    return this.get("holdLines");
+  }
+  get lapsedReserved() {
+    return this.get("lapsedReserved");
   }
 }
 
