@@ -9,7 +9,7 @@ import type { DbClient, DbTransaction } from "./database.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { HoldStatus } from "../generated/prisma/enums.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
-import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
+import { HELD_CTES, heldCtes, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
 import type { LockedProduct, OrderRow } from "./order.sql.js";
 
 type Db = DbClient | DbTransaction;
@@ -121,7 +121,7 @@ export async function reserveAtomically(
     )
     SELECT
       (SELECT id FROM existing) AS existing_id,
-      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'currency', currency)) FROM avail) AS products,
+      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'held', reserved, 'currency', currency)) FROM avail) AS products,
       ${HOLD_COLUMNS("o")}
     FROM (SELECT 1) one LEFT JOIN placed o ON true
   `;
@@ -154,7 +154,7 @@ export async function endHold(
     WITH lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
       SELECT p.id, p.sku, p.stock, p.reserved FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
-    ),${HELD_CTES},
+    ),${heldCtes(Prisma.sql`${p.holdId}::uuid`)},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.expires_at <= c.t AS lapsed FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
     ),
@@ -169,13 +169,13 @@ export async function endHold(
       UPDATE hold h SET status = v.status::"HoldStatus", updated_at = now() FROM verdict v WHERE v.ok AND h.id = ${p.holdId}::uuid
       RETURNING h.id, h.status
     ),
-    -- An unexpired hold is in held.reserved until now; a lapsed one no longer was.
+    -- held counts this hold (see heldCtes): what is held after is held without it.
     freed AS (
       UPDATE product t
       SET reserved = t.reserved - x.quantity, version = t.version + 1, updated_at = now()
-      FROM lines x, ended e, verdict v, held h
+      FROM lines x, ended e, held h
       WHERE t.id = x.product_id AND h.id = x.product_id
-      RETURNING t.id, t.sku, t.stock, t.version, x.quantity, CASE WHEN v.lapsed THEN h.reserved ELSE h.reserved - x.quantity END AS held,
+      RETURNING t.id, t.sku, t.stock, t.version, x.quantity, h.reserved - x.quantity AS held,
         e.status::text AS reason_status
     ),
     events AS (
@@ -248,7 +248,7 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     locked AS (
       SELECT p.id, p.sku, p.stock, p.reserved, p.price_cents, p.currency
       FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
-    ),${HELD_CTES},
+    ),${heldCtes(Prisma.sql`${p.holdId}::uuid`)},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.order_id, h.expires_at <= c.t AS lapsed
       FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h

@@ -10,13 +10,18 @@
 // their latest committed state, not the statement's snapshot, which may
 // predate a sweep that already took them out of product.reserved. Lock order
 // everywhere: product rows (id order), then hold rows.
+//
+// A statement that ends a hold passes it as `ownHold`: it is left out of
+// `lapsed` (so `held` counts it, lapsed or not, and the statement subtracts it
+// itself), because a row the same statement updates is skipped by FOR SHARE,
+// depending on which part PostgreSQL happens to run first.
 import { Prisma } from "../generated/prisma/client.js";
 
-export const HELD_CTES = Prisma.sql`
+export const heldCtes = (ownHold?: Prisma.Sql) => Prisma.sql`
     clock AS MATERIALIZED (SELECT clock_timestamp() AS t FROM (SELECT count(*) FROM locked) locked_all),
     lapsed_hold AS (
       SELECT h.id FROM hold h, clock c
-      WHERE h.status = 'ACTIVE' AND h.expires_at <= c.t
+      WHERE h.status = 'ACTIVE' AND h.expires_at <= c.t ${ownHold ? Prisma.sql`AND h.id <> ${ownHold}` : Prisma.empty}
         AND EXISTS (SELECT 1 FROM hold_line hl WHERE hl.hold_id = h.id AND hl.product_id IN (SELECT id FROM locked))
       FOR SHARE OF h
     ),
@@ -29,6 +34,8 @@ export const HELD_CTES = Prisma.sql`
     held AS (
       SELECT l.id, l.reserved - coalesce(x.quantity, 0) AS reserved FROM locked l LEFT JOIN lapsed x ON x.product_id = l.id
     )`;
+
+export const HELD_CTES = heldCtes();
 
 export const MOVEMENT_COLUMNS = Prisma.sql`(product_id, delta_on_hand, delta_reserved, reason, note, order_id, hold_id, actor, version_after)`;
 

@@ -28,6 +28,8 @@ export interface LockedProduct {
   sku: string;
   /** What could be ordered: stock minus unexpired holds, as seen under lock. */
   stock: number;
+  /** Units of unexpired holds then (a hold that lapses frees units before any event says so). */
+  held: number;
   currency: string;
 }
 
@@ -131,7 +133,7 @@ export async function placeOrderAtomically(
     SELECT
       (SELECT id FROM existing) AS existing_id,
       (SELECT ok FROM verdict) AS ok,
-      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'currency', currency)) FROM avail) AS products,
+      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'held', reserved, 'currency', currency)) FROM avail) AS products,
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN placed o ON true
@@ -288,8 +290,9 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
     )
     SELECT v.ord, e.id AS existing_id, v.ok,
       CASE WHEN NOT v.ok AND e.id IS NULL THEN (
-        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'currency', l.currency))
-        FROM req r JOIN locked l ON l.id = r.product_id WHERE r.ord = v.ord
+        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'held', h.reserved,
+          'currency', l.currency))
+        FROM req r JOIN locked l ON l.id = r.product_id JOIN held h ON h.id = l.id WHERE r.ord = v.ord
       ) END AS products,
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"

@@ -131,7 +131,8 @@ export class OrderService {
     }
     const short = lines.find((l) => found.get(l.productId)!.stock < l.quantity)!;
     const p = found.get(short.productId)!;
-    if (p.stock === 0) this.soldOut?.follow(p.id);
+    // Only when nothing is held: a hold that lapses frees units before its sweep's event would reopen the product.
+    if (p.stock === 0 && p.held === 0) this.soldOut?.follow(p.id);
     throw new InsufficientStockError(p.id, p.sku, short.quantity, p.stock);
   }
 
@@ -141,27 +142,29 @@ export class OrderService {
     try {
       result = await consumeHold(this.prisma, { customerId, idempotencyKey: key, holdId });
     } catch (err) {
-      if (isUniqueViolation(err))
-        result = null; // a concurrent duplicate committed first
-      else if (isOutOfRange(err)) throw new ValidationError("holdId", "The order total is too large");
-      else throw err;
+      if (isOutOfRange(err)) throw new ValidationError("holdId", "The order total is too large");
+      if (!isUniqueViolation(err)) throw err;
+      result = null; // a concurrent duplicate committed first
     }
-    if (!result || result.existingOrderId) {
-      const order = await this.prisma.order.findUnique({ where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } } });
-      const hold = await this.prisma.hold.findUnique({ where: { id: holdId } });
-      if (!order || !hold || hold.orderId !== order.id) {
-        throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
-      }
-      return [order, "replayed"];
-    }
-    if (result.order) {
+    if (result?.order) {
       this.outbox.committed();
       return [result.order, "placed"];
     }
+    // The key was used already, or a concurrent duplicate with this key took the hold first: the same order, if it is this hold's.
+    const takenByKey = result?.found?.status === "CONSUMED" && result.found.customerId === customerId;
+    if (!result || result.existingOrderId || takenByKey) {
+      const order = await this.prisma.order.findUnique({ where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } } });
+      const hold = order && (await this.prisma.hold.findUnique({ where: { id: holdId } }));
+      if (order && hold?.orderId === order.id) return [order, "replayed"];
+      if (!result || result.existingOrderId) {
+        throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
+      }
+    }
     const found = result.found;
     if (!found || found.customerId !== customerId) throw new NotFoundError("Hold", holdId);
-    if (found.status !== "ACTIVE" || found.lapsed)
-      throw new HoldNotActiveError(holdId, found.lapsed && found.status === "ACTIVE" ? "EXPIRED" : found.status);
+    if (found.status !== "ACTIVE" || found.lapsed) {
+      throw new HoldNotActiveError(holdId, found.status === "ACTIVE" ? "EXPIRED" : found.status);
+    }
     if (result.mixedCurrencies) throw new ValidationError("holdId", "All items of an order must be priced in the same currency");
     throw new Error("consumeHold refused an active hold without a reason"); // cannot happen
   }
