@@ -9,7 +9,7 @@ import type { DbClient, DbTransaction } from "./database.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { HoldStatus } from "../generated/prisma/enums.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
-import { HELD_CTES, heldCtes, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
+import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
 import type { LockedProduct, OrderRow } from "./order.sql.js";
 
 type Db = DbClient | DbTransaction;
@@ -154,7 +154,7 @@ export async function endHold(
     WITH lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
       SELECT p.id, p.sku, p.stock, p.reserved FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
-    ),${heldCtes(Prisma.sql`${p.holdId}::uuid`)},
+    ),${HELD_CTES},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.expires_at <= c.t AS lapsed FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
     ),
@@ -169,7 +169,7 @@ export async function endHold(
       UPDATE hold h SET status = v.status::"HoldStatus", updated_at = now() FROM verdict v WHERE v.ok AND h.id = ${p.holdId}::uuid
       RETURNING h.id, h.status
     ),
-    -- held counts this hold (see heldCtes): what is held after is held without it.
+    -- held counts this hold, lapsed or not (the column does until now): what is held after is held without it.
     freed AS (
       UPDATE product t
       SET reserved = t.reserved - x.quantity, version = t.version + 1, updated_at = now()
@@ -248,7 +248,7 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     locked AS (
       SELECT p.id, p.sku, p.stock, p.reserved, p.price_cents, p.currency
       FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
-    ),${heldCtes(Prisma.sql`${p.holdId}::uuid`)},
+    ),${HELD_CTES},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.order_id, h.expires_at <= c.t AS lapsed
       FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
