@@ -94,7 +94,7 @@ const EnvSchema = z.object({
   HOLD_TTL_DEFAULT: z.coerce.number().int().min(1).max(86_400).default(600),
   HOLD_TTL_MAX: z.coerce.number().int().min(1).max(86_400).default(3_600),
   WAITLIST_HOLD_TTL: z.coerce.number().int().min(1).max(86_400).default(600),
-  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -144,7 +144,7 @@ export interface Config {
   /** placeOrder group commit: at most this many orders per batch statement. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
   orders: { batchMax: number; soldOutTrustMs: number };
-  /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms). */
+  /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms; 0: not by this process). */
   holds: { defaultTtlSeconds: number; maxTtlSeconds: number; waitlistTtlSeconds: number; sweepIntervalMs: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */

@@ -23,8 +23,9 @@ export class HoldSweeper {
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
+  /** Sweeps every intervalMs from now on (0: never; other processes sweep). */
   start(): void {
-    if (!this.stopped) return;
+    if (!this.stopped || this.intervalMs <= 0) return;
     this.stopped = false;
     this.schedule();
   }
