@@ -139,3 +139,13 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => ctx.services.holds.release(ctx, fromGlobalId("Hold", String(args.id))),
   }),
 }));
+
+builder.subscriptionFields((t) => ({
+  myHolds: t.field({
+    type: Hold,
+    description:
+      "Customers: first your ACTIVE holds, then each of your holds as it is placed (a waitlist offer included), consumed, released or expires. Follows the products you hold or wait for as of subscribing: subscribe again after joining a waitlist",
+    subscribe: (_root, _args, ctx) => ctx.services.myHolds(ctx),
+    resolve: (hold) => hold,
+  }),
+}));

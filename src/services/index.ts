@@ -12,6 +12,8 @@ import { SoldOutGuard } from "./sold-out.js";
 import { DEFAULT_HOLD_SETTINGS, HoldService, type HoldSettings } from "./hold.service.js";
 import { WaitlistService } from "./waitlist.service.js";
 import { HoldSweeper } from "./hold-sweeper.js";
+import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
+import type { RequestContext } from "../auth/viewer.js";
 
 export interface Services {
   products: ProductService;
@@ -22,6 +24,8 @@ export interface Services {
   waitlist: WaitlistService;
   /** Ends holds past their expiry; the app starts and stops it. */
   sweeper: HoldSweeper;
+  /** subscription { myHolds } */
+  myHolds: (ctx: RequestContext) => Promise<AsyncIterable<HoldChange>>;
 }
 
 export function createServices(deps: {
@@ -54,5 +58,6 @@ export function createServices(deps: {
     holds,
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
+    myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
   };
 }

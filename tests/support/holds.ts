@@ -202,3 +202,15 @@ export function holdClient(gql: GraphQLClient) {
     },
   };
 }
+
+export const MY_HOLDS_LIVE = graphql(`
+  subscription MyHoldsLive {
+    myHolds {
+      id
+      status
+      lines {
+        quantity
+      }
+    }
+  }
+`);
