@@ -10,6 +10,7 @@ import { Catalogue } from "./catalogue";
 import { OrdersPanel } from "./orders";
 import { AdminPanel } from "./admin";
 import { FlashSale } from "./flash-sale";
+import { mountHolds } from "./holds";
 
 const result = await loadSession();
 const session = result.kind === "demo" ? result.session : undefined;
@@ -60,6 +61,7 @@ if (session && orders) {
     live,
     () => orders.changed(),
   );
+  mountHolds(byId("orders-panel"), catalogue, live, session.customer.token, () => orders.changed());
   orders.onChange(() => void admin.refresh());
   void orders.refresh();
   void admin.refresh();
