@@ -68,7 +68,7 @@ export async function adjustStockAtomically(
       RETURNING 1
     )
     SELECT (SELECT json_build_object('sku', sku, 'stock', stock, 'available', stock - held, 'version', version) FROM cur) AS current,
-      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.version,
+      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.reserved, u.version,
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN upd u ON true
   `;

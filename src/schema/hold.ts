@@ -73,9 +73,15 @@ builder.objectFields(ProductRef, (t) => ({
   }),
   stockMovements: t.connection({
     type: StockMovementRef,
-    description: "Admin only: the stock ledger, newest first",
-    resolve: (p, args, ctx) =>
-      resolveCursorConnection(
+    // Nullable: a refused page (not an admin, a bad cursor) must not null the product a mutation returns.
+    nullable: true,
+    description: "Admin only: the stock ledger, newest first (null, with an error, for anyone else)",
+    resolve: (p, args, ctx) => {
+      for (const arg of ["first", "last"] as const) {
+        const n = args[arg];
+        if (n != null && n < 0) throw new ValidationError(arg, `${arg} must not be negative`);
+      }
+      return resolveCursorConnection(
         {
           args,
           defaultSize: DEFAULT_PAGE_SIZE,
@@ -84,7 +90,8 @@ builder.objectFields(ProductRef, (t) => ({
         },
         ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) =>
           ctx.services.products.movements(ctx, p.id, { after: movementCursor(after), before: movementCursor(before), limit, inverted }),
-      ),
+      );
+    },
   }),
 }));
 
