@@ -101,6 +101,8 @@ export function buildApp(deps: AppDeps): App {
     live: { maxUpdatesPerSecond: config.live.defaultMaxUpdatesPerSecond },
     metrics,
     orders: config.orders,
+    holds: config.holds,
+    onError: (err) => pinoLog.error({ err }, "hold sweep failed"),
   });
   const pinoLog = deps.log ?? createLog(config);
   const logger = quietAboutClientErrors(yogaLogger(pinoLog));
@@ -346,6 +348,9 @@ export function buildApp(deps: AppDeps): App {
     },
   );
 
+  // Holds past their expiry are ended (and announced) by every API process; see hold-sweeper.ts.
+  services.sweeper.start();
+
   metrics.provide({
     live: () => ({
       connections: wsServer.clients.size,
@@ -373,6 +378,7 @@ export function buildApp(deps: AppDeps): App {
       new Promise<void>((resolve) => {
         void ws.dispose();
         fanout.stop();
+        void services.sweeper.stop();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {

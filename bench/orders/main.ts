@@ -114,6 +114,14 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     { name: "raw SQL (a) classic tx, hot", op: ops.classicOrder(() => hot) },
     { name: "raw SQL (b) single statement, hot", op: ops.singleStatementOrder(() => hot) },
     { name: "raw SQL (c) batched, hot", op: ops.batchedOrder(() => hot, sizesOf("GraphQL placeOrder, hot")) },
+    // The hold path beside the order path (issue 13): a hold is one statement, not group-committed.
+    ...(opts.holds
+      ? [
+          { name: "GraphQL reserveStock, spread", op: ops.graphqlHold(spreadProduct, false) },
+          { name: "GraphQL reserveStock, hot", op: ops.graphqlHold(() => hot, false) },
+          { name: "GraphQL reserveStock + placeOrder(holdId), hot", op: ops.graphqlHold(() => hot, true) },
+        ]
+      : []),
   ];
   const measured = new Map<string, { runs: RawRun[]; cpu: CpuShare[]; tx: number }>();
   // Committed transactions in the benchmark database (PostgreSQL's statistics

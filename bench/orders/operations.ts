@@ -29,6 +29,20 @@ const PLACE_ORDER = `mutation PlaceOrder($input: PlaceOrderInput!) {
     ... on Error { message }
   }
 }`;
+const RESERVE = `mutation Reserve($input: ReserveStockInput!) {
+  reserveStock(input: $input) {
+    __typename
+    ... on ReserveStockSuccess { hold { id status expiresAt } }
+    ... on Error { message }
+  }
+}`;
+const ORDER_HOLD = `mutation OrderHold($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    __typename
+    ... on PlaceOrderSuccess { order { id status totalCents } }
+    ... on Error { message }
+  }
+}`;
 const TRIVIAL = JSON.stringify({ query: "{ __typename }" });
 
 export function orderOperations(ctx: OperationsContext) {
@@ -56,6 +70,40 @@ export function orderOperations(ctx: OperationsContext) {
       if (typename === "PlaceOrderSuccess") return counted("ok");
       if (typename === "InsufficientStockError") return "refused" as const;
       return { outcome: "error" as const, detail: `HTTP ${status}: ${typename ?? "no data"}: ${res.data?.placeOrder?.message ?? ""}` };
+    };
+
+  // The hold path: reserveStock (one unit), and optionally ordering that hold (two requests, one outcome).
+  const graphqlHold =
+    (pick: () => string, thenOrder: boolean): Op =>
+    async () => {
+      const customer = anyCustomer();
+      const body = JSON.stringify({
+        query: RESERVE,
+        variables: { input: { idempotencyKey: nextKey(), items: [{ productId: productGid.get(pick()), quantity: 1 }] } },
+      });
+      const { status, json } = await http.post("/graphql", body, { authorization: customer.auth });
+      const res = json as {
+        data?: { reserveStock?: { __typename: string; message?: string; hold?: { id: string } } };
+        errors?: { message: string }[];
+      };
+      if (res.errors?.length) return { outcome: "error" as const, detail: `HTTP ${status}: ${res.errors[0]!.message}` };
+      const r = res.data?.reserveStock;
+      if (r?.__typename === "InsufficientStockError") return "refused" as const;
+      if (r?.__typename !== "ReserveStockSuccess")
+        return { outcome: "error" as const, detail: `HTTP ${status}: ${r?.__typename}: ${r?.message ?? ""}` };
+      if (!thenOrder) return "ok" as const;
+      const order = await http.post(
+        "/graphql",
+        JSON.stringify({ query: ORDER_HOLD, variables: { input: { idempotencyKey: nextKey(), holdId: r.hold!.id } } }),
+        { authorization: customer.auth },
+      );
+      const o = order.json as { data?: { placeOrder?: { __typename: string; message?: string } }; errors?: { message: string }[] };
+      if (o.errors?.length) return { outcome: "error" as const, detail: `HTTP ${order.status}: ${o.errors[0]!.message}` };
+      if (o.data?.placeOrder?.__typename === "PlaceOrderSuccess") return counted("ok");
+      return {
+        outcome: "error" as const,
+        detail: `HTTP ${order.status}: ${o.data?.placeOrder?.__typename}: ${o.data?.placeOrder?.message ?? ""}`,
+      };
     };
 
   const graphqlTrivial: Op = async () => {
@@ -190,5 +238,5 @@ export function orderOperations(ctx: OperationsContext) {
     };
   };
 
-  return { graphqlOrder, graphqlTrivial, classicOrder, singleStatementOrder, batchedOrder, okTotal: () => okTotal };
+  return { graphqlOrder, graphqlHold, graphqlTrivial, classicOrder, singleStatementOrder, batchedOrder, okTotal: () => okTotal };
 }

@@ -31,6 +31,11 @@ export function ordersOptions(args = process.argv.slice(2)) {
         flag: true,
         help: "write a V8 CPU profile of the API to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)",
       },
+      holds: {
+        flag: true,
+        default: true,
+        help: "also measure the hold path: reserveStock, and reserveStock then\nplaceOrder(holdId), beside placeOrder",
+      },
       save: { flag: true, default: true, help: "write the report to --results-dir" },
       "results-dir": { arg: "<dir>", default: "bench/results", help: "where reports go (relative to the repository root)" },
     },
@@ -51,6 +56,7 @@ export function ordersOptions(args = process.argv.slice(2)) {
     flashOrders: o.given("flash-orders") ? o.int("flash-orders", 1) : 4 * flashUnits,
     cpuProf: o.flag("cpu-prof"),
     save: o.flag("save"),
+    holds: o.flag("holds"),
     resultsDir: path.resolve(root, o.string("results-dir")!),
   };
 }

@@ -113,6 +113,10 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url(["http:", "https:"], "http://collector:4318/v1/traces")),
   OTEL_EXPORTER_OTLP_PROTOCOL: optional(z.enum(["http/json"], { message: "Stockwire exports OTLP over HTTP as JSON: http/json" })),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(z.enum(["http/json"], { message: "Stockwire exports OTLP over HTTP as JSON: http/json" })),
+  HOLD_TTL_DEFAULT: z.coerce.number().int().min(1).max(86_400).default(600),
+  HOLD_TTL_MAX: z.coerce.number().int().min(1).max(86_400).default(3_600),
+  WAITLIST_HOLD_TTL: z.coerce.number().int().min(1).max(86_400).default(600),
+  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -184,6 +188,8 @@ export interface Config {
   /** placeOrder group commit: at most this many orders per batch statement. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
   orders: { batchMax: number; soldOutTrustMs: number };
+  /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms; 0: not by this process). */
+  holds: { defaultTtlSeconds: number; maxTtlSeconds: number; waitlistTtlSeconds: number; sweepIntervalMs: number };
   live: {
     /** graphql-ws: concurrent subscriptions one connection may hold. */
     maxSubscriptionsPerConnection: number;
@@ -278,6 +284,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     tracing: tracingOf(e),
     orders: { batchMax: e.ORDER_BATCH_MAX, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },
+    holds: {
+      defaultTtlSeconds: Math.min(e.HOLD_TTL_DEFAULT, e.HOLD_TTL_MAX),
+      maxTtlSeconds: e.HOLD_TTL_MAX,
+      waitlistTtlSeconds: e.WAITLIST_HOLD_TTL,
+      sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
+    },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,

@@ -11,6 +11,7 @@ import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
 import { traceContextParam } from "../events/outbox.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import { pageBounds, type PageRequest } from "./keyset.js";
+import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
 
 export interface OrderRow {
   id: string;
@@ -27,7 +28,10 @@ export interface OrderRow {
 export interface LockedProduct {
   id: string;
   sku: string;
+  /** What could be ordered: stock minus unexpired holds, as seen under lock. */
   stock: number;
+  /** Units of unexpired holds then (a hold that lapses frees units before any event says so). */
+  held: number;
   currency: string;
 }
 
@@ -65,22 +69,23 @@ export async function placeOrderAtomically(
       SELECT id FROM "order" WHERE customer_id = ${customerId}::uuid AND idempotency_key = ${idempotencyKey}
     ),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.reserved, p.price_cents, p.currency
       FROM product p
       WHERE p.id IN (SELECT product_id FROM req) AND NOT EXISTS (SELECT 1 FROM existing)
       ORDER BY p.id
       FOR UPDATE
-    ),
+    ),${HELD_CTES},
+    avail AS (SELECT l.id, l.sku, l.stock - h.reserved AS available, h.reserved, l.currency FROM locked l JOIN held h ON h.id = l.id),
     verdict AS (
-      SELECT count(*) = ${lines.length} AND bool_and(l.stock >= r.quantity) AND count(DISTINCT l.currency) = 1 AS ok
-      FROM req r JOIN locked l ON l.id = r.product_id
+      SELECT count(*) = ${lines.length} AND bool_and(a.available >= r.quantity) AND count(DISTINCT a.currency) = 1 AS ok
+      FROM req r JOIN avail a ON a.id = r.product_id
     ),
     sold AS (
       UPDATE product p
       SET stock = p.stock - r.quantity, version = p.version + 1, updated_at = now()
-      FROM req r, verdict v
-      WHERE v.ok AND p.id = r.product_id AND p.stock >= r.quantity
-      RETURNING p.id, p.sku, p.stock, p.version, r.quantity
+      FROM req r, verdict v, avail a
+      WHERE v.ok AND p.id = r.product_id AND a.id = r.product_id AND a.available >= r.quantity
+      RETURNING p.id, p.sku, p.stock, p.version, r.quantity, a.reserved
     ),
     placed AS (
       INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
@@ -104,6 +109,7 @@ export async function placeOrderAtomically(
         productId: Prisma.sql`s.id`,
         sku: Prisma.sql`s.sku`,
         stock: Prisma.sql`s.stock`,
+        reserved: Prisma.sql`s.reserved`,
         version: Prisma.sql`s.version`,
         delta: Prisma.sql`-s.quantity`,
         reason: Prisma.sql`'ORDER_PLACED'`,
@@ -112,11 +118,25 @@ export async function placeOrderAtomically(
       FROM sold s, placed o
       ORDER BY s.id
       RETURNING 1
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`s.id`,
+        deltaOnHand: Prisma.sql`-s.quantity`,
+        deltaReserved: Prisma.sql`0`,
+        reason: Prisma.sql`'ORDER_PLACED'`,
+        orderId: Prisma.sql`o.id`,
+        actor: Prisma.sql`'customer:' || o.customer_id`,
+        versionAfter: Prisma.sql`s.version`,
+      })}
+      FROM sold s, placed o
+      RETURNING 1
     )
     SELECT
       (SELECT id FROM existing) AS existing_id,
       (SELECT ok FROM verdict) AS ok,
-      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', stock, 'currency', currency)) FROM locked) AS products,
+      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'held', reserved, 'currency', currency)) FROM avail) AS products,
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN placed o ON true
@@ -180,15 +200,16 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       SELECT o.ord, x.id FROM ords o JOIN "order" x ON x.customer_id = o.customer_id AND x.idempotency_key = o.idempotency_key
     ),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.version, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.price_cents, p.currency
       FROM product p
       WHERE p.id IN (SELECT product_id FROM req WHERE ord NOT IN (SELECT ord FROM existing))
       ORDER BY p.id
       FOR UPDATE
-    ),
-    -- Order n is judged against "left", the stock after the accepted orders 1..n-1.
+    ),${HELD_CTES},
+    -- Order n is judged against "left", what was available (stock minus unexpired holds) after the accepted orders 1..n-1.
     walk AS (
-      SELECT 0 AS ord, (SELECT coalesce(jsonb_object_agg(id, stock), '{}'::jsonb) FROM locked) AS left_after,
+      SELECT 0 AS ord,
+        (SELECT coalesce(jsonb_object_agg(l.id, l.stock - h.reserved), '{}'::jsonb) FROM locked l JOIN held h ON h.id = l.id) AS left_after,
         NULL::jsonb AS left_before, NULL::boolean AS ok
       UNION ALL
       SELECT w.ord + 1, CASE WHEN v.ok THEN w.left_after || v.after ELSE w.left_after END, w.left_after, v.ok
@@ -211,12 +232,13 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
     verdict AS (SELECT ord, ok, left_before FROM walk WHERE ord > 0),
     -- Accepted lines, each with its product's stock and version right after its order.
     acc AS (
-      SELECT r.ord, r.product_id, r.quantity, l.sku, l.price_cents, l.currency,
+      SELECT r.ord, r.product_id, r.quantity, l.sku, l.price_cents, l.currency, h.reserved,
         l.stock - sum(r.quantity) OVER running AS stock_after,
         l.version + count(*) OVER running AS version_after
       FROM req r
       JOIN verdict v ON v.ord = r.ord AND v.ok
       JOIN locked l ON l.id = r.product_id
+      JOIN held h ON h.id = r.product_id
       WINDOW running AS (PARTITION BY r.product_id ORDER BY r.ord)
     ),
     sold AS (
@@ -248,6 +270,7 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
         productId: Prisma.sql`a.product_id`,
         sku: Prisma.sql`a.sku`,
         stock: Prisma.sql`a.stock_after`,
+        reserved: Prisma.sql`a.reserved`,
         version: Prisma.sql`a.version_after`,
         delta: Prisma.sql`-a.quantity`,
         reason: Prisma.sql`'ORDER_PLACED'`,
@@ -256,11 +279,27 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       FROM acc a JOIN placed_ord po ON po.ord = a.ord
       ORDER BY a.ord, a.product_id
       RETURNING 1
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`a.product_id`,
+        deltaOnHand: Prisma.sql`-a.quantity`,
+        deltaReserved: Prisma.sql`0`,
+        reason: Prisma.sql`'ORDER_PLACED'`,
+        orderId: Prisma.sql`po.id`,
+        actor: Prisma.sql`'customer:' || po.customer_id`,
+        versionAfter: Prisma.sql`a.version_after`,
+      })}
+      FROM acc a JOIN placed_ord po ON po.ord = a.ord
+      ORDER BY a.ord, a.product_id
+      RETURNING 1
     )
     SELECT v.ord, e.id AS existing_id, v.ok,
       CASE WHEN NOT v.ok AND e.id IS NULL THEN (
-        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'currency', l.currency))
-        FROM req r JOIN locked l ON l.id = r.product_id WHERE r.ord = v.ord
+        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'held', h.reserved,
+          'currency', l.currency))
+        FROM req r JOIN locked l ON l.id = r.product_id JOIN held h ON h.id = l.id WHERE r.ord = v.ord
       ) END AS products,
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"

@@ -77,6 +77,9 @@ export async function seedDemoData(prisma: DbClient): Promise<number> {
       data: demoCustomers().map((c, i) => ({ ...c, createdAt: new Date(start + i * 1000) })),
       skipDuplicates: true,
     }),
+    // The stock ledger opens with each product's stock (sum of on-hand deltas = stock).
+    prisma.$executeRaw`INSERT INTO stock_movement (product_id, delta_on_hand, delta_reserved, reason, actor, version_after)
+      SELECT id, stock, 0, 'CREATED', 'system', version FROM product`,
   ]);
   return products.length;
 }

@@ -6,10 +6,12 @@ import { Prisma, type Product } from "../generated/prisma/client.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
 import { traceContextParam } from "../events/outbox.js";
 import { activeTraceCarrier } from "../observability/trace-context.js";
+import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
 
 export interface AdjustStockResult {
   product: Product | null;
-  current: { sku: string; stock: number; version: number } | null;
+  /** The row under the lock; available = stock minus unexpired holds. */
+  current: { sku: string; stock: number; available: number; version: number } | null;
 }
 
 /**
@@ -18,22 +20,38 @@ export interface AdjustStockResult {
  * explained exactly.
  */
 export async function adjustStockAtomically(
-  prisma: DbClient,
-  p: { id: string; delta: number; expectedVersion: number | null; note: string; maxStock: number },
+  prisma: DbClient | DbTransaction,
+  p: { id: string; delta: number; expectedVersion: number | null; note: string; maxStock: number; actor: string },
 ): Promise<AdjustStockResult> {
   const reason = p.delta > 0 ? "RESTOCK" : "ADJUSTMENT";
   const rows = await prisma.$queryRaw<(Partial<Product> & { current: AdjustStockResult["current"] })[]>`-- prepare:adjust-stock
-    WITH cur AS (
-      SELECT id, sku, stock, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
-    ),
+    WITH locked AS (
+      SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
+    ),${HELD_CTES},
+    cur AS (SELECT l.*, h.reserved AS held FROM locked l JOIN held h ON h.id = l.id),
     upd AS (
       UPDATE product t
       SET stock = t.stock + ${p.delta}, version = t.version + 1, updated_at = now()
       FROM cur
       WHERE t.id = cur.id
-        AND cur.stock + ${p.delta} BETWEEN 0 AND ${p.maxStock}
+        -- A write-off cannot take units that holds have set aside.
+        AND cur.stock + ${p.delta} BETWEEN cur.held AND ${p.maxStock}
         AND (${p.expectedVersion}::int IS NULL OR cur.version = ${p.expectedVersion}::int)
-      RETURNING t.*
+      RETURNING t.*, cur.held
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`u.id`,
+        deltaOnHand: Prisma.sql`${p.delta}::int`,
+        deltaReserved: Prisma.sql`0`,
+        reason: Prisma.sql`${reason}::text`,
+        note: Prisma.sql`${p.note}::text`,
+        actor: Prisma.sql`${p.actor}::text`,
+        versionAfter: Prisma.sql`u.version`,
+      })}
+      FROM upd u
+      RETURNING 1
     ),
     ev AS (
       INSERT INTO outbox_event (topic, key, payload, trace_context)
@@ -41,6 +59,7 @@ export async function adjustStockAtomically(
         productId: Prisma.sql`u.id`,
         sku: Prisma.sql`u.sku`,
         stock: Prisma.sql`u.stock`,
+        reserved: Prisma.sql`u.held`,
         version: Prisma.sql`u.version`,
         delta: Prisma.sql`${p.delta}::int`,
         reason: Prisma.sql`${reason}::text`,
@@ -50,8 +69,8 @@ export async function adjustStockAtomically(
       FROM upd u
       RETURNING 1
     )
-    SELECT (SELECT json_build_object('sku', sku, 'stock', stock, 'version', version) FROM cur) AS current,
-      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.version,
+    SELECT (SELECT json_build_object('sku', sku, 'stock', stock, 'available', stock - held, 'version', version) FROM cur) AS current,
+      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.reserved, u.version,
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN upd u ON true
   `;
@@ -59,19 +78,39 @@ export async function adjustStockAtomically(
   return { current, product: product.id ? (product as Product) : null };
 }
 
-/** Tops up the stock of a cancelled order's products; the caller's transaction writes the events. */
-export function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string) {
-  return tx.$queryRaw<{ id: string; sku: string; stock: number; version: number; quantity: number }[]>`
+/**
+ * Tops up the stock of a cancelled order's products and writes their ledger
+ * rows; the caller's transaction writes the events (`reserved`: unexpired holds).
+ */
+export function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string, actor: string) {
+  return tx.$queryRaw<{ id: string; sku: string; stock: number; reserved: number; version: number; quantity: number }[]>`
     WITH lines AS (
       SELECT product_id, sum(quantity)::int AS quantity FROM order_item WHERE order_id = ${orderId}::uuid GROUP BY product_id
     ),
     locked AS (
-      SELECT id FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
+      SELECT id, stock, reserved FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
+    ),${HELD_CTES},
+    upd AS (
+      UPDATE product p
+      SET stock = p.stock + l.quantity, version = p.version + 1, updated_at = now()
+      FROM lines l, held h
+      WHERE p.id = l.product_id AND h.id = l.product_id
+      RETURNING p.id, p.sku, p.stock, h.reserved, p.version, l.quantity
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`u.id`,
+        deltaOnHand: Prisma.sql`u.quantity`,
+        deltaReserved: Prisma.sql`0`,
+        reason: Prisma.sql`'ORDER_CANCELLED'`,
+        orderId: Prisma.sql`${orderId}::uuid`,
+        actor: Prisma.sql`${actor}::text`,
+        versionAfter: Prisma.sql`u.version`,
+      })}
+      FROM upd u
+      RETURNING 1
     )
-    UPDATE product p
-    SET stock = p.stock + l.quantity, version = p.version + 1, updated_at = now()
-    FROM lines l
-    WHERE p.id = l.product_id AND p.id IN (SELECT id FROM locked)
-    RETURNING p.id, p.sku, p.stock, p.version, l.quantity
+    SELECT * FROM upd
   `;
 }

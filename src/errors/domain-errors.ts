@@ -70,6 +70,16 @@ export class InvalidTransitionError extends DomainError {
   }
 }
 
+/** The hold is no longer ACTIVE (consumed, released, or past its expiry): nothing was changed. */
+export class HoldNotActiveError extends DomainError {
+  constructor(
+    readonly holdId: string,
+    readonly status: string,
+  ) {
+    super(`The hold is ${status.toLowerCase()}, no longer active`);
+  }
+}
+
 /** Not authenticated or not allowed: surfaced as a GraphQL error, never as data. */
 export class ForbiddenError extends DomainError {
   constructor(message = "You are not allowed to do this") {

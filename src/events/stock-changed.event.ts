@@ -10,7 +10,17 @@ import { outboxRow, type OutboxRow } from "./outbox.js";
 
 export const STOCK_CHANGED = "stock-changed";
 
-export const STOCK_CHANGE_REASONS = ["ORDER_PLACED", "ORDER_CANCELLED", "RESTOCK", "ADJUSTMENT", "CREATED"] as const;
+export const STOCK_CHANGE_REASONS = [
+  "ORDER_PLACED",
+  "ORDER_CANCELLED",
+  "RESTOCK",
+  "ADJUSTMENT",
+  "CREATED",
+  "HOLD_PLACED",
+  "HOLD_RELEASED",
+  "HOLD_EXPIRED",
+  "HOLD_CONSUMED",
+] as const;
 export type StockChangeReason = (typeof STOCK_CHANGE_REASONS)[number];
 
 /**
@@ -25,11 +35,20 @@ export const stockChangedEvent = z
       .describe("Unique per event (the outbox row id)"),
     productId: z.string().describe("Relay global ID of the product, as the GraphQL API returns it"),
     sku: z.string(),
-    stock: z.int().min(0).describe("Absolute stock after the change"),
+    stock: z.int().min(0).describe("Absolute stock on hand after the change"),
+    available: z
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "What shoppers can still order or hold after the change: stock minus unexpired holds (absent before holds existed: = stock)",
+      ),
+    reserved: z.int().min(0).optional().describe("Units held by unexpired holds after the change (absent before holds existed: 0)"),
     version: z.int().min(0).describe("Product version after the change; increases with every write"),
     delta: z.int().describe("Change in stock: negative for orders and write-offs"),
     reason: z.enum(STOCK_CHANGE_REASONS),
-    orderId: z.string().nullable().describe("Relay global ID of the order, for ORDER_PLACED and ORDER_CANCELLED"),
+    orderId: z.string().nullable().describe("Relay global ID of the order, for ORDER_PLACED, ORDER_CANCELLED and HOLD_CONSUMED"),
+    holdId: z.string().nullable().optional().describe("Relay global ID of the hold, for the HOLD_* reasons"),
     occurredAt: z.iso.datetime().describe("Commit time of the change (UTC)"),
   })
   .strict()
@@ -42,8 +61,16 @@ export const stockChangedEvent = z
 
 export type StockChangedEvent = z.infer<typeof stockChangedEvent>;
 
-/** The outbox payload: database ids, no eventId yet, and the adjustment's free-text note. */
-export type StockChangedPayload = Omit<StockChangedEvent, "eventId"> & { note?: string };
+/**
+ * The outbox payload: database ids, no eventId yet, and the adjustment's free-text note. Rows written
+ * before holds existed lack available/reserved/holdId (then available = stock, nothing reserved).
+ */
+export type StockChangedPayload = Omit<StockChangedEvent, "eventId" | "available" | "reserved" | "holdId"> & {
+  available?: number;
+  reserved?: number;
+  holdId?: string | null;
+  note?: string;
+};
 
 export function stockChangedOutbox(payload: StockChangedPayload): OutboxRow {
   return outboxRow(STOCK_CHANGED, payload.productId, { ...payload } as OutboxRow["payload"]);
@@ -56,10 +83,13 @@ export function toStockChangedEvent(eventId: string, p: StockChangedPayload): St
     productId: encodeGlobalId("Product", p.productId),
     sku: p.sku,
     stock: p.stock,
+    available: p.available ?? p.stock,
+    reserved: p.reserved ?? 0,
     version: p.version,
     delta: p.delta,
     reason: p.reason,
     orderId: p.orderId ? encodeGlobalId("Order", p.orderId) : null,
+    holdId: p.holdId ? encodeGlobalId("Hold", p.holdId) : null,
     occurredAt: p.occurredAt,
   };
 }
@@ -76,14 +106,18 @@ export function stockChangedOutboxSql(e: {
   productId: Prisma.Sql;
   sku: Prisma.Sql;
   stock: Prisma.Sql;
+  /** Unexpired holds' units after the change (product.reserved minus ACTIVE holds already past expiry). */
+  reserved: Prisma.Sql;
   version: Prisma.Sql;
   delta: Prisma.Sql;
   reason: Prisma.Sql;
   orderId: Prisma.Sql;
+  holdId?: Prisma.Sql;
   note?: Prisma.Sql;
 }): Prisma.Sql {
   return Prisma.sql`${STOCK_CHANGED}, ${e.productId}::text, jsonb_build_object(
-    'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'version', ${e.version}, 'delta', ${e.delta},
-    'reason', ${e.reason}, 'orderId', ${e.orderId},${e.note ? Prisma.sql` 'note', ${e.note},` : Prisma.empty}
+    'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'available', (${e.stock}) - (${e.reserved}),
+    'reserved', ${e.reserved}, 'version', ${e.version}, 'delta', ${e.delta},
+    'reason', ${e.reason}, 'orderId', ${e.orderId}, 'holdId', ${e.holdId ?? Prisma.sql`NULL::uuid`},${e.note ? Prisma.sql` 'note', ${e.note},` : Prisma.empty}
     'occurredAt', ${OCCURRED_AT_NOW})`;
 }

@@ -45,6 +45,14 @@ builder.objectType(E.InsufficientStockError, {
   }),
 });
 
+builder.objectType(E.HoldNotActiveError, {
+  ...error(E.HoldNotActiveError, "The hold was consumed, released or has expired; nothing was changed"),
+  fields: (t) => ({
+    holdId: t.id({ resolve: (e) => toGlobalId("Hold", e.holdId) }),
+    status: t.exposeString("status", { description: "CONSUMED, RELEASED or EXPIRED" }),
+  }),
+});
+
 builder.objectType(E.DuplicateSkuError, {
   ...error(E.DuplicateSkuError, "The SKU is taken"),
   fields: (t) => ({ sku: t.exposeString("sku") }),

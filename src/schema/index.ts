@@ -6,6 +6,8 @@ import "./product.js";
 import "./customer.js";
 import "./order.js";
 import "./live.js";
+import "./hold.js";
+import "./waitlist.js";
 import "./node.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -15,6 +15,10 @@ const StockChangeReason = builder.enumType("StockChangeReason", {
     RESTOCK: {},
     ADJUSTMENT: {},
     CREATED: {},
+    HOLD_PLACED: { description: "A hold set units aside (a shopper's, or one the waitlist was offered)" },
+    HOLD_RELEASED: { description: "A hold was given back before it expired" },
+    HOLD_EXPIRED: { description: "A hold ran out; its units are available again" },
+    HOLD_CONSUMED: { description: "An order took its hold's units" },
   },
 });
 
@@ -22,11 +26,14 @@ const StockChangeType = builder.objectRef<StockChange>("StockChange").implement(
   description: "A product's stock after a change. Versions only increase per subscription.",
   fields: (t) => ({
     product: t.field({ type: ProductRef, resolve: (c) => c.product }),
-    stock: t.exposeInt("stock"),
+    stock: t.exposeInt("stock", { description: "On hand" }),
+    available: t.exposeInt("available", { description: "What shoppers can still order or hold: stock minus unexpired holds" }),
+    reserved: t.exposeInt("reserved", { description: "Units set aside by unexpired holds" }),
     version: t.exposeInt("version"),
     delta: t.exposeInt("delta"),
     reason: t.field({ type: StockChangeReason, resolve: (c) => c.reason }),
     orderId: t.id({ nullable: true, resolve: (c) => c.orderId }),
+    holdId: t.id({ nullable: true, resolve: (c) => c.holdId }),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
   }),
 });

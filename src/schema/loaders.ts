@@ -23,6 +23,10 @@ const loaders = {
   order: (services: Services, rc: RequestContext) => new DataLoader((ids: readonly string[]) => services.orders.byIds(ids, rc)),
   orderItems: (services: Services, rc: RequestContext) =>
     new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds, rc)),
+  hold: (services: Services) => new DataLoader((ids: readonly string[]) => services.holds.byIds(ids)),
+  holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
+  /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
+  lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
   // Keys that share a page and filter are fetched together; different pages
   // (rare within one request) get a query each.
   customerOrders: (services: Services, rc: RequestContext) =>
@@ -79,6 +83,15 @@ export class Loaders {
   }
   get customerOrders() {
     return this.get("customerOrders");
+  }
+  get hold() {
+    return this.get("hold");
+  }
+  get holdLines() {
+    return this.get("holdLines");
+  }
+  get lapsedReserved() {
+    return this.get("lapsedReserved");
   }
 }
 

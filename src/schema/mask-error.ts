@@ -42,7 +42,7 @@ export function withCoercionCode(error: Error): Error {
  */
 function withoutOriginalError(error: Error): Error {
   // In place: a new object would count as masked, and Yoga logs every masked error (twice, here).
-  if (error instanceof GraphQLError && "originalError" in error.extensions)
+  if (error instanceof GraphQLError && error.extensions && "originalError" in error.extensions)
     delete (error.extensions as Record<string, unknown>).originalError;
   return error;
 }

@@ -1,5 +1,11 @@
 // Order and OrderItem types, order queries and the order mutations.
-import { InsufficientStockError, InvalidTransitionError, NotFoundError, VersionConflictError } from "../errors/domain-errors.js";
+import {
+  HoldNotActiveError,
+  InsufficientStockError,
+  InvalidTransitionError,
+  NotFoundError,
+  VersionConflictError,
+} from "../errors/domain-errors.js";
 import type { GraphQLContext } from "./context.js";
 import { builder } from "./builder.js";
 import { mutationResult } from "./errors.js";
@@ -71,7 +77,8 @@ const OrderLineInput = builder.inputType("OrderLineInput", {
 
 const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
   fields: (t) => ({
-    items: t.field({ type: [OrderLineInput], required: true }),
+    items: t.field({ type: [OrderLineInput], required: false, description: "What to order from what is available; or give holdId" }),
+    holdId: t.id({ required: false, description: "Order exactly this ACTIVE hold's lines, from the units it set aside" }),
     idempotencyKey: t.string({
       required: true,
       description: "Your unique key for this order: retrying with the same key returns the original order",
@@ -96,14 +103,16 @@ builder.mutationFields((t) => ({
     type: Order,
     description: "Customers. All lines or nothing; stock never oversold",
     args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
-    errors: mutationResult("PlaceOrder", "order", [InsufficientStockError, NotFoundError]),
+    errors: mutationResult("PlaceOrder", "order", [InsufficientStockError, NotFoundError, HoldNotActiveError]),
     resolve: (_root, { input }, ctx) =>
       ctx.services.orders.placeOrder(ctx, {
         idempotencyKey: input.idempotencyKey,
-        items: input.items.map((item) => ({
-          productId: fromGlobalId("Product", String(item.productId)),
-          quantity: item.quantity,
-        })),
+        holdId: input.holdId == null ? null : fromGlobalId("Hold", String(input.holdId)),
+        items:
+          input.items?.map((item) => ({
+            productId: fromGlobalId("Product", String(item.productId)),
+            quantity: item.quantity,
+          })) ?? null,
       }),
   }),
   cancelOrder: t.field({

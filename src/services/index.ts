@@ -10,12 +10,23 @@ import { ProductService } from "./product.service.js";
 import type { Metrics } from "../observability/metrics.js";
 import { StockHub } from "./stock-hub.js";
 import { SoldOutGuard } from "./sold-out.js";
+import { DEFAULT_HOLD_SETTINGS, HoldService, type HoldSettings } from "./hold.service.js";
+import { WaitlistService } from "./waitlist.service.js";
+import { HoldSweeper } from "./hold-sweeper.js";
+import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
+import type { RequestContext } from "../auth/viewer.js";
 
 export interface Services {
   products: ProductService;
   customers: CustomerService;
   orders: OrderService;
   live: LiveService;
+  holds: HoldService;
+  waitlist: WaitlistService;
+  /** Ends holds past their expiry; the app starts and stops it. */
+  sweeper: HoldSweeper;
+  /** subscription { myHolds } */
+  myHolds: (ctx: RequestContext) => Promise<AsyncIterable<HoldChange>>;
 }
 
 export function createServices(deps: {
@@ -28,8 +39,11 @@ export function createServices(deps: {
   /** Group commit: orders per batch at most (config ORDER_BATCH_MAX). */
   orders?: { batchMax: number; soldOutTrustMs?: number };
   metrics?: Metrics;
+  holds?: HoldSettings & { sweepIntervalMs?: number };
+  onError?: (err: unknown) => void;
 }): Services {
-  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics, deps.reads);
+  const holdSettings = deps.holds ?? DEFAULT_HOLD_SETTINGS;
+  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics, deps.reads, holdSettings.waitlistTtlSeconds);
   // One StockHub per process: live subscriptions and the sold-out short cut share its state.
   const stock = new StockHub(deps.pubsub, products);
   const orders = new OrderService(deps.prisma, deps.outbox, {
@@ -37,11 +51,17 @@ export function createServices(deps: {
     soldOut: new SoldOutGuard(stock, deps.orders?.soldOutTrustMs),
     metrics: deps.metrics,
     reads: deps.reads,
+    waitlistTtlSeconds: holdSettings.waitlistTtlSeconds,
   });
+  const holds = new HoldService(deps.prisma, deps.outbox, holdSettings);
   return {
     products,
     customers: new CustomerService(deps.prisma, deps.reads),
     orders,
     live: new LiveService(deps.pubsub, products, orders, deps.live, stock),
+    holds,
+    waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
+    sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
+    myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
   };
 }

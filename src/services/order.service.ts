@@ -9,11 +9,13 @@ import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { findOrdersForCustomers, type OrderRow } from "../db/order.sql.js";
 import { restoreOrderStock } from "../db/stock.sql.js";
+import { consumeHold } from "../db/hold.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { canSeeCustomerData, isAdmin, requireAdmin, requireCustomer, requireSignedIn, type RequestContext } from "../auth/viewer.js";
 import {
+  HoldNotActiveError,
   InsufficientStockError,
   InvalidTransitionError,
   NotFoundError,
@@ -28,6 +30,8 @@ import { canTransition } from "./order-status.js";
 import { noMetrics, type Metrics, type OrderOutcome } from "../observability/metrics.js";
 import { OrderBatcher, type OrderBatchStats } from "./order-batcher.js";
 import type { SoldOutGuard } from "./sold-out.js";
+import { offerToWaitlist } from "./waitlist-offer.js";
+import { actorOf } from "./hold-status.js";
 
 /** Orders per group-commit batch when the config does not say (ORDER_BATCH_MAX). */
 export const DEFAULT_BATCH_MAX = 64;
@@ -39,8 +43,10 @@ export interface OrderLineInput {
   quantity: number;
 }
 
+/** Either items (taken from what is available) or holdId (exactly the hold's lines, from the units it set aside). */
 export interface PlaceOrderInput {
-  items: OrderLineInput[];
+  items?: OrderLineInput[] | null;
+  holdId?: string | null;
   idempotencyKey: string;
 }
 
@@ -55,18 +61,20 @@ export class OrderService {
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
-    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics; reads?: Reads } = {},
+    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics; reads?: Reads; waitlistTtlSeconds?: number } = {},
   ) {
     this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX);
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);
+    this.waitlistTtlSeconds = opts.waitlistTtlSeconds ?? 600;
   }
 
   private readonly soldOut: SoldOutGuard | undefined;
   private readonly metrics: Metrics;
   /** Reads of read-only requests may go to a replica; writes, and reads inside them, never. */
   private readonly reads: Reads;
+  private readonly waitlistTtlSeconds: number;
 
   /** Group commit and sold-out short cut, for tests and the benchmark. */
   get stats(): OrderBatchStats & { soldOutRefusals: number } {
@@ -95,7 +103,11 @@ export class OrderService {
       IDEMPOTENCY_KEY,
       `1-${LIMITS.maxIdempotencyKeyLength} printable characters without spaces`,
     );
-    const lines = mergeLines(input.items);
+    if (input.holdId != null) {
+      if (input.items != null) throw new ValidationError("items", "Give items or holdId, not both");
+      return this.placeHeld(customerId, key, requireUuid("holdId", input.holdId));
+    }
+    const lines = mergeLines(input.items ?? []);
     const soldOut = this.soldOut?.check(lines);
     if (soldOut) throw new InsufficientStockError(soldOut.productId, soldOut.sku, soldOut.requested, soldOut.available);
 
@@ -123,8 +135,42 @@ export class OrderService {
     }
     const short = lines.find((l) => found.get(l.productId)!.stock < l.quantity)!;
     const p = found.get(short.productId)!;
-    if (p.stock === 0) this.soldOut?.follow(p.id);
+    // Only when nothing is held: a hold that lapses frees units before its sweep's event would reopen the product.
+    if (p.stock === 0 && p.held === 0) this.soldOut?.follow(p.id);
     throw new InsufficientStockError(p.id, p.sku, short.quantity, p.stock);
+  }
+
+  /** Orders exactly a hold's lines from the units it set aside: no stock check can fail while it is ACTIVE. */
+  private async placeHeld(customerId: string, key: string, holdId: string): Promise<[OrderRow, OrderOutcome]> {
+    let result;
+    try {
+      result = await consumeHold(this.prisma, { customerId, idempotencyKey: key, holdId });
+    } catch (err) {
+      if (isOutOfRange(err)) throw new ValidationError("holdId", "The order total is too large");
+      if (!isUniqueViolation(err)) throw err;
+      result = null; // a concurrent duplicate committed first
+    }
+    if (result?.order) {
+      this.outbox.committed();
+      return [result.order, "placed"];
+    }
+    // The key was used already, or a concurrent duplicate with this key took the hold first: the same order, if it is this hold's.
+    const takenByKey = result?.found?.status === "CONSUMED" && result.found.customerId === customerId;
+    if (!result || result.existingOrderId || takenByKey) {
+      const order = await this.prisma.order.findUnique({ where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } } });
+      const hold = order && (await this.prisma.hold.findUnique({ where: { id: holdId } }));
+      if (order && hold?.orderId === order.id) return [order, "replayed"];
+      if (!result || result.existingOrderId) {
+        throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
+      }
+    }
+    const found = result.found;
+    if (!found || found.customerId !== customerId) throw new NotFoundError("Hold", holdId);
+    if (found.status !== "ACTIVE" || found.lapsed) {
+      throw new HoldNotActiveError(holdId, found.status === "ACTIVE" ? "EXPIRED" : found.status);
+    }
+    if (result.mixedCurrencies) throw new ValidationError("holdId", "All items of an order must be priced in the same currency");
+    throw new Error("consumeHold refused an active hold without a reason"); // cannot happen
   }
 
   /** The order already placed with this key, if it is the same order. */
@@ -181,13 +227,17 @@ export class OrderService {
           occurredAt,
         }),
       ];
+      const restored: string[] = [];
       if (to === "CANCELLED") {
-        for (const p of await restoreOrderStock(tx, id)) {
+        for (const p of await restoreOrderStock(tx, id, actorOf(ctx))) {
+          restored.push(p.id);
           events.push(
             stockChangedOutbox({
               productId: p.id,
               sku: p.sku,
               stock: p.stock,
+              available: p.stock - p.reserved,
+              reserved: p.reserved,
               version: p.version,
               delta: p.quantity,
               reason: "ORDER_CANCELLED",
@@ -198,6 +248,8 @@ export class OrderService {
         }
       }
       await tx.outboxEvent.createMany({ data: events });
+      // The units that came back go to the waitlist first (its events are written by the offers).
+      if (restored.length) await offerToWaitlist(tx, restored, this.waitlistTtlSeconds);
       return order;
     });
     this.outbox.committed();

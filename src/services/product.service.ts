@@ -21,6 +21,16 @@ import { alignByIds } from "../db/align-by-ids.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
+import { lapsedReservedByProduct } from "../db/hold.sql.js";
+import { actorOf } from "./hold-status.js";
+import { offerToWaitlist } from "./waitlist-offer.js";
+
+/**
+ * A product row, with what its reserved column still counts for holds already
+ * past expiry when that is known (read with it, or 0 for a row rebuilt from a
+ * stock change event, whose reserved counts unexpired holds only).
+ */
+export type ProductRow = Product & { lapsedReserved?: number };
 
 export interface ProductFilter {
   search?: string | null;
@@ -58,7 +68,31 @@ export class ProductService {
     private readonly metrics: Metrics = noMetrics,
     /** Catalogue reads of read-only requests may go to a replica; writes never. */
     private readonly reads: Reads = primaryOnly(prisma),
+    private readonly waitlistTtlSeconds = 600,
   ) {}
+
+  /** Admin: a page of a product's stock ledger, newest first (keyset on the movement id). */
+  movements(ctx: RequestContext, productId: string, page: { after?: bigint; before?: bigint; limit: number; inverted: boolean }) {
+    requireAdmin(ctx);
+    return this.prisma.stockMovement.findMany({
+      where: {
+        productId,
+        id: { ...(page.after !== undefined && { lt: page.after }), ...(page.before !== undefined && { gt: page.before }) },
+      },
+      orderBy: { id: page.inverted ? "asc" : "desc" },
+      take: page.limit,
+    });
+  }
+
+  /**
+   * Units product.reserved still counts for ACTIVE holds already past their
+   * expiry (the sweeper has not ended them yet): what is held is reserved
+   * minus this, what is available stock minus that. One query for many products.
+   */
+  async lapsedReserved(ids: readonly string[]): Promise<number[]> {
+    const byId = await lapsedReservedByProduct(this.prisma, ids);
+    return ids.map((id) => byId.get(id) ?? 0);
+  }
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
@@ -98,11 +132,24 @@ export class ProductService {
     try {
       const [product] = await this.prisma.$transaction([
         this.prisma.product.create({ data: { ...data, createdAt: now, updatedAt: now } }),
+        this.prisma.stockMovement.create({
+          data: {
+            productId: data.id,
+            deltaOnHand: data.stock,
+            deltaReserved: 0,
+            reason: "CREATED",
+            actor: actorOf(ctx),
+            versionAfter: 0,
+            occurredAt: now,
+          },
+        }),
         this.prisma.outboxEvent.create({
           data: stockChangedOutbox({
             productId: data.id,
             sku: data.sku,
             stock: data.stock,
+            available: data.stock,
+            reserved: 0,
             version: 0,
             delta: data.stock,
             reason: "CREATED",
@@ -153,7 +200,16 @@ export class ProductService {
     const reason = requireText("reason", input.reason, 1, LIMITS.maxReasonLength);
     const expectedVersion = input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
 
-    const result = await adjustStockAtomically(this.prisma, { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock });
+    const adjust = { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock, actor: actorOf(ctx) };
+    // A restock goes to the waitlist first, in the same transaction: nobody else sees the units before the line was served.
+    const result =
+      delta > 0
+        ? await this.prisma.$transaction(async (tx) => {
+            const r = await adjustStockAtomically(tx, adjust);
+            if (r.product) await offerToWaitlist(tx, [id], this.waitlistTtlSeconds);
+            return r;
+          })
+        : await adjustStockAtomically(this.prisma, adjust);
     if (result.product) {
       this.outbox.committed();
       this.metrics.stockAdjusted();
@@ -169,7 +225,8 @@ export class ProductService {
     if (current.stock + delta > LIMITS.maxStock) {
       throw new ValidationError("delta", `Stock cannot exceed ${LIMITS.maxStock}`);
     }
-    throw new InsufficientStockError(id, current.sku, -delta, current.stock);
+    // A write-off can take only what is not held.
+    throw new InsufficientStockError(id, current.sku, -delta, current.available);
   }
 }
 

@@ -48,9 +48,9 @@ export class SoldOutGuard {
       const at = this.confirmedAt.get(l.productId);
       if (at === undefined || now - at > this.trustMs) continue;
       const known = this.hub.known(l.productId);
-      if (known && l.quantity > known.stock) {
+      if (known && l.quantity > known.available) {
         this.refusals++;
-        return { productId: l.productId, sku: known.product.sku, requested: l.quantity, available: known.stock };
+        return { productId: l.productId, sku: known.product.sku, requested: l.quantity, available: known.available };
       }
     }
     return undefined;
@@ -62,7 +62,7 @@ export class SoldOutGuard {
     this.confirmedAt.set(productId, Date.now());
     if (this.watching.has(productId)) return;
     const stop = this.hub.watch(productId, (change) => {
-      if (change.stock > 0) this.unfollow(productId);
+      if (change.available > 0) this.unfollow(productId);
       else this.confirmedAt.set(productId, Date.now());
     });
     this.watching.set(productId, stop);
@@ -70,7 +70,7 @@ export class SoldOutGuard {
     stop.then(
       () => {
         const known = this.hub.known(productId);
-        if (known && known.stock > 0) this.unfollow(productId);
+        if (known && known.available > 0) this.unfollow(productId);
         else if (this.watching.has(productId)) this.confirmedAt.set(productId, Date.now());
       },
       () => {

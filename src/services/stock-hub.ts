@@ -12,21 +12,25 @@
 // - after a pub/sub reconnect, watched products are re-read and anything
 //   newer is passed on as CURRENT.
 import DataLoader from "dataloader";
-import type { Product } from "../generated/prisma/client.js";
 import type { StockChangedEvent, StockChangeReason } from "../events/stock-changed.event.js";
 import type { PubSubBackend, Traced } from "../realtime/pubsub.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
-import type { ProductService } from "./product.service.js";
+import type { ProductRow, ProductService } from "./product.service.js";
 
 export interface StockChange {
-  /** The product as of this change: its row with this change's stock and version. */
-  product: Product;
+  /** The product as of this change: its row with this change's stock, reserved and version. */
+  product: ProductRow;
   stock: number;
+  /** Stock minus unexpired holds: what shoppers can still order or hold. */
+  available: number;
+  /** Units of unexpired holds. */
+  reserved: number;
   version: number;
   delta: number;
   /** CURRENT for the state sent on subscribe and after a reconnect. */
   reason: StockChangeReason | "CURRENT";
   orderId: string | null;
+  holdId: string | null;
   occurredAt: Date;
   /** The trace the change travels in (from the order or adjustment that made it), when tracing is on. */
   traceContext?: TraceCarrier;
@@ -69,10 +73,11 @@ export class StockHub {
   private flushScheduled = false;
   readonly stats: StockHubStats = { watchedProducts: 0, changes: 0, conflated: 0, snapshotQueries: 0, listenerErrors: 0 };
   // Everyone who needs current rows in the same tick shares one query.
-  private readonly rows = new DataLoader<string, Product | null>(
-    (ids) => {
+  private readonly rows = new DataLoader<string, ProductRow | null>(
+    async (ids) => {
       this.stats.snapshotQueries++;
-      return this.products.byIds(ids);
+      const [rows, lapsed] = await Promise.all([this.products.byIds(ids), this.products.lapsedReserved(ids)]);
+      return rows.map((row, i) => row && { ...row, lapsedReserved: lapsed[i]! });
     },
     { cache: false, maxBatchSize: SNAPSHOT_BATCH },
   );
@@ -123,7 +128,7 @@ export class StockHub {
         const w = this.watched.get(id);
         if (w) {
           await w.ready.catch(() => {});
-          if (w.latest) return { ...w.latest, reason: "CURRENT" as const, delta: 0, orderId: null };
+          if (w.latest) return { ...w.latest, reason: "CURRENT" as const, delta: 0, orderId: null, holdId: null };
         }
         const row = await this.rows.load(id);
         return row && snapshot(row);
@@ -159,13 +164,18 @@ export class StockHub {
     if (!w) return;
     if (w.early) return void w.early.push(e); // the first read is still running
     const base = w.latest!.product;
+    // Events from before holds existed carry neither: nothing was held then.
+    const reserved = e.reserved ?? 0;
     const change: StockChange = {
-      product: { ...base, stock: e.stock, version: e.version, updatedAt: new Date(e.occurredAt) },
+      product: { ...base, stock: e.stock, reserved, lapsedReserved: 0, version: e.version, updatedAt: new Date(e.occurredAt) },
       stock: e.stock,
+      available: e.available ?? e.stock - reserved,
+      reserved,
       version: e.version,
       delta: e.delta,
       reason: e.reason,
       orderId: e.orderId,
+      holdId: e.holdId ?? null,
       occurredAt: new Date(e.occurredAt),
     };
     if (e.traceContext) change.traceContext = e.traceContext;
@@ -228,6 +238,18 @@ export class StockHub {
   }
 }
 
-function snapshot(p: Product): StockChange {
-  return { product: p, stock: p.stock, version: p.version, delta: 0, reason: "CURRENT", orderId: null, occurredAt: p.updatedAt };
+function snapshot(p: ProductRow): StockChange {
+  const reserved = p.reserved - (p.lapsedReserved ?? 0);
+  return {
+    product: p,
+    stock: p.stock,
+    available: p.stock - reserved,
+    reserved,
+    version: p.version,
+    delta: 0,
+    reason: "CURRENT",
+    orderId: null,
+    holdId: null,
+    occurredAt: p.updatedAt,
+  };
 }

@@ -127,6 +127,8 @@ function intFor(name: string): number {
   }
 }
 
+const ONE_OF: Record<string, string[]> = { PlaceOrderInput: ["items", "holdId"] };
+
 /** A value for `type` (named `name`): usually valid, sometimes (when `wild`) anything at all. */
 function valueFor(type: GraphQLInputType, name: string, wild: boolean): unknown {
   if (wild && chance(0.12)) return pick<unknown>([...NASTY_STRINGS, ...NASTY_NUMBERS, ...NASTY_ANY]);
@@ -141,6 +143,13 @@ function valueFor(type: GraphQLInputType, name: string, wild: boolean): unknown 
       out[field.name] = valueFor(field.type, field.name, wild);
     }
     if (wild && chance(0.03)) out.unexpected = "field";
+    // Inputs that take one of several fields (placeOrder: items or holdId): a sane caller gives one, mostly the first.
+    const oneOf = ONE_OF[named.name];
+    if (oneOf && !wild) {
+      const [keep, ...rest] = chance(0.8) ? oneOf : [...oneOf].reverse();
+      for (const f of rest) delete out[f!];
+      out[keep!] ??= valueFor(named.getFields()[keep!]!.type, keep!, wild);
+    }
     return out;
   }
   if (isEnumType(named)) return wild && chance(0.05) ? "NOPE" : pick(named.getValues()).name;

@@ -48,6 +48,7 @@ async function firstEvents(deliverLateEvent: boolean): Promise<StockChange[]> {
       if (++reads === 2 && deliverLateEvent) await pubsub.publish("stock", product.id, lateEvent);
       return ids.map((id) => (id === product.id ? { ...product } : null));
     },
+    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
   } as unknown as ProductService;
   const live = new LiveService(pubsub, products, {} as OrderService);
   const iterator = (await live.stockChanges(anonymous, [product.id]))[Symbol.asyncIterator]();

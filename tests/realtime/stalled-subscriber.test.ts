@@ -26,7 +26,10 @@ const gid = encodeGlobalId("Product", product.id);
 
 it("survives 5,000 events to a subscriber that does not read, then hands it the newest state", async () => {
   const pubsub = createPubSub({ kind: "memory" });
-  const products = { byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })) } as unknown as ProductService;
+  const products = {
+    byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })),
+    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
+  } as unknown as ProductService;
   const live = new LiveService(pubsub, products, {} as OrderService);
   const iterator = (await live.stockChanges(anonymous, [product.id]))[Symbol.asyncIterator]();
   expect((await iterator.next()).value).toMatchObject({ reason: "CURRENT", version: 0 });

@@ -13,7 +13,7 @@ export const JWT_SECRET = "test-secret-test-secret-test-secret-123";
 
 export type Product = Extract<ResultOf<typeof CREATE_PRODUCT>["createProduct"], { __typename: "CreateProductSuccess" }>["product"];
 export type PlaceOrderResult = ResultOf<typeof PLACE_ORDER>["placeOrder"];
-export type OrderLine = VariablesOf<typeof PLACE_ORDER>["input"]["items"][number];
+export type OrderLine = NonNullable<VariablesOf<typeof PLACE_ORDER>["input"]["items"]>[number];
 export type OrderStatus = VariablesOf<typeof UPDATE_ORDER_STATUS>["input"]["status"];
 export type UpdateOrderStatusResult = ResultOf<typeof UPDATE_ORDER_STATUS>["updateOrderStatus"];
 

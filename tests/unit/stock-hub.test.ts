@@ -34,7 +34,10 @@ const event = (version: number): StockChangedEvent => ({
 
 async function hubWithListeners(...listeners: ((c: StockChange) => void)[]) {
   const pubsub = createPubSub({ kind: "memory" });
-  const products = { byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })) } as unknown as ProductService;
+  const products = {
+    byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })),
+    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
+  } as unknown as ProductService;
   const hub = new StockHub(pubsub, products);
   for (const l of listeners) await hub.watch(product.id, l);
   const publish = (versions: number[]) => Promise.all(versions.map((v) => pubsub.publish("stock", product.id, event(v))));

@@ -11,6 +11,7 @@ import { OrdersPanel } from "./orders";
 import { AdminPanel } from "./admin";
 import { FlashSale } from "./flash-sale";
 import { OpsPanel } from "./ops-panel";
+import { mountHolds } from "./holds";
 
 const result = await loadSession();
 const session = result.kind === "demo" ? result.session : undefined;
@@ -90,6 +91,7 @@ if (session && orders) {
     ops,
     () => void admin.refresh(), // the crowd's orders are not the demo customer's: only the admin's list changes
   );
+  mountHolds(byId("orders-panel"), catalogue, live, session.customer.token, () => orders.changed());
   orders.onChange(() => void admin.refresh());
   void orders.refresh();
   void admin.refresh();

@@ -1,0 +1,378 @@
+// Holds as single statements, in the shape of placeOrder's (order.sql.ts):
+// lock the products in id order, judge against what is available (stock minus
+// unexpired holds, see ledger.sql.ts), write the hold, product.reserved, the
+// ledger rows and the stock-changed events together, and report what was seen
+// under the locks so a refusal can be explained. A hold's lines never change
+// after it is placed, so statements that end a hold read them unlocked, then
+// lock the products, then the hold row (the lock order of ledger.sql.ts).
+import type { DbClient, DbTransaction } from "./database.js";
+import { Prisma } from "../generated/prisma/client.js";
+import type { HoldStatus } from "../generated/prisma/enums.js";
+import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
+import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
+import type { LockedProduct, OrderRow } from "./order.sql.js";
+
+type Db = DbClient | DbTransaction;
+
+export interface HoldRow {
+  id: string;
+  customerId: string;
+  status: HoldStatus;
+  expiresAt: Date;
+  idempotencyKey: string;
+  orderId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const HOLD_COLUMNS = (h: string) =>
+  Prisma.raw(`${h}.id, ${h}.customer_id AS "customerId", ${h}.status, ${h}.expires_at AS "expiresAt",
+  ${h}.idempotency_key AS "idempotencyKey", ${h}.order_id AS "orderId", ${h}.created_at AS "createdAt", ${h}.updated_at AS "updatedAt"`);
+
+export interface ReserveResult {
+  /** Set when this customer already used the key: nothing was written. */
+  existingHoldId: string | null;
+  hold: HoldRow | null;
+  /** `stock` is what was available under the lock. */
+  products: LockedProduct[];
+}
+
+/** Places a hold for merged, validated lines (product-id order), or writes nothing. */
+export async function reserveAtomically(
+  db: Db,
+  p: {
+    customerId: string;
+    idempotencyKey: string;
+    lines: { productId: string; quantity: number }[];
+    ttlSeconds: number;
+    actor: string;
+    note?: string;
+  },
+): Promise<ReserveResult> {
+  const ids = p.lines.map((l) => l.productId);
+  const quantities = p.lines.map((l) => l.quantity);
+  const rows = await db.$queryRaw<
+    (Partial<HoldRow> & { existing_id: string | null; products: LockedProduct[] | null })[]
+  >`-- prepare:reserve
+    WITH req AS (
+      SELECT * FROM unnest(${ids}::uuid[], ${quantities}::int[]) AS r(product_id, quantity)
+    ),
+    existing AS (
+      SELECT id FROM hold WHERE customer_id = ${p.customerId}::uuid AND idempotency_key = ${p.idempotencyKey}
+    ),
+    locked AS (
+      SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.currency
+      FROM product p
+      WHERE p.id IN (SELECT product_id FROM req) AND NOT EXISTS (SELECT 1 FROM existing)
+      ORDER BY p.id
+      FOR UPDATE
+    ),${HELD_CTES},
+    avail AS (SELECT l.id, l.sku, l.stock, l.stock - h.reserved AS available, h.reserved, l.currency FROM locked l JOIN held h ON h.id = l.id),
+    verdict AS (
+      SELECT count(*) = ${p.lines.length} AND bool_and(a.available >= r.quantity) AS ok FROM req r JOIN avail a ON a.id = r.product_id
+    ),
+    placed AS (
+      INSERT INTO hold (customer_id, expires_at, idempotency_key)
+      SELECT ${p.customerId}::uuid, c.t + make_interval(secs => ${p.ttlSeconds}), ${p.idempotencyKey}
+      FROM verdict v, clock c
+      WHERE v.ok
+      RETURNING *
+    ),
+    lines AS (
+      INSERT INTO hold_line (hold_id, product_id, quantity) SELECT o.id, r.product_id, r.quantity FROM placed o, req r RETURNING 1
+    ),
+    upd AS (
+      UPDATE product p
+      SET reserved = p.reserved + r.quantity, version = p.version + 1, updated_at = now()
+      FROM req r, placed o, avail a
+      WHERE p.id = r.product_id AND a.id = r.product_id
+      RETURNING p.id, p.sku, p.stock, p.version, r.quantity, a.reserved + r.quantity AS held, o.id AS hold_id
+    ),
+    events AS (
+      INSERT INTO outbox_event (topic, key, payload)
+      SELECT ${stockChangedOutboxSql({
+        productId: Prisma.sql`u.id`,
+        sku: Prisma.sql`u.sku`,
+        stock: Prisma.sql`u.stock`,
+        reserved: Prisma.sql`u.held`,
+        version: Prisma.sql`u.version`,
+        delta: Prisma.sql`0`,
+        reason: Prisma.sql`'HOLD_PLACED'`,
+        orderId: Prisma.sql`NULL::uuid`,
+        holdId: Prisma.sql`u.hold_id`,
+      })}
+      FROM upd u ORDER BY u.id
+      RETURNING 1
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`u.id`,
+        deltaOnHand: Prisma.sql`0`,
+        deltaReserved: Prisma.sql`u.quantity`,
+        reason: Prisma.sql`'HOLD_PLACED'`,
+        note: Prisma.sql`${p.note ?? null}`,
+        holdId: Prisma.sql`u.hold_id`,
+        actor: Prisma.sql`${p.actor}`,
+        versionAfter: Prisma.sql`u.version`,
+      })}
+      FROM upd u
+      RETURNING 1
+    )
+    SELECT
+      (SELECT id FROM existing) AS existing_id,
+      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'held', reserved, 'currency', currency)) FROM avail) AS products,
+      ${HOLD_COLUMNS("o")}
+    FROM (SELECT 1) one LEFT JOIN placed o ON true
+  `;
+  const { existing_id, products, ...hold } = rows[0]!;
+  return { existingHoldId: existing_id, hold: hold.id ? (hold as HoldRow) : null, products: products ?? [] };
+}
+
+export interface EndHoldResult {
+  /** The hold as found under its lock (null: no such hold); `lapsed`: past expiresAt then. */
+  found: (Pick<HoldRow, "customerId" | "status"> & { lapsed: boolean }) | null;
+  /** Set when this statement ended it: RELEASED or EXPIRED (a lapsed hold released is EXPIRED). */
+  ended: HoldStatus | null;
+  /** Products whose units came back. */
+  productIds: string[];
+}
+
+/**
+ * Ends an ACTIVE hold: released (by its customer; `customerId` null = anyone) or
+ * expired (only once past expiresAt). Its units leave product.reserved; an
+ * OFFERED waitlist entry for it lapses. Exactly once: the hold row is re-read
+ * under its lock.
+ */
+export async function endHold(
+  db: Db,
+  p: { holdId: string; to: "RELEASED" | "EXPIRED"; customerId: string | null; actor: string },
+): Promise<EndHoldResult> {
+  const rows = await db.$queryRaw<
+    { found: EndHoldResult["found"]; ended: HoldStatus | null; product_ids: string[] | null }[]
+  >`-- prepare:end-hold
+    WITH lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid),
+    locked AS (
+      SELECT p.id, p.sku, p.stock, p.reserved FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
+    ),${HELD_CTES},
+    cur AS (
+      SELECT h.id, h.customer_id, h.status, h.expires_at <= c.t AS lapsed FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
+    ),
+    verdict AS (
+      SELECT CASE WHEN cur.lapsed THEN 'EXPIRED' ELSE ${p.to}::text END AS status,
+        cur.status = 'ACTIVE' AND (${p.customerId}::uuid IS NULL OR cur.customer_id = ${p.customerId}::uuid)
+          AND (${p.to}::text <> 'EXPIRED' OR cur.lapsed) AS ok,
+        cur.lapsed
+      FROM cur
+    ),
+    ended AS (
+      UPDATE hold h SET status = v.status::"HoldStatus", updated_at = now() FROM verdict v WHERE v.ok AND h.id = ${p.holdId}::uuid
+      RETURNING h.id, h.status
+    ),
+    -- held counts this hold, lapsed or not (the column does until now): what is held after is held without it.
+    freed AS (
+      UPDATE product t
+      SET reserved = t.reserved - x.quantity, version = t.version + 1, updated_at = now()
+      FROM lines x, ended e, held h
+      WHERE t.id = x.product_id AND h.id = x.product_id
+      RETURNING t.id, t.sku, t.stock, t.version, x.quantity, h.reserved - x.quantity AS held,
+        e.status::text AS reason_status
+    ),
+    events AS (
+      INSERT INTO outbox_event (topic, key, payload)
+      SELECT ${stockChangedOutboxSql({
+        productId: Prisma.sql`f.id`,
+        sku: Prisma.sql`f.sku`,
+        stock: Prisma.sql`f.stock`,
+        reserved: Prisma.sql`f.held`,
+        version: Prisma.sql`f.version`,
+        delta: Prisma.sql`0`,
+        reason: Prisma.sql`'HOLD_' || f.reason_status`,
+        orderId: Prisma.sql`NULL::uuid`,
+        holdId: Prisma.sql`${p.holdId}::uuid`,
+      })}
+      FROM freed f ORDER BY f.id
+      RETURNING 1
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`f.id`,
+        deltaOnHand: Prisma.sql`0`,
+        deltaReserved: Prisma.sql`-f.quantity`,
+        reason: Prisma.sql`'HOLD_' || f.reason_status`,
+        holdId: Prisma.sql`${p.holdId}::uuid`,
+        actor: Prisma.sql`${p.actor}`,
+        versionAfter: Prisma.sql`f.version`,
+      })}
+      FROM freed f
+      RETURNING 1
+    ),
+    lapsed_offer AS (
+      UPDATE waitlist_entry w SET status = 'LAPSED', updated_at = now()
+      FROM ended e WHERE w.hold_id = e.id AND w.status = 'OFFERED'
+      RETURNING 1
+    )
+    SELECT
+      (SELECT json_build_object('customerId', customer_id, 'status', status, 'lapsed', lapsed) FROM cur) AS found,
+      (SELECT status FROM ended) AS ended,
+      (SELECT array_agg(id) FROM freed) AS product_ids
+  `;
+  const row = rows[0]!;
+  return { found: row.found, ended: row.ended, productIds: row.product_ids ?? [] };
+}
+
+export interface ConsumeResult {
+  existingOrderId: string | null;
+  /** The hold as found under its lock (null: none). */
+  found: (Pick<HoldRow, "customerId" | "status" | "orderId"> & { lapsed: boolean }) | null;
+  order: OrderRow | null;
+  /** Set when the hold's lines were priced in more than one currency. */
+  mixedCurrencies: boolean;
+}
+
+/**
+ * placeOrder with a hold: orders exactly the hold's lines from the units it set
+ * aside (stock and reserved both go down), so it cannot fail for lack of stock
+ * while the hold is ACTIVE and unexpired. Idempotent per (customer, key) like
+ * every order.
+ */
+export async function consumeHold(db: Db, p: { customerId: string; idempotencyKey: string; holdId: string }): Promise<ConsumeResult> {
+  const rows = await db.$queryRaw<
+    (Partial<OrderRow> & { existing_id: string | null; found: ConsumeResult["found"]; currencies: number | null })[]
+  >`-- prepare:consume-hold
+    WITH existing AS (
+      SELECT id FROM "order" WHERE customer_id = ${p.customerId}::uuid AND idempotency_key = ${p.idempotencyKey}
+    ),
+    lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid AND NOT EXISTS (SELECT 1 FROM existing)),
+    locked AS (
+      SELECT p.id, p.sku, p.stock, p.reserved, p.price_cents, p.currency
+      FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
+    ),${HELD_CTES},
+    cur AS (
+      SELECT h.id, h.customer_id, h.status, h.order_id, h.expires_at <= c.t AS lapsed
+      FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
+    ),
+    verdict AS (
+      SELECT cur.status = 'ACTIVE' AND NOT cur.lapsed AND cur.customer_id = ${p.customerId}::uuid
+        AND NOT EXISTS (SELECT 1 FROM existing) AND (SELECT count(DISTINCT currency) FROM locked) = 1 AS ok
+      FROM cur
+    ),
+    placed AS (
+      INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
+      SELECT ${p.customerId}::uuid, t.total, t.currency, ${p.idempotencyKey}
+      FROM (
+        SELECT sum(l.price_cents::bigint * x.quantity) AS total, min(l.currency) AS currency FROM lines x JOIN locked l ON l.id = x.product_id
+      ) t, verdict v
+      WHERE v.ok
+      RETURNING *
+    ),
+    items AS (
+      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
+      SELECT o.id, x.product_id, x.quantity, l.price_cents FROM placed o, lines x JOIN locked l ON l.id = x.product_id
+      RETURNING 1
+    ),
+    taken AS (
+      UPDATE hold h SET status = 'CONSUMED', order_id = o.id, updated_at = now() FROM placed o WHERE h.id = ${p.holdId}::uuid
+      RETURNING h.id
+    ),
+    sold AS (
+      UPDATE product t
+      SET stock = t.stock - x.quantity, reserved = t.reserved - x.quantity, version = t.version + 1, updated_at = now()
+      FROM lines x, placed o, held h
+      WHERE t.id = x.product_id AND h.id = x.product_id
+      RETURNING t.id, t.sku, t.stock, t.version, x.quantity, h.reserved - x.quantity AS held, o.id AS order_id, o.customer_id
+    ),
+    events AS (
+      INSERT INTO outbox_event (topic, key, payload)
+      SELECT ${stockChangedOutboxSql({
+        productId: Prisma.sql`s.id`,
+        sku: Prisma.sql`s.sku`,
+        stock: Prisma.sql`s.stock`,
+        reserved: Prisma.sql`s.held`,
+        version: Prisma.sql`s.version`,
+        delta: Prisma.sql`-s.quantity`,
+        reason: Prisma.sql`'HOLD_CONSUMED'`,
+        orderId: Prisma.sql`s.order_id`,
+        holdId: Prisma.sql`${p.holdId}::uuid`,
+      })}
+      FROM sold s ORDER BY s.id
+      RETURNING 1
+    ),
+    moves AS (
+      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+      SELECT ${movementSql({
+        productId: Prisma.sql`s.id`,
+        deltaOnHand: Prisma.sql`-s.quantity`,
+        deltaReserved: Prisma.sql`-s.quantity`,
+        reason: Prisma.sql`'HOLD_CONSUMED'`,
+        orderId: Prisma.sql`s.order_id`,
+        holdId: Prisma.sql`${p.holdId}::uuid`,
+        actor: Prisma.sql`'customer:' || s.customer_id`,
+        versionAfter: Prisma.sql`s.version`,
+      })}
+      FROM sold s
+      RETURNING 1
+    ),
+    fulfilled AS (
+      UPDATE waitlist_entry w SET status = 'FULFILLED', updated_at = now()
+      FROM taken t WHERE w.hold_id = t.id AND w.status = 'OFFERED'
+      RETURNING 1
+    )
+    SELECT
+      (SELECT id FROM existing) AS existing_id,
+      (SELECT json_build_object('customerId', customer_id, 'status', status, 'orderId', order_id, 'lapsed', lapsed) FROM cur) AS found,
+      (SELECT count(DISTINCT currency)::int FROM locked) AS currencies,
+      o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
+      o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
+    FROM (SELECT 1) one LEFT JOIN placed o ON true
+  `;
+  const { existing_id, found, currencies, ...order } = rows[0]!;
+  return {
+    existingOrderId: existing_id,
+    found,
+    order: order.id ? (order as OrderRow) : null,
+    mixedCurrencies: (currencies ?? 0) > 1,
+  };
+}
+
+/** ACTIVE holds past expiresAt, oldest expiry first: what the sweeper ends next. */
+export function lapsedHoldIds(db: Db, limit: number): Promise<{ id: string }[]> {
+  return db.$queryRaw<{ id: string }[]>`
+    SELECT id FROM hold WHERE status = 'ACTIVE' AND expires_at <= clock_timestamp() ORDER BY expires_at LIMIT ${limit}`;
+}
+
+/** When the next ACTIVE hold expires, if any. */
+export async function nextExpiry(db: Db): Promise<Date | null> {
+  const [row] = await db.$queryRaw<{ at: Date | null }[]>`SELECT min(expires_at) AS at FROM hold WHERE status = 'ACTIVE'`;
+  return row?.at ?? null;
+}
+
+/**
+ * What each product's reserved column still counts for ACTIVE holds already
+ * past expiresAt (read at the time of the query): subtract it for what is held
+ * and add it to what is available. Absent products: 0.
+ */
+export async function lapsedReservedByProduct(db: Db, productIds: readonly string[]): Promise<Map<string, number>> {
+  const rows = await db.$queryRaw<{ product_id: string; quantity: number }[]>`
+    SELECT hl.product_id, sum(hl.quantity)::int AS quantity
+    FROM hold h JOIN hold_line hl ON hl.hold_id = h.id
+    WHERE h.status = 'ACTIVE' AND h.expires_at <= clock_timestamp() AND hl.product_id = ANY(${[...productIds]}::uuid[])
+    GROUP BY hl.product_id`;
+  return new Map(rows.map((r) => [r.product_id, r.quantity]));
+}
+
+/** Locks the product and tells what is available now (stock minus unexpired holds); null if it does not exist. */
+export async function lockAvailable(tx: DbTransaction, productId: string): Promise<number | null> {
+  const [row] = await tx.$queryRaw<{ available: number }[]>`
+    WITH locked AS (SELECT id, stock, reserved FROM product WHERE id = ${productId}::uuid FOR UPDATE),${HELD_CTES}
+    SELECT l.stock - h.reserved AS available FROM locked l JOIN held h ON h.id = l.id`;
+  return row ? row.available : null;
+}
+
+/** The WAITING entries of a product in line order, locked (after the product: see ledger.sql.ts). */
+export function lockWaiting(tx: DbTransaction, productId: string) {
+  return tx.$queryRaw<{ id: string; customerId: string; quantity: number }[]>`
+    SELECT id, customer_id AS "customerId", quantity FROM waitlist_entry
+    WHERE product_id = ${productId}::uuid AND status = 'WAITING' ORDER BY created_at, id FOR UPDATE`;
+}

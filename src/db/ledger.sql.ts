@@ -1,0 +1,41 @@
+// Pieces every stock statement shares: the ledger row it writes next to the
+// change (stock_movement), and what is held under the statement's locks.
+//
+// product.reserved counts ACTIVE holds, including ones past expiresAt that the
+// sweeper has not marked EXPIRED yet. Reads subtract those at once (Product.available);
+// writes judge by the column alone, `stock - reserved >= quantity` under the
+// product row lock, so an expired hold's units become orderable when the
+// sweeper ends it (within a second). Counting lapsed holds inside the write
+// statements too would need the hold rows' latest state (FOR SHARE) under the
+// product locks: more to prove for a second's gain; the column alone keeps
+// stock >= reserved >= 0 in every statement.
+//
+// A statement that locked its products in `locked` (columns id, stock,
+// reserved) adds HELD_CTES for `clock` (the time, taken once all its product
+// rows are locked, so whoever locks a row later sees a later time; expiry is
+// judged by it) and `held` (id, reserved). Lock order everywhere: product
+// rows (id order), then hold rows, then waitlist entries.
+import { Prisma } from "../generated/prisma/client.js";
+
+export const HELD_CTES = Prisma.sql`
+    clock AS MATERIALIZED (SELECT clock_timestamp() AS t FROM (SELECT count(*) FROM locked) locked_all),
+    held AS (SELECT l.id, l.reserved FROM locked l)`;
+
+export const MOVEMENT_COLUMNS = Prisma.sql`(product_id, delta_on_hand, delta_reserved, reason, note, order_id, hold_id, actor, version_after)`;
+
+/** The select list of one stock_movement row (columns as MOVEMENT_COLUMNS), as SQL expressions over the statement's rows. */
+export function movementSql(m: {
+  productId: Prisma.Sql;
+  deltaOnHand: Prisma.Sql;
+  deltaReserved: Prisma.Sql;
+  reason: Prisma.Sql;
+  note?: Prisma.Sql;
+  orderId?: Prisma.Sql;
+  holdId?: Prisma.Sql;
+  actor: Prisma.Sql;
+  versionAfter: Prisma.Sql;
+}): Prisma.Sql {
+  const NULL = Prisma.sql`NULL`;
+  return Prisma.sql`${m.productId}, ${m.deltaOnHand}, ${m.deltaReserved}, ${m.reason}, ${m.note ?? NULL}::text,
+    ${m.orderId ?? NULL}::uuid, ${m.holdId ?? NULL}::uuid, ${m.actor}::text, ${m.versionAfter}`;
+}

@@ -1,0 +1,16 @@
+// Small rules holds share with orders (no imports of either service).
+import type { HoldStatus } from "../generated/prisma/enums.js";
+import type { RequestContext } from "../auth/viewer.js";
+
+/** Who did it, for the ledger. */
+export function actorOf(ctx: RequestContext): string {
+  const v = ctx.viewer;
+  if (v.kind === "customer") return `customer:${v.customerId}`;
+  if (v.kind === "admin") return v.customerId ? `admin:${v.customerId}` : "admin";
+  return "anonymous";
+}
+
+/** ACTIVE until expiresAt; past it, EXPIRED whether or not the sweeper has got to it. */
+export function holdStatusAt(hold: { status: HoldStatus; expiresAt: Date }, now = Date.now()): HoldStatus {
+  return hold.status === "ACTIVE" && hold.expiresAt.getTime() <= now ? "EXPIRED" : hold.status;
+}

@@ -1,0 +1,253 @@
+// Holds in the storefront (issue 13): a cart of the demo customer's holds,
+// each with a countdown to its expiry and Order / Release buttons; a form
+// that holds units of a product or, when none are available, joins its
+// waitlist ("Notify me"); and the product's live `available` (stock minus
+// other shoppers' holds). The cart follows `subscription { myHolds }`, so a
+// hold the waitlist offers appears by itself. A panel of its own, mounted
+// after the orders panel, so the rest of the page is untouched.
+import { h } from "./dom";
+import { uniqueKey } from "./dom";
+import { graphql } from "./graphql";
+import { request, RequestError } from "./http";
+import type { Live } from "./live";
+import type { Catalogue } from "./catalogue";
+import { bindProductPicker } from "./product-select";
+
+const MY_HOLDS = graphql(`
+  query CartHolds {
+    myHolds(last: 20) {
+      edges {
+        node {
+          id
+          status
+          expiresAt
+          lines {
+            quantity
+            product {
+              id
+              name
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const HOLDS_LIVE = graphql(`
+  subscription CartHoldsLive {
+    myHolds {
+      id
+      status
+      expiresAt
+      lines {
+        quantity
+        product {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+
+const RESERVE = graphql(`
+  mutation CartReserve($input: ReserveStockInput!) {
+    reserveStock(input: $input) {
+      __typename
+      ... on Error {
+        message
+      }
+      ... on InsufficientStockError {
+        available
+      }
+    }
+  }
+`);
+
+const JOIN = graphql(`
+  mutation CartJoinWaitlist($productId: ID!, $quantity: Int!) {
+    joinWaitlist(productId: $productId, quantity: $quantity) {
+      __typename
+      ... on JoinWaitlistSuccess {
+        entry {
+          status
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const ORDER = graphql(`
+  mutation CartOrderHold($input: PlaceOrderInput!) {
+    placeOrder(input: $input) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const RELEASE = graphql(`
+  mutation CartRelease($id: ID!) {
+    releaseHold(id: $id) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const AVAILABLE = graphql(`
+  subscription CartAvailable($id: ID!) {
+    stockChanged(productIds: [$id]) {
+      stock
+      available
+      reserved
+      version
+    }
+  }
+`);
+
+interface CartHold {
+  id: string;
+  status: string;
+  expiresAt: string;
+  lines: { quantity: number; product: { id: string; name: string } }[];
+}
+
+export function mountHolds(after: HTMLElement, catalogue: Catalogue, live: Live, token: string, onOrdered: () => void): void {
+  const search = h("input", {
+    attrs: { id: "hold-search", type: "search", placeholder: "Search the catalogue", "aria-label": "Search products to hold" },
+  });
+  const select = h("select", { attrs: { id: "hold-product" } });
+  const quantity = h("input", { attrs: { id: "hold-qty", type: "number", min: 1, max: 1000, value: 1, required: true } });
+  const available = h("p", { class: "hold-available", dataset: { testid: "hold-available" } });
+  const hold = h("button", { class: "button primary", attrs: { type: "submit" }, text: "Hold" });
+  const notify = h("button", { class: "button", attrs: { type: "button" }, text: "Notify me" });
+  const result = h("p", { class: "order-result", attrs: { role: "status" } });
+  const list = h("ul", { class: "holds-list", dataset: { testid: "holds" } });
+  const form = h(
+    "form",
+    { class: "order-form" },
+    h("label", { attrs: { for: "hold-product" }, text: "Product" }),
+    search,
+    select,
+    h("label", { attrs: { for: "hold-qty" }, text: "Quantity" }),
+    quantity,
+    hold,
+    notify,
+  );
+  after.after(
+    h(
+      "section",
+      { class: "panel holds", attrs: { id: "holds-panel", "aria-labelledby": "holds-title" } },
+      h("h2", { attrs: { id: "holds-title" }, text: "Your holds" }),
+      form,
+      available,
+      result,
+      list,
+    ),
+  );
+
+  const say = (message: string, ok: boolean) => {
+    result.textContent = message;
+    result.className = `order-result ${ok ? "ok" : "error"}`;
+  };
+  const holds = new Map<string, CartHold>();
+
+  // The selected product's live availability; "Notify me" only when none is available.
+  let stopAvailable = () => {};
+  let version = -1;
+  const watch = () => {
+    stopAvailable();
+    version = -1;
+    if (!select.value) return;
+    stopAvailable = live.subscribe(AVAILABLE, { id: select.value }, ({ stockChanged: s }) => {
+      if (s.version <= version) return;
+      version = s.version;
+      available.textContent = `${s.available} available (${s.stock} in stock, ${s.reserved} held)`;
+      notify.hidden = s.available > 0;
+    });
+  };
+  bindProductPicker({ search, select }, catalogue, watch);
+
+  const render = () => {
+    const now = Date.now();
+    const active = [...holds.values()].filter((x) => x.status === "ACTIVE" && Date.parse(x.expiresAt) > now);
+    list.replaceChildren(
+      ...active.map((x) => {
+        const left = Math.max(0, Math.round((Date.parse(x.expiresAt) - now) / 1000));
+        const what = x.lines.map((l) => `${l.quantity} × ${l.product.name}`).join(", ");
+        const order = h("button", { class: "button primary", text: "Order" });
+        const release = h("button", { class: "button", text: "Release" });
+        order.addEventListener(
+          "click",
+          () =>
+            void act(() => request(ORDER, { input: { holdId: x.id, idempotencyKey: uniqueKey("hold-order") } }, token), "Ordered.", true),
+        );
+        release.addEventListener("click", () => void act(() => request(RELEASE, { id: x.id }, token), "Released.", false));
+        return h(
+          "li",
+          { class: "hold", dataset: { holdId: x.id } },
+          h("span", { text: what }),
+          h("span", { class: "countdown", text: ` ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left ` }),
+          order,
+          release,
+        );
+      }),
+    );
+  };
+  setInterval(render, 1000);
+
+  async function act(run: () => Promise<Record<string, { __typename: string; message?: string }>>, done: string, ordered: boolean) {
+    try {
+      const r = Object.values(await run())[0]!;
+      if (r.__typename.endsWith("Success")) {
+        say(done, true);
+        if (ordered) onOrdered();
+      } else say(r.message ?? r.__typename, false);
+    } catch (err) {
+      say(err instanceof RequestError ? err.message : String(err), false);
+    }
+    followHolds();
+    await refresh();
+  }
+
+  async function refresh() {
+    const data = await request(MY_HOLDS, {}, token).catch(() => null);
+    if (!data) return;
+    for (const e of data.myHolds.edges) holds.set(e.node.id, e.node);
+    render();
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = { items: [{ productId: select.value, quantity: quantity.valueAsNumber }], idempotencyKey: uniqueKey("hold") };
+    void act(() => request(RESERVE, { input }, token), "Held: order it before the countdown ends.", false);
+  });
+  notify.addEventListener("click", () => {
+    void act(
+      () => request(JOIN, { productId: select.value, quantity: quantity.valueAsNumber }, token),
+      "You are on the waitlist: when units come back, a hold appears here.",
+      false,
+    );
+  });
+
+  // myHolds follows the products held or waited for as of subscribing: subscribe again after each change of ours.
+  let stopHolds = () => {};
+  const followHolds = () => {
+    stopHolds();
+    stopHolds = live.subscribe(HOLDS_LIVE, {}, ({ myHolds }) => {
+      holds.set(myHolds.id, myHolds);
+      render();
+    });
+  };
+  followHolds();
+  void refresh();
+}
