@@ -241,10 +241,17 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       JOIN held h ON h.id = r.product_id
       WINDOW running AS (PARTITION BY r.product_id ORDER BY r.ord)
     ),
+    -- From the row as locked, not p's own columns: p is read by the statement's snapshot, and a
+    -- row another transaction changed while this statement waited for its lock is seen here as it
+    -- was before (a restock committed meanwhile came out as stock below 0). Under our lock, the
+    -- locked row is the latest.
     sold AS (
       UPDATE product p
-      SET stock = p.stock - t.quantity, version = p.version + t.orders, updated_at = now()
-      FROM (SELECT product_id, sum(quantity)::int AS quantity, count(*)::int AS orders FROM acc GROUP BY product_id) t
+      SET stock = t.stock, version = t.version, updated_at = now()
+      FROM (
+        SELECT a.product_id, min(l.stock) - sum(a.quantity)::int AS stock, min(l.version) + count(*)::int AS version
+        FROM acc a JOIN locked l ON l.id = a.product_id GROUP BY a.product_id
+      ) t
       WHERE p.id = t.product_id
       RETURNING 1
     ),
