@@ -171,6 +171,8 @@ describe("products connection: paging", () => {
       expect([...first.ids, ...rest]).toEqual(await expectedOrder());
       expect(rest.at(-1)).toBe(extra.id);
     } finally {
+      // Its ledger rows first (stock_movement references the product).
+      await sql.query(`DELETE FROM stock_movement WHERE product_id = (SELECT id FROM product WHERE sku = 'CAT-LATE-1')`);
       await sql.query(`DELETE FROM product WHERE sku = 'CAT-LATE-1'`);
     }
   });

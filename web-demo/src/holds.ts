@@ -123,7 +123,7 @@ interface CartHold {
 
 export function mountHolds(after: HTMLElement, catalogue: Catalogue, live: Live, token: string, onOrdered: () => void): void {
   const search = h("input", {
-    attrs: { id: "hold-search", type: "search", placeholder: "Search the catalogue", "aria-label": "Search products to hold" },
+    attrs: { id: "hold-search", type: "search", placeholder: "Search the catalogue", "aria-label": "Find a product to hold" },
   });
   const select = h("select", { attrs: { id: "hold-product" } });
   const quantity = h("input", { attrs: { id: "hold-qty", type: "number", min: 1, max: 1000, value: 1, required: true } });
