@@ -13,7 +13,7 @@ import type { OutboxSignal } from "../events/outbox-signal.js";
 import { canSeeCustomerData, isAdmin, requireCustomer, requireSignedIn, type RequestContext } from "../auth/viewer.js";
 import { HoldNotActiveError, InsufficientStockError, NotFoundError, ValidationError } from "../errors/domain-errors.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
-import { mergeLines, type OrderLineInput } from "./order.service.js";
+import { mergeLines, sameLines, type OrderLineInput } from "./order.service.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
 import { actorOf, holdStatusAt } from "./hold-status.js";
 
@@ -81,10 +81,8 @@ export class HoldService {
       include: { lines: { orderBy: { productId: "asc" } } },
     });
     if (!hold) throw new Error("idempotency key conflict without a hold"); // cannot happen: unique index
-    const same =
-      hold.lines.length === lines.length &&
-      hold.lines.every((l, i) => l.productId === lines[i]!.productId && l.quantity === lines[i]!.quantity);
-    if (!same) throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different hold");
+    if (!sameLines(hold.lines, lines))
+      throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different hold");
     const { lines: _lines, ...row } = hold;
     return row;
   }

@@ -180,10 +180,8 @@ export class OrderService {
       include: { items: { orderBy: { productId: "asc" } } },
     });
     if (!order) throw new Error("idempotency key conflict without an order"); // cannot happen: unique index
-    const same =
-      order.items.length === lines.length &&
-      order.items.every((item, i) => item.productId === lines[i]!.productId && item.quantity === lines[i]!.quantity);
-    if (!same) throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
+    if (!sameLines(order.items, lines))
+      throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
     const { items: _items, ...row } = order;
     return row;
   }
@@ -312,6 +310,11 @@ export class OrderService {
     const rows = await this.reads.run(ctx, (db) => findOrdersForCustomers(db, customerIds, page, status));
     return customerIds.map((id) => rows.filter((r) => r.customerId === id));
   }
+}
+
+/** Whether stored lines (in product-id order) are exactly these merged lines: a replayed key must mean the same request. */
+export function sameLines(stored: readonly OrderLineInput[], lines: readonly OrderLineInput[]): boolean {
+  return stored.length === lines.length && stored.every((l, i) => l.productId === lines[i]!.productId && l.quantity === lines[i]!.quantity);
 }
 
 /** Sums repeated products and sorts by product id: the canonical form of an order's lines. */
