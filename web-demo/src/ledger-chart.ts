@@ -136,7 +136,7 @@ export class LedgerChart {
     const { chart, caption } = this.els;
     const last = points.at(-1);
     caption.textContent = last
-      ? `${product.name}: on hand and reserved after each of ${whole ? "its" : "the newest"} ${points.length} ledger movements (now ${last.onHand} on hand, ${last.reserved} reserved)`
+      ? `${product.name}: stock after each of ${whole ? "its" : "the newest"} ${points.length} ledger movements (now ${last.onHand} on hand, ${last.reserved} reserved)`
       : `${product.name}: no ledger movements yet`;
     chart.setAttribute("aria-label", caption.textContent);
     // For the tests (and the curious): what is plotted.
@@ -148,7 +148,15 @@ export class LedgerChart {
     // x must not go back: equal commit times within a second are spread by a millisecond each.
     const xs: number[] = [];
     for (const p of points) xs.push(Math.max(p.at, (xs.at(-1) ?? -Infinity) + 0.001));
-    const data: uPlot.AlignedData = [xs, points.map((p) => p.onHand), points.map((p) => p.reserved)];
+    const onHand = points.map((p) => p.onHand);
+    const reserved = points.map((p) => p.reserved);
+    // The last counts hold until now: one more point at the present, so the newest step is visible.
+    if (last) {
+      xs.push(Math.max(Date.now() / 1000, xs.at(-1)! + 1));
+      onHand.push(last.onHand);
+      reserved.push(last.reserved);
+    }
+    const data: uPlot.AlignedData = [xs, onHand, reserved];
     if (this.plot) return this.plot.setData(data);
     const stepped = uPlot.paths.stepped!({ align: 1 });
     this.plot = new uPlot(
