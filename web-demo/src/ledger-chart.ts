@@ -6,54 +6,13 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { request } from "./http";
 import type { Live } from "./live";
-import type { ResultOf } from "./graphql";
 import { ProductLedgerQuery, StockChangedSubscription } from "./operations";
+import { stockAfterEach, type LedgerPoint } from "./ledger";
 
 /** The API's largest page; the chart shows the newest LEDGER_PAGES pages at most. */
 export const LEDGER_PAGE = 100;
 export const LEDGER_PAGES = 2;
 const HEIGHT = 120;
-
-type Movement = NonNullable<NonNullable<ResultOf<typeof ProductLedgerQuery>["product"]>["stockMovements"]>["edges"][number]["node"];
-
-export interface LedgerPoint {
-  /** Seconds since the epoch (the movement's commit time). */
-  at: number;
-  onHand: number;
-  reserved: number;
-}
-
-/**
- * The counts after each movement, oldest first. The ledger starts with the
- * product's CREATED movement, so the whole of it adds up from 0 exactly; with
- * only its newest part, walk back from the product's counts as read with it.
- * (Walking back, reserved starts from Product.reserved, which already leaves
- * out holds that lapsed but that the sweeper has not yet written off.)
- */
-export function stockAfterEach(
-  newestFirst: readonly Movement[],
-  whole: boolean,
-  current: { stock: number; reserved: number },
-): LedgerPoint[] {
-  const points: LedgerPoint[] = [];
-  if (whole) {
-    let onHand = 0;
-    let reserved = 0;
-    for (const m of [...newestFirst].reverse()) {
-      onHand += m.deltaOnHand;
-      reserved += m.deltaReserved;
-      points.push({ at: Date.parse(m.occurredAt) / 1000, onHand, reserved });
-    }
-    return points;
-  }
-  let { stock: onHand, reserved } = current;
-  for (const m of newestFirst) {
-    points.push({ at: Date.parse(m.occurredAt) / 1000, onHand, reserved });
-    onHand -= m.deltaOnHand;
-    reserved -= m.deltaReserved;
-  }
-  return points.reverse();
-}
 
 export class LedgerChart {
   private productId = "";
