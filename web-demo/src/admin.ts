@@ -8,6 +8,8 @@ import { AdjustStockMutation, AdminOrdersQuery, UpdateOrderStatusMutation } from
 import { money, NEXT_STATUS, shortId, statusLabel } from "./format";
 import type { Catalogue } from "./catalogue";
 import { bindProductPicker } from "./product-select";
+import { LedgerChart } from "./ledger-chart";
+import type { Live } from "./live";
 
 export const ADMIN_ORDERS = 6;
 
@@ -23,6 +25,8 @@ export interface AdminElements {
   orders: HTMLOListElement;
   ordersEmpty: HTMLElement;
   refresh: HTMLButtonElement;
+  ledgerChart: HTMLElement;
+  ledgerCaption: HTMLElement;
 }
 
 export class AdminPanel {
@@ -32,8 +36,10 @@ export class AdminPanel {
     private readonly els: AdminElements,
     catalogue: Catalogue,
     private readonly token: string,
+    live: Live,
   ) {
-    bindProductPicker({ search: els.search, select: els.product }, catalogue);
+    const ledger = new LedgerChart({ chart: els.ledgerChart, caption: els.ledgerCaption }, live, token);
+    bindProductPicker({ search: els.search, select: els.product }, catalogue, () => ledger.show(els.product.value));
     els.form.addEventListener("submit", (e) => {
       e.preventDefault();
       void this.adjust();

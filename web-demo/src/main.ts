@@ -65,9 +65,12 @@ if (session && orders) {
       orders: byId("admin-orders"),
       ordersEmpty: byId("admin-orders-empty"),
       refresh: byId("admin-refresh"),
+      ledgerChart: byId("ledger-chart"),
+      ledgerCaption: byId("ledger-caption"),
     },
     catalogue,
     session.admin.token,
+    live,
   );
   new FlashSale(
     {

@@ -180,3 +180,30 @@ export const UpdateOrderStatusMutation = graphql(`
     }
   }
 `);
+
+export const ProductLedgerQuery = graphql(`
+  query ProductLedger($id: ID!, $first: Int!, $after: String) {
+    product(id: $id) {
+      id
+      name
+      stock
+      reserved
+      version
+      stockMovements(first: $first, after: $after) {
+        edges {
+          node {
+            deltaOnHand
+            deltaReserved
+            reason
+            versionAfter
+            occurredAt
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
