@@ -7,6 +7,9 @@ import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from "ka
 import type { Config } from "../config/config.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 
+/** How long a start waits for new topics' partitions to get leaders. */
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+
 export interface StreamMessage {
   topic: string;
   /** Partition key: one key's messages stay in order. */
@@ -70,14 +73,17 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
     if (!missing.length) return;
     await connectAdmin();
     // A topic that exists keeps its partition count: adding partitions would move keys, and a product's events out of order.
-    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
-    // createTopics does not wait when another process created the topic a
-    // moment ago: wait until every partition has a leader before using it.
-    for (let attempt = 0; ; attempt++) {
+    // Not kafkajs' waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a broker busy
+    // creating 12 partitions also answers UNKNOWN_TOPIC_OR_PARTITION for a while, which failed
+    // the start. createTopics also returns at once when another process created the topic a
+    // moment ago. So: wait here, whatever the metadata answers, until every partition has a leader.
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+    for (;;) {
       const { topics: meta } = await admin.fetchTopicMetadata({ topics: missing }).catch(() => ({ topics: [] }));
       const ready = missing.every((t) => meta.find((m) => m.name === t)?.partitions.every((p) => p.leader >= 0));
       if (ready) break;
-      if (attempt >= 50) throw new Error(`Kafka topics ${missing.join(", ")} have no partition leaders`);
+      if (Date.now() > deadline) throw new Error(`Kafka topics ${missing.join(", ")} have no partition leaders`);
       await new Promise((r) => setTimeout(r, 100));
     }
     missing.forEach((t) => knownTopics.add(t));
