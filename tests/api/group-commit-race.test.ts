@@ -5,6 +5,7 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApi, type Api } from "../support/api.js";
+import { rowId } from "../support/shop.js";
 import { holdClient } from "../support/holds.js";
 
 let api: Api;
@@ -18,8 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
 });
-
-const uuid = (gid: string) => Buffer.from(gid, "base64").toString().split(":")[1]!;
 
 /** Waits for `n` sessions to wait for a lock (pg_locks). */
 const lockWaiters = (n: number) =>
@@ -44,10 +43,10 @@ async function whileRowChanges<T>(
   const lock = await sql.connect();
   try {
     await lock.query("BEGIN");
-    await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [uuid(productGid)]);
+    await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(productGid)]);
     const results = writes.map((o) => o());
     await lockWaiters(waiters);
-    await lock.query(`UPDATE product SET ${change}, version = version + 1 WHERE id = $1`, [uuid(productGid)]);
+    await lock.query(`UPDATE product SET ${change}, version = version + 1 WHERE id = $1`, [rowId(productGid)]);
     await lock.query("COMMIT");
     return await Promise.allSettled(results);
   } catch (err) {

@@ -7,7 +7,7 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApi, type Api } from "../support/api.js";
-import { expectTypename, type OrderLine } from "../support/shop.js";
+import { expectTypename, type OrderLine, rowId } from "../support/shop.js";
 import { PLACE_ORDER } from "../support/operations.js";
 
 let api: Api;
@@ -23,14 +23,13 @@ afterAll(async () => {
 });
 
 const stats = () => api.app.services.orders.stats;
-const uuid = (gid: string) => Buffer.from(gid, "base64").toString().split(":")[1]!;
 const count = async (query: string, params: unknown[] = []) => Number((await sql.query(query, params)).rows[0].n);
 const eventsOf = async (productGid: string) =>
   (
     await sql.query<{ stock: number; version: number; delta: number }>(
       `SELECT (payload->>'stock')::int AS stock, (payload->>'version')::int AS version, (payload->>'delta')::int AS delta
        FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_PLACED' ORDER BY id`,
-      [uuid(productGid)],
+      [rowId(productGid)],
     )
   ).rows;
 
@@ -49,7 +48,7 @@ async function oneBatch<T>(
   const before = stats();
   try {
     await lock.query("BEGIN");
-    await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [uuid(gate.id)]);
+    await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(gate.id)]);
     const gated = api.placeOrder(customer.token, [{ productId: gate.id, quantity: 1 }]);
     await vi.waitFor(() => expect(stats().batches).toBe(before.batches + 1), { timeout: 10_000 });
     for (const [i, request] of requests.entries()) {
@@ -168,7 +167,7 @@ describe("group commit", () => {
       { stock: 2, version: 1, delta: -3 },
       { stock: 0, version: 2, delta: -2 },
     ]);
-    const items = await count(`SELECT count(*) AS n FROM order_item WHERE order_id = ANY($1::uuid[])`, [[first!.id, third!.id].map(uuid)]);
+    const items = await count(`SELECT count(*) AS n FROM order_item WHERE order_id = ANY($1::uuid[])`, [[first!.id, third!.id].map(rowId)]);
     expect(items).toBe(4);
   });
 
@@ -258,11 +257,11 @@ describe("group commit", () => {
       await other.query("BEGIN");
       const { rows } = await other.query<{ id: string }>(
         `INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key) VALUES ($1, 500, 'EUR', 'raced') RETURNING id`,
-        [uuid(customer.id)],
+        [rowId(customer.id)],
       );
       await other.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, 1, 500)`, [
         rows[0]!.id,
-        uuid(p.id),
+        rowId(p.id),
       ]);
       const results = await oneBatch(
         [
@@ -318,7 +317,7 @@ describe("group commit", () => {
       let results: Promise<Awaited<ReturnType<typeof small.placeOrder>>>[] = [];
       try {
         await lock.query("BEGIN");
-        await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [uuid(gate.id)]);
+        await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(gate.id)]);
         const gated = small.placeOrder(who.token, [{ productId: gate.id, quantity: 1 }]);
         await vi.waitFor(() => expect(ordersStats().batches).toBe(1), { timeout: 10_000 });
         for (let i = 0; i < 5; i++) {

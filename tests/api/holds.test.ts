@@ -4,7 +4,7 @@
 // nothing left available; bad input changes nothing.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApi, type Api } from "../support/api.js";
-import { expectTypename } from "../support/shop.js";
+import { expectTypename, rowId } from "../support/shop.js";
 import { holdClient, STOCK_MOVEMENTS } from "../support/holds.js";
 
 let api: Api;
@@ -19,15 +19,14 @@ afterAll(async () => {
   await api?.close();
 });
 
-const uuid = (gid: string) => Buffer.from(gid, "base64").toString().split(":")[1]!;
 const row = async (productGid: string) =>
-  (await api.sql.query<{ stock: number; reserved: number }>(`SELECT stock, reserved FROM product WHERE id = $1`, [uuid(productGid)]))
+  (await api.sql.query<{ stock: number; reserved: number }>(`SELECT stock, reserved FROM product WHERE id = $1`, [rowId(productGid)]))
     .rows[0]!;
 /** Ends a hold's time now, as if its TTL had run out (no waiting on the clock in tests). */
-const lapse = (holdGid: string) => api.sql.query(`UPDATE hold SET expires_at = now() - interval '1 ms' WHERE id = $1`, [uuid(holdGid)]);
+const lapse = (holdGid: string) => api.sql.query(`UPDATE hold SET expires_at = now() - interval '1 ms' WHERE id = $1`, [rowId(holdGid)]);
 const movements = async (productGid: string, reason: string) =>
   Number(
-    (await api.sql.query(`SELECT count(*) AS n FROM stock_movement WHERE product_id = $1 AND reason = $2`, [uuid(productGid), reason]))
+    (await api.sql.query(`SELECT count(*) AS n FROM stock_movement WHERE product_id = $1 AND reason = $2`, [rowId(productGid), reason]))
       .rows[0].n,
   );
 
@@ -38,10 +37,10 @@ describe("holds", () => {
     expect(hold.status).toBe("ACTIVE");
     expect(await holds.availability(p.id)).toMatchObject({ stock: 10, available: 6, reserved: 4, version: 1 });
     const { rows } = await api.sql.query(`SELECT payload FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'HOLD_PLACED'`, [
-      uuid(p.id),
+      rowId(p.id),
     ]);
     expect(rows.map((r) => r.payload)).toEqual([
-      expect.objectContaining({ stock: 10, available: 6, reserved: 4, version: 1, delta: 0, holdId: uuid(hold.id) }),
+      expect.objectContaining({ stock: 10, available: 6, reserved: 4, version: 1, delta: 0, holdId: rowId(hold.id) }),
     ]);
     expect(await movements(p.id, "HOLD_PLACED")).toBe(1);
     // The same key again is the same hold; other lines under it are refused.
@@ -170,14 +169,14 @@ describe("holds", () => {
       Array.from({ length: 12 }, (_, i) => api.placeOrder(shoppers[i % 4]!.token, [{ productId: p.id, quantity: 1 }])),
     );
     expect(raced.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(1);
-    const { rows } = await api.sql.query(`SELECT status FROM hold WHERE id = $1`, [uuid(hold.id)]);
+    const { rows } = await api.sql.query(`SELECT status FROM hold WHERE id = $1`, [rowId(hold.id)]);
     expect(rows[0].status).toBe("EXPIRED");
     // Sweeping again changes nothing.
     await api.app.services.sweeper.sweep();
     expect(await movements(p.id, "HOLD_EXPIRED")).toBe(1);
     expect(await row(p.id)).toEqual({ stock: 0, reserved: 0 });
     const events = await api.sql.query(`SELECT payload FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'HOLD_EXPIRED'`, [
-      uuid(p.id),
+      rowId(p.id),
     ]);
     expect(events.rows.map((r) => r.payload)).toEqual([expect.objectContaining({ stock: 1, available: 1, reserved: 0 })]);
   });
@@ -189,7 +188,7 @@ describe("holds", () => {
     const res = await api.admin(STOCK_MOVEMENTS, { id: p.id });
     expect(res.data?.product?.stockMovements?.edges.map((e) => e.node)).toEqual([
       { deltaOnHand: 3, deltaReserved: 0, reason: "RESTOCK", actor: "admin", versionAfter: 2 },
-      { deltaOnHand: 0, deltaReserved: 1, reason: "HOLD_PLACED", actor: `customer:${uuid(customer.id)}`, versionAfter: 1 },
+      { deltaOnHand: 0, deltaReserved: 1, reason: "HOLD_PLACED", actor: `customer:${rowId(customer.id)}`, versionAfter: 1 },
       { deltaOnHand: 4, deltaReserved: 0, reason: "CREATED", actor: "admin", versionAfter: 0 },
     ]);
     const denied = await api.gql(STOCK_MOVEMENTS, { id: p.id }, api.bearer(customer.token));

@@ -6,7 +6,7 @@
 // and reserved units.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApi, type Api } from "../support/api.js";
-import { expectTypename } from "../support/shop.js";
+import { expectTypename, rowId } from "../support/shop.js";
 import { holdClient } from "../support/holds.js";
 
 let api: Api;
@@ -19,8 +19,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-const uuid = (gid: string) => Buffer.from(gid, "base64").toString().split(":")[1]!;
-const lapse = (holdGid: string) => api.sql.query(`UPDATE hold SET expires_at = now() - interval '1 ms' WHERE id = $1`, [uuid(holdGid)]);
+const lapse = (holdGid: string) => api.sql.query(`UPDATE hold SET expires_at = now() - interval '1 ms' WHERE id = $1`, [rowId(holdGid)]);
 
 describe("waitlist", () => {
   it("a restock of 3 with 5 waiting gives holds to the first 3 in line; an expired one passes to the 4th", async () => {
@@ -157,7 +156,7 @@ describe("stock ledger", () => {
          (SELECT max(version_after) FROM stock_movement m WHERE m.product_id = p.id) AS last_version,
          (SELECT count(*)::int FROM stock_movement m WHERE m.product_id = p.id) AS movements
        FROM product p WHERE p.id = ANY($1::uuid[])`,
-      [products.map((p) => uuid(p.id))],
+      [products.map((p) => rowId(p.id))],
     );
     for (const r of rows) {
       const context = `seed ${seed}: ${JSON.stringify(r)}`;
@@ -170,7 +169,7 @@ describe("stock ledger", () => {
     }
     // The mix really did all of it.
     const reasons = await api.sql.query(`SELECT DISTINCT reason FROM stock_movement WHERE product_id = ANY($1::uuid[])`, [
-      products.map((p) => uuid(p.id)),
+      products.map((p) => rowId(p.id)),
     ]);
     // (Which kinds a short random mix reaches varies with the seed; most of them, always.)
     const kinds = reasons.rows.map((r) => r.reason as string);

@@ -4,9 +4,13 @@
 // placeOrder and updateOrderStatus return the result union for the test to check.
 import { expect } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
+import { decodeGlobalId } from "../../src/ids/index.js";
 import { bearer, type GraphQLClient, type GqlResult } from "./client.js";
 import type { ResultOf, VariablesOf } from "./graphql.js";
 import { ADJUST_STOCK, CREATE_CUSTOMER, CREATE_PRODUCT, PLACE_ORDER, PRODUCT_STOCK, UPDATE_ORDER_STATUS } from "./operations.js";
+
+/** The database id (uuid) inside a global ID, for tests that read or lock rows directly. */
+export const rowId = (globalId: string): string => decodeGlobalId(globalId)!.id;
 
 /** The secret every test server signs and checks tokens with. */
 export const JWT_SECRET = "test-secret-test-secret-test-secret-123";
