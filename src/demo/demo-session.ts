@@ -9,7 +9,6 @@ import type { Plugin } from "graphql-yoga";
 import type { Config } from "../config/config.js";
 import type { DbClient } from "../db/database.js";
 import { demoCustomers } from "../db/seed.js";
-import { isUniqueViolation } from "../db/errors.js";
 import { signToken } from "../auth/tokens.js";
 import { toGlobalId } from "../schema/ids.js";
 
@@ -75,22 +74,22 @@ export function whyRefused(request: Request, req: IncomingMessage | undefined): 
 }
 
 export async function createDemoSession(prisma: DbClient, secret: string): Promise<DemoSession> {
-  const [customer, crowd] = await Promise.all([demoCustomer(prisma), demoShoppers(prisma)]);
+  const [customer, ...crowd] = await seededCustomers(prisma);
   const shopper = async (c: { id: string; name: string }): Promise<DemoShopper> => {
     const id = toGlobalId("Customer", c.id);
     return { id, name: c.name, token: await signToken({ role: "customer", sub: id }, secret) };
   };
   const [me, adminToken, shoppers] = await Promise.all([
-    shopper(customer),
+    shopper(customer!),
     signToken({ role: "admin" }, secret),
     Promise.all(crowd.map(shopper)),
   ]);
   return { customer: me, admin: { token: adminToken }, shoppers };
 }
 
-/** The seed's other customers (all but the first), created when missing; in seed order. */
-async function demoShoppers(prisma: DbClient) {
-  const wanted = demoCustomers().slice(1);
+/** The seed's customers, in seed order (the first is the demo customer); created when missing. */
+async function seededCustomers(prisma: DbClient) {
+  const wanted = demoCustomers();
   const emails = wanted.map((c) => c.email);
   let found = await prisma.customer.findMany({ where: { email: { in: emails } } });
   if (found.length < wanted.length) {
@@ -98,18 +97,4 @@ async function demoShoppers(prisma: DbClient) {
     found = await prisma.customer.findMany({ where: { email: { in: emails } } });
   }
   return found.sort((a, b) => emails.indexOf(a.email) - emails.indexOf(b.email));
-}
-
-/** The first seeded customer; created when the database was not seeded. */
-async function demoCustomer(prisma: DbClient) {
-  const { name, email } = demoCustomers()[0]!;
-  const existing = await prisma.customer.findUnique({ where: { email } });
-  if (existing) return existing;
-  try {
-    return await prisma.customer.create({ data: { name, email } });
-  } catch (err) {
-    // Two first visits at once: the other request created it.
-    if (isUniqueViolation(err)) return prisma.customer.findUniqueOrThrow({ where: { email } });
-    throw err;
-  }
 }
