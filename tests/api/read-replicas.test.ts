@@ -11,7 +11,7 @@ import { startStandby } from "../../infra/services/postgres-standby.js";
 import type { StartedService } from "../../infra/services/process.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { bearer } from "../support/client.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
 import { expectTypename, JWT_SECRET, shop, type Product, type Shop } from "../support/shop.js";
 import { redisUrl } from "../support/services.js";
 import { eventually } from "../support/stockwire.js";
@@ -38,8 +38,8 @@ const env = (maxLagMs: number, redis: boolean) => ({
 beforeAll(async () => {
   database = await createTestDatabase();
   standby = await startStandby(database.url, { log: () => {} });
-  primarySql = new pg.Pool({ connectionString: database.url, max: 2 });
-  standbySql = new pg.Pool({ connectionString: standby.url, max: 2 });
+  primarySql = sqlPool(database.url);
+  standbySql = sqlPool(standby.url);
   standbySql.on("error", () => {});
   const open = async (maxLagMs: number, redis: boolean) => {
     const t = await startTestApp(env(maxLagMs, redis));

@@ -22,7 +22,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHaproxy, type Haproxy } from "../../infra/services/haproxy.js";
 import { channelName } from "../../src/realtime/pubsub.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import { type Product, type Shop } from "../support/shop.js";
 import {
@@ -59,7 +59,7 @@ const subs: Subscription<StockEvent>[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  sql = sqlPool(database.url);
   names = streamNames("balanced");
   const env = {
     ...stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() }, names, ["api"]),

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKafka } from "../../infra/services/kafka.js";
 import type { StartedService } from "../../infra/services/process.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
 import { redisUrl } from "../support/services.js";
 import {
   eventually,
@@ -34,7 +34,7 @@ let sub: Subscription<StockEvent> | undefined;
 
 beforeAll(async () => {
   [kafka, database] = await Promise.all([startKafka({ log: () => {} }), createTestDatabase()]);
-  sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  sql = sqlPool(database.url);
   instance = await startInstance({
     ...stockwireEnv({ databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: [kafka.url] }, names, ["api", "relay", "bridge"]),
     // Fast failover (docs/capacity.md): the crashed consumer's old membership expires after 2 s.

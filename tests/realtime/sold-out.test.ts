@@ -2,9 +2,8 @@
 // the database has refused an order for a sold-out product, the live stock
 // stream keeps this process informed, and further orders for it are refused
 // from memory, with no database round trip; a restock's event reopens it.
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import { shopAt, startInstance, stockwireEnv, streamNames, type Instance } from "../support/stockwire.js";
 import { expectTypename, type Shop } from "../support/shop.js";
@@ -64,7 +63,7 @@ describe("sold-out short cut", () => {
 
   it("trusts a sold-out state only for ORDER_SOLD_OUT_TRUST_MS: stock restored behind the app's back (no event) is sold again", async () => {
     const api2 = await startInstance({ ...env, STOCKWIRE_ROLES: "api", ORDER_SOLD_OUT_TRUST_MS: "300" });
-    const sql = new pg.Pool({ connectionString: db.url, max: 1 });
+    const sql = sqlPool(db.url, 1);
     try {
       const shop2 = await shopAt(api2.url);
       const services = api2.running.app!.services;

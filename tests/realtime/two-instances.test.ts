@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import {
   eventually,
@@ -37,7 +37,7 @@ const track = <T>(s: Subscription<T>) => (subscriptions.push(s as Subscription<u
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  sql = sqlPool(database.url);
   const env = stockwireEnv(
     { databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() },
     streamNames("two-instances"),

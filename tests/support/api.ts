@@ -1,7 +1,7 @@
 // A test file's API: its own PostgreSQL database, the real app on it in
 // process, and the shop helpers (tests/support/shop.ts) over yoga.fetch.
 import pg from "pg";
-import { createTestDatabase } from "./database.js";
+import { createTestDatabase, sqlPool } from "./database.js";
 import { startTestApp, type TestApp } from "./app.js";
 import { JWT_SECRET, shop, type Shop } from "./shop.js";
 import type { DatabaseOptions } from "../../src/db/database.js";
@@ -19,7 +19,7 @@ export async function startApi(
 ): Promise<Api> {
   const database = await createTestDatabase();
   const t = await startTestApp({ DATABASE_URL: database.url, JWT_SECRET, DATABASE_POOL_SIZE: "30", ...env }, options, deps);
-  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const sql = sqlPool(database.url);
   return {
     ...t,
     ...(await shop(t.gql)),

@@ -2,6 +2,7 @@
 // that the global setup prepared, so files run in parallel without sharing
 // rows. CREATE DATABASE ... TEMPLATE copies files: ~100 ms, no migrations.
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { databaseUrl, withClient } from "../../infra/services/postgres.js";
 import { services } from "./services.js";
 
@@ -34,4 +35,17 @@ export async function createTestDatabase(opts: { empty?: boolean } = {}): Promis
     url: databaseUrl(postgresAdminUrl, name),
     drop: () => withClient(postgresAdminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
+}
+
+/**
+ * A pool for a test's own SQL. pg-pool's end() resolves before its clients'
+ * sockets have closed, so a DROP DATABASE ... WITH (FORCE) right after can
+ * terminate a client that is still ending; its idle listener then re-emits
+ * the 57P01 on the pool, which without a listener is an uncaught exception.
+ * Query errors still reach the query's caller.
+ */
+export function sqlPool(url: string, max = 2): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on("error", () => {});
+  return pool;
 }
