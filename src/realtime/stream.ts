@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from "kafkajs";
 import type { Config } from "../config/config.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
+import { leaveGroupFor } from "./kafka-leave-group.js";
 
 /** How long a start waits for new topics' partitions to get leaders. */
 const TOPIC_READY_TIMEOUT_MS = 30_000;
@@ -49,13 +50,8 @@ export function createStream(config: Config["kafka"]): StreamBackend {
 const RETRY = { initialRetryTime: 100, maxRetryTime: 1_000 };
 
 function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["kafka"], { kind: "kafka" }>): StreamBackend {
-  const kafka = new Kafka({
-    clientId: "stockwire",
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    retry: { retries: 8, ...RETRY },
-  });
+  const connection = { brokers, connectionTimeout: 3000 };
+  const kafka = new Kafka({ ...connection, clientId: "stockwire", logLevel: logLevel.NOTHING, retry: { retries: 8, ...RETRY } });
   const admin = kafka.admin();
   let producer: Producer | undefined;
   let adminReady: Promise<void> | undefined;
@@ -116,27 +112,35 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
       let stopped = false;
       let current: Consumer | undefined;
       let retry: NodeJS.Timeout | undefined;
+      // The member a crashed consumer left behind in the group, to leave on its behalf (kafka-leave-group.ts).
+      let orphan: string | undefined;
 
       const start = async () => {
         // Failover. A bridge that stops (SIGTERM) leaves the group and the others
         // take its partitions at their next heartbeat. One that dies without
-        // leaving (SIGKILL, a lost node), and after a broker restart the crashed
-        // consumer's old membership, hold partitions until the session expires:
-        // sessionTimeoutMs (KAFKA_SESSION_TIMEOUT_MS). Heartbeats come several
-        // times per session, so the survivors learn of a rebalance quickly; a
-        // member stuck in a rebalance is dropped after 10 s, not kafkajs' 60 s.
+        // leaving (SIGKILL, a lost node) holds its partitions until its session
+        // expires: sessionTimeoutMs (KAFKA_SESSION_TIMEOUT_MS). Heartbeats come
+        // several times per session, so the survivors learn of a rebalance
+        // quickly; a member stuck in a rebalance is dropped after 10 s, not
+        // kafkajs' 60 s. A consumer that crashed (a broker restart) is replaced
+        // below, after its old membership is ended, so that one does not wait.
         const consumer = kafka.consumer({
           groupId,
           maxWaitTimeInMs: 100,
           sessionTimeout: sessionTimeoutMs,
           heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeoutMs / 6))),
           rebalanceTimeout: 10_000,
-          retry: { retries: 10, ...RETRY },
+          // kafkajs' own restart would forget the member id: replace() restarts instead.
+          retry: { retries: 10, ...RETRY, restartOnFailure: async () => false },
         });
         current = consumer;
+        let memberId: string | undefined;
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => (memberId = payload.memberId));
         consumer.on(consumer.events.CRASH, ({ payload }) => {
-          onError(new Error(`Kafka consumer (group ${groupId}) crashed${payload.restart ? ", restarting" : ""}: ${payload.error.message}`));
-          if (!payload.restart && current === consumer) replace(0);
+          onError(new Error(`Kafka consumer (group ${groupId}) crashed, restarting: ${payload.error.message}`));
+          if (current !== consumer) return;
+          orphan = memberId;
+          replace(0);
         });
         try {
           await consumer.connect();
@@ -171,10 +175,9 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
         }
       };
 
-      // kafkajs restarts a crashed consumer only after errors it deems
-      // retriable; around a broker restart it can also give up for good. Then a
-      // fresh consumer takes over, with backoff, until one runs: a bridge must
-      // never sit idle while Kafka is up.
+      // A crashed consumer is replaced by a fresh one, with backoff, until one
+      // runs: a bridge must never sit idle while Kafka is up. While the brokers
+      // are down, ending the old membership fails and the next attempt retries.
       const replace = (attempt: number) => {
         const failed = current;
         current = undefined;
@@ -184,10 +187,14 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
             retry = undefined;
             await failed?.disconnect().catch(() => {});
             if (stopped) return;
-            await start().catch((err) => {
+            try {
+              if (orphan) await leaveGroupFor(connection, groupId, orphan);
+              orphan = undefined;
+              await start();
+            } catch (err) {
               onError(err);
               replace(attempt + 1);
-            });
+            }
           },
           Math.min(100 * 2 ** attempt, RETRY.maxRetryTime),
         );
