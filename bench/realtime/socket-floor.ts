@@ -33,6 +33,8 @@ async function startSocketFloor(run: RunContext, scenario: Scenario): Promise<No
     args: [file],
     env,
     memoryProbe: true,
+    // With --cpu-prof the floor is profiled too: where its time goes is the other half of a comparison.
+    cpuProfDir: run.cpuProfDir,
     ready: { what: "the socket floor to listen", match: (log) => /^socket-floor: listening on (ws:\/\/\S+)/m.exec(log)?.[1] },
   });
 }
@@ -41,6 +43,7 @@ export async function socketFloorPart(run: RunContext, scenario: Scenario, watch
   const { h } = run;
   h.log(`--- socket floor: ${scenario.name}`);
   const server = await startSocketFloor(run, scenario);
+  const startedAt = performance.now();
   const stop = h.deferred(() => server.stop());
   h.log(`socket floor ${server.url} (pid ${server.pid})`);
   try {
@@ -62,7 +65,8 @@ export async function socketFloorPart(run: RunContext, scenario: Scenario, watch
         alive: () => {
           if (server.exitedAs()) throw new Error(`the socket floor server stopped (${server.exitedAs()}); its log:\n${server.logTail()}`);
         },
-        profileAt: () => {},
+        profileAt: (what) =>
+          run.cpuProfDir && h.log(`${what}: socket-floor profile offset ~${((performance.now() - startedAt) / 1000).toFixed(1)} s`),
       },
       [(ctx, round) => floorPhase(ctx, "socket-floor", round)],
       (ctx) => ({ ...ctx, publisher: run.publisher }),
