@@ -1,7 +1,10 @@
 // "Outbox rows were committed": wakes relays right after the commit, never
 // inside it. Relays in this process hear it at once; relays elsewhere through
-// a NOTIFY, throttled so a busy order stream sends a few per second, not one
-// per order. Relays also poll, so a lost signal only costs latency.
+// a NOTIFY: the first commit of a quiet moment at once, then at most one more
+// per throttle window (a group-committed batch of orders sends two, not one
+// per order). The window is short because every commit in it waits for its
+// end: it is most of the commit -> relay latency. Relays also poll, so a lost
+// signal only costs latency.
 import { EventEmitter } from "node:events";
 
 export const OUTBOX_CHANNEL = "outbox_event";
@@ -12,7 +15,7 @@ export interface OutboxSignal {
   onCommitted(listener: () => void): () => void;
 }
 
-export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs = 20): OutboxSignal {
+export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs = 2): OutboxSignal {
   const local = new EventEmitter();
   local.setMaxListeners(0);
   let pending: NodeJS.Timeout | undefined;

@@ -1,0 +1,43 @@
+// The outbox signal's throttle (pure timing logic, fake timers): relays in this
+// process hear every commit at once; other processes get a NOTIFY at once for
+// the first commit of a quiet moment and one more at the end of the window for
+// whatever committed inside it, so no commit waits longer than the window.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createOutboxSignal } from "../../src/events/outbox-signal.js";
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe("outbox signal", () => {
+  it("an isolated commit notifies at once; a burst sends one more NOTIFY when the window ends, not one per commit", () => {
+    const notify = vi.fn(async () => {});
+    const signal = createOutboxSignal(notify, 2);
+    const local = vi.fn();
+    signal.onCommitted(local);
+
+    signal.committed();
+    expect(notify).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 10; i++) signal.committed();
+    expect(local).toHaveBeenCalledTimes(11); // this process's relays: every commit, at once
+    expect(notify).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(2);
+    expect(notify).toHaveBeenCalledTimes(2); // the burst's tail, at the end of the window
+    vi.advanceTimersByTime(10);
+    expect(notify).toHaveBeenCalledTimes(2); // nothing more without commits
+
+    // A quiet moment later: at once again.
+    signal.committed();
+    expect(notify).toHaveBeenCalledTimes(3);
+  });
+
+  it("a failing NOTIFY is swallowed (relays also poll) and the next commit still notifies", async () => {
+    const notify = vi.fn(async () => {
+      throw new Error("database unreachable");
+    });
+    const signal = createOutboxSignal(notify, 2);
+    signal.committed();
+    await vi.advanceTimersByTimeAsync(5);
+    signal.committed();
+    expect(notify).toHaveBeenCalledTimes(2);
+  });
+});
