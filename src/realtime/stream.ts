@@ -124,11 +124,15 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
         // quickly; a member stuck in a rebalance is dropped after 10 s, not
         // kafkajs' 60 s. A consumer that crashed (a broker restart) is replaced
         // below, after its old membership is ended, so that one does not wait.
+        const heartbeatInterval = Math.max(100, Math.min(1_000, Math.floor(sessionTimeoutMs / 6)));
         const consumer = kafka.consumer({
           groupId,
-          maxWaitTimeInMs: 100,
+          // How long an idle fetch waits on the broker (data ends the wait at once). kafkajs
+          // heartbeats between fetches, so no longer than the heartbeat interval; longer than
+          // 100 ms, as this was, because an idle bridge's polling is CPU an API process shares.
+          maxWaitTimeInMs: Math.min(500, heartbeatInterval),
           sessionTimeout: sessionTimeoutMs,
-          heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeoutMs / 6))),
+          heartbeatInterval,
           rebalanceTimeout: 10_000,
           // kafkajs' own restart would forget the member id: replace() restarts instead.
           retry: { retries: 10, ...RETRY, restartOnFailure: async () => false },
