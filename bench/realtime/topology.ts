@@ -50,6 +50,8 @@ export async function startStockwire(run: RunContext, scenario: Scenario): Promi
     pipeline = await startApi({
       ...common,
       poolSize: 5,
+      // Profiled too with --cpu-prof (its offsets are the API's, give or take its start-up).
+      cpuProfDir: run.cpuProfDir,
       env: { ...streamEnv, STOCKWIRE_ROLES: "relay,bridge" },
       readyLine: /^stockwire: bridge/m,
     });
