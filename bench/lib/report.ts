@@ -40,7 +40,19 @@ export function codeVersion(root: string): CodeVersion {
       execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const commit = git("rev-parse", "--short", "HEAD");
     const dirty =
-      git("status", "--porcelain", "--", "src", "prisma", "schema.graphql", "package.json", "package-lock.json", "bench", "scripts") !== "";
+      git(
+        "status",
+        "--porcelain",
+        "--",
+        "src",
+        "prisma",
+        "schema.graphql",
+        "package.json",
+        "package-lock.json",
+        "bench",
+        ":(exclude)bench/results", // an earlier run's report is not a change to the code
+        "scripts",
+      ) !== "";
     return { commit, dirty, text: `git ${commit}${dirty ? " + uncommitted changes (src, prisma, bench or scripts)" : " (clean)"}` };
   } catch {
     return { commit: "nogit", dirty: false, text: "not a git checkout" };
