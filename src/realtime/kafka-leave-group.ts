@@ -25,10 +25,11 @@ interface Cluster {
 type CreateCluster = (options: { metadataMaxAge?: number }) => Cluster;
 
 /**
- * Resolves once `memberId` is out of `groupId` (it left now, or the
- * coordinator no longer knows it); rejects while the brokers cannot be
- * reached, for the caller to try again. Resolves false when this kafkajs
- * version has no hook for it.
+ * Resolves true once `memberId` is out of `groupId` (it left now, or the
+ * coordinator no longer knows it), false when it cannot be done (this kafkajs
+ * has no hook, or the coordinator refuses for good): the replacement then
+ * waits out the old session. Rejects while the brokers cannot be reached (or
+ * the coordinator is still loading after 2 s), for the caller to try again.
  */
 export async function leaveGroupFor(
   config: Pick<KafkaConfig, "brokers" | "connectionTimeout">,
@@ -51,10 +52,13 @@ export async function leaveGroupFor(
         await coordinator.leaveGroup({ groupId, memberId });
         break;
       } catch (err) {
-        const { type, retriable } = err as { type?: string; retriable?: boolean };
+        const refusal = protocolError(err);
+        // Not an answer from Kafka (a broker unreachable): the caller tries again later.
+        if (!refusal) throw err;
         // Gone already: its session expired, or the group was emptied meanwhile.
-        if (type === "UNKNOWN_MEMBER_ID") break;
-        if (!type || !retriable || attempt >= 20) throw err;
+        if (refusal.type === "UNKNOWN_MEMBER_ID") return true;
+        if (!refusal.retriable) return false;
+        if (attempt >= 20) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -62,4 +66,12 @@ export async function leaveGroupFor(
     await cluster.disconnect().catch(() => {});
   }
   return true;
+}
+
+/** The Kafka error code behind an error, if Kafka answered (kafkajs wraps it in its retry errors). */
+function protocolError(err: unknown): { type: string; retriable: boolean } | undefined {
+  for (let e = err as { type?: unknown; retriable?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.type === "string") return { type: e.type, retriable: e.retriable === true };
+  }
+  return undefined;
 }

@@ -192,7 +192,12 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
             await failed?.disconnect().catch(() => {});
             if (stopped) return;
             try {
-              if (orphan) await leaveGroupFor(connection, groupId, orphan);
+              // Unreachable brokers throw: the next attempt tries again. A refusal starts without it.
+              if (orphan && !(await leaveGroupFor(connection, groupId, orphan))) {
+                onError(
+                  new Error(`Kafka group ${groupId}: could not end the crashed consumer's membership; its partitions wait for its session`),
+                );
+              }
               orphan = undefined;
               await start();
             } catch (err) {
