@@ -74,11 +74,17 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   });
   const engine = new RedisPubSub({ publisher, subscriber });
   const where = new URL(config.url);
+  // graphql-redis-subscriptions' unsubscribe fires its UNSUBSCRIBE commands
+  // without handling their promises: once the connections are quitting, each
+  // rejects with "Connection is closed" as an unhandled rejection. After
+  // close() there is nothing to unsubscribe from anyway.
+  let closed = false;
+  const live = typed(engine, () => !closed);
   return {
     kind: "redis",
     describe: `${where.hostname}:${where.port || 6379}`,
     redis: publisher,
-    ...typed(engine),
+    ...live,
     onResync(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -88,17 +94,20 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
       await publisher.ping();
     },
     async close() {
+      closed = true;
       await engine.close();
     },
   };
 }
 
-function typed(engine: PubSubEngine): Pick<PubSubBackend, "publish" | "subscribe"> {
+function typed(engine: PubSubEngine, open: () => boolean = () => true): Pick<PubSubBackend, "publish" | "subscribe"> {
   return {
     publish: (channel, id, payload) => engine.publish(channelName(channel, id), payload),
     async subscribe(channel, id, onMessage) {
       const subId = await engine.subscribe(channelName(channel, id), onMessage, {});
-      return () => engine.unsubscribe(subId);
+      return () => {
+        if (open()) engine.unsubscribe(subId);
+      };
     },
   };
 }
