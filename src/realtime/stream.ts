@@ -186,6 +186,8 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
         const failed = current;
         current = undefined;
         if (stopped) return;
+        // One replacement at a time: a consumer that crashes while its start also fails reports twice.
+        if (retry) return void failed?.disconnect().catch(() => {});
         retry = setTimeout(
           async () => {
             retry = undefined;
