@@ -17,7 +17,7 @@
 // - Convergence: every client ends on each product's final stock and version.
 // Failover times are measured and logged, not asserted (docs/capacity.md).
 import { Redis } from "ioredis";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHaproxy, type Haproxy } from "../../infra/services/haproxy.js";
@@ -27,6 +27,7 @@ import { kafkaBrokers, redisUrl } from "../support/services.js";
 import { type Product, type Shop } from "../support/shop.js";
 import {
   eventually,
+  partitionOf,
   shopAt,
   sleep,
   startRoleProcess,
@@ -104,20 +105,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The partition Kafka's producer puts a key on (kafkajs' default partitioner, murmur2 as in Java). */
-const partitionOf = (key: string) =>
-  Partitioners.DefaultPartitioner()({
-    topic: names.KAFKA_TOPIC_STOCK,
-    partitionMetadata: Array.from({ length: PARTITIONS }, (_, i) => ({
-      partitionId: i,
-      leader: 1,
-      partitionErrorCode: 0,
-      replicas: [1],
-      isr: [1],
-    })),
-    message: { key, value: null },
-  });
-
 /** An order of one unit, retried with the same idempotency key while the request fails on the way (a dead instance, the balancer). */
 async function orderOne(token: string, productId: string, key: string): Promise<{ orderId?: string; soldOut: boolean; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
@@ -144,7 +131,7 @@ describe("flash sale through HAProxy over two API instances, two relays, two bri
 
     // Products on at least 7 of the 12 partitions: whichever 6 the killed bridge held, some carry the sale.
     const products: Product[] = [];
-    while (products.length < 12 || new Set(products.map((p) => partitionOf(p.id))).size < 7) {
+    while (products.length < 12 || new Set(products.map((p) => partitionOf(p.id, PARTITIONS))).size < 7) {
       products.push(await shop.createProduct({ stock: STOCK }));
     }
     const ids = products.map((p) => p.id);
@@ -260,7 +247,7 @@ describe("flash sale through HAProxy over two API instances, two relays, two bri
       return ids.reduce((n, id) => n + Array.from({ length: STOCK + 1 }, (_, v) => v).filter((v) => !seen.has(`${id}@${v}`)).length, 0);
     });
     console.log(
-      `[balanced-flash-sale] ${total} units of ${products.length} products (on ${new Set(products.map((p) => partitionOf(p.id))).size} partitions) ` +
+      `[balanced-flash-sale] ${total} units of ${products.length} products (on ${new Set(products.map((p) => partitionOf(p.id, PARTITIONS))).size} partitions) ` +
         `sold in ${((saleEnded - saleStarted) / 1000).toFixed(1)} s to ${CUSTOMERS} customers, ${retried} order requests retried;\n` +
         `  API instance SIGKILLed: ${reconnected.length}/${SUBSCRIBERS} subscribers reconnected through HAProxy, first event on the new connection ` +
         `${reconnectMs.map((ms) => `${ms} ms`).join(", ")} after the kill;\n` +

@@ -5,7 +5,6 @@
 // the client's answer to the event's first arrival on Redis, and logged (the
 // figures in docs/capacity.md); asserted is only that no event is lost.
 import { Redis } from "ioredis";
-import { Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { channelName } from "../../src/realtime/pubsub.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -13,6 +12,7 @@ import { kafkaBrokers, redisUrl } from "../support/services.js";
 import type { Product, Shop } from "../support/shop.js";
 import {
   eventually,
+  partitionOf,
   shopAt,
   sleep,
   startInstance,
@@ -57,24 +57,11 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const partitionOf = (key: string) =>
-  Partitioners.DefaultPartitioner()({
-    topic: "stock",
-    partitionMetadata: Array.from({ length: PARTITIONS }, (_, i) => ({
-      partitionId: i,
-      leader: 1,
-      partitionErrorCode: 0,
-      replicas: [1],
-      isr: [1],
-    })),
-    message: { key, value: null },
-  });
-
 describe("bridge group failover", () => {
   it("loses no event when a bridge leaves, one joins and one is killed; logs how long events waited", async () => {
     // Products on every partition, so whichever partitions move, orders are waiting on them.
     const products: Product[] = [];
-    while (new Set(products.map((p) => partitionOf(p.id))).size < PARTITIONS && products.length < 300) {
+    while (new Set(products.map((p) => partitionOf(p.id, PARTITIONS))).size < PARTITIONS && products.length < 300) {
       products.push(await shop.createProduct({ stock: 1_000_000 }));
     }
     await eventually("every CREATED event on Redis", async () => products.every((p) => firstOnRedis.has(p.id)), 60_000);

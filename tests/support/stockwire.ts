@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createClient, type Client } from "graphql-ws";
+import { Partitioners } from "kafkajs";
 import WebSocket from "ws";
 import { leaderOf, signalGroup } from "../../infra/services/leader.mjs";
 import { loadConfig } from "../../src/config/config.js";
@@ -33,6 +34,24 @@ export function streamNames(label: string): Record<"KAFKA_TOPIC_STOCK" | "KAFKA_
     KAFKA_BRIDGE_GROUP: `test.${id}.bridge`,
   };
 }
+
+/**
+ * The partition of `partitions` that the relay's producer puts a key (a
+ * product's database id) on: kafkajs' default partitioner, murmur2 as in Java.
+ * The topic plays no part in it.
+ */
+export const partitionOf = (key: string, partitions: number): number =>
+  Partitioners.DefaultPartitioner()({
+    topic: "any",
+    partitionMetadata: Array.from({ length: partitions }, (_, i) => ({
+      partitionId: i,
+      leader: 1,
+      partitionErrorCode: 0,
+      replicas: [1],
+      isr: [1],
+    })),
+    message: { key, value: null },
+  });
 
 /** The environment of a Stockwire process on these backends (as main.ts would read it). */
 export function stockwireEnv(backends: Backends, names: ReturnType<typeof streamNames>, roles: Role[]): Record<string, string> {
