@@ -69,11 +69,12 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
     if (!missing.length) return;
     await connectAdmin();
     // A topic that exists keeps its partition count: adding partitions would move keys, and a product's events out of order.
-    // Not kafkajs' waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a broker busy
-    // creating 12 partitions also answers UNKNOWN_TOPIC_OR_PARTITION for a while, which failed
-    // the start. createTopics also returns at once when another process created the topic a
-    // moment ago. So: wait here, whatever the metadata answers, until every partition has a leader.
-    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+    // Not kafkajs' waitForLeaders (on by default): it retries only LEADER_NOT_AVAILABLE, and a
+    // broker busy creating 12 partitions also answers UNKNOWN_TOPIC_OR_PARTITION for a while,
+    // which failed the start. createTopics also returns at once when another process created the
+    // topic a moment ago. So: wait here, whatever the metadata answers, until every partition has a leader.
+    const topicsToCreate = missing.map((topic) => ({ topic, numPartitions: partitions }));
+    await admin.createTopics({ topics: topicsToCreate, waitForLeaders: false });
     const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
     for (;;) {
       const { topics: meta } = await admin.fetchTopicMetadata({ topics: missing }).catch(() => ({ topics: [] }));
