@@ -7,6 +7,7 @@
 // Several relays may run (one per API instance); a transaction-scoped
 // advisory lock lets exactly one publish at a time, so events leave in commit
 // order and are not published twice in normal operation. The others stand by.
+// Scans start past what is known to be published (outbox-cursor.ts).
 import type { Database } from "../db/database.js";
 import type { StreamBackend } from "./stream.js";
 import { OUTBOX_CHANNEL, type OutboxSignal } from "../events/outbox-signal.js";
@@ -14,6 +15,7 @@ import { toStreamMessage, type Topics } from "./stream-events.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import { publishTraced } from "./change-tracing.js";
+import { createOutboxCursor, type OutboxCursorOptions } from "./outbox-cursor.js";
 
 const RELAY_LOCK = 0x5707_0e1a;
 
@@ -32,6 +34,8 @@ export interface RelayOptions {
    * tick runs goes into the next), and an isolated commit should not wait.
    */
   gatherMs?: number;
+  /** Where scans start (tests shorten its waits). */
+  cursor?: OutboxCursorOptions;
   onError?: (err: unknown) => void;
   metrics?: Metrics;
 }
@@ -65,29 +69,50 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       wake = done;
     });
 
-  const tick = () =>
-    db.prisma.$transaction(
+  const cursor = createOutboxCursor(opts.cursor);
+  const tick = async () => {
+    const published = await db.prisma.$transaction(
       async (tx) => {
         const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
-        if (!lock?.locked) return 0;
+        if (!lock?.locked) return undefined;
+        // The table's max id comes from the same snapshot as the rows: the horizon of a drained scan.
         const rows = await tx.$queryRaw<
-          { id: bigint; topic: string; key: string; payload: Record<string, unknown>; trace_context: TraceCarrier | null }[]
+          {
+            id: bigint | null;
+            topic: string;
+            key: string;
+            payload: Record<string, unknown>;
+            trace_context: TraceCarrier | null;
+            max_id: bigint | null;
+          }[]
         >`
-          SELECT id, topic, key, payload, trace_context FROM outbox_event WHERE published_at IS NULL ORDER BY id LIMIT ${batchSize}`;
-        if (!rows.length) return 0;
+          SELECT e.id, e.topic, e.key, e.payload, e.trace_context, top.max_id
+          FROM (SELECT max(id) AS max_id FROM outbox_event) top
+          LEFT JOIN LATERAL (
+            SELECT id, topic, key, payload, trace_context FROM outbox_event
+            WHERE published_at IS NULL AND id > ${cursor.after(performance.now())} ORDER BY id LIMIT ${batchSize}
+          ) e ON true`;
+        const pending = rows.filter((r): r is typeof r & { id: bigint } => r.id !== null);
+        const horizon = pending.length === batchSize ? pending[pending.length - 1]!.id : (rows[0]?.max_id ?? 0n);
+        if (!pending.length) return { count: 0, horizon };
         // Publish inside the transaction: if Kafka refuses, nothing is marked
         // and the rows are retried; the lock keeps other relays off meanwhile.
         const started = performance.now();
         await publishTraced(
-          rows.map((r) => toStreamMessage(r, topics)),
+          pending.map((r) => toStreamMessage(r, topics)),
           (messages) => stream.publish(messages),
         );
         metrics.relayPublished((performance.now() - started) / 1000);
-        await tx.$executeRaw`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`;
-        return rows.length;
+        await tx.$executeRaw`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${pending.map((r) => r.id)}::bigint[])`;
+        return { count: pending.length, horizon };
       },
       { timeout: 120_000, maxWait: 10_000 },
     );
+    // Only a committed scan moves the cursor; while another relay holds the lock, ours knows nothing.
+    if (!published) cursor.reset();
+    else cursor.scanned(published.horizon, performance.now());
+    return published?.count ?? 0;
+  };
 
   const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
   const offSignal = outbox?.onCommitted(signal) ?? (() => {});

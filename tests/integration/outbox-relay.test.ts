@@ -1,0 +1,96 @@
+// The relay's scans start past what it knows is published (outbox-cursor.ts),
+// yet an event whose transaction took its id before a later one was published,
+// and committed after, is still published: soon when it commits within the
+// cursor's lag, at the next full scan when later.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../src/db/database.js";
+import { STOCK_CHANGED } from "../../src/events/stock-changed.event.js";
+import { startOutboxRelay, type Relay } from "../../src/realtime/outbox-relay.js";
+import { createStream, type StreamBackend } from "../../src/realtime/stream.js";
+import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
+import { eventually } from "../support/stockwire.js";
+
+const topics = { stockChanged: "test.stock-changed", orderStatusChanged: "test.order-status-changed" };
+const INSERT = `INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3) RETURNING id::text`;
+const payload = () => {
+  const productId = randomUUID();
+  const p = { productId, sku: "S", stock: 1, version: 1, delta: 1, reason: "RESTOCK", orderId: null, occurredAt: new Date().toISOString() };
+  return [STOCK_CHANGED, productId, JSON.stringify(p)];
+};
+
+let database: TestDatabase;
+let db: Database;
+let sql: pg.Pool;
+let stream: StreamBackend;
+const published = new Set<string>(); // outbox ids (the events' eventId)
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = await openDatabase({ kind: "postgres", url: database.url, poolSize: 4 });
+  sql = sqlPool(database.url, 4);
+  stream = createStream({ kind: "memory" });
+  await stream.consume({
+    groupId: "test",
+    topics: [topics.stockChanged],
+    onBatch: async (messages) => messages.forEach((m) => published.add((JSON.parse(m.value) as { eventId: string }).eventId)),
+  });
+});
+afterAll(async () => {
+  await stream?.close();
+  await sql?.end();
+  await db?.close();
+  await database?.drop();
+});
+
+/** An outbox row inserted in a transaction left open; commit() commits it. */
+async function openTransactionWithEvent(): Promise<{ id: string; commit(): Promise<void> }> {
+  const client = await sql.connect();
+  await client.query("BEGIN");
+  const { rows } = await client.query<{ id: string }>(INSERT, payload());
+  return {
+    id: rows[0]!.id,
+    async commit() {
+      await client.query("COMMIT");
+      client.release();
+    },
+  };
+}
+
+async function withRelay(cursor: { lagMs: number; fullScanMs: number }, body: (relay: Relay) => Promise<void>) {
+  const relay = await startOutboxRelay({ db, stream, topics, cursor, pollMs: 50 });
+  try {
+    await body(relay);
+  } finally {
+    await relay.stop();
+  }
+}
+
+describe("outbox relay scans", () => {
+  it("publishes an event that commits after a later one was published, within the cursor's lag", async () => {
+    await withRelay({ lagMs: 5_000, fullScanMs: 600_000 }, async () => {
+      const early = await openTransactionWithEvent();
+      const { rows } = await sql.query<{ id: string }>(INSERT, payload());
+      const later = rows[0]!.id;
+      expect(BigInt(later)).toBeGreaterThan(BigInt(early.id));
+      await eventually("the later event published", async () => published.has(later), 10_000);
+      await early.commit();
+      // No full scan comes in this test: only a cursor that has not passed the early id finds it.
+      await eventually("the early event published", async () => published.has(early.id), 10_000);
+    });
+  });
+
+  it("publishes one that commits after the cursor passed its id, at the next full scan", async () => {
+    await withRelay({ lagMs: 100, fullScanMs: 2_000 }, async () => {
+      const early = await openTransactionWithEvent();
+      const { rows } = await sql.query<{ id: string }>(INSERT, payload());
+      await eventually("the later event published", async () => published.has(rows[0]!.id), 10_000);
+      await new Promise((r) => setTimeout(r, 500)); // several scans: the cursor is past both ids now
+      await early.commit();
+      await eventually("the early event published", async () => published.has(early.id), 10_000);
+      const { rows: left } = await sql.query(`SELECT id FROM outbox_event WHERE published_at IS NULL`);
+      expect(left).toEqual([]);
+    });
+  });
+});
