@@ -50,6 +50,7 @@ try {
   if (pipeline) {
     say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own`);
     running.metrics.addRemote(() => pipeline.metrics());
+    running.outbox.onCommitted(() => pipeline.committed());
   }
   if (running.url) {
     if (config.demo) say(`demo      ${running.url}/   (the storefront, live stock)`);

@@ -30,9 +30,14 @@ interface ThreadData {
 
 type MetricsJSON = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 type FromThread = { say: string } | { started: true } | { failed: string } | { stopped: true } | { metrics: number; json: MetricsJSON };
-type ToThread = "stop" | { metrics: number };
+type ToThread = "stop" | "committed" | { metrics: number };
 
 export interface PipelineThread {
+  /**
+   * The API thread committed outbox rows: wakes the relay at once. Its NOTIFY
+   * reaches the relay too, but throttled (outbox-signal.ts); this costs no database round trip.
+   */
+  committed(): void;
   /** The thread's metrics (its registry's getMetricsAsJSON()), for merging into the process's. */
   metrics(): Promise<MetricsJSON>;
   /** Stops the roles and the thread. */
@@ -55,6 +60,7 @@ export function startPipelineThread(
   const asked = new Map<number, (json: MetricsJSON) => void>();
   let asks = 0;
   const send = (m: ToThread) => worker.postMessage(m);
+  let wakeQueued = false; // one message per turn of the event loop, however many commits it saw
   return new Promise((resolve, reject) => {
     let started = false;
     const stopped = new Promise<void>((done) => worker.once("exit", () => done()));
@@ -66,6 +72,14 @@ export function startPipelineThread(
       } else if ("started" in m) {
         started = true;
         resolve({
+          committed() {
+            if (wakeQueued) return;
+            wakeQueued = true;
+            setImmediate(() => {
+              wakeQueued = false;
+              send("committed");
+            });
+          },
           metrics: () =>
             new Promise((answer) => {
               const n = ++asks;
@@ -118,6 +132,7 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
     const started = await startProcess(config, { say: (line) => post({ say: line }), pipelineThread: true });
     const running = { ...started, stop: () => started.stop().finally(() => tracing?.shutdown()) };
     port.on("message", (m: ToThread) => {
+      if (m === "committed") return running.outbox.wake();
       if (typeof m === "object") {
         void running.metrics.registry.getMetricsAsJSON().then((json) => post({ metrics: m.metrics, json }));
         return;

@@ -23,6 +23,8 @@ export interface StockwireProcess {
   /** Base URL of the API, when this process runs it. */
   url?: string;
   metrics: PrometheusMetrics;
+  /** This process's outbox commits (the pipeline thread hears of the API thread's through it). */
+  outbox: OutboxSignal;
   /** Base URL of the METRICS_PORT listener, when configured (GET /metrics there). */
   metricsUrl?: string;
   stop(): Promise<void>;
@@ -143,6 +145,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
       app,
       url,
       metrics,
+      outbox,
       metricsUrl,
       async stop() {
         for (const stop of stops) await stop().catch(() => {});

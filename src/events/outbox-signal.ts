@@ -17,6 +17,8 @@ export const OUTBOX_CHANNEL = "outbox_event";
 export interface OutboxSignal {
   /** Call after a transaction that wrote outbox rows has committed. */
   committed(): void;
+  /** Another thread of this process committed (it notifies other processes itself): wakes this thread's relay only. */
+  wake(): void;
   onCommitted(listener: () => void): () => void;
 }
 
@@ -47,6 +49,9 @@ export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs
         pending.unref?.();
       };
       window();
+    },
+    wake() {
+      local.emit("committed");
     },
     onCommitted(listener) {
       local.on("committed", listener);

@@ -40,4 +40,15 @@ describe("outbox signal", () => {
     signal.committed();
     expect(notify).toHaveBeenCalledTimes(2);
   });
+
+  it("wake() (another thread of this process committed) wakes this thread's relays and sends no NOTIFY", () => {
+    const notify = vi.fn(async () => {});
+    const signal = createOutboxSignal(notify, 2);
+    const local = vi.fn();
+    signal.onCommitted(local);
+    signal.wake();
+    vi.advanceTimersByTime(10);
+    expect(local).toHaveBeenCalledTimes(1);
+    expect(notify).not.toHaveBeenCalled();
+  });
 });
