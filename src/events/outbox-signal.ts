@@ -1,15 +1,15 @@
 // "Outbox rows were committed": wakes relays right after the commit, never
 // inside it. Relays in this process hear it at once; relays elsewhere through
 // a NOTIFY: the first commit of a quiet moment at once, then at most one more
-// per throttle window (a busy order stream sends a few dozen a second, not
-// one per order). Relays also poll, so a lost signal only costs latency.
+// per throttle window (a busy order stream sends one per window, not one per
+// order). Relays also poll, so a lost signal only costs latency.
 //
-// The window is a trade: every commit inside it waits for its end, so it is
-// most of the commit -> relay latency (2 ms: p99 ~6 ms instead of ~20 ms at
-// 50 orders/s). But each wake-up is a relay transaction, and with 2 ms a hot
-// product's order path fell from 1,575 to 575 orders/s, PostgreSQL's CPU per
-// order from 0.53 to 1.73 ms (bench/orders, A/B on one machine). Until the
-// relay costs the database less per wake-up, 20 ms.
+// The window is most of the commit -> relay latency for relays in other
+// processes (2 ms: p99 ~6 ms instead of ~20 ms at 50 orders/s). It was 20 ms
+// while each relay wake-up scanned the outbox's dead index entries (2 ms then
+// cut a hot product's orders from 1,575 to 575/s); since the relay scans from
+// a cursor (outbox-cursor.ts), 2 ms costs the order path nothing measurable
+// (bench/orders A/B: 1,181 vs 1,185 orders/s, PostgreSQL 0.57 vs 0.56 ms/order).
 import { EventEmitter } from "node:events";
 
 export const OUTBOX_CHANNEL = "outbox_event";
@@ -22,7 +22,7 @@ export interface OutboxSignal {
   onCommitted(listener: () => void): () => void;
 }
 
-export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs = 20): OutboxSignal {
+export function createOutboxSignal(notifyOthers: () => Promise<void>, throttleMs = 2): OutboxSignal {
   const local = new EventEmitter();
   local.setMaxListeners(0);
   let pending: NodeJS.Timeout | undefined;
