@@ -102,7 +102,15 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
   const stops: (() => Promise<void>)[] = [() => backends.close()];
   try {
     if (roles.has("relay")) {
-      const relay = await startOutboxRelay({ db, stream, outbox, topics: config.topics, onError: warn("relay"), metrics });
+      const relay = await startOutboxRelay({
+        db,
+        stream,
+        outbox,
+        topics: config.topics,
+        retention: { seconds: config.outboxRetentionSeconds },
+        onError: warn("relay"),
+        metrics,
+      });
       stops.unshift(() => relay.stop());
       say(
         `relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`,

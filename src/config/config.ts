@@ -82,6 +82,7 @@ const EnvSchema = z.object({
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   // Kafka's own floor (the broker's group.min.session.timeout.ms, default 6 s): lower it on the broker to go lower here.
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(6_000),
+  OUTBOX_RETENTION_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(3_600),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
@@ -156,6 +157,8 @@ export interface Config {
    */
   kafka: { kind: "kafka"; brokers: string[]; partitions: number; sessionTimeoutMs: number } | { kind: "memory" };
   topics: { stockChanged: string; orderStatusChanged: string };
+  /** How long the relay keeps published outbox rows before deleting them (s; 0: forever). */
+  outboxRetentionSeconds: number;
   bridgeGroup: string;
   jwt: { secret: string; isDevSecret: boolean };
   /** Seed the demo catalogue into an empty database (embedded default only, unless asked). */
@@ -274,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { kind: "kafka", brokers: e.KAFKA_BROKERS, partitions: e.KAFKA_PARTITIONS, sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS }
       : { kind: "memory" },
     topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS },
+    outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,

@@ -18,6 +18,7 @@ import { publishTraced } from "./change-tracing.js";
 import { createOutboxCursor, type OutboxCursorOptions } from "./outbox-cursor.js";
 
 const RELAY_LOCK = 0x5707_0e1a;
+const PURGE_BATCH = 10_000;
 
 export interface RelayOptions {
   db: Database;
@@ -36,6 +37,12 @@ export interface RelayOptions {
   gatherMs?: number;
   /** Where scans start (tests shorten its waits). */
   cursor?: OutboxCursorOptions;
+  /**
+   * Published rows older than `seconds` are deleted, every `everyMs`, by the
+   * relay holding the lock (0 seconds: kept forever). The stock ledger is the
+   * history; the outbox only has to hold what is not published yet.
+   */
+  retention?: { seconds: number; everyMs?: number };
   onError?: (err: unknown) => void;
   metrics?: Metrics;
 }
@@ -109,9 +116,29 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       { timeout: 120_000, maxWait: 10_000 },
     );
     // Only a committed scan moves the cursor; while another relay holds the lock, ours knows nothing.
+    holdsLock = published !== undefined;
     if (!published) cursor.reset();
     else cursor.scanned(published.horizon, performance.now());
     return published?.count ?? 0;
+  };
+
+  // Deletes in bounded statements (an index range on published_at), so a
+  // backlog of a sale's millions of rows does not become one long transaction.
+  const { seconds: retentionSeconds = 0, everyMs: purgeEveryMs = 60_000 } = opts.retention ?? {};
+  let purgeAt = performance.now() + purgeEveryMs;
+  let holdsLock = false;
+  const purge = async () => {
+    let deleted: number;
+    do {
+      deleted = await db.prisma.$executeRaw`
+        DELETE FROM outbox_event WHERE id IN (
+          SELECT id FROM outbox_event WHERE published_at < now() - make_interval(secs => ${retentionSeconds}) LIMIT ${PURGE_BATCH})`;
+    } while (deleted === PURGE_BATCH && running);
+  };
+  const purgeIfDue = async () => {
+    if (!retentionSeconds || !holdsLock || performance.now() < purgeAt) return;
+    purgeAt = performance.now() + purgeEveryMs;
+    await purge().catch(onError);
   };
 
   const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
@@ -123,6 +150,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
         signalled = false; // this tick sees every commit signalled so far
         const published = await tick();
         backoff = 100;
+        await purgeIfDue();
         if (published === batchSize) continue; // busy: drain without waiting
         await sleep(pollMs);
         if (gatherMs) await new Promise((r) => setTimeout(r, gatherMs));

@@ -58,8 +58,12 @@ async function openTransactionWithEvent(): Promise<{ id: string; commit(): Promi
   };
 }
 
-async function withRelay(cursor: { lagMs: number; fullScanMs: number }, body: (relay: Relay) => Promise<void>) {
-  const relay = await startOutboxRelay({ db, stream, topics, cursor, pollMs: 50 });
+async function withRelay(
+  cursor: { lagMs: number; fullScanMs: number },
+  body: (relay: Relay) => Promise<void>,
+  retention?: { seconds: number; everyMs: number },
+) {
+  const relay = await startOutboxRelay({ db, stream, topics, cursor, retention, pollMs: 50 });
   try {
     await body(relay);
   } finally {
@@ -92,5 +96,42 @@ describe("outbox relay scans", () => {
       const { rows: left } = await sql.query(`SELECT id FROM outbox_event WHERE published_at IS NULL`);
       expect(left).toEqual([]);
     });
+  });
+
+  it("deletes published rows past OUTBOX_RETENTION_SECONDS (more than one delete statement's worth) and keeps the rest", async () => {
+    const insert = (publishedAgo: string | null, n = 1) =>
+      sql.query<{ id: string }>(
+        `INSERT INTO outbox_event (topic, key, payload, created_at, published_at)
+         SELECT $1, $2, $3, now() - interval '3 hours', ${publishedAgo === null ? "NULL" : `now() - interval '${publishedAgo}'`}
+         FROM generate_series(1, ${n}) RETURNING id::text`,
+        payload(),
+      );
+    const old = await insert("2 hours", 25_000); // more than one delete statement's worth
+    const recent = (await insert("10 minutes")).rows[0]!.id;
+    const unpublished = (await insert(null)).rows[0]!.id; // old, but not published yet: the relay publishes it now
+    await withRelay(
+      { lagMs: 1_000, fullScanMs: 10_000 },
+      async () => {
+        await eventually(
+          "the rows published 2 hours ago deleted",
+          async () =>
+            Number(
+              (await sql.query(`SELECT count(*) FROM outbox_event WHERE id = ANY($1::bigint[])`, [old.rows.map((r) => r.id)])).rows[0]
+                .count,
+            ) === 0,
+          30_000,
+        );
+      },
+      { seconds: 3_600, everyMs: 100 },
+    );
+    const { rows } = await sql.query<{ id: string; published: boolean }>(
+      `SELECT id::text, published_at IS NOT NULL AS published FROM outbox_event WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [[recent, unpublished]],
+    );
+    expect(rows).toEqual([
+      { id: recent, published: true },
+      { id: unpublished, published: true },
+    ]);
+    expect(published.has(unpublished)).toBe(true);
   });
 });
