@@ -7,6 +7,7 @@ import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from "ka
 import type { Config } from "../config/config.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import { leaveGroupFor } from "./kafka-leave-group.js";
+import "./kafkajs-idle-fix.js"; // before any kafkajs client exists: see the file
 
 /** How long a start waits for new topics' partitions to get leaders. */
 const TOPIC_READY_TIMEOUT_MS = 30_000;
