@@ -3,7 +3,7 @@
 // in-sync replicas, offsets committed only after the handler finished). Without:
 // an in-process log with the same contract, for the embedded default.
 import { EventEmitter } from "node:events";
-import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from "kafkajs";
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from "kafkajs";
 import type { Config } from "../config/config.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import { leaveGroupFor } from "./kafka-leave-group.js";
@@ -70,20 +70,7 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
     if (!missing.length) return;
     await connectAdmin();
     // A topic that exists keeps its partition count: adding partitions would move keys, and a product's events out of order.
-    // Not kafkajs' waitForLeaders (on by default): it retries only LEADER_NOT_AVAILABLE, and a
-    // broker busy creating 12 partitions also answers UNKNOWN_TOPIC_OR_PARTITION for a while,
-    // which failed the start. createTopics also returns at once when another process created the
-    // topic a moment ago. So: wait here, whatever the metadata answers, until every partition has a leader.
-    const topicsToCreate = missing.map((topic) => ({ topic, numPartitions: partitions }));
-    await admin.createTopics({ topics: topicsToCreate, waitForLeaders: false });
-    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
-    for (;;) {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics: missing }).catch(() => ({ topics: [] }));
-      const ready = missing.every((t) => meta.find((m) => m.name === t)?.partitions.every((p) => p.leader >= 0));
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error(`Kafka topics ${missing.join(", ")} have no partition leaders`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await createTopicsAndWait(admin, missing, partitions);
     missing.forEach((t) => knownTopics.add(t));
   }
 
@@ -249,6 +236,28 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
       await Promise.allSettled([producer?.disconnect(), admin.disconnect()]);
     },
   };
+}
+
+/**
+ * Creates whichever of `topics` are missing, with `numPartitions` each, and
+ * waits until every partition has a leader; resolves true when it created any.
+ * Not kafkajs' waitForLeaders (on by default): it retries only
+ * LEADER_NOT_AVAILABLE, and a broker busy creating partitions also answers
+ * UNKNOWN_TOPIC_OR_PARTITION ("does not host this topic-partition") for a
+ * while, which failed the start. createTopics also returns at once when another
+ * process created the topic a moment ago. So: wait here, whatever the metadata
+ * answers. Exported for the tests that create topics of their own.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: string[], numPartitions: number): Promise<boolean> {
+  const created = await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: false });
+  const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+  for (;;) {
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics }).catch(() => ({ topics: [] }));
+    const ready = (t: string) => meta.find((m) => m.name === t)?.partitions.every((p) => p.leader >= 0) ?? false;
+    if (topics.every(ready)) return created;
+    if (Date.now() > deadline) throw new Error(`Kafka topics ${topics.join(", ")} have no partition leaders`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Kafka header values (Buffers, possibly repeated) as text; the trace context needs no more. */

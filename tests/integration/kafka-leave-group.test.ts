@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { leaveGroupFor } from "../../src/realtime/kafka-leave-group.js";
+import { createTopicsAndWait } from "../../src/realtime/stream.js";
 import { kafkaBrokers } from "../support/services.js";
 
 describe("leaving a consumer group on a member's behalf", () => {
@@ -21,7 +22,7 @@ describe("leaving a consumer group on a member's behalf", () => {
     const topic = `test.leave-${randomUUID()}`;
     const groupId = `test.leave-${randomUUID()}`;
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [topic], 2);
     // A live member with a 30 s session: without the leave it would stay listed. After the
     // leave, kafkajs rejoins it under a new member id, never the old one.
     consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000 });

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { kafkaBrokers } from "../support/services.js";
+import { createTopicsAndWait } from "../../src/realtime/stream.js";
 
 const KEYS = ["sku-a", "sku-b", "sku-c", "sku-d", "sku-e", "sku-f"];
 const PER_KEY = 10;
@@ -23,7 +24,7 @@ describe("Kafka", () => {
   it("round-trips keyed messages: same key -> same partition, in order per key", async () => {
     const topic = `test.stock-${randomUUID()}`;
     await admin.connect();
-    await expect(admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).resolves.toBe(true);
+    await expect(createTopicsAndWait(admin, [topic], 3)).resolves.toBe(true);
     const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     expect(meta!.partitions).toHaveLength(3);
 

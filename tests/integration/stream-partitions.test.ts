@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { createStream, type StreamBackend } from "../../src/realtime/stream.js";
+import { createStream, createTopicsAndWait, type StreamBackend } from "../../src/realtime/stream.js";
 import { kafkaBrokers } from "../support/services.js";
 
 const admin = new Kafka({ clientId: "stockwire-test", brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
@@ -49,7 +49,7 @@ describe("topic partitions", () => {
   it("leaves the partitions of a topic that exists", async () => {
     const topic = `test.partitions-${randomUUID()}`;
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [topic], 3);
     await streamWith(12).publish([{ topic, key: "k", value: "v" }]);
     expect(await partitionsOf(topic)).toBe(3);
   });
