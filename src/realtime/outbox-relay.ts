@@ -77,6 +77,7 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
     });
 
   const cursor = createOutboxCursor(opts.cursor);
+  let holdsLock = false; // after the last tick: whether this relay is the one publishing (and purging)
   const tick = async () => {
     const published = await db.prisma.$transaction(
       async (tx) => {
@@ -122,27 +123,31 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
     return published?.count ?? 0;
   };
 
-  // Deletes in bounded statements (an index range on published_at), so a
-  // backlog of a sale's millions of rows does not become one long transaction.
-  const { seconds: retentionSeconds = 0, everyMs: purgeEveryMs = 60_000 } = opts.retention ?? {};
-  let purgeAt = performance.now() + purgeEveryMs;
-  let holdsLock = false;
-  const purge = async () => {
-    let deleted: number;
-    do {
-      deleted = await db.prisma.$executeRaw`
-        DELETE FROM outbox_event WHERE id IN (
-          SELECT id FROM outbox_event WHERE published_at < now() - make_interval(secs => ${retentionSeconds}) LIMIT ${PURGE_BATCH})`;
-    } while (deleted === PURGE_BATCH && running);
-  };
-  const purgeIfDue = async () => {
-    if (!retentionSeconds || !holdsLock || performance.now() < purgeAt) return;
-    purgeAt = performance.now() + purgeEveryMs;
-    await purge().catch(onError);
-  };
-
   const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
   const offSignal = outbox?.onCommitted(signal) ?? (() => {});
+
+  // Retention: a loop of its own, so deleting a sale's millions of rows never
+  // delays publishing; bounded statements (an index range on published_at), so
+  // it never becomes one long transaction either.
+  const { seconds: retentionSeconds = 0, everyMs: purgeEveryMs = 60_000 } = opts.retention ?? {};
+  let stopPurge = () => {};
+  const purgeLoop = (async () => {
+    while (retentionSeconds && running) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, purgeEveryMs);
+        stopPurge = () => (clearTimeout(timer), resolve());
+      });
+      let deleted = PURGE_BATCH;
+      while (holdsLock && running && deleted === PURGE_BATCH) {
+        deleted = await db.prisma.$executeRaw`
+          DELETE FROM outbox_event WHERE id IN (
+            SELECT id FROM outbox_event WHERE published_at < now() - make_interval(secs => ${retentionSeconds}) LIMIT ${PURGE_BATCH})`.catch(
+          (err: unknown) => (onError(err), 0),
+        );
+      }
+    }
+  })();
+
   const loop = (async () => {
     let backoff = 100;
     while (running) {
@@ -150,7 +155,6 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
         signalled = false; // this tick sees every commit signalled so far
         const published = await tick();
         backoff = 100;
-        await purgeIfDue();
         if (published === batchSize) continue; // busy: drain without waiting
         await sleep(pollMs);
         if (gatherMs) await new Promise((r) => setTimeout(r, gatherMs));
@@ -168,7 +172,8 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       running = false;
       offSignal();
       wake?.();
-      await loop;
+      stopPurge();
+      await Promise.all([loop, purgeLoop]);
       await unlisten();
     },
   };
