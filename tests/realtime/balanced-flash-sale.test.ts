@@ -34,6 +34,7 @@ import {
   stockwireEnv,
   streamNames,
   subscribeStock,
+  UNTHROTTLED,
   type RoleProcess,
   type StockEvent,
   type Subscription,
@@ -68,10 +69,7 @@ beforeAll(async () => {
     KAFKA_SESSION_TIMEOUT_MS: "2000",
     TRUST_PROXY: "1",
     // The sale's customers order far faster than a shopper would: rate limits are not under test here.
-    RATE_LIMIT_CUSTOMER_BUCKET: "100000000",
-    RATE_LIMIT_CUSTOMER_RESTORE: "100000000",
-    RATE_LIMIT_ADMIN_BUCKET: "100000000",
-    RATE_LIMIT_ADMIN_RESTORE: "100000000",
+    ...UNTHROTTLED,
   };
   const start = async (role: "api" | "relay" | "bridge") => {
     const p = await startRoleProcess(env, role, 120_000);

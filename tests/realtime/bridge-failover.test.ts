@@ -19,6 +19,7 @@ import {
   startRoleProcess,
   stockwireEnv,
   streamNames,
+  UNTHROTTLED,
   type Instance,
   type RoleProcess,
 } from "../support/stockwire.js";
@@ -39,8 +40,7 @@ beforeAll(async () => {
   const names = streamNames("bridge-failover");
   // One customer orders as fast as four loops can for ~20 s: more than its default
   // cost bucket allows on a fast machine, and throttling is not what this measures.
-  const unthrottled = { RATE_LIMIT_CUSTOMER_BUCKET: "100000000", RATE_LIMIT_CUSTOMER_RESTORE: "100000000" };
-  const tuning = { KAFKA_PARTITIONS: String(PARTITIONS), KAFKA_SESSION_TIMEOUT_MS: "2000", ...unthrottled };
+  const tuning = { KAFKA_PARTITIONS: String(PARTITIONS), KAFKA_SESSION_TIMEOUT_MS: "2000", ...UNTHROTTLED };
   api = await startInstance({ ...stockwireEnv(backends, names, ["api", "relay"]), ...tuning });
   shop = await shopAt(api.url);
   bridgeEnv = { ...stockwireEnv(backends, names, ["bridge"]), ...tuning };
