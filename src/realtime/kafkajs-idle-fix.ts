@@ -19,13 +19,11 @@ interface RequestQueue {
 // kafkajs' own value: how soon a waiting request is looked at again when no throttle says when.
 const CHECK_PENDING_REQUESTS_INTERVAL = 10;
 
+// Applied once, at import (the test loads the same class and pins the behaviour).
 const require = createRequire(import.meta.url);
 const RequestQueueClass = require("kafkajs/src/network/requestQueue/index.js") as { prototype: RequestQueue };
 
-/** Applied once at import; exported for the test that pins the behaviour. */
-export const RequestQueuePrototype = RequestQueueClass.prototype;
-
-RequestQueuePrototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
+RequestQueueClass.prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
   if (this.throttleCheckTimeoutId) return;
   let scheduleAt = this.throttledUntil - Date.now();
   if (this.pending.length > 0) scheduleAt = scheduleAt > 0 ? scheduleAt : CHECK_PENDING_REQUESTS_INTERVAL;
