@@ -1,4 +1,4 @@
-// Tracing as an operator switches it on: the real process (`tsx src/main.ts`,
+// Tracing as an operator switches it on: the real process (`node --import tsx src/main.ts`,
 // all roles, so the relay and bridge run on the pipeline thread) on real
 // PostgreSQL, Redis and Kafka, configured only by OTEL_* variables, exporting
 // OTLP/HTTP JSON to a receiver this test runs. Main thread and pipeline thread

@@ -1,10 +1,12 @@
-// Runs `tsx src/main.ts` as a child process, as a user would, and waits for
-// its GraphiQL line to learn the URL.
+// Runs `node --import tsx src/main.ts` as a child process and waits for its
+// GraphiQL line to learn the URL. One process, not the `tsx` CLI: that CLI
+// relays SIGTERM to a child of its own and SIGKILLs it (exit 143) when the
+// child's event loop does not acknowledge within 60 ms, which a busy CI
+// machine can exceed, so a clean stop would look like a crash.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 
 export interface ServerProcess {
   url: string;
@@ -17,8 +19,8 @@ export interface ServerProcess {
 export function runMain(env: Record<string, string | undefined>, args: string[] = []): ChildProcess {
   const clean = { ...process.env };
   for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET", "PORT"]) delete clean[k];
-  // Its own process group (tsx runs the code in a child of its own), so a failed start can be stopped whole.
-  return spawn(tsx, ["src/main.ts", ...args], { cwd: root, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // Its own process group, so a failed start can be stopped whole, with anything it started.
+  return spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { cwd: root, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
 }
 
 export async function startServer(env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<ServerProcess> {

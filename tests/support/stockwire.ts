@@ -256,24 +256,24 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // --- a Stockwire role as its own OS process ------------------------------
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 
 export interface RoleProcess {
   child: ChildProcess;
   /** The API's base URL, for "api" and "all". */
   url?: string;
   output(): string;
-  /** SIGKILL (or `signal`) to the whole process group (tsx runs the code in a child process of its own); resolves once it exited. */
+  /** SIGKILL (or `signal`) to the whole process group; resolves once it exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
- * `tsx src/main.ts --role <role>` with `env`, in a process group of its own,
+ * `node --import tsx src/main.ts --role <role>` with `env`, in a process group
+ * of its own (one process: see tests/support/process.ts for why not the tsx CLI),
  * resolved once its "<role> ..." start-up line is printed (so LOG_LEVEL info).
  * "all": every role (as `npm start`), resolved once the API prints its URL.
  */
 export async function startRoleProcess(env: Record<string, string>, role: Role | "all", timeoutMs = 60_000): Promise<RoleProcess> {
-  const child = spawn(tsx, ["src/main.ts", ...(role === "all" ? [] : ["--role", role])], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...(role === "all" ? [] : ["--role", role])], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
