@@ -20,7 +20,12 @@ export function runMain(env: Record<string, string | undefined>, args: string[] 
   const clean = { ...process.env };
   for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET", "PORT"]) delete clean[k];
   // Its own process group, so a failed start can be stopped whole, with anything it started.
-  return spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { cwd: root, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  return spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+    cwd: root,
+    env: { ...clean, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
 }
 
 export async function startServer(env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<ServerProcess> {
