@@ -106,6 +106,7 @@ const EnvSchema = z.object({
     z.coerce.number({ error: TRUST_PROXY_HELP }).int(TRUST_PROXY_HELP).min(0, TRUST_PROXY_HELP).max(10, TRUST_PROXY_HELP).default(0),
   ),
   ORDER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
+  ORDER_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(2),
   ORDER_SOLD_OUT_TRUST_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   // Tracing (README, Operations): the standard OpenTelemetry variables; the exporter reads the other OTEL_EXPORTER_OTLP_* itself.
   OTEL_SDK_DISABLED: optional(z.enum(["true", "false"])),
@@ -190,7 +191,7 @@ export interface Config {
   tracing: { enabled: false } | { enabled: true; exporter: "otlp" | "console" };
   /** placeOrder group commit: at most this many orders per batch statement. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
-  orders: { batchMax: number; soldOutTrustMs: number };
+  orders: { batchMax: number; batchesInFlight: number; soldOutTrustMs: number };
   /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms; 0: not by this process). */
   holds: { defaultTtlSeconds: number; maxTtlSeconds: number; waitlistTtlSeconds: number; sweepIntervalMs: number };
   live: {
@@ -287,7 +288,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     tracing: tracingOf(e),
-    orders: { batchMax: e.ORDER_BATCH_MAX, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },
+    orders: { batchMax: e.ORDER_BATCH_MAX, batchesInFlight: e.ORDER_BATCH_IN_FLIGHT, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },
     holds: {
       defaultTtlSeconds: Math.min(e.HOLD_TTL_DEFAULT, e.HOLD_TTL_MAX),
       maxTtlSeconds: e.HOLD_TTL_MAX,

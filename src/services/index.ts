@@ -36,8 +36,8 @@ export function createServices(deps: {
   pubsub: PubSubBackend;
   outbox: OutboxSignal;
   live?: { maxUpdatesPerSecond: number };
-  /** Group commit: orders per batch at most (config ORDER_BATCH_MAX). */
-  orders?: { batchMax: number; soldOutTrustMs?: number };
+  /** Group commit: orders per batch at most (ORDER_BATCH_MAX), batches in the database at once (ORDER_BATCH_IN_FLIGHT). */
+  orders?: { batchMax: number; batchesInFlight?: number; soldOutTrustMs?: number };
   metrics?: Metrics;
   holds?: HoldSettings & { sweepIntervalMs?: number };
   onError?: (err: unknown) => void;
@@ -48,6 +48,7 @@ export function createServices(deps: {
   const stock = new StockHub(deps.pubsub, products);
   const orders = new OrderService(deps.prisma, deps.outbox, {
     batchMax: deps.orders?.batchMax,
+    batchesInFlight: deps.orders?.batchesInFlight,
     soldOut: new SoldOutGuard(stock, deps.orders?.soldOutTrustMs),
     metrics: deps.metrics,
     reads: deps.reads,

@@ -1,13 +1,21 @@
-// Group commit for placeOrder: orders that arrive while a batch is in the
+// Group commit for placeOrder: orders that arrive while batches are in the
 // database gather into the next batch, which goes out as one statement
-// (placeOrdersBatch) as soon as the previous one is back. An idle process
-// sends an order on the next turn of the event loop (setImmediate, no timer),
-// so batching costs nothing when there is nothing to batch. A hot product is
+// (placeOrdersBatch) as soon as one of them is back. An idle process sends an
+// order on the next turn of the event loop (setImmediate, no timer), so
+// batching costs nothing when there is nothing to batch. A hot product is
 // then locked once per batch instead of once per order.
 //
+// Two batches in flight by default (ORDER_BATCH_IN_FLIGHT): while one holds a
+// hot product's row lock and commits, the next is already in the database,
+// queued on that lock, so the row never waits for a round trip to this
+// process; orders on other products run beside it. (bench/orders, 4 runs
+// against 6: hot product 0.45x the raw batched ceiling against 0.37x, spread
+// 0.99x the raw classic one against 0.94x.) Batches lock products in id order,
+// so they cannot deadlock each other over products, as batches of separate
+// processes do not.
+//
 // DataLoader does the gathering, the size cap and the per-key outcomes (a
-// value or an Error each); the one piece of our own is its schedule: one
-// batch in flight per process, the next dispatched when it returns.
+// value or an Error each); the one piece of our own is its schedule.
 import DataLoader from "dataloader";
 import type { DbClient } from "../db/database.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
@@ -29,17 +37,28 @@ export interface OrderBatchStats {
   failed: number;
   /** Orders waiting for the next batch right now. */
   waiting: number;
+  /** Batches in the database right now (at most ORDER_BATCH_IN_FLIGHT). */
+  inFlight: number;
 }
 
 export class OrderBatcher {
-  readonly stats: OrderBatchStats = { batches: 0, batchedOrders: 0, sizes: {}, deferred: 0, fallbacks: 0, failed: 0, waiting: 0 };
-  private busy = false;
+  readonly stats: OrderBatchStats = {
+    batches: 0,
+    batchedOrders: 0,
+    sizes: {},
+    deferred: 0,
+    fallbacks: 0,
+    failed: 0,
+    waiting: 0,
+    inFlight: 0,
+  };
   private readonly ready: (() => void)[] = [];
   private readonly loader: DataLoader<BatchOrder, PlaceOrderResult>;
 
   constructor(
     private readonly prisma: DbClient,
     maxBatch: number,
+    private readonly maxInFlight = 1,
   ) {
     this.loader = new DataLoader((orders) => this.run(orders), {
       cache: false,
@@ -59,10 +78,11 @@ export class OrderBatcher {
   }
 
   private next() {
-    if (this.busy || this.ready.length === 0) return;
-    this.busy = true;
-    // The next turn of the event loop: whatever arrived in this one joins the batch.
-    setImmediate(() => this.ready.shift()!());
+    if (this.stats.inFlight >= this.maxInFlight || this.ready.length === 0) return;
+    this.stats.inFlight++;
+    // The next turn of the event loop: whatever arrived in this one joins the batch. Taken off
+    // the queue now, not then: a batch returning meanwhile may schedule the one after.
+    setImmediate(this.ready.shift()!);
   }
 
   private async run(orders: readonly BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
@@ -85,7 +105,7 @@ export class OrderBatcher {
         return this.place(o) as unknown as PlaceOrderResult;
       });
     } finally {
-      this.busy = false;
+      this.stats.inFlight--;
       this.next();
     }
   }

@@ -61,9 +61,9 @@ export class OrderService {
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
-    opts: { batchMax?: number; soldOut?: SoldOutGuard; metrics?: Metrics; reads?: Reads; waitlistTtlSeconds?: number } = {},
+    opts: { batchMax?: number; batchesInFlight?: number; soldOut?: SoldOutGuard; metrics?: Metrics; reads?: Reads; waitlistTtlSeconds?: number } = {},
   ) {
-    this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX);
+    this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? 1);
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);

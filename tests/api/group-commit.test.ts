@@ -3,7 +3,9 @@
 // of orders into one batch, a "gate" order is held in the database by a row
 // lock taken from this test's own connection: while it waits, the orders sent
 // next gather (checked through the batcher's stats), and releasing the lock
-// lets them go out together, as one statement.
+// lets them go out together, as one statement. These run with one batch in
+// flight (ORDER_BATCH_IN_FLIGHT=1), so the gate holds back everything after
+// it; the last tests show what two in flight (the default) change.
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApi, type Api } from "../support/api.js";
@@ -14,7 +16,7 @@ let api: Api;
 let sql: pg.Pool;
 let customer: { id: string; token: string };
 beforeAll(async () => {
-  api = await startApi();
+  api = await startApi({ ORDER_BATCH_IN_FLIGHT: "1" });
   sql = api.sql;
   customer = await api.createCustomer();
 });
@@ -307,7 +309,7 @@ describe("group commit", () => {
   });
 
   it("ORDER_BATCH_MAX caps a batch: more waiting orders go out in several, one after another, in order", async () => {
-    const small = await startApi({ ORDER_BATCH_MAX: "2" });
+    const small = await startApi({ ORDER_BATCH_MAX: "2", ORDER_BATCH_IN_FLIGHT: "1" });
     try {
       const ordersStats = () => small.app.services.orders.stats;
       const who = await small.createCustomer();
@@ -344,6 +346,70 @@ describe("group commit", () => {
     } finally {
       await small.close();
     }
+  });
+
+  describe("two batches in flight (the default)", () => {
+    let two: Api;
+    beforeAll(async () => {
+      two = await startApi();
+    });
+    afterAll(async () => {
+      await two?.close();
+    });
+    const twoStats = () => two.app.services.orders.stats;
+
+    it("a second batch goes out while the first waits on a product's lock; with both in the database, the next order waits", async () => {
+      const who = await two.createCustomer();
+      const gate = await two.createProduct({ stock: 10 });
+      const other = await two.createProduct({ stock: 10 });
+      const lock = await two.sql.connect();
+      const before = twoStats().batches;
+      try {
+        await lock.query("BEGIN");
+        await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(gate.id)]);
+        const first = two.placeOrder(who.token, [{ productId: gate.id, quantity: 1 }]);
+        await vi.waitFor(() => expect(twoStats().inFlight).toBe(1), { timeout: 10_000 });
+        // Another product: its batch runs beside the gated one and is back while the gate is still shut.
+        expectTypename(await two.placeOrder(who.token, [{ productId: other.id, quantity: 1 }]), "PlaceOrderSuccess");
+        expect(twoStats().batches - before).toBe(2);
+        // The gated product again: this batch queues on the same lock, in the database.
+        const second = two.placeOrder(who.token, [{ productId: gate.id, quantity: 1 }]);
+        await vi.waitFor(() => expect(twoStats().inFlight).toBe(2), { timeout: 10_000 });
+        // Both slots taken: the next order waits in the process, not in the database.
+        const third = two.placeOrder(who.token, [{ productId: other.id, quantity: 1 }]);
+        await vi.waitFor(() => expect(twoStats().waiting).toBe(1), { timeout: 10_000 });
+        await new Promise((r) => setTimeout(r, 200));
+        expect(twoStats().batches - before).toBe(3);
+        await lock.query("COMMIT");
+        for (const r of await Promise.all([first, second, third])) expectTypename(r, "PlaceOrderSuccess");
+        expect(twoStats().batches - before).toBe(4);
+        expect(await two.stockOf(gate.id)).toEqual({ stock: 8, version: 2 });
+        expect(await two.stockOf(other.id)).toEqual({ stock: 8, version: 2 });
+      } finally {
+        await lock.query("ROLLBACK").catch(() => {});
+        lock.release();
+      }
+    });
+
+    it("many concurrent orders for the last units of one product sell exactly the stock, one version and one event per order, in order", async () => {
+      const customers = await Promise.all(Array.from({ length: 5 }, () => two.createCustomer()));
+      const hot = await two.createProduct({ stock: 60 });
+      let most = 0;
+      const watch = setInterval(() => (most = Math.max(most, twoStats().inFlight)), 1);
+      const results = await Promise.all(
+        Array.from({ length: 150 }, (_, i) => two.placeOrder(customers[i % 5]!.token, [{ productId: hot.id, quantity: 1 }])),
+      ).finally(() => clearInterval(watch));
+      expect(results.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(60);
+      expect(results.filter((r) => r.__typename === "InsufficientStockError")).toHaveLength(90);
+      expect(await two.stockOf(hot.id)).toEqual({ stock: 0, version: 60 });
+      const { rows } = await two.sql.query<{ stock: number; version: number }>(
+        `SELECT (payload->>'stock')::int AS stock, (payload->>'version')::int AS version
+         FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_PLACED' ORDER BY id`,
+        [rowId(hot.id)],
+      );
+      expect(rows).toEqual(Array.from({ length: 60 }, (_, i) => ({ stock: 59 - i, version: i + 1 })));
+      expect(most).toBe(2); // the two slots were both used
+    });
   });
 
   it("GET /stats shows these counters to admins only", async () => {

@@ -82,6 +82,13 @@ describe("config", () => {
     expect(() => loadConfig({ ORDER_BATCH_MAX: "lots" })).toThrow(/invalid ORDER_BATCH_MAX/);
   });
 
+  it("keeps ORDER_BATCH_IN_FLIGHT batches in the database at once (default 2, 1-16)", () => {
+    expect(loadConfig({}).orders.batchesInFlight).toBe(2);
+    expect(loadConfig({ ORDER_BATCH_IN_FLIGHT: "1" }).orders.batchesInFlight).toBe(1);
+    expect(() => loadConfig({ ORDER_BATCH_IN_FLIGHT: "0" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ORDER_BATCH_IN_FLIGHT: "17" })).toThrow(/invalid ORDER_BATCH_IN_FLIGHT/);
+  });
+
   it("switches tracing on only by OTEL_TRACES_EXPORTER or an OTLP endpoint; none and OTEL_SDK_DISABLED keep it off", () => {
     const tracing = (env: Record<string, string>) => loadConfig(env).tracing;
     expect(tracing({})).toEqual({ enabled: false });
