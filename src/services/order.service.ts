@@ -61,7 +61,14 @@ export class OrderService {
   constructor(
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
-    opts: { batchMax?: number; batchesInFlight?: number; soldOut?: SoldOutGuard; metrics?: Metrics; reads?: Reads; waitlistTtlSeconds?: number } = {},
+    opts: {
+      batchMax?: number;
+      batchesInFlight?: number;
+      soldOut?: SoldOutGuard;
+      metrics?: Metrics;
+      reads?: Reads;
+      waitlistTtlSeconds?: number;
+    } = {},
   ) {
     this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? 1);
     this.soldOut = opts.soldOut;
