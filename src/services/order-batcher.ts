@@ -11,8 +11,7 @@
 // process; orders on other products run beside it. (bench/orders, 4 runs
 // against 6: hot product 0.45x the raw batched ceiling against 0.37x, spread
 // 0.99x the raw classic one against 0.94x.) Batches lock products in id order,
-// so they cannot deadlock each other over products, as batches of separate
-// processes do not.
+// so two in flight cannot deadlock over products (nor could two processes').
 //
 // DataLoader does the gathering, the size cap and the per-key outcomes (a
 // value or an Error each); the one piece of our own is its schedule.
@@ -37,7 +36,7 @@ export interface OrderBatchStats {
   failed: number;
   /** Orders waiting for the next batch right now. */
   waiting: number;
-  /** Batches in the database right now (at most ORDER_BATCH_IN_FLIGHT). */
+  /** Batches sent (or about to be) and not back yet: at most ORDER_BATCH_IN_FLIGHT. */
   inFlight: number;
 }
 

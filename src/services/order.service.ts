@@ -35,6 +35,8 @@ import { actorOf } from "./hold-status.js";
 
 /** Orders per group-commit batch when the config does not say (ORDER_BATCH_MAX). */
 export const DEFAULT_BATCH_MAX = 64;
+/** Group-commit batches in the database at once when the config does not say (ORDER_BATCH_IN_FLIGHT). */
+export const DEFAULT_BATCHES_IN_FLIGHT = 2;
 
 export type { OrderRow };
 
@@ -70,7 +72,7 @@ export class OrderService {
       waitlistTtlSeconds?: number;
     } = {},
   ) {
-    this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? 1);
+    this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);
