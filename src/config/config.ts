@@ -189,7 +189,7 @@ export interface Config {
    * keep it off.
    */
   tracing: { enabled: false } | { enabled: true; exporter: "otlp" | "console" };
-  /** placeOrder group commit: at most this many orders per batch statement. */
+  /** placeOrder group commit: at most batchMax orders per batch statement, batchesInFlight batches in the database at once. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
   orders: { batchMax: number; batchesInFlight: number; soldOutTrustMs: number };
   /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms; 0: not by this process). */
