@@ -36,6 +36,33 @@ const eventsOf = async (productGid: string) =>
   ).rows;
 
 /**
+ * Takes `productGid`'s row lock on a connection of the test's own: orders on
+ * that product wait in the database until open() commits. close() gives the
+ * lock up (rolling back) if open() never ran, and returns the connection.
+ */
+async function shutGate(pool: pg.Pool, productGid: string) {
+  const lock = await pool.connect();
+  try {
+    await lock.query("BEGIN");
+    await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(productGid)]);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  let ended = false;
+  const end = async (statement: "COMMIT" | "ROLLBACK") => {
+    if (ended) return;
+    ended = true;
+    try {
+      await lock.query(statement);
+    } finally {
+      lock.release();
+    }
+  };
+  return { open: () => end("COMMIT"), close: () => end("ROLLBACK").catch(() => {}) };
+}
+
+/**
  * Sends each request only once the one before it is waiting in the batcher
  * (so the batch holds them in this order), all while a gate order blocks the
  * batch before; then opens the gate. Checks that they went out as one batch.
@@ -45,25 +72,20 @@ async function oneBatch<T>(
   { size = requests.length, afterGate }: { size?: number; afterGate?: () => Promise<void> } = {},
 ): Promise<T[]> {
   const gate = await api.createProduct({ stock: 1_000 });
-  const lock = await sql.connect();
+  const lock = await shutGate(sql, gate.id);
   let results: Promise<T>[] = [];
   const before = stats();
   try {
-    await lock.query("BEGIN");
-    await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(gate.id)]);
     const gated = api.placeOrder(customer.token, [{ productId: gate.id, quantity: 1 }]);
     await vi.waitFor(() => expect(stats().batches).toBe(before.batches + 1), { timeout: 10_000 });
     for (const [i, request] of requests.entries()) {
       results.push(request());
       await vi.waitFor(() => expect(stats().waiting).toBe(i + 1), { timeout: 10_000 });
     }
-    await lock.query("COMMIT");
+    await lock.open();
     expectTypename(await gated, "PlaceOrderSuccess");
-  } catch (err) {
-    await lock.query("ROLLBACK").catch(() => {});
-    throw err;
   } finally {
-    lock.release();
+    await lock.close();
   }
   await afterGate?.();
   const settled = await Promise.allSettled(results);
@@ -315,22 +337,19 @@ describe("group commit", () => {
       const who = await small.createCustomer();
       const p = await small.createProduct({ stock: 4 });
       const gate = await small.createProduct({ stock: 10 });
-      const lock = await small.sql.connect();
+      const lock = await shutGate(small.sql, gate.id);
       let results: Promise<Awaited<ReturnType<typeof small.placeOrder>>>[] = [];
       try {
-        await lock.query("BEGIN");
-        await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(gate.id)]);
         const gated = small.placeOrder(who.token, [{ productId: gate.id, quantity: 1 }]);
         await vi.waitFor(() => expect(ordersStats().batches).toBe(1), { timeout: 10_000 });
         for (let i = 0; i < 5; i++) {
           results.push(small.placeOrder(who.token, [{ productId: p.id, quantity: 1 }]));
           await vi.waitFor(() => expect(ordersStats().waiting).toBe(i + 1), { timeout: 10_000 });
         }
-        await lock.query("COMMIT");
+        await lock.open();
         await gated;
       } finally {
-        await lock.query("ROLLBACK").catch(() => {});
-        lock.release();
+        await lock.close();
       }
       const outcome = (await Promise.all(results)).map((r) => r.__typename);
       results = [];
@@ -362,11 +381,9 @@ describe("group commit", () => {
       const who = await two.createCustomer();
       const gate = await two.createProduct({ stock: 10 });
       const other = await two.createProduct({ stock: 10 });
-      const lock = await two.sql.connect();
+      const lock = await shutGate(two.sql, gate.id);
       const before = twoStats().batches;
       try {
-        await lock.query("BEGIN");
-        await lock.query("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", [rowId(gate.id)]);
         const first = two.placeOrder(who.token, [{ productId: gate.id, quantity: 1 }]);
         await vi.waitFor(() => expect(twoStats().inFlight).toBe(1), { timeout: 10_000 });
         // Another product: its batch runs beside the gated one and is back while the gate is still shut.
@@ -380,14 +397,13 @@ describe("group commit", () => {
         await vi.waitFor(() => expect(twoStats().waiting).toBe(1), { timeout: 10_000 });
         await new Promise((r) => setTimeout(r, 200));
         expect(twoStats().batches - before).toBe(3);
-        await lock.query("COMMIT");
+        await lock.open();
         for (const r of await Promise.all([first, second, third])) expectTypename(r, "PlaceOrderSuccess");
         expect(twoStats().batches - before).toBe(4);
         expect(await two.stockOf(gate.id)).toEqual({ stock: 8, version: 2 });
         expect(await two.stockOf(other.id)).toEqual({ stock: 8, version: 2 });
       } finally {
-        await lock.query("ROLLBACK").catch(() => {});
-        lock.release();
+        await lock.close();
       }
     });
 
