@@ -104,7 +104,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     Object.entries(apiBatches.get(name)?.sizes ?? {}).flatMap(([size, n]) => Array(n).fill(Number(size)));
 
   // --- scenarios --------------------------------------------------------------
-  const scenarios: { name: string; op: Op }[] = [
+  const allScenarios: { name: string; op: Op }[] = [
     { name: "GraphQL `{ __typename }` (no DB; req/s)", op: ops.graphqlTrivial },
     { name: "GraphQL placeOrder, spread", op: ops.graphqlOrder(spreadProduct) },
     { name: "raw SQL (a) classic tx, spread", op: ops.classicOrder(spreadProduct) },
@@ -123,6 +123,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
         ]
       : []),
   ];
+  const scenarios = allScenarios.filter(({ name }) => !opts.only || opts.only.some((w) => name.includes(w)));
   const measured = new Map<string, { runs: RawRun[]; cpu: CpuShare[]; tx: number }>();
   // Committed transactions in the benchmark database (PostgreSQL's statistics
   // lag by up to a second; over a 10 s window that is noise).

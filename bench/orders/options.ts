@@ -36,6 +36,10 @@ export function ordersOptions(args = process.argv.slice(2)) {
         default: true,
         help: "also measure the hold path: reserveStock, and reserveStock then\nplaceOrder(holdId), beside placeOrder",
       },
+      only: {
+        arg: "<words>",
+        help: "run only the scenarios whose name contains one of these\n|-separated strings (e.g. hot); the flash sale always runs",
+      },
       save: { flag: true, default: true, help: "write the report to --results-dir" },
       "results-dir": { arg: "<dir>", default: "bench/results", help: "where reports go (relative to the repository root)" },
     },
@@ -57,6 +61,7 @@ export function ordersOptions(args = process.argv.slice(2)) {
     cpuProf: o.flag("cpu-prof"),
     save: o.flag("save"),
     holds: o.flag("holds"),
+    only: o.string("only")?.split("|").filter(Boolean),
     resultsDir: path.resolve(root, o.string("results-dir")!),
   };
 }

@@ -120,11 +120,13 @@ export function ordersReport(rows: ScenarioRow[], checks: Check[], apiBatches: M
     "",
   );
   const row = (name: string) => rows.find((r) => r.name === name)!;
+  const okRate = (name: string) => rows.find((r) => r.name === name)?.result.okRate ?? NaN;
   const ratios: Record<string, { graphql: number; ceiling: number; ratio: number }> = {};
-  for (const where of ["spread", "hot"]) {
-    const gql = row(`GraphQL placeOrder, ${where}`).result.okRate;
-    const a = row(`raw SQL (a) classic tx, ${where}`).result.okRate;
-    const b = row(`raw SQL (b) single statement, ${where}`).result.okRate;
+  // --only may have left out a whole side.
+  for (const where of ["spread", "hot"].filter((w) => rows.some((r) => r.name === `GraphQL placeOrder, ${w}`))) {
+    const gql = okRate(`GraphQL placeOrder, ${where}`);
+    const a = okRate(`raw SQL (a) classic tx, ${where}`);
+    const b = okRate(`raw SQL (b) single statement, ${where}`);
     const ceiling = Math.max(a, b);
     ratios[where] = { graphql: gql, ceiling, ratio: gql / ceiling };
     out.push(
@@ -133,7 +135,6 @@ export function ordersReport(rows: ScenarioRow[], checks: Check[], apiBatches: M
     );
   }
   // The issue's goals (issue 10), each a same-run ratio.
-  const okRate = (name: string) => rows.find((r) => r.name === name)?.result.okRate ?? NaN;
   const goals: Record<string, number> = {
     spreadVsClassic: okRate("GraphQL placeOrder, spread") / okRate("raw SQL (a) classic tx, spread"),
     hotVsClassic: okRate("GraphQL placeOrder, hot") / okRate("raw SQL (a) classic tx, hot"),
@@ -155,7 +156,7 @@ export function ordersReport(rows: ScenarioRow[], checks: Check[], apiBatches: M
   }
   // When the whole stack is CPU-bound on one machine (spread), throughput is
   // inversely proportional to the CPU each order costs, wherever it is spent.
-  const cost = (name: string) => msPerReq(row(name).result, ours(row(name).cpu));
+  const cost = (name: string) => (row(name) ? msPerReq(row(name).result, ours(row(name).cpu)) : NaN);
   const gqlCost = cost("GraphQL placeOrder, spread");
   const rawCost = Math.min(cost("raw SQL (a) classic tx, spread"), cost("raw SQL (b) single statement, spread"));
   out.push(
