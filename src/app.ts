@@ -95,6 +95,7 @@ export function buildApp(deps: AppDeps): App {
   metrics.provide({ replicas: () => deps.db.reads.status() });
   const services = createServices({
     prisma: deps.db.prisma,
+    sql: deps.db.sql,
     reads: deps.db.reads,
     pubsub: deps.pubsub,
     outbox: deps.outbox,

@@ -4,9 +4,8 @@
 // own single statement and (c) as the API's group-commit batch statement,
 // in batches of the sizes the API formed.
 import type pg from "pg";
-import type { DbClient } from "../../src/db/database.js";
+import { rawSqlOverPg } from "../../src/db/raw-sql.js";
 import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../../src/db/order.sql.js";
-import { Prisma } from "../../src/generated/prisma/client.js";
 import { STOCK_CHANGED } from "../../src/events/stock-changed.event.js";
 import type { JsonClient } from "../lib/http.js";
 import type { Outcome } from "../lib/load.js";
@@ -169,18 +168,10 @@ export function orderOperations(ctx: OperationsContext) {
       }
     };
 
-  // (b) The API's own single statement: placeOrderAtomically itself, run over
-  // plain pg instead of Prisma. Its tagged template becomes the same SQL text
-  // and parameters Prisma would send, so this never drifts from
-  // src/db/order.sql.ts.
-  // Statements the API prepares ("-- prepare:<name>", see src/db/database.ts) are prepared here too.
-  const viaPg = {
-    $queryRaw: async (strings: TemplateStringsArray, ...values: unknown[]) => {
-      const q = new Prisma.Sql(strings, values as never[]);
-      const name = /^\s*-- prepare:([\w-]+)/.exec(q.text)?.[1];
-      return (await pool.query({ name, text: q.text, values: q.values as unknown[] })).rows;
-    },
-  } as unknown as DbClient;
+  // (b) The API's own single statement: placeOrderAtomically itself, over the
+  // same pg driver path the API sends it by (src/db/raw-sql.ts, prepared
+  // statements included), so this never drifts from src/db/order.sql.ts.
+  const viaPg = rawSqlOverPg(pool);
   const singleStatementOrder =
     (pick: () => string): Op =>
     async () => {

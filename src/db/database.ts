@@ -11,6 +11,7 @@ import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config/config.js";
 import { applyMigrations } from "./migrations.js";
 import { primaryOnly, ReplicaRouter, type Reads, type ReplicaStatus } from "./replicas.js";
+import { preparedName, rawSqlOverPg, rawSqlOverPrisma, type RawSql } from "./raw-sql.js";
 
 /** The generated Prisma client, as this app opens it (named apart from the generated `Prisma` namespace). */
 export type DbClient = InstanceType<typeof PrismaClient>;
@@ -23,6 +24,8 @@ export interface Database {
   describe: string;
   /** The primary: every write and transaction, and reads nobody routed elsewhere. */
   prisma: DbClient;
+  /** The primary again, for the order hot path's raw statements: straight to the driver, past Prisma (raw-sql.ts). */
+  sql: RawSql;
   /** Where reads go: read replicas (DATABASE_REPLICA_URL) for read-only requests, else the primary. */
   reads: Reads;
   /** Applies pending migrations; safe to call from several processes at once. */
@@ -60,13 +63,6 @@ function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions
   return prisma;
 }
 
-/**
- * Hot-path statements start with "-- prepare:<name>": those are prepared once
- * per connection instead of planned on every call (planning cost as much as
- * executing). Only fixed SQL texts opt in, as pg keeps every named statement.
- */
-const preparedName = (query: { sql: string }) => /^\s*-- prepare:([\w-]+)/.exec(query.sql)?.[1] as string;
-
 const describeUrl = (url: string) => {
   const where = new URL(url);
   return `${where.hostname}:${where.port || 5432}${where.pathname}`;
@@ -102,6 +98,7 @@ async function openPostgres(config: Extract<Config["database"], { kind: "postgre
     kind: "postgres",
     describe: describeUrl(url) + (config.replicas ? ` (+${config.replicas.urls.length} read replica(s))` : ""),
     prisma,
+    sql: rawSqlOverPg(pool, options.onQuery),
     reads,
     async migrate() {
       // Serialise concurrent migrators (several API instances starting at
@@ -154,6 +151,7 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
     kind: "pglite",
     describe: dataDir,
     prisma,
+    sql: rawSqlOverPrisma(prisma),
     reads: primaryOnly(prisma),
     // One process owns a PGlite data directory, so there is no one to race.
     migrate: () => applyMigrations(new PrismaPGlite(pglite)),

@@ -5,6 +5,7 @@
 // held for the statement's execution only, never across network waits or a
 // busy event loop.
 import type { DbClient } from "./database.js";
+import type { RawSql } from "./raw-sql.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
@@ -51,7 +52,7 @@ export interface PlaceOrderResult {
  * lines mix currencies; the caller explains why from `products`.
  */
 export async function placeOrderAtomically(
-  prisma: DbClient,
+  db: RawSql,
   customerId: string,
   idempotencyKey: string,
   lines: { productId: string; quantity: number }[],
@@ -59,9 +60,9 @@ export async function placeOrderAtomically(
 ): Promise<PlaceOrderResult> {
   const ids = lines.map((l) => l.productId);
   const quantities = lines.map((l) => l.quantity);
-  const rows = await prisma.$queryRaw<
-    (Partial<OrderRow> & { existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null })[]
-  >`-- prepare:place-order
+  const rows = await db.query<
+    Partial<OrderRow> & { existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null }
+  >(Prisma.sql`-- prepare:place-order
     WITH req AS (
       SELECT * FROM unnest(${ids}::uuid[], ${quantities}::int[]) AS r(product_id, quantity)
     ),
@@ -140,7 +141,7 @@ export async function placeOrderAtomically(
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN placed o ON true
-  `;
+  `);
   const row = rows[0]!;
   return {
     existingOrderId: row.existing_id,
@@ -171,7 +172,7 @@ export interface BatchOrder {
  * must be distinct within a batch (the caller defers repeats to the next
  * batch). Any error leaves the whole batch unwritten.
  */
-export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
+export async function placeOrdersBatch(db: RawSql, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
   const lineOrd: number[] = [];
   const lineProduct: string[] = [];
   const lineQuantity: number[] = [];
@@ -182,9 +183,9 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       lineQuantity.push(l.quantity);
     }),
   );
-  const rows = await prisma.$queryRaw<
-    (Partial<OrderRow> & { ord: number; existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null })[]
-  >`-- prepare:place-orders
+  const rows = await db.query<
+    Partial<OrderRow> & { ord: number; existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null }
+  >(Prisma.sql`-- prepare:place-orders
     WITH RECURSIVE
     ords AS (
       SELECT o.customer_id, o.idempotency_key, o.trace_context::jsonb AS trace_context, o.ord::int AS ord
@@ -312,7 +313,7 @@ export async function placeOrdersBatch(prisma: DbClient, batch: BatchOrder[]): P
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
     FROM verdict v LEFT JOIN existing e ON e.ord = v.ord LEFT JOIN placed_ord o ON o.ord = v.ord
     ORDER BY v.ord
-  `;
+  `);
   if (rows.length !== batch.length) throw new Error(`order batch: ${rows.length} verdicts for ${batch.length} orders`);
   return rows.map((row) => {
     const { ord: _ord, existing_id, ok: _ok, products, ...order } = row;

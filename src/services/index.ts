@@ -1,6 +1,7 @@
 // The services a request can use; built once per process from its backends.
 import type { DbClient } from "../db/database.js";
 import type { Reads } from "../db/replicas.js";
+import type { RawSql } from "../db/raw-sql.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { LiveService } from "./live.service.js";
@@ -31,6 +32,8 @@ export interface Services {
 
 export function createServices(deps: {
   prisma: DbClient;
+  /** placeOrder's statements, straight to the driver (Database.sql); through prisma when not given. */
+  sql?: RawSql;
   /** Where reads of read-only requests go (read replicas); the primary when not given. */
   reads?: Reads;
   pubsub: PubSubBackend;
@@ -52,6 +55,7 @@ export function createServices(deps: {
     soldOut: new SoldOutGuard(stock, deps.orders?.soldOutTrustMs),
     metrics: deps.metrics,
     reads: deps.reads,
+    sql: deps.sql,
     waitlistTtlSeconds: holdSettings.waitlistTtlSeconds,
   });
   const holds = new HoldService(deps.prisma, deps.outbox, holdSettings);

@@ -16,7 +16,7 @@
 // DataLoader does the gathering, the size cap and the per-key outcomes (a
 // value or an Error each); the one piece of our own is its schedule.
 import DataLoader from "dataloader";
-import type { DbClient } from "../db/database.js";
+import type { RawSql } from "../db/raw-sql.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
 import { activeTraceCarrier, linkTo, tracer, tracingEnabled, withSpan } from "../observability/trace-context.js";
@@ -55,7 +55,7 @@ export class OrderBatcher {
   private readonly loader: DataLoader<BatchOrder, PlaceOrderResult>;
 
   constructor(
-    private readonly prisma: DbClient,
+    private readonly sql: RawSql,
     maxBatch: number,
     private readonly maxInFlight = 1,
   ) {
@@ -123,7 +123,7 @@ export class OrderBatcher {
     this.stats.batchedOrders += batch.length;
     this.stats.sizes[batch.length] = (this.stats.sizes[batch.length] ?? 0) + 1;
     try {
-      return await placeOrdersBatch(this.prisma, batch);
+      return await placeOrdersBatch(this.sql, batch);
     } catch (err) {
       // A deadlock too: products are locked in id order, but two processes'
       // batches racing over the same idempotency keys in opposite orders wait
@@ -139,7 +139,7 @@ export class OrderBatcher {
     const results: (PlaceOrderResult | Error)[] = [];
     for (const o of batch) {
       results.push(
-        await placeOrderAtomically(this.prisma, o.customerId, o.idempotencyKey, o.lines, o.traceContext).catch((err: Error) => err),
+        await placeOrderAtomically(this.sql, o.customerId, o.idempotencyKey, o.lines, o.traceContext).catch((err: Error) => err),
       );
     }
     return results;

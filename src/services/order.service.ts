@@ -29,6 +29,7 @@ import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "
 import { canTransition } from "./order-status.js";
 import { noMetrics, type Metrics, type OrderOutcome } from "../observability/metrics.js";
 import { OrderBatcher, type OrderBatchStats } from "./order-batcher.js";
+import { rawSqlOverPrisma, type RawSql } from "../db/raw-sql.js";
 import type { SoldOutGuard } from "./sold-out.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
 import { actorOf } from "./hold-status.js";
@@ -69,10 +70,16 @@ export class OrderService {
       soldOut?: SoldOutGuard;
       metrics?: Metrics;
       reads?: Reads;
+      /** Where placeOrder's statements go: the pg driver on PostgreSQL (Database.sql); Prisma when not given. */
+      sql?: RawSql;
       waitlistTtlSeconds?: number;
     } = {},
   ) {
-    this.batcher = new OrderBatcher(prisma, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
+    this.batcher = new OrderBatcher(
+      opts.sql ?? rawSqlOverPrisma(prisma),
+      opts.batchMax ?? DEFAULT_BATCH_MAX,
+      opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT,
+    );
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);
