@@ -76,12 +76,21 @@ export class OrderBatcher {
     return this.loader.load(tracingEnabled() && !order.traceContext ? { ...order, traceContext: activeTraceCarrier() } : order);
   }
 
-  private next() {
+  /**
+   * Sends the oldest gathered batch if fewer than maxInFlight are out. A batch
+   * that starts a quiet spell waits for the next turn of the event loop, so
+   * whatever arrived in this one joins it. One that gathered behind a full
+   * pipeline (`backlog`) goes now, while the batch that freed the slot is still
+   * being answered: at a turn's end it would wait for all those responses to
+   * be written, and a hot row's lock would sit idle meanwhile.
+   */
+  private next(backlog = false) {
     if (this.stats.inFlight >= this.maxInFlight || this.ready.length === 0) return;
     this.stats.inFlight++;
-    // The next turn of the event loop: whatever arrived in this one joins the batch. Taken off
-    // the queue now, not then: a batch returning meanwhile may schedule the one after.
-    setImmediate(this.ready.shift()!);
+    // Taken off the queue now: a batch returning before setImmediate fires may schedule the one after.
+    const dispatch = this.ready.shift()!;
+    if (backlog) dispatch();
+    else setImmediate(dispatch);
   }
 
   private async run(orders: readonly BatchOrder[]): Promise<(PlaceOrderResult | Error)[]> {
@@ -105,7 +114,7 @@ export class OrderBatcher {
       });
     } finally {
       this.stats.inFlight--;
-      this.next();
+      this.next(true);
     }
   }
 
