@@ -50,7 +50,9 @@ try {
   if (pipeline) {
     say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own`);
     running.metrics.addRemote(() => pipeline.metrics());
-    running.outbox.onCommitted(() => pipeline.committed());
+    // With the relay there, it speaks for this thread's commits (no NOTIFY from here, outbox-signal.ts).
+    if (threadRoles.includes("relay")) running.outbox.relayHere(() => pipeline.committed());
+    else running.outbox.onCommitted(() => pipeline.committed());
   }
   if (running.url) {
     if (config.demo) say(`demo      ${running.url}/   (the storefront, live stock)`);

@@ -78,8 +78,34 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
 
   const cursor = createOutboxCursor(opts.cursor);
   let holdsLock = false; // after the last tick: whether this relay is the one publishing (and purging)
+  // This process's commits send no NOTIFY while this relay hears them (outbox-signal.ts): when another
+  // relay holds the lock, its scan may have started before them, and this relay's NOTIFY makes it scan
+  // again. Only for commits of this process, so standby relays woken by a NOTIFY never answer with one.
+  let localCommits = false;
   const tick = async () => {
-    const published = await db.prisma.$transaction(
+    const ours = localCommits;
+    localCommits = false;
+    let published;
+    try {
+      published = await scan();
+    } catch (err) {
+      localCommits ||= ours;
+      throw err;
+    }
+    // Only a committed scan moves the cursor; while another relay holds the lock, ours knows nothing.
+    holdsLock = published !== undefined;
+    if (!published) {
+      cursor.reset();
+      if (ours)
+        await db.notify(OUTBOX_CHANNEL).catch((err: unknown) => {
+          localCommits = true;
+          throw err;
+        });
+    } else cursor.scanned(published.horizon, performance.now());
+    return published?.count ?? 0;
+  };
+  const scan = async () =>
+    db.prisma.$transaction(
       async (tx) => {
         const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
         if (!lock?.locked) return undefined;
@@ -116,15 +142,13 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
       },
       { timeout: 120_000, maxWait: 10_000 },
     );
-    // Only a committed scan moves the cursor; while another relay holds the lock, ours knows nothing.
-    holdsLock = published !== undefined;
-    if (!published) cursor.reset();
-    else cursor.scanned(published.horizon, performance.now());
-    return published?.count ?? 0;
-  };
 
   const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
-  const offSignal = outbox?.onCommitted(signal) ?? (() => {});
+  const offSignal =
+    outbox?.relayHere(() => {
+      localCommits = true;
+      signal();
+    }) ?? (() => {});
 
   // Retention: a loop of its own, so deleting a sale's millions of rows never
   // delays publishing; bounded statements (an index range on published_at), so

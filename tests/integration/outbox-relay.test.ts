@@ -1,12 +1,15 @@
 // The relay's scans start past what it knows is published (outbox-cursor.ts),
 // yet an event whose transaction took its id before a later one was published,
 // and committed after, is still published: soon when it commits within the
-// cursor's lag, at the next full scan when later.
+// cursor's lag, at the next full scan when later. And a process whose relay
+// cannot publish (another holds the lock) still has its commits published at
+// once, through the NOTIFY its relay then sends (outbox-signal.ts).
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
 import { STOCK_CHANGED } from "../../src/events/stock-changed.event.js";
+import { createOutboxSignal, OUTBOX_CHANNEL } from "../../src/events/outbox-signal.js";
 import { startOutboxRelay, type Relay } from "../../src/realtime/outbox-relay.js";
 import { createStream, type StreamBackend } from "../../src/realtime/stream.js";
 import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
@@ -134,5 +137,46 @@ describe("outbox relay scans", () => {
       { id: unpublished, published: true },
     ]);
     expect(published.has(unpublished)).toBe(true);
+  });
+});
+
+describe("outbox relay signals", () => {
+  it("a relay that finds the lock taken NOTIFYs for its process's commits, and the holder publishes them at once", async () => {
+    // Relay A publishes through a gate the test opens, so it holds the lock as long as the test wants;
+    // it hears no commits in process and polls once a minute: only a NOTIFY can make it scan again soon.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let publishing = false;
+    const gated: StreamBackend = Object.assign(Object.create(stream) as StreamBackend, {
+      publish: async (messages: Parameters<StreamBackend["publish"]>[0]) => {
+        publishing = true;
+        await gate;
+        return stream.publish(messages);
+      },
+    });
+    // A's first scan, as it starts, finds `first`: it publishes it and waits at the gate, holding the lock.
+    const first = (await sql.query<{ id: string }>(INSERT, payload())).rows[0]!.id;
+    const a = await startOutboxRelay({ db, stream: gated, topics, pollMs: 60_000 });
+    let b: Relay | undefined;
+    try {
+      await eventually("relay A publishing (and holding the lock)", async () => publishing, 10_000);
+      // Relay B, in "another process": its own signal, which sends no NOTIFY while B listens.
+      const notify = vi.fn(() => db.notify(OUTBOX_CHANNEL));
+      const signal = createOutboxSignal(notify);
+      b = await startOutboxRelay({ db, stream, topics, outbox: signal, pollMs: 60_000 });
+
+      const second = (await sql.query<{ id: string }>(INSERT, payload())).rows[0]!.id;
+      signal.committed(); // B's process committed `second`: B scans, finds the lock taken, NOTIFYs
+      expect(notify).not.toHaveBeenCalled(); // the commit itself sends none: B speaks for it
+      await new Promise((r) => setTimeout(r, 500)); // B's tick: it cannot take the lock while A publishes
+      open();
+      // A's scan began before `second` committed; without B's NOTIFY it would wait for A's next poll.
+      await eventually("the second event published", async () => published.has(second), 10_000);
+      expect(published.has(first)).toBe(true);
+    } finally {
+      open();
+      await b?.stop();
+      await a.stop();
+    }
   });
 });

@@ -1,7 +1,8 @@
 // The outbox signal's throttle (pure timing logic, fake timers): relays in this
 // process hear every commit at once; other processes get a NOTIFY at once for
 // the first commit of a quiet moment and one more at the end of the window for
-// whatever committed inside it, so no commit waits longer than the window.
+// whatever committed inside it, so no commit waits longer than the window;
+// none while a relay of this process listens (it speaks for them).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createOutboxSignal } from "../../src/events/outbox-signal.js";
 
@@ -50,5 +51,22 @@ describe("outbox signal", () => {
     vi.advanceTimersByTime(10);
     expect(local).toHaveBeenCalledTimes(1);
     expect(notify).not.toHaveBeenCalled();
+  });
+
+  it("while a relay of this process listens, commits send no NOTIFY (the relay speaks for them); once it leaves, they do again", () => {
+    const notify = vi.fn(async () => {});
+    const signal = createOutboxSignal(notify, 2);
+    const relay = vi.fn();
+    const leave = signal.relayHere(relay);
+    for (let i = 0; i < 3; i++) signal.committed();
+    vi.advanceTimersByTime(10);
+    expect(relay).toHaveBeenCalledTimes(3);
+    expect(notify).not.toHaveBeenCalled();
+
+    leave();
+    leave(); // twice is once
+    signal.committed();
+    expect(notify).toHaveBeenCalledTimes(1);
+    expect(relay).toHaveBeenCalledTimes(3);
   });
 });
