@@ -5,7 +5,7 @@
 // held for the statement's execution only, never across network waits or a
 // busy event loop.
 import type { DbClient } from "./database.js";
-import type { RawSql } from "./raw-sql.js";
+import type { RawQuery } from "./raw-sql.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
@@ -52,7 +52,7 @@ export interface PlaceOrderResult {
  * lines mix currencies; the caller explains why from `products`.
  */
 export async function placeOrderAtomically(
-  db: RawSql,
+  db: RawQuery,
   customerId: string,
   idempotencyKey: string,
   lines: { productId: string; quantity: number }[],
@@ -172,7 +172,7 @@ export interface BatchOrder {
  * must be distinct within a batch (the caller defers repeats to the next
  * batch). Any error leaves the whole batch unwritten.
  */
-export async function placeOrdersBatch(db: RawSql, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
+export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
   const lineOrd: number[] = [];
   const lineProduct: string[] = [];
   const lineQuantity: number[] = [];

@@ -9,6 +9,7 @@
 // order and are not published twice in normal operation. The others stand by.
 // Scans start past what is known to be published (outbox-cursor.ts).
 import type { Database } from "../db/database.js";
+import { Prisma } from "../generated/prisma/client.js";
 import type { StreamBackend } from "./stream.js";
 import { OUTBOX_CHANNEL, type OutboxSignal } from "../events/outbox-signal.js";
 import { toStreamMessage, type Topics } from "./stream-events.js";
@@ -104,44 +105,43 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
     } else cursor.scanned(published.horizon, performance.now());
     return published?.count ?? 0;
   };
-  const scan = async () =>
-    db.prisma.$transaction(
-      async (tx) => {
-        const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
-        if (!lock?.locked) return undefined;
-        // The table's max id comes from the same snapshot as the rows: the horizon of a drained scan.
-        const rows = await tx.$queryRaw<
-          {
-            id: bigint | null;
-            topic: string;
-            key: string;
-            payload: Record<string, unknown>;
-            trace_context: TraceCarrier | null;
-            max_id: bigint | null;
-          }[]
-        >`
-          SELECT e.id, e.topic, e.key, e.payload, e.trace_context, top.max_id
-          FROM (SELECT max(id) AS max_id FROM outbox_event) top
-          LEFT JOIN LATERAL (
-            SELECT id, topic, key, payload, trace_context FROM outbox_event
-            WHERE published_at IS NULL AND id > ${cursor.after(performance.now())} ORDER BY id LIMIT ${batchSize}
-          ) e ON true`;
-        const pending = rows.filter((r): r is typeof r & { id: bigint } => r.id !== null);
-        const horizon = pending.length === batchSize ? pending[pending.length - 1]!.id : (rows[0]?.max_id ?? 0n);
-        if (!pending.length) return { count: 0, horizon };
-        // Publish inside the transaction: if Kafka refuses, nothing is marked
-        // and the rows are retried; the lock keeps other relays off meanwhile.
-        const started = performance.now();
-        await publishTraced(
-          pending.map((r) => toStreamMessage(r, topics)),
-          (messages) => stream.publish(messages),
-        );
-        metrics.relayPublished((performance.now() - started) / 1000);
-        await tx.$executeRaw`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${pending.map((r) => r.id)}::bigint[])`;
-        return { count: pending.length, horizon };
-      },
-      { timeout: 120_000, maxWait: 10_000 },
-    );
+  // Over the pg driver, not a Prisma interactive transaction (raw-sql.ts): under an order burst
+  // this runs back to back on the API's thread. Ids come as text: pg and Prisma parse int8 apart.
+  const scan = () =>
+    db.sql.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>(Prisma.sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`);
+      if (!lock?.locked) return undefined;
+      // The table's max id comes from the same snapshot as the rows: the horizon of a drained scan.
+      const rows = await tx.query<{
+        id: string | null;
+        topic: string;
+        key: string;
+        payload: Record<string, unknown>;
+        trace_context: TraceCarrier | null;
+        max_id: string | null;
+      }>(Prisma.sql`
+        SELECT e.id::text, e.topic, e.key, e.payload, e.trace_context, top.max_id::text
+        FROM (SELECT max(id) AS max_id FROM outbox_event) top
+        LEFT JOIN LATERAL (
+          SELECT id, topic, key, payload, trace_context FROM outbox_event
+          WHERE published_at IS NULL AND id > ${cursor.after(performance.now())} ORDER BY id LIMIT ${batchSize}
+        ) e ON true`);
+      const pending = rows.flatMap((r) => (r.id === null ? [] : [{ ...r, id: BigInt(r.id) }]));
+      const horizon = pending.length === batchSize ? pending[pending.length - 1]!.id : BigInt(rows[0]?.max_id ?? 0);
+      if (!pending.length) return { count: 0, horizon };
+      // Publish inside the transaction: if Kafka refuses, nothing is marked
+      // and the rows are retried; the lock keeps other relays off meanwhile.
+      const started = performance.now();
+      await publishTraced(
+        pending.map((r) => toStreamMessage(r, topics)),
+        (messages) => stream.publish(messages),
+      );
+      metrics.relayPublished((performance.now() - started) / 1000);
+      await tx.query(
+        Prisma.sql`UPDATE outbox_event SET published_at = now() WHERE id = ANY(${pending.map((r) => r.id.toString())}::bigint[])`,
+      );
+      return { count: pending.length, horizon };
+    });
 
   const unlisten = await db.listen(OUTBOX_CHANNEL, signal);
   const offSignal =

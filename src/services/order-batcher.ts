@@ -16,7 +16,7 @@
 // DataLoader does the gathering, the size cap and the per-key outcomes (a
 // value or an Error each); the one piece of our own is its schedule.
 import DataLoader from "dataloader";
-import type { RawSql } from "../db/raw-sql.js";
+import type { RawQuery } from "../db/raw-sql.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
 import { activeTraceCarrier, linkTo, tracer, tracingEnabled, withSpan } from "../observability/trace-context.js";
@@ -55,7 +55,7 @@ export class OrderBatcher {
   private readonly loader: DataLoader<BatchOrder, PlaceOrderResult>;
 
   constructor(
-    private readonly sql: RawSql,
+    private readonly sql: RawQuery,
     maxBatch: number,
     private readonly maxInFlight = 1,
   ) {

@@ -4,13 +4,13 @@
 // PostgreSQL).
 import { describe, expect, it } from "vitest";
 import type { Prisma } from "../../src/generated/prisma/client.js";
-import type { RawSql } from "../../src/db/raw-sql.js";
+import type { RawQuery } from "../../src/db/raw-sql.js";
 import { OrderBatcher } from "../../src/services/order-batcher.js";
 
 /** Each statement waits until answer(i) accepts every order of the i-th batch sent. */
 function fakeDriver() {
   const sent: { keys: string[]; answer: () => void }[] = [];
-  const sql: RawSql = {
+  const sql: RawQuery = {
     query<T>(statement: Prisma.Sql) {
       // placeOrdersBatch's second parameter: the batch's idempotency keys, in order.
       const keys = statement.values[1] as string[];
