@@ -24,7 +24,7 @@ export interface Database {
   describe: string;
   /** The primary: every write and transaction, and reads nobody routed elsewhere. */
   prisma: DbClient;
-  /** The primary again, for the order hot path's raw statements: straight to the driver, past Prisma (raw-sql.ts). */
+  /** The primary again, for the order statements and the outbox relay: straight to the driver, past Prisma (raw-sql.ts). */
   sql: RawSql;
   /** Where reads go: read replicas (DATABASE_REPLICA_URL) for read-only requests, else the primary. */
   reads: Reads;
