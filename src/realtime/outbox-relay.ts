@@ -86,24 +86,22 @@ export async function startOutboxRelay(opts: RelayOptions): Promise<Relay> {
   const tick = async () => {
     const ours = localCommits;
     localCommits = false;
-    let published;
     try {
-      published = await scan();
+      const published = await scan();
+      // Only a committed scan moves the cursor; while another relay holds the lock, ours knows nothing.
+      holdsLock = published !== undefined;
+      if (published) {
+        cursor.scanned(published.horizon, performance.now());
+        return published.count;
+      }
+      cursor.reset();
+      if (ours) await db.notify(OUTBOX_CHANNEL);
+      return 0;
     } catch (err) {
+      // Neither published nor passed on: the next tick answers for these commits.
       localCommits ||= ours;
       throw err;
     }
-    // Only a committed scan moves the cursor; while another relay holds the lock, ours knows nothing.
-    holdsLock = published !== undefined;
-    if (!published) {
-      cursor.reset();
-      if (ours)
-        await db.notify(OUTBOX_CHANNEL).catch((err: unknown) => {
-          localCommits = true;
-          throw err;
-        });
-    } else cursor.scanned(published.horizon, performance.now());
-    return published?.count ?? 0;
   };
   // Over the pg driver, not a Prisma interactive transaction (raw-sql.ts): under an order burst
   // this runs back to back on the API's thread. Ids come as text: pg and Prisma parse int8 apart.
