@@ -1,7 +1,9 @@
-// One stockChanged subscriber of the shared fan-out: what it was sent per
-// product (versions only grow), what is held back while its socket is backed
-// up or its rate does not allow a message yet (only the newest per product),
-// and where its messages go (a Target: a graphql-ws socket or an SSE stream).
+// One stockChanged subscriber of the shared fan-out: where its messages go (a
+// Target: a graphql-ws socket or an SSE stream), and per product it watches a
+// Watch: what it was sent (versions only grow) and what is held back while its
+// socket is backed up or its rate does not allow a message yet (only the
+// newest). A product's stream keeps the Watch objects of its subscribers, so
+// delivering a change to one costs no lookup by product.
 import type { ExecutionResult } from "graphql";
 import type { StockWatchRequest } from "../services/live.service.js";
 
@@ -13,7 +15,7 @@ export interface Delivery {
 
 export interface Target {
   /** For log lines: who this is (address, subscription id). */
-  describe: string;
+  readonly describe: string;
   send(delivery: Delivery): void;
   /** Bytes written but not yet taken by the client (0 where that cannot be seen). */
   backlog(): number;
@@ -24,19 +26,29 @@ export interface Target {
 /** Above this many unsent bytes a subscriber's updates are held back (and conflated). */
 const HIGH_WATER_BYTES = 128 * 1024;
 
-interface Hooks {
-  onHeld(sub: Subscriber): void;
-  onDelivered(): void;
-  onConflated(): void;
+/** The fan-out's counters this subscriber adds to, and where it reports being held back. */
+export interface SubscriberHost {
+  stats: { deliveries: number; conflated: number };
+  hold(sub: Subscriber): void;
+}
+
+/** One subscriber's view of one product. */
+export class Watch {
+  /** Highest version sent. */
+  sent = -1;
+  /** When the next update may be sent (rate-limited subscribers only). */
+  nextAt = 0;
+  /** The newest update held back. */
+  held: { version: number; delivery: Delivery } | undefined = undefined;
+
+  constructor(
+    readonly sub: Subscriber,
+    readonly productId: string,
+  ) {}
 }
 
 export class Subscriber {
-  /** Highest version sent per product. */
-  private readonly sent = new Map<string, number>();
-  /** Newest update held back per product. */
-  private held: Map<string, { version: number; delivery: Delivery }> | undefined;
-  /** When each product may next be sent (rate-limited subscribers only). */
-  private readonly nextAt: Map<string, number> | undefined;
+  readonly watches: Watch[] = [];
   private readonly interval: number;
   private started = false;
   private closed = false;
@@ -47,65 +59,70 @@ export class Subscriber {
     readonly shape: unknown,
     readonly target: Target,
     request: StockWatchRequest,
-    private readonly hooks: Hooks,
+    private readonly host: SubscriberHost,
   ) {
     this.interval = request.maxUpdatesPerSecond ? 1000 / request.maxUpdatesPerSecond : 0;
-    if (this.interval) this.nextAt = new Map();
+  }
+
+  watch(productId: string): Watch {
+    const w = new Watch(this, productId);
+    this.watches.push(w);
+    return w;
   }
 
   /** Sends the CURRENT snapshot, then whatever newer arrived while it was read. */
-  start(snapshot: { productId: string; version: number; rendered: Delivery }[]) {
+  start(snapshot: { watch: Watch; version: number; rendered: Delivery }[]) {
     this.started = true;
     const now = Date.now();
-    for (const s of snapshot) this.write(s.productId, s.version, s.rendered, now);
-    if (this.flush(now) !== "done") this.hooks.onHeld(this);
+    for (const s of snapshot) this.write(s.watch, s.version, s.rendered, now);
+    if (this.flush(now) !== "done") this.host.hold(this);
   }
 
-  offer(productId: string, version: number, delivery: Delivery, now = Date.now()) {
-    if (this.closed || version <= (this.sent.get(productId) ?? -1)) return;
-    if (
-      this.started &&
-      !this.held?.has(productId) &&
-      now >= (this.nextAt?.get(productId) ?? 0) &&
-      this.target.backlog() < HIGH_WATER_BYTES
-    ) {
-      this.write(productId, version, delivery, now);
+  offer(w: Watch, version: number, delivery: Delivery, now: number) {
+    if (this.closed || version <= w.sent) return;
+    if (this.started && !w.held && now >= w.nextAt && this.target.backlog() < HIGH_WATER_BYTES) {
+      this.write(w, version, delivery, now);
       return;
     }
-    this.held ??= new Map();
-    const previous = this.held.get(productId);
+    const previous = w.held;
     if (previous && previous.version >= version) return;
-    if (previous) this.hooks.onConflated();
-    this.held.set(productId, { version, delivery });
-    if (this.started) this.hooks.onHeld(this);
+    if (previous) this.host.stats.conflated++;
+    w.held = { version, delivery };
+    if (this.started) this.host.hold(this);
   }
 
   /** Sends what may be sent now; "done" when nothing is held any more. */
   flush(now: number): "done" | "waiting" | "stalled" {
-    if (this.closed || !this.held?.size) return "done";
+    if (this.closed || !this.watches.some((w) => w.held)) return "done";
     if (this.target.backlog() >= HIGH_WATER_BYTES) {
       this.stalledSince ||= now;
       return "stalled";
     }
     this.stalledSince = 0;
-    for (const [productId, h] of this.held) {
-      if (now < (this.nextAt?.get(productId) ?? 0)) continue;
-      this.held.delete(productId);
-      this.write(productId, h.version, h.delivery, now);
+    let waiting = false;
+    for (const w of this.watches) {
+      const h = w.held;
+      if (!h) continue;
+      if (now < w.nextAt) {
+        waiting = true;
+        continue;
+      }
+      w.held = undefined;
+      this.write(w, h.version, h.delivery, now);
     }
-    return this.held.size ? "waiting" : "done";
+    return waiting ? "waiting" : "done";
   }
 
   close() {
     this.closed = true;
-    this.held = undefined;
+    for (const w of this.watches) w.held = undefined;
   }
 
-  private write(productId: string, version: number, delivery: Delivery, now: number) {
-    if (version <= (this.sent.get(productId) ?? -1)) return;
-    this.sent.set(productId, version);
-    this.nextAt?.set(productId, now + this.interval);
+  private write(w: Watch, version: number, delivery: Delivery, now: number) {
+    if (version <= w.sent) return;
+    w.sent = version;
+    if (this.interval) w.nextAt = now + this.interval;
     this.target.send(delivery);
-    this.hooks.onDelivered();
+    this.host.stats.deliveries++;
   }
 }

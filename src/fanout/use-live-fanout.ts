@@ -13,7 +13,7 @@ import { Repeater, SlidingBuffer } from "@repeaterjs/repeater";
 import type { GraphQLContext } from "../schema/context.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import type { LiveFanout } from "./live-fanout.js";
-import type { Target } from "./subscriber.js";
+import type { Delivery, Target } from "./subscriber.js";
 
 /** Set on the context of an operation that arrived over graphql-ws. */
 export interface LiveSocket {
@@ -96,15 +96,7 @@ const expiryTimer = (expiresAt: number | undefined, onExpiry: () => void) =>
 
 /** graphql-ws: frames go straight to the socket; the stream graphql-ws iterates only ends (complete, or an error). */
 async function overSocket(fanout: LiveFanout, request: StockWatchRequest, args: ExecutionArgs, admin: boolean, live: LiveSocket) {
-  const { socket } = live;
-  const prefix = `{"id":${JSON.stringify(live.id)},"type":"next","payload":`;
-  const target: Target = {
-    describe: `${live.address} subscription ${live.id}`,
-    send: (d) => socket.send(prefix + d.json + "}"),
-    backlog: () => socket.bufferedAmount,
-    closeSlow: () => socket.close(1008, "Subscriber too slow: it stopped reading"),
-  };
-  const detach = await fanout.attach(request, args, admin, target);
+  const detach = await fanout.attach(request, args, admin, new SocketTarget(live));
   let settle!: (r: IteratorResult<never>) => void;
   let fail!: (e: unknown) => void;
   const ended = new Promise<IteratorResult<never>>((resolve, reject) => ((settle = resolve), (fail = reject)));
@@ -139,6 +131,37 @@ async function overSocket(fanout: LiveFanout, request: StockWatchRequest, args: 
   } as AsyncGenerator<never>;
   endHooks.set(iterator, end);
   return iterator;
+}
+
+/**
+ * A graphql-ws subscriber's socket. A class, not closures: one object per
+ * subscriber, and the fan-out's call sites see one kind of target.
+ */
+class SocketTarget implements Target {
+  private readonly socket: WebSocket;
+  // The subscriber's `next` frame up to the payload: the shared result goes behind it.
+  private readonly prefix: string;
+
+  constructor(private readonly live: LiveSocket) {
+    this.socket = live.socket;
+    this.prefix = `{"id":${JSON.stringify(live.id)},"type":"next","payload":`;
+  }
+
+  get describe() {
+    return `${this.live.address} subscription ${this.live.id}`;
+  }
+
+  send(d: Delivery) {
+    this.socket.send(this.prefix + d.json + "}");
+  }
+
+  backlog() {
+    return this.socket.bufferedAmount;
+  }
+
+  closeSlow() {
+    this.socket.close(1008, "Subscriber too slow: it stopped reading");
+  }
 }
 
 /** SSE (and any transport without a socket of ours): the shared result objects, serialized by Yoga. */
