@@ -256,8 +256,8 @@ export class LiveFanout implements SubscriberHost {
       const snapshot = await Promise.all(
         current.map(async (c, i) => {
           const productId = request.productIds[i]!;
-          const watch = sub.watches.find((w) => w.productId === productId)!;
-          return c && { watch, version: c.version, rendered: await shape!.render(productId, c) };
+          // Watches were made in request order, above.
+          return c && { watch: sub.watches[i]!, version: c.version, rendered: await shape!.render(productId, c) };
         }),
       );
       if (!detached) sub.start(snapshot.flatMap((s) => (s ? [s] : [])));

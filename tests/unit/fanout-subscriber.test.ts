@@ -19,7 +19,7 @@ function setup(maxUpdatesPerSecond?: number) {
   };
   const held = new Set<Subscriber>();
   const host = { stats: { deliveries: 0, conflated: 0 }, hold: (s: Subscriber) => void held.add(s) };
-  const sub = new Subscriber("shape", target, { productIds: ["a", "b"], maxUpdatesPerSecond }, host);
+  const sub = new Subscriber("shape", target, { productIds: ["a", "b"], maxUpdatesPerSecond: maxUpdatesPerSecond ?? null }, host);
   const a = sub.watch("a");
   const b = sub.watch("b");
   const offer = (w: typeof a, version: number, now = 0) => sub.offer(w, version, delivery(w.productId, version), now);
