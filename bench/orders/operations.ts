@@ -5,7 +5,7 @@
 // in batches of the sizes the API formed.
 import type pg from "pg";
 import { rawSqlOverPg } from "../../src/db/raw-sql.js";
-import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../../src/db/order.sql.js";
+import { placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../../src/db/order.sql.js";
 import { STOCK_CHANGED } from "../../src/events/stock-changed.event.js";
 import type { JsonClient } from "../lib/http.js";
 import type { Outcome } from "../lib/load.js";
@@ -168,14 +168,17 @@ export function orderOperations(ctx: OperationsContext) {
       }
     };
 
-  // (b) The API's own single statement: placeOrderAtomically itself, over the
+  // (b) The API's own statement for one order (a batch of one), over the
   // same pg driver path the API sends it by (src/db/raw-sql.ts, prepared
   // statements included), so this never drifts from src/db/order.sql.ts.
   const viaPg = rawSqlOverPg(pool);
   const singleStatementOrder =
     (pick: () => string): Op =>
     async () => {
-      const r = await placeOrderAtomically(viaPg, anyCustomer().id, nextKey(), [{ productId: pick(), quantity: 1 }]);
+      const [r] = await placeOrdersBatch(viaPg, [
+        { customerId: anyCustomer().id, idempotencyKey: nextKey(), lines: [{ productId: pick(), quantity: 1 }] },
+      ]);
+      if (!r) throw new Error("no verdict");
       if (r.order) return counted("ok");
       if (r.existingOrderId) throw new Error("idempotency key reused");
       return "refused";

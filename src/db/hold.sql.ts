@@ -8,8 +8,8 @@
 import type { DbClient, DbTransaction } from "./database.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { HoldStatus } from "../generated/prisma/enums.js";
-import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
-import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
+import { HELD_CTES } from "./ledger.sql.js";
+import { currentTraceSql, stockChangeCtes } from "./stock-change.sql.js";
 import type { LockedProduct, OrderRow } from "./order.sql.js";
 
 type Db = DbClient | DbTransaction;
@@ -81,44 +81,11 @@ export async function reserveAtomically(
     lines AS (
       INSERT INTO hold_line (hold_id, product_id, quantity) SELECT o.id, r.product_id, r.quantity FROM placed o, req r RETURNING 1
     ),
-    upd AS (
-      UPDATE product p
-      SET reserved = p.reserved + r.quantity, version = p.version + 1, updated_at = now()
-      FROM req r, placed o, avail a
-      WHERE p.id = r.product_id AND a.id = r.product_id
-      RETURNING p.id, p.sku, p.stock, p.version, r.quantity, a.reserved + r.quantity AS held, o.id AS hold_id
-    ),
-    events AS (
-      INSERT INTO outbox_event (topic, key, payload)
-      SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`u.id`,
-        sku: Prisma.sql`u.sku`,
-        stock: Prisma.sql`u.stock`,
-        reserved: Prisma.sql`u.held`,
-        version: Prisma.sql`u.version`,
-        delta: Prisma.sql`0`,
-        reason: Prisma.sql`'HOLD_PLACED'`,
-        orderId: Prisma.sql`NULL::uuid`,
-        holdId: Prisma.sql`u.hold_id`,
-      })}
-      FROM upd u ORDER BY u.id
-      RETURNING 1
-    ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`u.id`,
-        deltaOnHand: Prisma.sql`0`,
-        deltaReserved: Prisma.sql`u.quantity`,
-        reason: Prisma.sql`'HOLD_PLACED'`,
-        note: Prisma.sql`${p.note ?? null}`,
-        holdId: Prisma.sql`u.hold_id`,
-        actor: Prisma.sql`${p.actor}`,
-        versionAfter: Prisma.sql`u.version`,
-      })}
-      FROM upd u
-      RETURNING 1
-    )
+    changes AS (
+      SELECT r.product_id, 1 AS seq, 0 AS d_stock, r.quantity AS d_reserved, 'HOLD_PLACED'::text AS reason,
+        ${p.note ?? null}::text AS note, NULL::uuid AS order_id, o.id AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      FROM req r, placed o
+    ),${stockChangeCtes()}
     SELECT
       (SELECT id FROM existing) AS existing_id,
       (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'held', reserved, 'currency', currency)) FROM avail) AS products,
@@ -153,7 +120,7 @@ export async function endHold(
   >`-- prepare:end-hold
     WITH lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
+      SELECT p.id, p.sku, p.stock, p.reserved, p.version FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
     ),${HELD_CTES},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.expires_at <= c.t AS lapsed FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
@@ -169,45 +136,12 @@ export async function endHold(
       UPDATE hold h SET status = v.status::"HoldStatus", updated_at = now() FROM verdict v WHERE v.ok AND h.id = ${p.holdId}::uuid
       RETURNING h.id, h.status
     ),
-    -- held counts this hold, lapsed or not (the column does until now): what is held after is held without it.
-    freed AS (
-      UPDATE product t
-      SET reserved = t.reserved - x.quantity, version = t.version + 1, updated_at = now()
-      FROM lines x, ended e, held h
-      WHERE t.id = x.product_id AND h.id = x.product_id
-      RETURNING t.id, t.sku, t.stock, t.version, x.quantity, h.reserved - x.quantity AS held,
-        e.status::text AS reason_status
-    ),
-    events AS (
-      INSERT INTO outbox_event (topic, key, payload)
-      SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`f.id`,
-        sku: Prisma.sql`f.sku`,
-        stock: Prisma.sql`f.stock`,
-        reserved: Prisma.sql`f.held`,
-        version: Prisma.sql`f.version`,
-        delta: Prisma.sql`0`,
-        reason: Prisma.sql`'HOLD_' || f.reason_status`,
-        orderId: Prisma.sql`NULL::uuid`,
-        holdId: Prisma.sql`${p.holdId}::uuid`,
-      })}
-      FROM freed f ORDER BY f.id
-      RETURNING 1
-    ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`f.id`,
-        deltaOnHand: Prisma.sql`0`,
-        deltaReserved: Prisma.sql`-f.quantity`,
-        reason: Prisma.sql`'HOLD_' || f.reason_status`,
-        holdId: Prisma.sql`${p.holdId}::uuid`,
-        actor: Prisma.sql`${p.actor}`,
-        versionAfter: Prisma.sql`f.version`,
-      })}
-      FROM freed f
-      RETURNING 1
-    ),
+    -- reserved counts this hold, lapsed or not (the column does until now): what is held after is held without it.
+    changes AS (
+      SELECT x.product_id, 1 AS seq, 0 AS d_stock, -x.quantity AS d_reserved, 'HOLD_' || e.status::text AS reason, NULL::text AS note,
+        NULL::uuid AS order_id, e.id AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      FROM lines x, ended e
+    ),${stockChangeCtes()},
     lapsed_offer AS (
       UPDATE waitlist_entry w SET status = 'LAPSED', updated_at = now()
       FROM ended e WHERE w.hold_id = e.id AND w.status = 'OFFERED'
@@ -216,7 +150,7 @@ export async function endHold(
     SELECT
       (SELECT json_build_object('customerId', customer_id, 'status', status, 'lapsed', lapsed) FROM cur) AS found,
       (SELECT status FROM ended) AS ended,
-      (SELECT array_agg(id) FROM freed) AS product_ids
+      (SELECT array_agg(product_id) FROM changes) AS product_ids
   `;
   const row = rows[0]!;
   return { found: row.found, ended: row.ended, productIds: row.product_ids ?? [] };
@@ -246,7 +180,7 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     ),
     lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid AND NOT EXISTS (SELECT 1 FROM existing)),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.price_cents, p.currency
       FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
     ),${HELD_CTES},
     cur AS (
@@ -276,44 +210,11 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
       UPDATE hold h SET status = 'CONSUMED', order_id = o.id, updated_at = now() FROM placed o WHERE h.id = ${p.holdId}::uuid
       RETURNING h.id
     ),
-    sold AS (
-      UPDATE product t
-      SET stock = t.stock - x.quantity, reserved = t.reserved - x.quantity, version = t.version + 1, updated_at = now()
-      FROM lines x, placed o, held h
-      WHERE t.id = x.product_id AND h.id = x.product_id
-      RETURNING t.id, t.sku, t.stock, t.version, x.quantity, h.reserved - x.quantity AS held, o.id AS order_id, o.customer_id
-    ),
-    events AS (
-      INSERT INTO outbox_event (topic, key, payload)
-      SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`s.id`,
-        sku: Prisma.sql`s.sku`,
-        stock: Prisma.sql`s.stock`,
-        reserved: Prisma.sql`s.held`,
-        version: Prisma.sql`s.version`,
-        delta: Prisma.sql`-s.quantity`,
-        reason: Prisma.sql`'HOLD_CONSUMED'`,
-        orderId: Prisma.sql`s.order_id`,
-        holdId: Prisma.sql`${p.holdId}::uuid`,
-      })}
-      FROM sold s ORDER BY s.id
-      RETURNING 1
-    ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`s.id`,
-        deltaOnHand: Prisma.sql`-s.quantity`,
-        deltaReserved: Prisma.sql`-s.quantity`,
-        reason: Prisma.sql`'HOLD_CONSUMED'`,
-        orderId: Prisma.sql`s.order_id`,
-        holdId: Prisma.sql`${p.holdId}::uuid`,
-        actor: Prisma.sql`'customer:' || s.customer_id`,
-        versionAfter: Prisma.sql`s.version`,
-      })}
-      FROM sold s
-      RETURNING 1
-    ),
+    changes AS (
+      SELECT x.product_id, 1 AS seq, -x.quantity AS d_stock, -x.quantity AS d_reserved, 'HOLD_CONSUMED'::text AS reason, NULL::text AS note,
+        o.id AS order_id, ${p.holdId}::uuid AS hold_id, 'customer:' || o.customer_id AS actor, ${currentTraceSql()} AS trace_context
+      FROM lines x, placed o
+    ),${stockChangeCtes()},
     fulfilled AS (
       UPDATE waitlist_entry w SET status = 'FULFILLED', updated_at = now()
       FROM taken t WHERE w.hold_id = t.id AND w.status = 'OFFERED'
@@ -340,12 +241,6 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
 export function lapsedHoldIds(db: Db, limit: number): Promise<{ id: string }[]> {
   return db.$queryRaw<{ id: string }[]>`
     SELECT id FROM hold WHERE status = 'ACTIVE' AND expires_at <= clock_timestamp() ORDER BY expires_at LIMIT ${limit}`;
-}
-
-/** When the next ACTIVE hold expires, if any. */
-export async function nextExpiry(db: Db): Promise<Date | null> {
-  const [row] = await db.$queryRaw<{ at: Date | null }[]>`SELECT min(expires_at) AS at FROM hold WHERE status = 'ACTIVE'`;
-  return row?.at ?? null;
 }
 
 /**

@@ -8,11 +8,11 @@ import type { DbClient } from "./database.js";
 import type { RawQuery } from "./raw-sql.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
-import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
 import { traceContextParam } from "../events/outbox.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import { pageBounds, type PageRequest } from "./keyset.js";
-import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
+import { HELD_CTES } from "./ledger.sql.js";
+import { stockChangeCtes } from "./stock-change.sql.js";
 
 export interface OrderRow {
   id: string;
@@ -45,111 +45,6 @@ export interface PlaceOrderResult {
   products: LockedProduct[];
 }
 
-/**
- * Places an order for merged, validated lines, or writes nothing. Rows are
- * locked in product-id order, so concurrent multi-line orders cannot deadlock.
- * Refuses (order: null) when a product is missing, a line is short, or the
- * lines mix currencies; the caller explains why from `products`.
- */
-export async function placeOrderAtomically(
-  db: RawQuery,
-  customerId: string,
-  idempotencyKey: string,
-  lines: { productId: string; quantity: number }[],
-  traceContext?: TraceCarrier,
-): Promise<PlaceOrderResult> {
-  const ids = lines.map((l) => l.productId);
-  const quantities = lines.map((l) => l.quantity);
-  const rows = await db.query<
-    Partial<OrderRow> & { existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null }
-  >(Prisma.sql`-- prepare:place-order
-    WITH req AS (
-      SELECT * FROM unnest(${ids}::uuid[], ${quantities}::int[]) AS r(product_id, quantity)
-    ),
-    existing AS (
-      SELECT id FROM "order" WHERE customer_id = ${customerId}::uuid AND idempotency_key = ${idempotencyKey}
-    ),
-    locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved, p.price_cents, p.currency
-      FROM product p
-      WHERE p.id IN (SELECT product_id FROM req) AND NOT EXISTS (SELECT 1 FROM existing)
-      ORDER BY p.id
-      FOR UPDATE
-    ),${HELD_CTES},
-    avail AS (SELECT l.id, l.sku, l.stock - h.reserved AS available, h.reserved, l.currency FROM locked l JOIN held h ON h.id = l.id),
-    verdict AS (
-      SELECT count(*) = ${lines.length} AND bool_and(a.available >= r.quantity) AND count(DISTINCT a.currency) = 1 AS ok
-      FROM req r JOIN avail a ON a.id = r.product_id
-    ),
-    sold AS (
-      UPDATE product p
-      SET stock = p.stock - r.quantity, version = p.version + 1, updated_at = now()
-      FROM req r, verdict v, avail a
-      WHERE v.ok AND p.id = r.product_id AND a.id = r.product_id AND a.available >= r.quantity
-      RETURNING p.id, p.sku, p.stock, p.version, r.quantity, a.reserved
-    ),
-    placed AS (
-      INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
-      SELECT ${customerId}::uuid, t.total, t.currency, ${idempotencyKey}
-      FROM (
-        SELECT sum(l.price_cents::bigint * r.quantity) AS total, min(l.currency) AS currency
-        FROM req r JOIN locked l ON l.id = r.product_id
-      ) t, verdict v
-      WHERE v.ok
-      RETURNING *
-    ),
-    items AS (
-      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
-      SELECT o.id, r.product_id, r.quantity, l.price_cents
-      FROM placed o, req r JOIN locked l ON l.id = r.product_id
-      RETURNING 1
-    ),
-    events AS (
-      INSERT INTO outbox_event (topic, key, payload, trace_context)
-      SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`s.id`,
-        sku: Prisma.sql`s.sku`,
-        stock: Prisma.sql`s.stock`,
-        reserved: Prisma.sql`s.reserved`,
-        version: Prisma.sql`s.version`,
-        delta: Prisma.sql`-s.quantity`,
-        reason: Prisma.sql`'ORDER_PLACED'`,
-        orderId: Prisma.sql`o.id`,
-      })}, ${traceContextParam(traceContext)}::jsonb
-      FROM sold s, placed o
-      ORDER BY s.id
-      RETURNING 1
-    ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`s.id`,
-        deltaOnHand: Prisma.sql`-s.quantity`,
-        deltaReserved: Prisma.sql`0`,
-        reason: Prisma.sql`'ORDER_PLACED'`,
-        orderId: Prisma.sql`o.id`,
-        actor: Prisma.sql`'customer:' || o.customer_id`,
-        versionAfter: Prisma.sql`s.version`,
-      })}
-      FROM sold s, placed o
-      RETURNING 1
-    )
-    SELECT
-      (SELECT id FROM existing) AS existing_id,
-      (SELECT ok FROM verdict) AS ok,
-      (SELECT json_agg(json_build_object('id', id, 'sku', sku, 'stock', available, 'held', reserved, 'currency', currency)) FROM avail) AS products,
-      o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
-      o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
-    FROM (SELECT 1) one LEFT JOIN placed o ON true
-  `);
-  const row = rows[0]!;
-  return {
-    existingOrderId: row.existing_id,
-    order: row.id ? (row as OrderRow) : null,
-    products: row.products ?? [],
-  };
-}
-
 export interface BatchOrder {
   customerId: string;
   idempotencyKey: string;
@@ -170,7 +65,8 @@ export interface BatchOrder {
  * their items, and one outbox event per product per order carrying that
  * order's own stock and version (running sums). The (customer, key) pairs
  * must be distinct within a batch (the caller defers repeats to the next
- * batch). Any error leaves the whole batch unwritten.
+ * batch). Any error leaves the whole batch unwritten. A single order is a
+ * batch of one (the batcher's one-by-one fallback sends those).
  */
 export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
   const lineOrd: number[] = [];
@@ -231,30 +127,10 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       WHERE w.ord < ${batch.length}
     ),
     verdict AS (SELECT ord, ok, left_before FROM walk WHERE ord > 0),
-    -- Accepted lines, each with its product's stock and version right after its order.
+    -- Accepted lines.
     acc AS (
-      SELECT r.ord, r.product_id, r.quantity, l.sku, l.price_cents, l.currency, h.reserved,
-        l.stock - sum(r.quantity) OVER running AS stock_after,
-        l.version + count(*) OVER running AS version_after
-      FROM req r
-      JOIN verdict v ON v.ord = r.ord AND v.ok
-      JOIN locked l ON l.id = r.product_id
-      JOIN held h ON h.id = r.product_id
-      WINDOW running AS (PARTITION BY r.product_id ORDER BY r.ord)
-    ),
-    -- From the row as locked, not p's own columns: p is read by the statement's snapshot, and a
-    -- row another transaction changed while this statement waited for its lock is seen here as it
-    -- was before (a restock committed meanwhile came out as stock below 0). Under our lock, the
-    -- locked row is the latest.
-    sold AS (
-      UPDATE product p
-      SET stock = t.stock, version = t.version, updated_at = now()
-      FROM (
-        SELECT a.product_id, min(l.stock) - sum(a.quantity)::int AS stock, min(l.version) + count(*)::int AS version
-        FROM acc a JOIN locked l ON l.id = a.product_id GROUP BY a.product_id
-      ) t
-      WHERE p.id = t.product_id
-      RETURNING 1
+      SELECT r.ord, r.product_id, r.quantity, l.price_cents, l.currency
+      FROM req r JOIN verdict v ON v.ord = r.ord AND v.ok JOIN locked l ON l.id = r.product_id
     ),
     placed AS (
       INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
@@ -272,37 +148,12 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       SELECT po.id, a.product_id, a.quantity, a.price_cents FROM placed_ord po JOIN acc a ON a.ord = po.ord
       RETURNING 1
     ),
-    events AS (
-      INSERT INTO outbox_event (topic, key, payload, trace_context)
-      SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`a.product_id`,
-        sku: Prisma.sql`a.sku`,
-        stock: Prisma.sql`a.stock_after`,
-        reserved: Prisma.sql`a.reserved`,
-        version: Prisma.sql`a.version_after`,
-        delta: Prisma.sql`-a.quantity`,
-        reason: Prisma.sql`'ORDER_PLACED'`,
-        orderId: Prisma.sql`po.id`,
-      })}, po.trace_context
+    -- One change per accepted line, in batch order: each event carries its own order's stock and version.
+    changes AS (
+      SELECT a.product_id, a.ord AS seq, -a.quantity AS d_stock, 0 AS d_reserved, 'ORDER_PLACED'::text AS reason, NULL::text AS note,
+        po.id AS order_id, NULL::uuid AS hold_id, 'customer:' || po.customer_id AS actor, po.trace_context
       FROM acc a JOIN placed_ord po ON po.ord = a.ord
-      ORDER BY a.ord, a.product_id
-      RETURNING 1
-    ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`a.product_id`,
-        deltaOnHand: Prisma.sql`-a.quantity`,
-        deltaReserved: Prisma.sql`0`,
-        reason: Prisma.sql`'ORDER_PLACED'`,
-        orderId: Prisma.sql`po.id`,
-        actor: Prisma.sql`'customer:' || po.customer_id`,
-        versionAfter: Prisma.sql`a.version_after`,
-      })}
-      FROM acc a JOIN placed_ord po ON po.ord = a.ord
-      ORDER BY a.ord, a.product_id
-      RETURNING 1
-    )
+    ),${stockChangeCtes()}
     SELECT v.ord, e.id AS existing_id, v.ok,
       CASE WHEN NOT v.ok AND e.id IS NULL THEN (
         SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'held', h.reserved,

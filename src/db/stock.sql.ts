@@ -1,12 +1,11 @@
 // Stock changes outside placing an order: an admin's adjustment and the
 // stock a cancelled order returns. Both lock product rows in id order, the
-// order placeOrder uses, so none of them can deadlock with another.
+// order placeOrder uses, so none of them can deadlock with another, and write
+// through the stock-change builder (stock-change.sql.ts).
 import type { DbClient, DbTransaction } from "./database.js";
-import { Prisma, type Product } from "../generated/prisma/client.js";
-import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
-import { traceContextParam } from "../events/outbox.js";
-import { activeTraceCarrier } from "../observability/trace-context.js";
-import { HELD_CTES, MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
+import type { Product } from "../generated/prisma/client.js";
+import { HELD_CTES } from "./ledger.sql.js";
+import { currentTraceSql, stockChangeCtes } from "./stock-change.sql.js";
 
 export interface AdjustStockResult {
   product: Product | null;
@@ -16,7 +15,8 @@ export interface AdjustStockResult {
 
 /**
  * One statement: lock the row, check, change it and write the outbox event
- * together, and report the row as it stood under the lock so a refusal can be
+ * and ledger row together (from the row as locked, not the statement's
+ * snapshot: a write-off queued behind a restock lands on the restocked row), and report the row as it stood under the lock so a refusal can be
  * explained exactly.
  */
 export async function adjustStockAtomically(
@@ -29,88 +29,41 @@ export async function adjustStockAtomically(
       SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
     ),${HELD_CTES},
     cur AS (SELECT l.*, h.reserved AS held FROM locked l JOIN held h ON h.id = l.id),
-    upd AS (
-      UPDATE product t
-      SET stock = t.stock + ${p.delta}, version = t.version + 1, updated_at = now()
+    changes AS (
+      SELECT cur.id AS product_id, 1 AS seq, ${p.delta}::int AS d_stock, 0 AS d_reserved, ${reason}::text AS reason,
+        ${p.note}::text AS note, NULL::uuid AS order_id, NULL::uuid AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM cur
-      WHERE t.id = cur.id
-        -- A write-off cannot take units that holds have set aside.
-        AND cur.stock + ${p.delta} BETWEEN cur.held AND ${p.maxStock}
+      -- A write-off cannot take units that holds have set aside.
+      WHERE cur.stock + ${p.delta} BETWEEN cur.held AND ${p.maxStock}
         AND (${p.expectedVersion}::int IS NULL OR cur.version = ${p.expectedVersion}::int)
-      RETURNING t.*, cur.held
-    ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`u.id`,
-        deltaOnHand: Prisma.sql`${p.delta}::int`,
-        deltaReserved: Prisma.sql`0`,
-        reason: Prisma.sql`${reason}::text`,
-        note: Prisma.sql`${p.note}::text`,
-        actor: Prisma.sql`${p.actor}::text`,
-        versionAfter: Prisma.sql`u.version`,
-      })}
-      FROM upd u
-      RETURNING 1
-    ),
-    ev AS (
-      INSERT INTO outbox_event (topic, key, payload, trace_context)
-      SELECT ${stockChangedOutboxSql({
-        productId: Prisma.sql`u.id`,
-        sku: Prisma.sql`u.sku`,
-        stock: Prisma.sql`u.stock`,
-        reserved: Prisma.sql`u.held`,
-        version: Prisma.sql`u.version`,
-        delta: Prisma.sql`${p.delta}::int`,
-        reason: Prisma.sql`${reason}::text`,
-        orderId: Prisma.sql`NULL`,
-        note: Prisma.sql`${p.note}::text`,
-      })}, ${traceContextParam(activeTraceCarrier())}::jsonb
-      FROM upd u
-      RETURNING 1
-    )
+    ),${stockChangeCtes()}
     SELECT (SELECT json_build_object('sku', sku, 'stock', stock, 'available', stock - held, 'version', version) FROM cur) AS current,
       u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.reserved, u.version,
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
-    FROM (SELECT 1) one LEFT JOIN upd u ON true
+    FROM (SELECT 1) one LEFT JOIN stock_written u ON true
   `;
   const { current, ...product } = rows[0]!;
   return { current, product: product.id ? (product as Product) : null };
 }
 
 /**
- * Tops up the stock of a cancelled order's products and writes their ledger
- * rows; the caller's transaction writes the events (`reserved`: unexpired holds).
+ * Tops up the stock of a cancelled order's products, with their ledger rows
+ * and stock-changed events. Returns the products whose units came back.
  */
-export function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string, actor: string) {
-  return tx.$queryRaw<{ id: string; sku: string; stock: number; reserved: number; version: number; quantity: number }[]>`
+export async function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string, actor: string): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ product_id: string }[]>`
     WITH lines AS (
       SELECT product_id, sum(quantity)::int AS quantity FROM order_item WHERE order_id = ${orderId}::uuid GROUP BY product_id
     ),
     locked AS (
-      SELECT id, stock, reserved FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
-    ),${HELD_CTES},
-    upd AS (
-      UPDATE product p
-      SET stock = p.stock + l.quantity, version = p.version + 1, updated_at = now()
-      FROM lines l, held h
-      WHERE p.id = l.product_id AND h.id = l.product_id
-      RETURNING p.id, p.sku, p.stock, h.reserved, p.version, l.quantity
+      SELECT id, sku, stock, reserved, version FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
     ),
-    moves AS (
-      INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-      SELECT ${movementSql({
-        productId: Prisma.sql`u.id`,
-        deltaOnHand: Prisma.sql`u.quantity`,
-        deltaReserved: Prisma.sql`0`,
-        reason: Prisma.sql`'ORDER_CANCELLED'`,
-        orderId: Prisma.sql`${orderId}::uuid`,
-        actor: Prisma.sql`${actor}::text`,
-        versionAfter: Prisma.sql`u.version`,
-      })}
-      FROM upd u
-      RETURNING 1
-    )
-    SELECT * FROM upd
+    changes AS (
+      SELECT l.product_id, 1 AS seq, l.quantity AS d_stock, 0 AS d_reserved, 'ORDER_CANCELLED'::text AS reason, NULL::text AS note,
+        ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      FROM lines l
+    ),${stockChangeCtes()}
+    SELECT product_id FROM changes ORDER BY product_id
   `;
+  return rows.map((r) => r.product_id);
 }

@@ -113,11 +113,12 @@ export function stockChangedOutboxSql(e: {
   reason: Prisma.Sql;
   orderId: Prisma.Sql;
   holdId?: Prisma.Sql;
+  /** Text or NULL: the key is left out when NULL (only adjustments carry one). */
   note?: Prisma.Sql;
 }): Prisma.Sql {
   return Prisma.sql`${STOCK_CHANGED}, ${e.productId}::text, jsonb_build_object(
     'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'available', (${e.stock}) - (${e.reserved}),
     'reserved', ${e.reserved}, 'version', ${e.version}, 'delta', ${e.delta},
-    'reason', ${e.reason}, 'orderId', ${e.orderId}, 'holdId', ${e.holdId ?? Prisma.sql`NULL::uuid`},${e.note ? Prisma.sql` 'note', ${e.note},` : Prisma.empty}
-    'occurredAt', ${OCCURRED_AT_NOW})`;
+    'reason', ${e.reason}, 'orderId', ${e.orderId}, 'holdId', ${e.holdId ?? Prisma.sql`NULL::uuid`},
+    'occurredAt', ${OCCURRED_AT_NOW})${e.note ? Prisma.sql` || jsonb_strip_nulls(jsonb_build_object('note', ${e.note}))` : Prisma.empty}`;
 }

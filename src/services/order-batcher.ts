@@ -18,7 +18,7 @@
 import DataLoader from "dataloader";
 import type { RawQuery } from "../db/raw-sql.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
-import { placeOrderAtomically, placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
+import { placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
 import { activeTraceCarrier, linkTo, tracer, tracingEnabled, withSpan } from "../observability/trace-context.js";
 
 export interface OrderBatchStats {
@@ -148,7 +148,10 @@ export class OrderBatcher {
     const results: (PlaceOrderResult | Error)[] = [];
     for (const o of batch) {
       results.push(
-        await placeOrderAtomically(this.sql, o.customerId, o.idempotencyKey, o.lines, o.traceContext).catch((err: Error) => err),
+        await placeOrdersBatch(this.sql, [o]).then(
+          ([r]) => r!,
+          (err: Error) => err,
+        ),
       );
     }
     return results;

@@ -10,7 +10,6 @@ import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/er
 import { findOrdersForCustomers, type OrderRow } from "../db/order.sql.js";
 import { restoreOrderStock } from "../db/stock.sql.js";
 import { consumeHold } from "../db/hold.sql.js";
-import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { canSeeCustomerData, isAdmin, requireAdmin, requireCustomer, requireSignedIn, type RequestContext } from "../auth/viewer.js";
@@ -230,38 +229,18 @@ export class OrderService {
       if (!canTransition(current.status, to)) throw new InvalidTransitionError(current.status, to);
 
       const order = await tx.order.update({ where: { id }, data: { status: to, version: { increment: 1 } } });
-      const occurredAt = order.updatedAt.toISOString();
-      const events = [
-        orderStatusChangedOutbox({
+      await tx.outboxEvent.create({
+        data: orderStatusChangedOutbox({
           orderId: id,
           customerId: order.customerId,
           status: to,
           previousStatus: current.status,
           version: order.version,
-          occurredAt,
+          occurredAt: order.updatedAt.toISOString(),
         }),
-      ];
-      const restored: string[] = [];
-      if (to === "CANCELLED") {
-        for (const p of await restoreOrderStock(tx, id, actorOf(ctx))) {
-          restored.push(p.id);
-          events.push(
-            stockChangedOutbox({
-              productId: p.id,
-              sku: p.sku,
-              stock: p.stock,
-              available: p.stock - p.reserved,
-              reserved: p.reserved,
-              version: p.version,
-              delta: p.quantity,
-              reason: "ORDER_CANCELLED",
-              orderId: id,
-              occurredAt,
-            }),
-          );
-        }
-      }
-      await tx.outboxEvent.createMany({ data: events });
+      });
+      // The cancelled order's units come back, with their stock events (written by the statement).
+      const restored = to === "CANCELLED" ? await restoreOrderStock(tx, id, actorOf(ctx)) : [];
       // The units that came back go to the waitlist first (its events are written by the offers).
       if (restored.length) await offerToWaitlist(tx, restored, this.waitlistTtlSeconds);
       return order;

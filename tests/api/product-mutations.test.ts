@@ -358,6 +358,34 @@ describe("adjustStock", () => {
   });
 });
 
+describe("adjustStock while another transaction changes the stock", () => {
+  // The statement waits for the row lock the other transaction holds, then must work from the row as that
+  // transaction left it, not from the snapshot it started with (which said 0 and failed the CHECK).
+  it("a write-off waiting behind an uncommitted restock lands on the restocked row", async () => {
+    const product = (await create({ ...validInput(), initialStock: 0 })).product;
+    const other = await sql.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query("UPDATE product SET stock = stock + 2, version = version + 1 WHERE id = $1", [dbId(product.id)]);
+      const writeOff = adjust({ productId: product.id, delta: -1 });
+      // The write-off is queued on the row lock before the restock commits.
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await sql.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%adjust-stock%'`,
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await other.query("COMMIT");
+      const result = await writeOff;
+      expect(result).toMatchObject({ __typename: "AdjustStockSuccess", product: { stock: 1 } });
+      expect((await row(product.id)).stock).toBe(1);
+    } finally {
+      other.release();
+    }
+  });
+});
+
 describe("admin only", () => {
   const mutations = (productId: string) =>
     [

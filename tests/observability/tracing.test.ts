@@ -103,4 +103,43 @@ describe("tracing", { timeout: 120_000 }, () => {
     );
     expect(sql.map((s) => s.name)).toContain(`pg.query:place-orders ${database.name}`);
   });
+  it("stores the request's trace context with a hold's stock events and with the order that takes the hold", async () => {
+    const { kafkaBrokers, redisUrl } = await import("../support/services.js");
+    const { expectTypename, rowId } = await import("../support/shop.js");
+    const { holdClient } = await import("../support/holds.js");
+    const pg = (await import("pg")).default;
+    const { shopAt, startInstance, stockwireEnv, streamNames } = support;
+    const backends = { databaseUrl: database.url, redisUrl: redisUrl(), kafkaBrokers: kafkaBrokers() };
+    const api = await startInstance({ ...stockwireEnv(backends, streamNames("tracing-holds"), ["api"]), OTEL_TRACES_EXPORTER: "otlp" });
+    stops.push(() => api.stop());
+    const shop = await shopAt(api.url);
+    const holds = holdClient(shop.gql);
+    const product = await shop.createProduct({ stock: 5 });
+    const customer = await shop.createCustomer();
+
+    const traceOf = (operation: string) =>
+      spans()
+        .filter((s) => s.name === `mutation.${operation}`)
+        .at(-1)!
+        .spanContext().traceId;
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    stops.push(() => client.end());
+    const traceparentOf = async (reason: string) => {
+      const { rows } = await client.query<{ traceparent: string | null }>(
+        `SELECT trace_context->>'traceparent' AS traceparent FROM outbox_event WHERE key = $1 AND payload->>'reason' = $2`,
+        [rowId(product.id), reason],
+      );
+      expect(rows).toHaveLength(1);
+      return rows[0]!.traceparent;
+    };
+
+    const hold = expectTypename(await holds.reserve(customer.token, [{ productId: product.id, quantity: 2 }]), "ReserveStockSuccess");
+    expect(await traceparentOf("HOLD_PLACED")).toContain(traceOf("ReserveStock"));
+    expectTypename(await holds.orderHold(customer.token, hold.hold.id), "PlaceOrderSuccess");
+    expect(await traceparentOf("HOLD_CONSUMED")).toContain(traceOf("OrderHold"));
+    const other = expectTypename(await holds.reserve(customer.token, [{ productId: product.id, quantity: 1 }]), "ReserveStockSuccess");
+    expectTypename(await holds.release(customer.token, other.hold.id), "ReleaseHoldSuccess");
+    expect(await traceparentOf("HOLD_RELEASED")).toContain(traceOf("ReleaseHold"));
+  });
 });

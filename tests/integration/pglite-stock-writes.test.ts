@@ -1,0 +1,61 @@
+// Every stock-changing statement on embedded PGlite, where the same SQL goes
+// through Prisma instead of the pg driver (src/db/raw-sql.ts): each one runs,
+// and the ledger and the outbox agree with the product row afterwards.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../src/db/database.js";
+import { placeOrdersBatch } from "../../src/db/order.sql.js";
+import { consumeHold, endHold, reserveAtomically } from "../../src/db/hold.sql.js";
+import { adjustStockAtomically, restoreOrderStock } from "../../src/db/stock.sql.js";
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "stockwire-pglite-writes-"));
+let db: Database;
+
+beforeAll(async () => {
+  db = await openDatabase({ kind: "pglite", dataDir });
+  await db.migrate();
+}, 120_000);
+afterAll(async () => {
+  await db?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("stock writes on PGlite", () => {
+  it("orders, holds, adjustments and a cancellation keep product, ledger and events in step", { timeout: 120_000 }, async () => {
+    const { prisma } = db;
+    const customer = await prisma.customer.create({ data: { email: "pglite@example.com", name: "P" } });
+    const product = await prisma.product.create({ data: { sku: "PGL-1", name: "P", priceCents: 100, currency: "EUR", stock: 0 } });
+    await prisma.stockMovement.create({
+      data: { productId: product.id, deltaOnHand: 0, deltaReserved: 0, reason: "CREATED", actor: "admin", versionAfter: 0 },
+    });
+    const adjust = (delta: number) =>
+      adjustStockAtomically(prisma, { id: product.id, delta, expectedVersion: null, note: "t", maxStock: 1000, actor: "admin" });
+
+    expect((await adjust(10)).product?.stock).toBe(10);
+    const lines = [{ productId: product.id, quantity: 2 }];
+    const placed = await placeOrdersBatch(db.sql, [
+      { customerId: customer.id, idempotencyKey: "a", lines },
+      { customerId: customer.id, idempotencyKey: "b", lines },
+    ]);
+    expect(placed.map((p) => !!p.order)).toEqual([true, true]);
+    const { hold } = await reserveAtomically(prisma, { customerId: customer.id, idempotencyKey: "h", lines, ttlSeconds: 60, actor: "c" });
+    const consumed = await consumeHold(prisma, { customerId: customer.id, idempotencyKey: "c", holdId: hold!.id });
+    expect(consumed.order).not.toBeNull();
+    const other = await reserveAtomically(prisma, { customerId: customer.id, idempotencyKey: "h2", lines, ttlSeconds: 60, actor: "c" });
+    expect((await endHold(prisma, { holdId: other.hold!.id, to: "RELEASED", customerId: null, actor: "c" })).ended).toBe("RELEASED");
+    expect(await restoreOrderStock(prisma, placed[0]!.order!.id, "admin")).toEqual([product.id]);
+    expect((await adjust(-1)).product?.stock).toBe(5); // 10 - 2 - 2 - 2 (held, taken) + 2 (cancelled) - 1
+
+    const [row] = await prisma.$queryRaw<
+      { stock: number; reserved: number; version: number; on_hand: number; held: number; last: number }[]
+    >`
+      SELECT p.stock, p.reserved, p.version,
+        (SELECT sum(delta_on_hand)::int FROM stock_movement WHERE product_id = p.id) AS on_hand,
+        (SELECT sum(delta_reserved)::int FROM stock_movement WHERE product_id = p.id) AS held,
+        (SELECT (payload->>'version')::int FROM outbox_event WHERE key = p.id::text ORDER BY id DESC LIMIT 1) AS last
+      FROM product p WHERE p.id = ${product.id}::uuid`;
+    expect(row).toEqual({ stock: 5, reserved: 0, version: 9, on_hand: 5, held: 0, last: 9 }); // one version per write
+  });
+});
