@@ -33,7 +33,7 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         const ctx = args.contextValue as Context;
         const feed = ctx.stockFeed;
         if (!feed || !isAsyncIterable(result)) return result;
-        // Never iterated, so the per-subscriber feed never started: nothing to undo.
+        // Never iterated (the feed has no items of its own: services/live.service.ts): nothing to undo.
         await (result as AsyncGenerator).return?.(undefined);
         const admin = ctx.viewer.kind === "admin";
         const liveSocket = ctx.liveSocket;
@@ -42,7 +42,7 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         for (const key of ["request", "params", "connectionParams", "liveSocket", "loaders", "stockFeed"]) {
           (ctx as unknown as Record<string, unknown>)[key] = undefined;
         }
-        // Only the request goes on: the feed itself (a per-subscriber stream) is dropped here.
+        // Only the request goes on.
         const { request } = feed;
         if (liveSocket) {
           const stream = await overSocket(fanout, request, args, admin, liveSocket);
