@@ -85,7 +85,7 @@ export default defineConfig(
       // A zone cannot see an import it cannot resolve, so unresolved relative imports are errors
       // (packages are tsc's job; src/generated/ does not exist before `prisma generate` and is on floor 0).
       "import-x/no-unresolved": ["error", { ignore: ["^[^.]", "/generated/"] }],
-      // Tests, bench and scripts use `any` at library seams (gql.tada documents, mocks); src/ does not (below).
+      // Tests and the web demo use `any` at library seams (gql.tada documents, stand-ins); src/ does not (below).
       "@typescript-eslint/no-explicit-any": "off",
       // `let { proc, answer } = ...` where only one of them is reassigned later.
       "prefer-const": ["error", { destructuring: "all" }],
