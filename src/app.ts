@@ -253,7 +253,9 @@ export function buildApp(deps: AppDeps): App {
     );
   const ws = serveGraphQLWs(
     {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- graphql-ws types rootValue as unknown; onSubscribe puts Yoga's execute there
       execute: (args: any) => args.rootValue.execute(args),
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above, and the fields let go below are not optional in ExecutionArgs
       subscribe: async (args: any) => {
         const result = await args.rootValue.subscribe(args);
         if (!servedByFanout(args.contextValue)) return result;

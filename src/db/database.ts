@@ -53,13 +53,12 @@ export async function openDatabase(config: Config["database"], options: Database
 }
 
 function createClient(adapter: SqlDriverAdapterFactory, options: DatabaseOptions): DbClient {
-  const prisma = new PrismaClient({
-    adapter,
-    log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
-    // Under a flash sale transactions queue for locks: wait rather than fail fast.
-    transactionOptions: { maxWait: 10_000, timeout: 20_000 },
-  });
-  if (options.onQuery) (prisma as any).$on("query", (e: { query: string }) => options.onQuery!(e.query));
+  // Under a flash sale transactions queue for locks: wait rather than fail fast.
+  const transactionOptions = { maxWait: 10_000, timeout: 20_000 };
+  const { onQuery } = options;
+  if (!onQuery) return new PrismaClient({ adapter, log: [], transactionOptions });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }], transactionOptions });
+  prisma.$on("query", (e) => onQuery(e.query));
   return prisma;
 }
 

@@ -8,14 +8,22 @@ const codes: Record<string, string> = {
   ValueOutOfRange: "22003",
 };
 
+/** What a driver adapter attaches (`meta.driverAdapterError`), possibly with the driver's own error as its cause. */
+interface AdapterError {
+  kind?: string;
+  code?: string;
+  originalCode?: string;
+  cause?: AdapterError;
+}
+
 /** The SQLSTATE behind an error, when there is one. */
 export function sqlState(err: unknown): string | undefined {
-  const e = err as { code?: string; meta?: Record<string, any>; cause?: unknown } | null;
+  const e = err as { code?: string; meta?: { code?: unknown; driverAdapterError?: AdapterError }; cause?: unknown } | null;
   if (!e || typeof e !== "object") return undefined;
   if (e.code === "P2002") return "23505";
   if (e.code === "P2003") return "23503";
   const adapter = e.meta?.driverAdapterError?.cause ?? e.meta?.driverAdapterError;
-  if (adapter) return adapter.originalCode ?? adapter.code ?? codes[adapter.kind];
+  if (adapter) return adapter.originalCode ?? adapter.code ?? (adapter.kind === undefined ? undefined : codes[adapter.kind]);
   if (typeof e.meta?.code === "string") return e.meta.code;
   if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
   return e.cause ? sqlState(e.cause) : undefined;

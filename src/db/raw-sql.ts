@@ -1,10 +1,9 @@
 // The order hot path's statements, and the outbox relay's, sent straight to
 // the pg driver Prisma's adapter wraps. They are fixed raw SQL already; what
 // Prisma's $queryRaw adds is its query pipeline around the same driver call,
-// about 0.6 ms of CPU per group-commit batch of 10 orders (1.0 ms against
-// 0.4 ms over pg, measured on one connection), an eighth of what the API
-// spends per order; its interactive transactions (the relay's, several a
-// second under load, on the API's thread) cost more. Everything else keeps
+// which cost more CPU per group-commit batch than the call itself
+// (BENCHMARKS.md, "Figures behind the code"); its interactive transactions
+// (the relay's, several a second under load, on the API's thread) cost more. Everything else keeps
 // going through Prisma.
 import type pg from "pg";
 import type { Prisma } from "../generated/prisma/client.js";

@@ -8,15 +8,14 @@
 // per order). Relays also poll, so a lost signal only costs latency.
 //
 // Each NOTIFY is a transaction of its own, with a commit record to flush: on a
-// hot product it delayed the orders' own commits (bench/orders, alternated
-// runs: 0.53x the raw batched ceiling without it against 0.49x with it).
+// hot product it delayed the orders' own commits.
 //
 // The window is most of the commit -> relay latency for relays in other
-// processes (2 ms: p99 ~6 ms instead of ~20 ms at 50 orders/s). It was 20 ms
-// while each relay wake-up scanned the outbox's dead index entries (2 ms then
-// cut a hot product's orders from 1,575 to 575/s); since the relay scans from
-// a cursor (outbox-cursor.ts), 2 ms costs the order path nothing measurable
-// (bench/orders A/B: 1,181 vs 1,185 orders/s, PostgreSQL 0.57 vs 0.56 ms/order).
+// processes, hence a short one. It was longer while each relay wake-up scanned
+// the outbox's dead index entries, when more wake-ups slowed a hot product's
+// orders; since the relay scans from a cursor (outbox-cursor.ts), the short
+// window costs the order path nothing measurable. The runs behind both:
+// BENCHMARKS.md, "Figures behind the code".
 import { EventEmitter } from "node:events";
 
 export const OUTBOX_CHANNEL = "outbox_event";

@@ -33,7 +33,7 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         const ctx = args.contextValue as Context;
         const feed = ctx.stockFeed;
         if (!feed || !isAsyncIterable(result)) return result;
-        // Never iterated, so the per-subscriber feed never started: nothing to undo.
+        // Never iterated (the feed has no items of its own: services/live.service.ts): nothing to undo.
         await (result as AsyncGenerator).return?.(undefined);
         const admin = ctx.viewer.kind === "admin";
         const liveSocket = ctx.liveSocket;
@@ -42,7 +42,7 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         for (const key of ["request", "params", "connectionParams", "liveSocket", "loaders", "stockFeed"]) {
           (ctx as unknown as Record<string, unknown>)[key] = undefined;
         }
-        // Only the request goes on: the feed itself (a per-subscriber stream) is dropped here.
+        // Only the request goes on.
         const { request } = feed;
         if (liveSocket) {
           const stream = await overSocket(fanout, request, args, admin, liveSocket);
@@ -57,14 +57,11 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
 }
 
 // Operation context -> the stream the fan-out serves it with over graphql-ws (undefined over SSE).
-const served = new WeakMap<object, AsyncGenerator<never> | undefined>();
+const served = new WeakMap<object, FanoutSocketStream | undefined>();
 
 /** True for the context of an operation the fan-out serves (its per-operation state is no longer needed). */
 export const servedByFanout = (contextValue: unknown): boolean =>
   typeof contextValue === "object" && contextValue !== null && served.has(contextValue);
-
-// What runs when a fan-out stream over graphql-ws ends, for plugins whose envelop onEnd it bypasses.
-const endHooks = new WeakMap<object, { ended: boolean; hooks: (() => void)[] }>();
 
 /**
  * Runs `fn` when `stream` (a subscription's result, as envelop's onSubscribeResult
@@ -73,10 +70,8 @@ const endHooks = new WeakMap<object, { ended: boolean; hooks: (() => void)[] }>(
  * for them.
  */
 export function whenFanoutStreamEnds(stream: unknown, fn: () => void): boolean {
-  const entry = typeof stream === "object" && stream !== null ? endHooks.get(stream) : undefined;
-  if (!entry) return false;
-  if (entry.ended) fn();
-  else entry.hooks.push(fn);
+  if (!(stream instanceof FanoutSocketStream)) return false;
+  stream.onEnd(fn);
   return true;
 }
 
@@ -85,7 +80,7 @@ export function whenFanoutStreamEnds(stream: unknown, fn: () => void): boolean {
  * take it instead of the plugin layers envelop wrapped around it, which would
  * only ever see it end (it never yields), and cost memory per socket.
  */
-export const fanoutSocketStream = (contextValue: unknown): AsyncGenerator<never> | undefined =>
+export const fanoutSocketStream = (contextValue: unknown): AsyncIterableIterator<never> | undefined =>
   typeof contextValue === "object" && contextValue !== null ? served.get(contextValue) : undefined;
 
 const tokenExpired = () =>
@@ -97,40 +92,70 @@ const expiryTimer = (expiresAt: number | undefined, onExpiry: () => void) =>
 /** graphql-ws: frames go straight to the socket; the stream graphql-ws iterates only ends (complete, or an error). */
 async function overSocket(fanout: LiveFanout, request: StockWatchRequest, args: ExecutionArgs, admin: boolean, live: LiveSocket) {
   const detach = await fanout.attach(request, args, admin, new SocketTarget(live));
-  let settle!: (r: IteratorResult<never>) => void;
-  let fail!: (e: unknown) => void;
-  const ended = new Promise<IteratorResult<never>>((resolve, reject) => ((settle = resolve), (fail = reject)));
-  ended.catch(() => {}); // graphql-ws awaits it; this only keeps an early expiry from counting as unhandled
-  const end = { ended: false, hooks: [] as (() => void)[] };
-  const finish = () => {
-    clearTimeout(expiry);
-    detach();
-    if (end.ended) return;
-    end.ended = true;
-    for (const hook of end.hooks) hook();
-  };
-  // graphql-ws sends an expired subscription's error as its `error` message (code kept).
-  const expiry = expiryTimer(request.expiresAt, () => {
-    finish();
-    fail(tokenExpired());
-  });
-  const done = { done: true, value: undefined } as IteratorResult<never>;
-  const iterator: AsyncGenerator<never> = {
-    next: () => ended,
-    async return() {
-      finish();
-      settle(done);
-      return done;
-    },
-    async throw(err) {
-      finish();
-      settle(done);
-      throw err;
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  } as AsyncGenerator<never>;
-  endHooks.set(iterator, end);
-  return iterator;
+  return new FanoutSocketStream(detach, request.expiresAt);
+}
+
+const done = { done: true, value: undefined } as IteratorResult<never>;
+
+/**
+ * The stream of a graphql-ws subscriber the fan-out serves. It never yields
+ * (frames go to the socket); it ends when graphql-ws returns it (complete, the
+ * socket closed) or fails when the token expires (graphql-ws sends that as the
+ * operation's `error`, code kept). Plugins whose envelop onEnd it bypasses
+ * register with onEnd.
+ */
+class FanoutSocketStream implements AsyncIterableIterator<never> {
+  private readonly ended: Promise<IteratorResult<never>>;
+  private settle!: (r: IteratorResult<never>) => void;
+  private fail!: (e: unknown) => void;
+  private readonly expiry: NodeJS.Timeout | undefined;
+  private hooks: (() => void)[] | undefined = [];
+
+  constructor(
+    private readonly detach: () => void,
+    expiresAt: number | undefined,
+  ) {
+    this.ended = new Promise((resolve, reject) => ((this.settle = resolve), (this.fail = reject)));
+    this.ended.catch(() => {}); // graphql-ws awaits it; this only keeps an early expiry from counting as unhandled
+    this.expiry = expiryTimer(expiresAt, () => {
+      this.finish();
+      this.fail(tokenExpired());
+    });
+  }
+
+  /** Runs `fn` once the stream has ended (at once if it has). */
+  onEnd(fn: () => void) {
+    if (this.hooks) this.hooks.push(fn);
+    else fn();
+  }
+
+  next() {
+    return this.ended;
+  }
+
+  async return() {
+    this.finish();
+    this.settle(done);
+    return done;
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<never>> {
+    this.finish();
+    this.settle(done);
+    throw err;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private finish() {
+    clearTimeout(this.expiry);
+    this.detach();
+    const hooks = this.hooks;
+    this.hooks = undefined;
+    hooks?.forEach((hook) => hook());
+  }
 }
 
 /**

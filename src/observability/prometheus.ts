@@ -6,11 +6,12 @@
 // Gauges that every role can report (outbox backlog, consumer lag) are read
 // from the shared database and Kafka, so any process shows them, also while
 // the relay or bridge is down; across processes, take their max, not the sum.
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Metrics, OrderOutcome } from "./metrics.js";
 
-type MetricsJSON = MetricObjectWithValues<any>[];
+/** A registry's metrics as JSON, as another process sends them to be aggregated. */
+type MetricsJSON = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 
 /** What is read at scrape time; a process provides what it has. */
 export interface ScrapeSources {

@@ -2,9 +2,9 @@
 // when nothing is pending and nothing is throttled, and with a negative delay,
 // so each connection's request queue wakes the event loop about every
 // millisecond forever (kafkajs issues #1556, #1704; fixes proposed in PRs
-// #1667 and #1768, none merged). An idle bridge woke ~1,700 times a second
-// and used 5.5% of a core doing nothing; in `npm start` that is CPU the API's
-// fan-out shares. Until a release fixes it, the same method with the guard
+// #1667 and #1768, none merged). An idle bridge spent a noticeable share of a
+// core doing nothing (BENCHMARKS.md, "Figures behind the code"); in
+// `npm start` that is CPU the API's fan-out shares. Until a release fixes it, the same method with the guard
 // those PRs add: schedule a check only when a request waits.
 import { createRequire } from "node:module";
 

@@ -3,10 +3,10 @@
 // Why not always "WHERE published_at IS NULL ORDER BY id": every published row
 // leaves a dead entry in that index range until VACUUM, and PostgreSQL plans
 // the scan as a bitmap scan, which visits them all and never marks them dead.
-// After 100,000 events the scan took ~9 ms instead of ~0.2 ms, and under an
-// order burst the relay scans hundreds of times a second: PostgreSQL's CPU per
-// order tripled (bench/orders, NOTIFY window 2 ms). Starting at `id > after`
-// skips the published past.
+// The scan grows slower with every event published since, and under an order
+// burst the relay scans many times a second, so PostgreSQL's CPU per order
+// grew with it (BENCHMARKS.md, "Figures behind the code"). Starting at
+// `id > after` skips the published past.
 //
 // Why `after` lags: outbox ids come from a sequence at INSERT, so a transaction
 // can commit a lower id after a higher one was published (never for the same

@@ -9,7 +9,7 @@ export const ErrorInterface = builder.interfaceRef<Error>("Error").implement({
   fields: (t) => ({ message: t.exposeString("message") }),
 });
 
-const error = <T extends E.DomainError>(cls: new (...args: any[]) => T, description: string) => ({
+const error = <T extends E.DomainError>(cls: new (...args: never[]) => T, description: string) => ({
   name: cls.name,
   description,
   interfaces: [ErrorInterface],
@@ -72,7 +72,7 @@ builder.objectType(E.InvalidTransitionError, {
 });
 
 /** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
-export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: any[]) => E.DomainError)[]) {
+export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: never[]) => E.DomainError)[]) {
   return {
     types: [E.ValidationError, ...types],
     result: { name: `${name}Success` },

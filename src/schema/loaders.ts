@@ -4,6 +4,22 @@
 // that never loads anything holds none. Lazy inside this object, not on the
 // context, because Yoga copies the context's properties (which would run a
 // getter there).
+//
+// Ours rather than @pothos/plugin-dataloader (looked at 2026-12): its
+// loadableObject / t.loadable would move each batch function into its object
+// type and keep loaders per context in a WeakMap, but it would not make the
+// code smaller where it matters. node(id:) and nodes(ids:) are our own
+// (schema/node.ts: each ID answered on its own, a refused one an error at its
+// position); the plugin's loadableNode feeds the Relay plugin's node fields,
+// which are off, so node.ts would still call loaders by hand. Who may see a
+// row (the services' visible(), which asks for credentials before it looks
+// at what was found, so an existing and a missing ID answer alike) is checked
+// after the load only where the ID came from the client; loads that follow a
+// row the viewer already sees skip it. A loadable type has one load function
+// for every field that loads it, so that check would still sit in those
+// resolvers. And the fan-out drops a subscription's context's loaders (memory
+// per socket), where a WeakMap keyed by that context keeps them as long as
+// the socket stays open.
 import DataLoader from "dataloader";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { PageRequest } from "../db/keyset.js";

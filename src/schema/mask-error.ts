@@ -6,7 +6,7 @@ import { GraphQLError } from "graphql";
 import { maskError as yogaMaskError, type YogaServerOptions } from "graphql-yoga";
 import * as E from "../errors/domain-errors.js";
 
-const codes: [abstract new (...args: any[]) => Error, string][] = [
+const codes: [abstract new (...args: never[]) => Error, string][] = [
   [E.UnauthenticatedError, "UNAUTHENTICATED"],
   [E.ForbiddenError, "FORBIDDEN"],
   [E.ValidationError, "BAD_USER_INPUT"],

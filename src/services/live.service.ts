@@ -1,8 +1,8 @@
 // Live stock and order status for subscriptions. Stock comes from the
 // process-wide StockHub (one pub/sub subscription per product); a stock
 // subscription is a StockFeed: its validated request, which the shared
-// fan-out (src/fanout) serves for all subscribers at once, and a
-// per-subscriber live feed for any transport the fan-out does not serve.
+// fan-out (src/fanout) serves for all subscribers at once, over graphql-ws
+// and SSE alike. Order status is a per-subscriber live feed.
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import { expiresAt, type RequestContext } from "../auth/viewer.js";
@@ -27,9 +27,16 @@ export interface StockWatchRequest {
   expiresAt?: number;
 }
 
-export interface StockFeed extends AsyncIterable<StockChange & { productId: string }> {
+/**
+ * A validated stockChanged subscription. Only its request is used: the fan-out
+ * takes it over before anything iterates the stream, so the stream has no
+ * items of its own and fails if iterated (the fan-out plugin is missing).
+ */
+export interface StockFeed extends AsyncIterable<never> {
   request: StockWatchRequest;
 }
+
+const notServed = new Error("stockChanged is served by the live fan-out (fanout/use-live-fanout.ts), which is not installed");
 
 export interface OrderStatusChange {
   order: OrderRow;
@@ -64,15 +71,10 @@ export class LiveService {
     const missing = current.findIndex((c) => !c);
     if (missing >= 0) throw new NotFoundError("Product", ids[missing]!);
     const request: StockWatchRequest = { productIds: ids, maxUpdatesPerSecond: rate, expiresAt: expiresAt(ctx) };
-    const feed = liveFeed({
-      subscribe: async (onChange) => {
-        const stops = await Promise.all(ids.map((id) => this.stock.watch(id, (c) => onChange({ ...c, key: id, productId: id }))));
-        return () => stops.forEach((stop) => stop());
-      },
-      current: async () => (await this.stock.current(ids)).flatMap((c, i) => (c ? [{ ...c, key: ids[i]!, productId: ids[i]! }] : [])),
-      expiresAt: request.expiresAt,
-    });
-    return { request, [Symbol.asyncIterator]: () => feed[Symbol.asyncIterator]() };
+    return {
+      request,
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(notServed) }),
+    };
   }
 
   async orderStatusChanges(ctx: RequestContext, orderId: string): Promise<AsyncIterable<OrderStatusChange>> {

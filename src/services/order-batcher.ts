@@ -8,9 +8,8 @@
 // Two batches in flight by default (ORDER_BATCH_IN_FLIGHT): while one holds a
 // hot product's row lock and commits, the next is already in the database,
 // queued on that lock, so the row never waits for a round trip to this
-// process; orders on other products run beside it. (bench/orders, 4 runs
-// against 6: hot product 0.45x the raw batched ceiling against 0.37x, spread
-// 0.99x the raw classic one against 0.94x.) Batches lock products in id order,
+// process; orders on other products run beside it (against one in flight:
+// BENCHMARKS.md, "Figures behind the code"). Batches lock products in id order,
 // so two in flight cannot deadlock over products (nor could two processes').
 //
 // DataLoader does the gathering, the size cap and the per-key outcomes (a

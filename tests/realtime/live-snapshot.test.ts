@@ -2,15 +2,18 @@
 // change". A change whose event is still on its way when a client subscribes
 // arrives between the pub/sub subscribe and the database read; the snapshot
 // must still come first. Deterministic: in-process pub/sub, and a product
-// lookup that lets such an event arrive while the snapshot is being read.
+// lookup that lets such an event arrive while the snapshot is being read. The
+// path is the one every stockChanged subscriber takes: the shared fan-out
+// (StockHub -> LiveFanout), its selection executed on the real schema.
+import { execute, parse, type ExecutionResult } from "graphql";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { describe, expect, it } from "vitest";
-import { anonymous } from "../../src/auth/viewer.js";
 import type { StockChangedEvent } from "../../src/events/stock-changed.event.js";
+import { LiveFanout } from "../../src/fanout/live-fanout.js";
 import { createPubSub } from "../../src/realtime/pubsub.js";
-import { LiveService, type StockChange } from "../../src/services/live.service.js";
-import type { OrderService } from "../../src/services/order.service.js";
+import { schema } from "../../src/schema/index.js";
 import type { ProductService } from "../../src/services/product.service.js";
+import { StockHub } from "../../src/services/stock-hub.js";
 
 const product = {
   id: "5e0b7c1e-8f57-4a43-9c56-0e7a1d3c2b10",
@@ -39,25 +42,43 @@ const lateEvent: StockChangedEvent = {
   occurredAt: new Date().toISOString(),
 };
 
-async function firstEvents(deliverLateEvent: boolean): Promise<StockChange[]> {
+type Received = { reason: string; stock: number; version: number };
+
+async function firstEvents(deliverLateEvent: boolean): Promise<Received[]> {
   const pubsub = createPubSub({ kind: "memory" });
-  let reads = 0;
   const products = {
     async byIds(ids: readonly string[]) {
-      // Read 1 checks that the products exist; read 2 is the snapshot.
-      if (++reads === 2 && deliverLateEvent) await pubsub.publish("stock", product.id, lateEvent);
+      // The hub's read of the product it starts watching: the snapshot.
+      if (deliverLateEvent) await pubsub.publish("stock", product.id, lateEvent);
       return ids.map((id) => (id === product.id ? { ...product } : null));
     },
     lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
   } as unknown as ProductService;
-  const live = new LiveService(pubsub, products, {} as OrderService);
-  const iterator = (await live.stockChanges(anonymous, [product.id]))[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  const fanout = new LiveFanout({
+    hub: new StockHub(pubsub, products),
+    sharedContext: () => ({}),
+    execute: (args) => execute(args),
+    slowSubscriberCloseMs: 60_000,
+  });
+  const received: Received[] = [];
+  let arrived = () => {};
+  const document = parse(`subscription { stockChanged(productIds: ["${gid}"]) { reason stock version } }`);
+  const request = { productIds: [product.id], maxUpdatesPerSecond: null };
+  const detach = await fanout.attach(request, { schema, document }, false, {
+    describe: "test subscriber",
+    send: (d) => {
+      received.push((d.result as ExecutionResult<{ stockChanged: Received }>).data!.stockChanged);
+      arrived();
+    },
+    backlog: () => 0,
+    closeSlow: () => {},
+  });
   // A later change, to see what comes after the first event.
   await pubsub.publish("stock", product.id, { ...lateEvent, eventId: "42", stock: 6, version: 5 });
-  const second = await iterator.next();
-  await iterator.return?.();
-  return [first.value, second.value];
+  while (received.length < 2) await new Promise<void>((resolve) => (arrived = resolve));
+  detach();
+  fanout.stop();
+  return received;
 }
 
 describe("stockChanged snapshot", () => {
