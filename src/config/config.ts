@@ -1,5 +1,6 @@
 // The one typed, validated configuration. Nothing else in the code reads
 // process.env: everything receives a Config.
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -87,6 +88,7 @@ const EnvSchema = z.object({
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
   STOCKWIRE_INTROSPECTION: optional(z.enum(["on", "off"])),
+  STOCKWIRE_GRAPHIQL: optional(z.enum(["on", "off"])),
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
   LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
@@ -168,6 +170,8 @@ export interface Config {
   demo: boolean;
   /** Schema introspection and "Did you mean …?" field suggestions (off: neither). */
   introspection: boolean;
+  /** GraphiQL at GET /graphql (Accept: text/html) and its assets under /graphiql/; off by default with NODE_ENV=production. */
+  graphiql: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
   /**
@@ -237,6 +241,14 @@ function tracingOf(e: z.infer<typeof EnvSchema>): Config["tracing"] {
   return e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? { enabled: true, exporter: "otlp" } : { enabled: false };
 }
 
+/** 127.0.0.0/8, ::1 (and IPv4-mapped loopback) or the name localhost: nobody else can connect. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1") return true;
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith("127.");
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -258,10 +270,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (demo && e.NODE_ENV === "production" && !e.STOCKWIRE_DEMO) {
     throw new ConfigError("invalid STOCKWIRE_DEMO: set it to on or off explicitly when NODE_ENV=production");
   }
+  // The development secret is in the source: anyone who can reach the port can sign an admin token.
+  if (!e.JWT_SECRET && e.HOST && !isLoopback(e.HOST)) {
+    throw new ConfigError(
+      `invalid HOST: ${e.HOST} is reachable from other machines, and without JWT_SECRET anyone could sign an admin token ` +
+        "with the development secret (it is in the source): set JWT_SECRET (at least 32 characters) or listen on 127.0.0.1",
+    );
+  }
   return {
     port: e.PORT,
-    // Demo mode hands out tokens: only this machine may reach it, unless HOST is set on purpose.
-    host: e.HOST ?? (demo ? "127.0.0.1" : "0.0.0.0"),
+    // Demo mode hands out tokens, and the development secret is public: only this machine may
+    // reach either (HOST set to a loopback address on purpose is fine too).
+    host: e.HOST ?? (demo || !e.JWT_SECRET ? "127.0.0.1" : "0.0.0.0"),
     corsOrigins: e.CORS_ORIGINS ?? [],
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -284,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
     demo,
     introspection: e.STOCKWIRE_INTROSPECTION ? e.STOCKWIRE_INTROSPECTION === "on" : e.NODE_ENV === "development",
+    graphiql: e.STOCKWIRE_GRAPHIQL ? e.STOCKWIRE_GRAPHIQL === "on" : e.NODE_ENV !== "production",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
