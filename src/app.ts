@@ -43,6 +43,7 @@ import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
 import { clientAddress } from "./protection/client.js";
 import { useRequestBodyLimit } from "./protection/request-body-limit.js";
+import { useJsonQueryParams, useParseOverflowGuard } from "./protection/malformed-requests.js";
 import { useReadRouting } from "./schema/read-routing.js";
 import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
@@ -155,7 +156,10 @@ export function buildApp(deps: AppDeps): App {
       }
     },
     plugins: [
+      // Before the body limit, which then counts the form body this reads.
+      useJsonQueryParams(),
       useRequestBodyLimit(REQUEST_LIMITS.maxBodyBytes),
+      useParseOverflowGuard(),
       EnvelopArmorPlugin({
         // Shape limits, checked while validating. Cost is the schema's own
         // complexity limit (schema/complexity.ts), which sees variables.
