@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
 import { createYoga, useReadinessCheck, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
-import type { Config } from "./config/config.js";
+import { isLoopback, type Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
 import type { StreamBackend } from "./realtime/stream.js";
@@ -363,6 +363,7 @@ export function buildApp(deps: AppDeps): App {
       keepAliveMs: 12_000,
       connectionInitMs: 10_000,
       maxConnectionsPerAddress: config.live.maxConnectionsPerAddress,
+      uncapped: config.live.capSparesLoopback ? isLoopback : undefined,
       verifyUpgrade: (request) => verify(request.headers.authorization),
       addressOf,
       log,

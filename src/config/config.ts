@@ -6,6 +6,9 @@ import { z } from "zod";
 
 const DEV_JWT_SECRET = "stockwire-dev-secret-change-me-0123456789";
 
+/** graphql-ws connections per client address unless LIVE_MAX_CONNECTIONS_PER_ADDRESS says otherwise (loopback spared). */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
+
 const url = (protocols: string[], example: string) =>
   z.string().refine(
     (value) => {
@@ -90,7 +93,7 @@ const EnvSchema = z.object({
   STOCKWIRE_INTROSPECTION: optional(z.enum(["on", "off"])),
   STOCKWIRE_GRAPHIQL: optional(z.enum(["on", "off"])),
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
-  LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
+  LIVE_MAX_CONNECTIONS_PER_ADDRESS: optional(z.coerce.number().int().min(0)),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
   LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
@@ -203,6 +206,8 @@ export interface Config {
     maxSubscriptionsPerConnection: number;
     /** graphql-ws: connections one client address may hold; 0 = no cap. */
     maxConnectionsPerAddress: number;
+    /** Whether the cap spares loopback addresses (the default cap does: benches, and a local proxy without TRUST_PROXY). */
+    capSparesLoopback: boolean;
     /** Server default for stockChanged's maxUpdatesPerSecond; 0 = every change. */
     defaultMaxUpdatesPerSecond: number;
     /** A subscriber whose socket has not drained for this long is closed (1008). */
@@ -318,7 +323,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
-      maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,
+      maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+      capSparesLoopback: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS === undefined,
       defaultMaxUpdatesPerSecond: e.LIVE_MAX_UPDATES_PER_SECOND,
       slowSubscriberCloseMs: e.LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS * 1000,
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, loadConfig } from "../../src/config/config.js";
 
 describe("config", () => {
   it("defaults to the embedded backends with no environment", () => {
@@ -131,5 +131,14 @@ describe("config", () => {
     expect(loadConfig({ ...secret, NODE_ENV: "production" }).graphiql).toBe(false);
     expect(loadConfig({ ...secret, NODE_ENV: "production", STOCKWIRE_GRAPHIQL: "on" }).graphiql).toBe(true);
     expect(() => loadConfig({ STOCKWIRE_GRAPHIQL: "yes" })).toThrowError(/^invalid STOCKWIRE_GRAPHIQL/);
+  });
+
+  it("caps graphql-ws connections per address by default, sparing loopback; an explicit LIVE_MAX_CONNECTIONS_PER_ADDRESS spares nobody", () => {
+    expect(loadConfig({}).live).toMatchObject({ maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, capSparesLoopback: true });
+    expect(loadConfig({ LIVE_MAX_CONNECTIONS_PER_ADDRESS: "50" }).live).toMatchObject({
+      maxConnectionsPerAddress: 50,
+      capSparesLoopback: false,
+    });
+    expect(loadConfig({ LIVE_MAX_CONNECTIONS_PER_ADDRESS: "0" }).live.maxConnectionsPerAddress).toBe(0);
   });
 });
