@@ -3,8 +3,8 @@
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import { createYoga, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
-import type { Config } from "./config/config.js";
+import { createYoga, useReadinessCheck, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
+import { isLoopback, type Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import type { PubSubBackend } from "./realtime/pubsub.js";
 import type { StreamBackend } from "./realtime/stream.js";
@@ -30,19 +30,21 @@ import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { clientErrorCode, maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
-import { graphiqlOptions } from "./demo/graphiql.js";
+import { graphiqlOptions, useGraphiQL } from "./demo/graphiql.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
 import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 import { createLog, yogaLogger, type Logger } from "./observability/log.js";
+import { readiness } from "./observability/readiness.js";
 import { useRequestLog } from "./schema/request-log.js";
 import { useTracing } from "./schema/use-tracing.js";
 import { serveGraphQLWs, type Extra, type UpgradeRequest } from "./fanout/ws-server.js";
 import { useCostLimit } from "./protection/use-cost-limit.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
-import { clientAddress } from "./protection/client.js";
+import { clientAddress, clientOf } from "./protection/client.js";
 import { useRequestBodyLimit } from "./protection/request-body-limit.js";
+import { useJsonQueryParams, useParseOverflowGuard } from "./protection/malformed-requests.js";
 import { useReadRouting } from "./schema/read-routing.js";
 import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
@@ -132,9 +134,8 @@ export function buildApp(deps: AppDeps): App {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
-    // GraphiQL from the local @graphql-yoga/render-graphiql bundle, not a CDN: works offline.
-    renderGraphiQL: async (opts) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(opts),
-    graphiql: graphiqlOptions({ config, prisma: deps.db.prisma }),
+    // Served by useGraphiQL below (cached static assets, rate-limited), from the local bundle, not a CDN.
+    graphiql: false,
     // Unexpected errors reach clients as "Unexpected error." only; the cause is logged.
     maskedErrors: { maskError },
     // Counted by useRequestBodyLimit below instead (cheaper for bodies with a Content-Length).
@@ -155,7 +156,26 @@ export function buildApp(deps: AppDeps): App {
       }
     },
     plugins: [
+      // Before the body limit, which then counts the form body this reads.
+      useJsonQueryParams(),
       useRequestBodyLimit(REQUEST_LIMITS.maxBodyBytes),
+      useParseOverflowGuard(),
+      ...(config.graphiql
+        ? [
+            useGraphiQL({
+              endpoint: "/graphql",
+              options: graphiqlOptions({ config, prisma: deps.db.prisma }),
+              charge: async (request, serverContext, points) => {
+                const viewer = await readViewer(request.headers.get("authorization")).catch((): Viewer => ({ kind: "anonymous" }));
+                const address = serverContext.req ? addressOf(serverContext.req) : "in-process";
+                const charged = await buckets.charge(clientOf(viewer, address), points);
+                if (charged.ok) return undefined;
+                metrics.rateLimited("graphiql");
+                return { retryAfterSeconds: Math.max(1, Math.ceil(charged.retryAfterMs / 1000)) };
+              },
+            }),
+          ]
+        : []),
       EnvelopArmorPlugin({
         // Shape limits, checked while validating. Cost is the schema's own
         // complexity limit (schema/complexity.ts), which sees variables.
@@ -183,7 +203,7 @@ export function buildApp(deps: AppDeps): App {
       ...(deps.db.reads.status().length
         ? [useReadRouting(deps.db.reads, deps.pubsub.redis ? redisWriteMarks(deps.pubsub.redis) : memoryWriteMarks())]
         : []),
-      useReadiness(deps),
+      useReadinessCheck({ endpoint: "/ready", check: readyCheck(deps, (line) => pinoLog.warn(line)) }),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
       // Off what costs per request and tells an operator nothing (profiled on the order path, ~8% of
@@ -345,6 +365,7 @@ export function buildApp(deps: AppDeps): App {
       keepAliveMs: 12_000,
       connectionInitMs: 10_000,
       maxConnectionsPerAddress: config.live.maxConnectionsPerAddress,
+      uncapped: config.live.capSparesLoopback ? isLoopback : undefined,
       verifyUpgrade: (request) => verify(request.headers.authorization),
       addressOf,
       log,
@@ -483,54 +504,23 @@ function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats:
 }
 
 /**
- * GET /ready: 200 when every configured backend answers, else 503 naming the
- * failing ones. Read replicas that are down or lagging past the bound make it
- * "degraded" (still 200: reads go to the primary, the instance serves).
+ * GET /ready: 200 when the database and pub/sub answer, else 503 naming the
+ * failing ones (observability/readiness.ts). With Kafka away, orders still
+ * commit (their events wait in the outbox) and live stock from the other
+ * instances' bridges still arrives, so a load balancer must keep the instance:
+ * "degraded", still 200, as with a read replica down or lagging. The relay and
+ * bridge roles report Kafka as failing on their own /ready (process.ts).
  */
-function useReadiness(deps: AppDeps): Plugin {
-  const checks = {
-    database: () => deps.db.ping(),
-    pubsub: () => deps.pubsub.ping(),
-    stream: () => deps.stream.ping(),
-  };
-  // What the API can serve without: with Kafka away, orders still commit (their events wait in
-  // the outbox) and live stock from the other instances' bridges still arrives, so a load
-  // balancer must keep the instance; the relay and bridge roles report Kafka as failing on
-  // their own /ready (process.ts).
-  const degradesOnly = new Set(["stream"]);
-  return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname !== "/ready") return;
-      const results = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => {
-          try {
-            await withTimeout(check(), 2000);
-            return [name, { ok: true }] as const;
-          } catch (err) {
-            return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
-          }
-        }),
-      );
-      const down = results.filter(([, r]) => !r.ok).map(([n]) => n);
-      const failing = down.filter((n) => !degradesOnly.has(n));
-      const replicas = deps.db.reads.status();
-      const degraded = [
-        ...down.filter((n) => degradesOnly.has(n)).map((n) => `${n} unreachable: stock changes wait in the outbox`),
-        ...replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.name} ${r.state}: its reads go to the primary`),
-      ];
-      const body = {
-        status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ready",
-        failing,
-        ...((replicas.length || degraded.length) && { degraded }),
-        components: { ...Object.fromEntries(results), ...(replicas.length && { replicas }) },
-      };
-      endResponse(
-        new fetchAPI.Response(JSON.stringify(body), {
-          status: failing.length ? 503 : 200,
-          headers: { "content-type": "application/json" },
-        }),
-      );
-    },
+function readyCheck(deps: AppDeps, log: (line: string) => void) {
+  const ready = readiness({
+    checks: { database: () => deps.db.ping(), pubsub: () => deps.pubsub.ping(), stream: () => deps.stream.ping() },
+    degradesOnly: { stream: "stock changes wait in the outbox" },
+    replicas: () => deps.db.reads.status(),
+    log,
+  });
+  return async ({ fetchAPI }: { fetchAPI: { Response: typeof Response } }) => {
+    const { status, body } = await ready();
+    return new fetchAPI.Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   };
 }
 
@@ -543,13 +533,6 @@ function useMetricsEndpoint(metrics: PrometheusMetrics, token: string | undefine
       endResponse(new fetchAPI.Response(body, { status, headers }));
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(resolve, reject).finally(() => clearTimeout(t));
-  });
 }
 
 /** A parse or validation failure as a client error with a code (its own, if it has one); anything else is masked. */

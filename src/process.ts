@@ -16,6 +16,7 @@ import { buildApp, type App } from "./app.js";
 import { createOutboxSignal, OUTBOX_CHANNEL, type OutboxSignal } from "./events/outbox-signal.js";
 import { outboxBacklog } from "./realtime/outbox-relay.js";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
+import { readiness } from "./observability/readiness.js";
 
 export interface StockwireProcess {
   db: Database;
@@ -141,7 +142,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
       const checks: Record<string, () => Promise<void>> = { stream: () => stream.ping() };
       if (roles.has("relay")) checks.database = () => db.ping();
       if (roles.has("bridge")) checks.pubsub = () => pubsub.ping();
-      const listener = await serveMetrics(metrics, config, checks);
+      const listener = await serveMetrics(metrics, config, checks, say);
       metricsUrl = listener.url;
       stops.unshift(listener.stop);
       say(`metrics   ${metricsUrl}/metrics`);
@@ -168,31 +169,27 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
 /**
  * GET /metrics on METRICS_PORT: a listener of its own (relay- and bridge-only
  * processes have no API port). Also GET /health (the process answers) and
- * GET /ready (200 when every backend in `checks` answers within 2 s, else 503
- * naming the failing ones, as the API's /ready), for Kubernetes probes.
+ * GET /ready (observability/readiness.ts: 200 when every backend in `checks`
+ * answers within 2 s, else 503 naming the failing ones, as the API's /ready),
+ * for Kubernetes probes.
  */
 async function serveMetrics(
   metrics: PrometheusMetrics,
   config: Config,
   checks: Record<string, () => Promise<void>>,
+  say: (line: string) => void,
 ): Promise<{ url: string; stop(): Promise<void> }> {
+  const ready = readiness({ checks, log: say });
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server = createServer((req, res) => {
     const path = req.url?.split("?")[0];
     if (req.method === "GET" && path === "/health") return json(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/ready") {
-      void Promise.all(
-        Object.entries(checks).map(([name, check]) =>
-          Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2_000).unref())]).then(
-            () => [],
-            () => [name],
-          ),
-        ),
-      ).then((failed) => {
-        const failing = failed.flat();
-        json(res, failing.length ? 503 : 200, { status: failing.length ? "unavailable" : "ready", failing });
-      });
+      ready().then(
+        ({ status, body }) => json(res, status, body),
+        () => res.writeHead(500).end(),
+      );
       return;
     }
     if (req.method !== "GET" || path !== "/metrics") return res.writeHead(404).end();

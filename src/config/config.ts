@@ -1,9 +1,13 @@
 // The one typed, validated configuration. Nothing else in the code reads
 // process.env: everything receives a Config.
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
 const DEV_JWT_SECRET = "stockwire-dev-secret-change-me-0123456789";
+
+/** graphql-ws connections per client address unless LIVE_MAX_CONNECTIONS_PER_ADDRESS says otherwise (loopback spared). */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
 
 const url = (protocols: string[], example: string) =>
   z.string().refine(
@@ -87,8 +91,9 @@ const EnvSchema = z.object({
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
   STOCKWIRE_INTROSPECTION: optional(z.enum(["on", "off"])),
+  STOCKWIRE_GRAPHIQL: optional(z.enum(["on", "off"])),
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
-  LIVE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(0),
+  LIVE_MAX_CONNECTIONS_PER_ADDRESS: optional(z.coerce.number().int().min(0)),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
   LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
@@ -168,6 +173,8 @@ export interface Config {
   demo: boolean;
   /** Schema introspection and "Did you mean …?" field suggestions (off: neither). */
   introspection: boolean;
+  /** GraphiQL at GET /graphql (Accept: text/html) and its assets under /graphiql/; off by default with NODE_ENV=production. */
+  graphiql: boolean;
   /** What this process runs: the API, the outbox relay, the stream -> pub/sub bridge. */
   roles: ("api" | "relay" | "bridge")[];
   /**
@@ -199,6 +206,8 @@ export interface Config {
     maxSubscriptionsPerConnection: number;
     /** graphql-ws: connections one client address may hold; 0 = no cap. */
     maxConnectionsPerAddress: number;
+    /** Whether the cap spares loopback addresses (the default cap does: benches, and a local proxy without TRUST_PROXY). */
+    capSparesLoopback: boolean;
     /** Server default for stockChanged's maxUpdatesPerSecond; 0 = every change. */
     defaultMaxUpdatesPerSecond: number;
     /** A subscriber whose socket has not drained for this long is closed (1008). */
@@ -237,6 +246,14 @@ function tracingOf(e: z.infer<typeof EnvSchema>): Config["tracing"] {
   return e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? { enabled: true, exporter: "otlp" } : { enabled: false };
 }
 
+/** 127.0.0.0/8, ::1 (and IPv4-mapped loopback) or the name localhost: nobody else can connect. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1") return true;
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith("127.");
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -258,10 +275,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (demo && e.NODE_ENV === "production" && !e.STOCKWIRE_DEMO) {
     throw new ConfigError("invalid STOCKWIRE_DEMO: set it to on or off explicitly when NODE_ENV=production");
   }
+  // The development secret is in the source: anyone who can reach the port can sign an admin token.
+  if (!e.JWT_SECRET && e.HOST && !isLoopback(e.HOST)) {
+    throw new ConfigError(
+      `invalid HOST: ${e.HOST} is reachable from other machines, and without JWT_SECRET anyone could sign an admin token ` +
+        "with the development secret (it is in the source): set JWT_SECRET (at least 32 characters) or listen on 127.0.0.1",
+    );
+  }
   return {
     port: e.PORT,
-    // Demo mode hands out tokens: only this machine may reach it, unless HOST is set on purpose.
-    host: e.HOST ?? (demo ? "127.0.0.1" : "0.0.0.0"),
+    // Demo mode hands out tokens, and the development secret is public: only this machine may
+    // reach either (HOST set to a loopback address on purpose is fine too).
+    host: e.HOST ?? (demo || !e.JWT_SECRET ? "127.0.0.1" : "0.0.0.0"),
     corsOrigins: e.CORS_ORIGINS ?? [],
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -284,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,
     demo,
     introspection: e.STOCKWIRE_INTROSPECTION ? e.STOCKWIRE_INTROSPECTION === "on" : e.NODE_ENV === "development",
+    graphiql: e.STOCKWIRE_GRAPHIQL ? e.STOCKWIRE_GRAPHIQL === "on" : e.NODE_ENV !== "production",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
@@ -297,7 +323,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
-      maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS,
+      maxConnectionsPerAddress: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+      capSparesLoopback: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS === undefined,
       defaultMaxUpdatesPerSecond: e.LIVE_MAX_UPDATES_PER_SECOND,
       slowSubscriberCloseMs: e.LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS * 1000,
     },

@@ -24,7 +24,7 @@ export interface Target {
 }
 
 /** Above this many unsent bytes a subscriber's updates are held back (and conflated). */
-const HIGH_WATER_BYTES = 128 * 1024;
+export const HIGH_WATER_BYTES = 128 * 1024;
 
 /** The fan-out's counters this subscriber adds to, and where it reports being held back. */
 export interface SubscriberHost {

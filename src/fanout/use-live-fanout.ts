@@ -10,10 +10,11 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql"
 import type { Plugin } from "graphql-yoga";
 import type { WebSocket } from "ws";
 import { Repeater, SlidingBuffer } from "@repeaterjs/repeater";
+import type { ServerResponse } from "node:http";
 import type { GraphQLContext } from "../schema/context.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import type { LiveFanout } from "./live-fanout.js";
-import type { Delivery, Target } from "./subscriber.js";
+import { HIGH_WATER_BYTES, type Delivery, type Target } from "./subscriber.js";
 
 /** Set on the context of an operation that arrived over graphql-ws. */
 export interface LiveSocket {
@@ -23,7 +24,8 @@ export interface LiveSocket {
   address: string;
 }
 
-type Context = GraphQLContext & { liveSocket?: LiveSocket };
+/** Over HTTP (SSE), Yoga's context carries Node's response (the node server context). */
+type Context = GraphQLContext & { liveSocket?: LiveSocket; res?: ServerResponse };
 
 export function useLiveFanout(fanout: LiveFanout): Plugin {
   return {
@@ -37,6 +39,7 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
         await (result as AsyncGenerator).return?.(undefined);
         const admin = ctx.viewer.kind === "admin";
         const liveSocket = ctx.liveSocket;
+        const response = ctx.res;
         // The request context is not used again (shared executions have their own): keep no copy per
         // socket. Set to undefined, not deleted: deleting turns the object into a (larger) dictionary.
         for (const key of ["request", "params", "connectionParams", "liveSocket", "loaders", "stockFeed"]) {
@@ -50,7 +53,7 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
           return stream;
         }
         served.set(ctx, undefined);
-        return overStream(fanout, request, args, admin);
+        return overStream(fanout, request, args, admin, response);
       });
     },
   };
@@ -189,14 +192,23 @@ class SocketTarget implements Target {
   }
 }
 
-/** SSE (and any transport without a socket of ours): the shared result objects, serialized by Yoga. */
-function overStream(fanout: LiveFanout, request: StockWatchRequest, args: ExecutionArgs, admin: boolean) {
+/**
+ * SSE (and any transport without a socket of ours): the shared result objects, serialized by Yoga.
+ * Yoga's Node adapter waits for 'drain' before it writes on, so a client that stopped reading shows
+ * as a response that needs draining, not as bytes piling up: counted as a full backlog, so its
+ * updates are held (conflated) and, still so after slowSubscriberCloseMs, it is closed as over WebSocket.
+ */
+function overStream(fanout: LiveFanout, request: StockWatchRequest, args: ExecutionArgs, admin: boolean, response?: ServerResponse) {
   return new Repeater<ExecutionResult>(async (push, stop) => {
     const detach = await fanout.attach(request, args, admin, {
-      describe: "SSE subscriber",
+      describe: `SSE subscriber ${response?.req?.socket?.remoteAddress ?? ""}`.trim(),
       send: (d) => void push(d.result),
-      backlog: () => 0,
-      closeSlow: () => stop(),
+      backlog: () => (response?.writableNeedDrain ? Math.max(HIGH_WATER_BYTES, response.writableLength) : (response?.writableLength ?? 0)),
+      closeSlow: () => {
+        stop();
+        // Its buffered frames would never be read: let the connection go.
+        response?.destroy();
+      },
     });
     const expiry = expiryTimer(request.expiresAt, () => stop(tokenExpired()));
     try {

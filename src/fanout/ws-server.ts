@@ -28,6 +28,8 @@ export interface WsLimits {
   connectionInitMs: number;
   /** Connections per client address; 0 = no cap. */
   maxConnectionsPerAddress: number;
+  /** Addresses the cap does not apply to. */
+  uncapped?: (address: string) => boolean;
   /** Checks an Authorization header sent with the upgrade request; false closes the socket with 4403. */
   verifyUpgrade(request: UpgradeRequest): Promise<boolean>;
   addressOf(request: UpgradeRequest): string;
@@ -57,7 +59,7 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown> | 
       if (left) perAddress.set(address, left);
       else perAddress.delete(address);
     });
-    if (limits.maxConnectionsPerAddress && count > limits.maxConnectionsPerAddress) {
+    if (limits.maxConnectionsPerAddress && count > limits.maxConnectionsPerAddress && !limits.uncapped?.(address)) {
       limits.log?.(`live: refusing connection ${count} from ${address} (cap ${limits.maxConnectionsPerAddress})`);
       return socket.close(CloseCode.Forbidden, "Too many connections from this address");
     }

@@ -5,6 +5,7 @@
 import { GraphQLError } from "graphql";
 import { maskError as yogaMaskError, type YogaServerOptions } from "graphql-yoga";
 import * as E from "../errors/domain-errors.js";
+import { isDatabaseUnreachable } from "../db/errors.js";
 
 const codes: [abstract new (...args: never[]) => Error, string][] = [
   [E.UnauthenticatedError, "UNAUTHENTICATED"],
@@ -20,10 +21,24 @@ export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["m
   message,
 ) => {
   const original = error instanceof GraphQLError ? error.originalError : undefined;
+  if (isDatabaseUnreachable(original ?? error)) return databaseUnavailable(error instanceof GraphQLError ? error : undefined);
   const coded = original && error instanceof GraphQLError ? codedError(original, error) : undefined;
   // Never Yoga's development mode: it would put the original error (and its stack) in the response.
   return withCoercionCode(withoutOriginalError(coded ?? yogaMaskError(error, message, false)));
 };
+
+/**
+ * PostgreSQL cannot be reached (down, restarting, out of connections): the
+ * client may retry, so it is told so (503, Retry-After, a code naming the
+ * database) instead of "Unexpected error." with 200. The cause is still logged.
+ */
+function databaseUnavailable(at?: GraphQLError): GraphQLError {
+  return new GraphQLError("The database is unavailable; try again shortly.", {
+    nodes: at?.nodes,
+    path: at?.path,
+    extensions: { code: "SERVICE_UNAVAILABLE", service: "database", http: { status: 503, headers: { "Retry-After": "5" } } },
+  });
+}
 
 /**
  * graphql-js refuses a variable value it cannot coerce with an error without a

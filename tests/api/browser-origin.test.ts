@@ -34,7 +34,7 @@ describe("config: HOST and CORS_ORIGINS", () => {
   const secret = { JWT_SECRET: "x".repeat(40) };
   it("demo mode listens on loopback unless HOST is set; without demo mode on every interface", () => {
     expect(loadConfig({}).host).toBe("127.0.0.1");
-    expect(loadConfig({ HOST: "0.0.0.0" }).host).toBe("0.0.0.0");
+    expect(loadConfig({ ...secret, STOCKWIRE_DEMO: "on", HOST: "0.0.0.0" }).host).toBe("0.0.0.0");
     expect(loadConfig(secret).host).toBe("0.0.0.0");
     expect(loadConfig({ ...secret, STOCKWIRE_DEMO: "on" }).host).toBe("127.0.0.1");
   });

@@ -2,6 +2,7 @@
 // Redis): one execution per operation shape per change however many
 // subscribe, maxUpdatesPerSecond, a reader that stops reading closed on its
 // own without holding up the others, and the WebSocket limits.
+import http from "node:http";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -204,6 +205,53 @@ describe("conflation", () => {
     expect(seen).toEqual([...seen].sort((x, y) => x - y));
     (stalled as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await closed).toBe(1008);
+  }, 90_000);
+
+  it("an SSE subscriber that stops reading is closed after a while too; the others get every change", async () => {
+    const product = await shop.createProduct({ stock: 1_000_000, description: "x".repeat(5_000) });
+    const productUuid = idOfType("Product", product.id)!;
+    const healthy = track(subscribe(api.url, shop.adminToken, STOCK, { ids: [product.id] }, "stockChanged"));
+    await healthy.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+
+    // A client that subscribes over Server-Sent Events, reads the first event, then stops reading.
+    const request = http.request(`${api.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+    });
+    request.end(JSON.stringify({ query: STOCK_QUERY_LONG, variables: { ids: [product.id] } }));
+    const response = await new Promise<http.IncomingMessage>((resolve) => request.once("response", resolve));
+    expect(response.headers["content-type"]).toMatch(/^text\/event-stream/);
+    await new Promise((resolve) => response.once("data", resolve));
+    response.pause();
+    const closed = new Promise<void>((resolve) => response.socket.once("close", () => resolve()));
+    const slowBefore = fanout().slowClosed;
+
+    let version = 0;
+    const deadline = Date.now() + 30_000;
+    while (fanout().slowClosed === slowBefore && Date.now() < deadline) {
+      const batch = raw.pipeline();
+      for (let i = 0; i < 500; i++) {
+        const v = ++version;
+        const event: StockChangedEvent = {
+          eventId: String(v),
+          productId: product.id,
+          sku: product.sku,
+          stock: 1_000_000 - v,
+          version: v,
+          delta: -1,
+          reason: "ORDER_PLACED",
+          orderId: null,
+          occurredAt: new Date().toISOString(),
+        };
+        batch.publish(channelName("stock", productUuid), JSON.stringify(event));
+      }
+      await batch.exec();
+      await sleep(20);
+    }
+    expect(fanout().slowClosed).toBe(slowBefore + 1);
+    await healthy.waitFor("the last version", (e) => e.version === version, 30_000);
+    response.resume();
+    await closed;
   }, 90_000);
 });
 

@@ -56,7 +56,7 @@ describe("metrics across roles", () => {
     // And the probes a bridge pod needs (it has no API port): /health, and /ready over the backends it uses.
     expect((await fetch(`${bridgeUrl}/health`)).status).toBe(200);
     const ready = await fetch(`${bridgeUrl}/ready`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", failing: [] } });
+    expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200, body: { status: "ready", failing: [] } });
     await eventually("the bridge to publish the product's creation", async () => {
       const published = (await scrape(bridgeUrl)).value("stockwire_bridge_publish_seconds_count") > 0;
       return published && (await stockLag()) === 0;

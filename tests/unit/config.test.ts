@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, loadConfig } from "../../src/config/config.js";
 
 describe("config", () => {
   it("defaults to the embedded backends with no environment", () => {
@@ -105,5 +105,40 @@ describe("config", () => {
 
   it("requires a real JWT secret in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET/);
+  });
+
+  it.each(["0.0.0.0", "::", "10.0.0.5", "shop.example.com"])(
+    "refuses HOST=%s without JWT_SECRET, whatever NODE_ENV says (the development secret is public)",
+    (host) => {
+      for (const env of [{}, { NODE_ENV: "development" }, { NODE_ENV: "test" }, { STOCKWIRE_DEMO: "off" }]) {
+        expect(() => loadConfig({ HOST: host, ...env })).toThrowError(/^invalid HOST: .*JWT_SECRET/);
+      }
+      expect(loadConfig({ HOST: host, JWT_SECRET: "x".repeat(32) }).host).toBe(host);
+    },
+  );
+
+  it("listens on loopback with the development secret, by default and on purpose", () => {
+    expect(loadConfig({ STOCKWIRE_DEMO: "off" }).host).toBe("127.0.0.1");
+    for (const host of ["127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]", "::ffff:127.0.0.1"])
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    expect(loadConfig({ JWT_SECRET: "x".repeat(32) }).host).toBe("0.0.0.0");
+  });
+
+  it("serves GraphiQL unless NODE_ENV=production, where STOCKWIRE_GRAPHIQL=on brings it back", () => {
+    const secret = { JWT_SECRET: "x".repeat(32), STOCKWIRE_DEMO: "off" };
+    expect(loadConfig({}).graphiql).toBe(true);
+    expect(loadConfig({ STOCKWIRE_GRAPHIQL: "off" }).graphiql).toBe(false);
+    expect(loadConfig({ ...secret, NODE_ENV: "production" }).graphiql).toBe(false);
+    expect(loadConfig({ ...secret, NODE_ENV: "production", STOCKWIRE_GRAPHIQL: "on" }).graphiql).toBe(true);
+    expect(() => loadConfig({ STOCKWIRE_GRAPHIQL: "yes" })).toThrowError(/^invalid STOCKWIRE_GRAPHIQL/);
+  });
+
+  it("caps graphql-ws connections per address by default, sparing loopback; an explicit LIVE_MAX_CONNECTIONS_PER_ADDRESS spares nobody", () => {
+    expect(loadConfig({}).live).toMatchObject({ maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, capSparesLoopback: true });
+    expect(loadConfig({ LIVE_MAX_CONNECTIONS_PER_ADDRESS: "50" }).live).toMatchObject({
+      maxConnectionsPerAddress: 50,
+      capSparesLoopback: false,
+    });
+    expect(loadConfig({ LIVE_MAX_CONNECTIONS_PER_ADDRESS: "0" }).live.maxConnectionsPerAddress).toBe(0);
   });
 });
