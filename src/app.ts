@@ -14,10 +14,8 @@ import { createServices, type Services } from "./services/index.js";
 import {
   execute,
   getOperationAST,
-  getVariableValues,
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
-  type ExecutionArgs,
   type ExecutionResult,
   type ValidationContext,
 } from "graphql";
@@ -25,7 +23,9 @@ import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createGraphQLContext, type GraphQLContext } from "./schema/context.js";
 import { viewerReader } from "./auth/tokens.js";
 import type { Viewer } from "./auth/viewer.js";
-import { useGraphQlJit } from "@envelop/graphql-jit";
+import { useCompiledExecution } from "./schema/use-compiled-execution.js";
+import { useDocumentLimit } from "./protection/use-document-limit.js";
+import { COMPLEXITY_LIMIT } from "./schema/complexity.js";
 import { UnauthenticatedError } from "./errors/domain-errors.js";
 import { clientErrorCode, maskError } from "./schema/mask-error.js";
 import { useWebDemo } from "./demo/web-demo.js";
@@ -50,7 +50,18 @@ import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
-export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20, maxDirectives: 50 };
+export const REQUEST_LIMITS = {
+  maxBodyBytes: 100_000,
+  maxDepth: 12,
+  maxTokens: 2_000,
+  maxAliases: 20,
+  maxDirectives: 50,
+  /** Fields an operation selects with its fragments expanded: the complexity plugin's breadth limit, checked before validation. */
+  maxFields: COMPLEXITY_LIMIT.breadth,
+};
+
+/** Documents up to this many fields (fragments expanded) run compiled: the compiler's time grows with the expansion. */
+const COMPILED_MAX_FIELDS = 100;
 
 /** A graphql-armor rule's rejection as a validation error with `code`, instead of an exception thrown out of validate(). */
 function reportAs(code: string) {
@@ -176,6 +187,8 @@ export function buildApp(deps: AppDeps): App {
             }),
           ]
         : []),
+      // The expanded selection, measured and refused before validation walks it.
+      useDocumentLimit(REQUEST_LIMITS.maxFields),
       EnvelopArmorPlugin({
         // Shape limits, checked while validating. Cost is the schema's own
         // complexity limit (schema/complexity.ts), which sees variables.
@@ -192,11 +205,8 @@ export function buildApp(deps: AppDeps): App {
       }),
       ...(config.introspection ? [] : [noIntrospection()]),
       useRequestLog(pinoLog),
-      // Queries and mutations run compiled (graphql-jit, cached per parsed
-      // document, which Yoga caches per query text). Requests whose variables
-      // do not coerce go to graphql-js, for its exact client errors (HTTP 400);
-      // subscriptions too: the fan-out executes them itself (src/fanout).
-      useGraphQlJit({}, { enableIf: compiledExecution }),
+      // Queries and mutations run compiled (graphql-jit), small documents only; see the plugin.
+      useCompiledExecution(COMPILED_MAX_FIELDS),
       // After graphql-jit: it wraps the compiled execute, so resolvers run inside the operation's span.
       ...(config.tracing.enabled ? [useTracing()] : []),
       // With read replicas: queries read from one, mutations and whoever just wrote from the primary.
@@ -472,14 +482,6 @@ function noIntrospection(): Plugin {
       addValidationRule(NoSchemaIntrospectionCustomRule);
     },
   };
-}
-
-/** Whether graphql-jit runs this execution: queries and mutations whose variables coerce. */
-function compiledExecution(args: ExecutionArgs): boolean {
-  const operation = getOperationAST(args.document, args.operationName);
-  if (!operation || operation.operation === "subscription") return false;
-  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
-  return !variables.errors;
 }
 
 /**

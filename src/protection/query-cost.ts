@@ -1,9 +1,12 @@
 // What an operation costs, in the schema's own complexity points
 // (schema/complexity.ts): requested = what it may return, computed by
 // @pothos/plugin-complexity from the document and variables before anything
-// runs; actual = what it did return, counted on the result.
+// runs; actual = what it did return, counted on the result. And what a
+// document new to this server costs to parse and validate.
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from "graphql";
 import { complexityFromQuery } from "@pothos/plugin-complexity";
+import type { DocumentSize } from "../schema/document-size.js";
+import { COMPLEXITY_LIMIT } from "../schema/complexity.js";
 
 /** The requested cost of the operation that runs (the plugin itself reads only a document's first one); at least 1. */
 export function requestedCost(
@@ -66,3 +69,21 @@ export function actualCost(document: DocumentNode, operationName: string | null 
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+/**
+ * What parsing and validating a document costs the first time this server sees
+ * it (after that Yoga has both cached): a base for the fixed work of validating
+ * any document, plus its tokens and its fields with fragments expanded (as far
+ * as they are walked: a document above the breadth limit is refused at it).
+ */
+export const DOCUMENT_COST = { base: 20, tokensPerPoint: 10, fieldsPerPoint: 10 };
+
+export function documentCost(size: DocumentSize): number {
+  const fields = Math.min(size.fields, COMPLEXITY_LIMIT.breadth);
+  return DOCUMENT_COST.base + Math.ceil(size.tokens / DOCUMENT_COST.tokensPerPoint) + Math.ceil(fields / DOCUMENT_COST.fieldsPerPoint);
+}
+
+/** A document that failed to parse (its tokens unknown): the base and a point per 50 characters read. */
+export function unparsableDocumentCost(source: string): number {
+  return DOCUMENT_COST.base + Math.ceil(source.length / 50);
+}

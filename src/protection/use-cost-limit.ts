@@ -3,17 +3,21 @@
 // refunded down to the actual cost once the result is known. Queries and
 // mutations are charged where they execute, subscriptions where they start,
 // so HTTP, SSE and graphql-ws all pass through here. A throttled operation
-// executes nothing. Every query and mutation result carries
+// executes nothing. A document this server has not parsed before is charged
+// its parse and validation work on top (documentCost), so a stream of
+// different documents is throttled like any other load; repeated documents
+// are cached by Yoga and cost nothing more. Every query and mutation result carries
 // extensions.cost; over HTTP the RateLimit-Policy / RateLimit headers
 // (draft-ietf-httpapi-ratelimit-headers) and, when throttled, 429 with
 // Retry-After.
-import { GraphQLError, type ExecutionResult } from "graphql";
+import { GraphQLError, type DocumentNode, type ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { GraphQLContext } from "../schema/context.js";
 import { clientOf, type Client } from "./client.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Charge, CostBuckets, ThrottleStatus } from "./cost-buckets.js";
-import { actualCost, requestedCost } from "./query-cost.js";
+import { actualCost, documentCost, requestedCost, unparsableDocumentCost } from "./query-cost.js";
+import { documentSize } from "../schema/document-size.js";
 import { whenFanoutStreamEnds } from "../fanout/use-live-fanout.js";
 import { COMPLEXITY_LIMIT } from "../schema/complexity.js";
 
@@ -34,6 +38,8 @@ export interface CostLimitOptions {
 export interface QueryCost {
   requestedQueryCost: number;
   actualQueryCost: number;
+  /** Parsing and validating the document, when this server had not seen it (0 when cached); never refunded. */
+  documentCost: number;
   throttleStatus: ThrottleStatus;
 }
 
@@ -42,6 +48,15 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
   const openSubscriptions = new Map<string, number>();
   /** HTTP requests charged where they executed or subscribed. */
   const charged = new WeakSet<Request>();
+  /** Parsed documents already charged for (Yoga caches them per query text, so a cache miss is a new object). */
+  const known = new WeakSet<DocumentNode>();
+  /** Per request (HTTP, or one graphql-ws operation): what parsing and validating its document cost. */
+  const documentCosts = new WeakMap<object, number>();
+  const takeDocumentCost = (request: object | undefined) => {
+    const cost = (request && documentCosts.get(request)) || 0;
+    if (request) documentCosts.delete(request);
+    return cost;
+  };
 
   // Above the schema's complexity limit an operation is refused before anything resolves
   // (QUERY_TOO_COMPLEX): charged 1 point, so that answer stays what the client sees. Variables
@@ -57,27 +72,31 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
 
   const clientOfContext = (ctx: GraphQLContext): Client => clientOf(ctx.viewer, opts.addressOf(ctx));
 
-  /** Charges the requested cost; a refusal is the result to answer with. */
+  /** Charges the requested cost and the document's; a refusal is the result to answer with. */
   async function charge(ctx: GraphQLContext, requested: number, client = clientOfContext(ctx)) {
     const request = (ctx as { request?: Request }).request;
     if (request) charged.add(request);
-    return chargeClient(client, requested, opts.overSocket(ctx));
+    const document = takeDocumentCost(request);
+    return { document, ...(await chargeClient(client, requested, document, opts.overSocket(ctx))) };
   }
 
   async function chargeClient(
     client: Client,
     requested: number,
+    document: number,
     overSocket: boolean,
   ): Promise<{ client: Client; charged: Charge; refusal?: ExecutionResult }> {
-    const charged = await buckets.charge(client, requested);
+    const total = requested + document;
+    const charged = await buckets.charge(client, total);
     if (charged.ok) return { client, charged };
     opts.onLimited?.("cost");
-    const cost: QueryCost = { requestedQueryCost: requested, actualQueryCost: 0, throttleStatus: charged.status };
+    const cost: QueryCost = { requestedQueryCost: requested, actualQueryCost: 0, documentCost: document, throttleStatus: charged.status };
     const retryAfter = Math.max(1, Math.ceil(charged.retryAfterMs / 1000));
+    const what = document ? `${total} points (${document} of them for parsing and validating a new document)` : `${total} points`;
     const message =
-      requested > charged.status.maximumAvailable
-        ? `Throttled: this operation costs ${requested} points, more than your bucket holds (${charged.status.maximumAvailable}); ask for less`
-        : `Throttled: this operation costs ${requested} points and ${charged.status.currentlyAvailable} are available; retry in ${retryAfter} s`;
+      total > charged.status.maximumAvailable
+        ? `Throttled: this operation costs ${what}, more than your bucket holds (${charged.status.maximumAvailable}); ask for less`
+        : `Throttled: this operation costs ${what} and ${charged.status.currentlyAvailable} are available; retry in ${retryAfter} s`;
     const error = new GraphQLError(message, { extensions: { code: "THROTTLED", cost } });
     const refusal: ExecutionResult = { errors: [error], extensions: { cost } };
     if (!overSocket) {
@@ -90,15 +109,29 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
   }
 
   return {
-    // Refused before executing (unparsable, invalid, a bad token): 1 point, so a flood of bad requests is
-    // throttled as well, and the answer carries extensions.cost like any other.
+    // Whether this request's document is new to this server: Yoga's cache hands back the same parsed
+    // document for the same text, so a document not seen before was parsed (and will be validated) now.
+    onParse({ context, params }) {
+      const request = (context as { request?: Request }).request;
+      if (!request) return;
+      return ({ result }) => {
+        if (result instanceof Error) documentCosts.set(request, unparsableDocumentCost(String(params.source)));
+        else if (result && !known.has(result)) {
+          known.add(result);
+          documentCosts.set(request, documentCost(documentSize(result)));
+        }
+      };
+    },
+    // Refused before executing (unparsable, invalid, a bad token): 1 point and the document's cost, so a flood
+    // of bad requests is throttled as well, and the answer carries extensions.cost like any other.
     async onResultProcess({ request, result, setResult, serverContext }) {
       if (charged.has(request) || Array.isArray(result) || isAsyncIterable(result)) return;
       const viewer = await opts.viewerOf(request).catch((): Viewer => ({ kind: "anonymous" }));
       const client = clientOf(viewer, opts.addressOf(serverContext));
-      const { charged: c, refusal } = await chargeClient(client, 1, false);
+      const document = takeDocumentCost(request);
+      const { charged: c, refusal } = await chargeClient(client, 1, document, false);
       if (refusal) return setResult(refusal);
-      const cost: QueryCost = { requestedQueryCost: 1, actualQueryCost: 1, throttleStatus: c.status };
+      const cost: QueryCost = { requestedQueryCost: 1, actualQueryCost: 1, documentCost: document, throttleStatus: c.status };
       setResult({
         ...result,
         extensions: {
@@ -111,14 +144,19 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
     async onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
       const requested = costOf([args.schema, args.document, args.operationName, args.variableValues]);
-      const { client, charged, refusal } = await charge(ctx, requested);
+      const { client, charged, refusal, document } = await charge(ctx, requested);
       if (refusal) return setResultAndStopExecution(refusal);
       return {
         async onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) return; // incremental delivery: not enabled in this API
           const actual = actualCost(args.document, args.operationName, result.data);
           const { status, msToFull } = await buckets.refund(client, requested - actual, charged);
-          const cost: QueryCost = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status };
+          const cost: QueryCost = {
+            requestedQueryCost: requested,
+            actualQueryCost: actual,
+            documentCost: document,
+            throttleStatus: status,
+          };
           const extensions: Record<string, unknown> = { ...result.extensions, cost };
           if (!opts.overSocket(ctx)) extensions.http = { headers: headers(status, msToFull) };
           setResult({ ...result, extensions });

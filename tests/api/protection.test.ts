@@ -309,6 +309,62 @@ describe("graphql-armor limits (REQUEST_LIMITS)", () => {
   });
 });
 
+describe("fragments that expand exponentially (REQUEST_LIMITS.maxFields)", () => {
+  /** Fragment Fi spreads F(i-1) twice: `levels` levels select 2^levels fields from a document of ~40 bytes a level. */
+  const doubling = (levels: number, spread = (p: string) => `...${p} ...${p}`) => {
+    let fragments = "fragment F0 on Product { id }";
+    for (let i = 1; i <= levels; i++) fragments += ` fragment F${i} on Product { ${spread(`F${i - 1}`)} }`;
+    return `{ products(first: 1) { edges { node { ...F${levels} } } } } ${fragments}`;
+  };
+
+  it("refuses 25 doubling levels (a 1 kB document of 33 million fields) with QUERY_TOO_COMPLEX, HTTP 400, before validating or compiling it", async () => {
+    const query = doubling(25);
+    expect(query.length).toBeLessThan(1_200);
+    const r = await post(query);
+    expect(r.status).toBe(400);
+    expect(r.body.data ?? null).toBeNull();
+    expect(r.body.errors).toHaveLength(1);
+    expect(r.body.errors![0]!.message).toBe(
+      `Query too broad: breadth ${2 ** 25 + 3} (fields with fragments expanded) exceeds the limit of ${REQUEST_LIMITS.maxFields}`,
+    );
+    expect(codes(r)).toEqual(["QUERY_TOO_COMPLEX"]);
+  });
+
+  it("refuses the same through inline fragments, aliases and directives, and 40 levels (10^12 fields)", async () => {
+    const shapes = [
+      doubling(24, (p) => `... on Product { ...${p} } ... { ...${p} }`),
+      doubling(24, (p) => `a: id ...${p} ...${p}`),
+      doubling(24, (p) => `...${p} @include(if: true) ...${p} @skip(if: false)`),
+      doubling(40),
+    ];
+    for (const query of shapes) {
+      const r = await post(query);
+      expect(codes(r), query.slice(0, 200)).toEqual(["QUERY_TOO_COMPLEX"]);
+      expect(r.status).toBe(400);
+    }
+  });
+
+  it(`accepts ${REQUEST_LIMITS.maxFields} fields through fragments and refuses one more`, async () => {
+    // products + edges + node + 2^8 ids = 259; 41 more leaves make 300.
+    const extra = (n: number) => Array.from({ length: n }, () => "name").join(" ");
+    const ok = await post(doubling(8).replace("{ ...F8 }", `{ ...F8 ${extra(41)} }`));
+    expect(ok.body.errors, ok.text).toBeUndefined();
+    expect(ok.body.data).toEqual({ products: { edges: [] } });
+    const over = await post(doubling(8).replace("{ ...F8 }", `{ ...F8 ${extra(42)} }`));
+    expect(codes(over)).toEqual(["QUERY_TOO_COMPLEX"]);
+  });
+
+  it("a document of two operations runs the one asked for each time (compiled plans are per operation)", async () => {
+    const query = `query A { __typename } query B { products(first: 1) { edges { node { id } } } }`;
+    const a = await postRaw(JSON.stringify({ query, operationName: "A" }));
+    expect(a.body.data).toEqual({ __typename: "Query" });
+    const b = await postRaw(JSON.stringify({ query, operationName: "B" }));
+    expect(b.body.data, b.text).toEqual({ products: { edges: expect.any(Array) } });
+    const again = await postRaw(JSON.stringify({ query, operationName: "A" }));
+    expect(again.body.data).toEqual({ __typename: "Query" });
+  });
+});
+
 describe("request body size", () => {
   const body = (size: number) => JSON.stringify({ query: "{ __typename }" }).padEnd(size, " ");
 

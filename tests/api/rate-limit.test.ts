@@ -5,7 +5,10 @@
 // only behind TRUST_PROXY, the subscription charge and cap over graphql-ws, and
 // buckets shared by two instances on one real Redis. Over real HTTP on port 0:
 // the client address is the socket's.
+import { parse, print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documentCost } from "../../src/protection/query-cost.js";
+import { documentSize } from "../../src/schema/document-size.js";
 import { seedDemoData } from "../../src/db/seed.js";
 import { startApi, type Api } from "../support/api.js";
 import { startTestApp, type TestApp } from "../support/app.js";
@@ -82,10 +85,12 @@ describe("with the default settings", () => {
     expect(cost.requestedQueryCost).toBe(401);
     // products 1 + edges 1 + per product (node 1 + id 1 + name 1)
     expect(cost.actualQueryCost).toBe(2 + 3 * r.body.data.products.edges.length);
-    // A fresh customer's bucket, charged only the actual cost: what drained while the request ran (200/s)
-    // is far less than the refund (requested - actual, ~390), so without it this would be below.
+    // A fresh customer's bucket, charged only the actual cost (and the document's, new to this server):
+    // what drained while the request ran (200/s) is far less than the refund (requested - actual, ~390),
+    // so without it this would be below.
     expect(cost.throttleStatus).toMatchObject({ maximumAvailable: 20_000, restoreRate: 200 });
-    expect(cost.throttleStatus.currentlyAvailable).toBeGreaterThanOrEqual(20_000 - cost.actualQueryCost);
+    expect(cost.documentCost).toBeGreaterThan(0);
+    expect(cost.throttleStatus.currentlyAvailable).toBeGreaterThanOrEqual(20_000 - cost.actualQueryCost - cost.documentCost);
     expect(r.headers.get("ratelimit-policy")).toBe(`"cost";q=20000;w=100`);
     expect(r.headers.get("ratelimit")).toMatch(new RegExp(`^"cost";r=${cost.throttleStatus.currentlyAvailable};t=\\d+$`));
 
@@ -176,8 +181,10 @@ describe("with small buckets", () => {
       // Both run: each gets the current stock (this app runs no relay, so no changes follow).
       await Promise.all([first, second].map((s) => s.waitFor("the current stock", (e) => e.reason === "CURRENT")));
       // Each subscribe is charged its requested cost: stockChanged 1 + product 1 + id 1 + stock, version, delta,
-      // reason, orderId 5 = 8 (one object per event: no multiplier); plus the second probe's 1.
-      expect(start - (await available())).toBe(2 * 8 + 1);
+      // reason, orderId 5 = 8 (one object per event: no multiplier); plus the second probe's 1; plus, once,
+      // parsing and validating the subscription's document, new to this server.
+      const subscriptionDocument = documentCost(documentSize(parse(print(STOCK_CHANGED))));
+      expect(start - (await available())).toBe(2 * 8 + 1 + subscriptionDocument);
 
       const third = subscribe(url, customer.token, STOCK_CHANGED, { ids: [product.id] }, "stockChanged");
       expect(JSON.stringify(await third.waitForError())).toContain("TOO_MANY_SUBSCRIPTIONS");
@@ -259,24 +266,47 @@ describe("behind a proxy (TRUST_PROXY=1)", () => {
     expect((await post(url, PAGE, undefined, { "x-forwarded-for": "198.51.100.9, 203.0.113.1" })).status).toBe(429);
   });
 
-  it("charges a request refused before it executes (invalid, bad token) 1 point: it carries extensions.cost, and a flood of them is throttled", async () => {
+  it("charges a request refused before it executes (invalid, bad token) 1 point and its new document's cost: it carries extensions.cost, and a flood of them is throttled", async () => {
     const from = { "x-forwarded-for": "203.0.113.50" };
     const invalid = await post(url, `{ noSuchField }`, undefined, from);
     expect(codes(invalid)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    // New to this server: 20 + 1 per 10 tokens (3) + 1 per 10 fields (1).
     expect(invalid.body.extensions!.cost).toEqual({
       requestedQueryCost: 1,
       actualQueryCost: 1,
-      throttleStatus: { maximumAvailable: 300, currentlyAvailable: 299, restoreRate: 1 },
+      documentCost: 22,
+      throttleStatus: { maximumAvailable: 300, currentlyAvailable: 277, restoreRate: 1 },
     });
-    expect(invalid.headers.get("ratelimit")).toMatch(/^"cost";r=299;t=\d+$/);
+    expect(invalid.headers.get("ratelimit")).toMatch(/^"cost";r=277;t=\d+$/);
+    // PAGE was parsed before (the test above): 1 point.
     const badToken = await post(url, PAGE, undefined, { ...from, authorization: "Bearer not-a-token" });
     expect(badToken.status).toBe(401);
-    expect(badToken.body.extensions!.cost.throttleStatus.currentlyAvailable).toBe(298);
+    expect(badToken.body.extensions!.cost.throttleStatus.currentlyAvailable).toBe(276);
     const t0 = Date.now();
     let sent = 2;
     while (sent < 400 && (await post(url, `{ noSuchField }`, undefined, from)).status !== 429) sent++;
     // 300 points, plus the 1 a second that drained meanwhile.
     expect(sent).toBeLessThanOrEqual(301 + Math.ceil((Date.now() - t0) / 1000));
+  });
+
+  it("charges parsing and validating a document new to the server: a stream of different documents is throttled, a repeated one costs 1 point", async () => {
+    const from = { "x-forwarded-for": "203.0.113.60" };
+    // Different text each time, as in a flood meant to miss the parse and validation caches.
+    const fresh = (i: number) => `query Q${i} { __typename x${i} }`;
+    const first = await post(url, fresh(0), undefined, from);
+    expect(codes(first)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    expect(first.body.extensions!.cost).toMatchObject({ requestedQueryCost: 1, documentCost: 22 });
+    // The same text again: parsed and validated already, so the request's 1 point only.
+    const repeated = await post(url, fresh(0), undefined, from);
+    expect(repeated.body.extensions!.cost).toMatchObject({ requestedQueryCost: 1, documentCost: 0 });
+    expect(repeated.body.extensions!.cost.throttleStatus.currentlyAvailable).toBeGreaterThanOrEqual(300 - 23 - 1);
+    let sent = 1;
+    while (sent < 400 && (await post(url, fresh(sent), undefined, from)).status !== 429) sent++;
+    // 300 points at 23 a document (at 1 a request, 300 would pass): 13, and what drained meanwhile.
+    expect(sent).toBeLessThan(20);
+    const throttled = await post(url, fresh(1_000), undefined, from);
+    expect(throttled.status).toBe(429);
+    expect(throttled.body.errors![0]!.message).toMatch(/23 points \(22 of them for parsing and validating a new document\)/);
   });
 });
 

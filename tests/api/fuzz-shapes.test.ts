@@ -1,0 +1,207 @@
+// Fuzzing the shape of documents (the sibling of fuzz.test.ts, which fuzzes
+// their values): random fragments that spread each other two to four times a
+// level, so a document of a few hundred bytes selects millions to 10^27 fields,
+// mixed with inline fragments (with and without a type condition), aliases,
+// directives (literal and variable), interface and object roots; plus
+// hand-written worst cases that are allowed to run (the largest accepted
+// expansion, 150 conflicting fields, inline fragments nested hundreds deep).
+// Against a real server in its own process on port 0, with /health probed
+// over its socket the whole time: every exponential shape is refused with
+// QUERY_TOO_COMPLEX, nothing answers 5xx or shows a stack, and /health
+// answers within 200 ms throughout (unless the server was not working
+// meanwhile: see below). Deterministic per seed (FUZZ_SEED).
+import { readFileSync } from "node:fs";
+import { parse } from "graphql";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { REQUEST_LIMITS } from "../../src/app.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { startServer, type ServerProcess } from "../support/process.js";
+import { JWT_SECRET } from "../support/shop.js";
+
+const SHAPES = 80;
+const CONCURRENCY = 2;
+const HEALTH_BOUND_MS = 200;
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+
+let state = SEED;
+function random(): number {
+  state = (state + 0x6d2b79f5) | 0;
+  let t = Math.imul(state ^ (state >>> 15), 1 | state);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+let database: TestDatabase;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  server = await startServer({
+    DATABASE_URL: database.url,
+    JWT_SECRET,
+    LOG_LEVEL: "warn", // not silent: startServer reads the start-up lines
+    STOCKWIRE_SEED: "never",
+    // Every shape must reach the size check, not the rate limit.
+    RATE_LIMIT_ANONYMOUS_BUCKET: "100000000",
+    RATE_LIMIT_ANONYMOUS_RESTORE: "100000000",
+  });
+}, 180_000);
+
+afterAll(async () => {
+  if (server) {
+    // A server stuck compiling cannot act on SIGTERM: after a grace period, the whole group goes.
+    const exited = server.stop();
+    const timer = setTimeout(() => server.child.exitCode === null && process.kill(-server.child.pid!, "SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await database?.drop();
+}, 60_000);
+
+/** One exponential document within the token limit (so that it parses): see shapeOnce. */
+function exponentialShape(): { query: string; variables?: Record<string, unknown> } {
+  for (;;) {
+    const shape = shapeOnce();
+    try {
+      parse(shape.query, { maxTokens: REQUEST_LIMITS.maxTokens });
+      return shape;
+    } catch {
+      // Too many tokens: draw again.
+    }
+  }
+}
+
+/** Fragments F0..Fn on one type, each spreading the one below 2-4 times in assorted forms. */
+function shapeOnce(): { query: string; variables?: Record<string, unknown> } {
+  const on = pick(["Product", "Node"] as const);
+  const levels = int(20, 32);
+  const withVariable = random() < 0.3;
+  const spreadForms = [
+    (f: string) => `...${f}`,
+    (f: string) => `...${f} @include(if: true)`,
+    (f: string) => `...${f} @skip(if: false)`,
+    (f: string) => `... on ${on} { ...${f} }`,
+    (f: string) => `... { ...${f} }`,
+    (f: string) => `... on ${on} @include(if: ${withVariable ? "$show" : "true"}) { ...${f} }`,
+    (f: string) => (on === "Node" ? `... on Product { ...${f} }` : `... @skip(if: false) { ...${f} }`),
+  ];
+  const extras = on === "Product" ? ["id", "sku", "a: name", "b: stock", "__typename"] : ["id", "__typename", "i: id"];
+  let fragments = `fragment F0 on ${on} { ${pick(extras)} }`;
+  for (let i = 1; i <= levels; i++) {
+    const parts = Array.from({ length: int(2, 4) }, () => pick(spreadForms)(`F${i - 1}`));
+    if (random() < 0.3) parts.splice(int(0, parts.length), 0, pick(extras));
+    fragments += ` fragment F${i} on ${on} { ${parts.join(" ")} }`;
+  }
+  const top = `...F${levels}`;
+  const root =
+    on === "Product"
+      ? pick([`products(first: 1) { edges { node { ${top} } } }`, `product(sku: "none") { ${top} }`, `a: product(sku: "x") { ${top} }`])
+      : pick([`node(id: "UHJvZHVjdDox") { ${top} }`, `nodes(ids: ["UHJvZHVjdDox"]) { ${top} }`]);
+  const head = withVariable ? "query Shape($show: Boolean!)" : pick(["", "query Shape"]);
+  return { query: `${head} { ${root} } ${fragments}`, ...(withVariable && { variables: { show: true } }) };
+}
+
+/** Worst cases inside the limits (`salt` makes each text new): these may run or be refused, but must not hold the server either. */
+const allowedWorstCases = (salt: number) => [
+  // 300 fields (the limit) through 2^8 spreads: executed, by graphql-js (too large to compile).
+  (() => {
+    let f = `fragment F0 on Product { id s${salt}: sku }`;
+    for (let i = 1; i <= 8; i++) f += ` fragment F${i} on Product { ...F${i - 1} ...F${i - 1} }`;
+    return `{ products(first: 1) { edges { node { ...F8 ${Array(40).fill("name").join(" ")} } } } } ${f}`;
+  })(),
+  // 150 fields under one response key with different arguments: the overlap check compares every pair.
+  `{ ${Array.from({ length: 150 }, (_, i) => `product(sku: "${salt}-${i}") { id }`).join(" ")} }`,
+  // Inline fragments nested 380 deep (within the token limit).
+  `{ products(first: 1) { edges { node { ${"... on Product { ".repeat(380)}id s${salt}: sku${" }".repeat(380)} } } } }`,
+];
+
+const STACK = /\bat (async )?[\w$.<>]+ \(|\bat (file|node):|node:internal|\.(ts|js|mjs|cjs):\d+|"stack"/;
+
+async function post(body: { query: string; variables?: Record<string, unknown> }) {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
+    body: JSON.stringify(body),
+    // Before the fix a single document held the server for minutes: fail instead of waiting.
+    signal: AbortSignal.timeout(20_000),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+it(
+  `${SHAPES} exponential fragment shapes are refused with QUERY_TOO_COMPLEX while /health answers within ${HEALTH_BOUND_MS} ms`,
+  { timeout: 120_000 },
+  async () => {
+    // Warm, with other texts of the same shapes: a fresh server's first requests take code paths for the first time.
+    for (const query of allowedWorstCases(0)) await post({ query });
+    for (let i = 0; i < 4; i++) await post(exponentialShape());
+    await fetch(`${server.url}/health`);
+
+    let done = false;
+    const health: { ms: number; serverCpuMs: number }[] = [];
+    const prober = (async () => {
+      while (!done) {
+        const started = performance.now();
+        const cpu = cpuMsOf(server.child.pid!);
+        const res = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+        await res?.arrayBuffer();
+        health.push({ ms: res?.status === 200 ? performance.now() - started : Infinity, serverCpuMs: cpuMsOf(server.child.pid!) - cpu });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+
+    const problems: string[] = [];
+    const bodies = [
+      ...Array.from({ length: SHAPES }, () => ({ ...exponentialShape(), exponential: true })),
+      ...allowedWorstCases(1).map((query) => ({ query, exponential: false })),
+    ];
+    let next = 0;
+    async function worker() {
+      while (next < bodies.length && problems.length < 5) {
+        const { exponential, ...body } = bodies[next++]!;
+        const problem = (what: string, answer = "") =>
+          problems.push(`seed ${SEED}: ${what}\n  request: ${body.query.slice(0, 400)}\n  answer: ${answer.slice(0, 400)}`);
+        let answer: { status: number; text: string };
+        try {
+          answer = await post(body);
+        } catch (err) {
+          problem(`no answer: ${String(err)}`);
+          continue;
+        }
+        if (answer.status >= 500) problem(`HTTP ${answer.status}`, answer.text);
+        if (STACK.test(answer.text)) problem("a stack trace in the answer", answer.text);
+        const json = JSON.parse(answer.text) as { errors?: { extensions?: { code?: string } }[] };
+        const codes = (json.errors ?? []).map((e) => e.extensions?.code);
+        if (codes.some((c) => !c || c === "INTERNAL_SERVER_ERROR")) problem("an uncoded or masked error", answer.text);
+        if (exponential && (answer.status !== 400 || codes.join() !== "QUERY_TOO_COMPLEX"))
+          problem("not refused as too complex", answer.text);
+      }
+    }
+    try {
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    } finally {
+      done = true;
+      await prober;
+    }
+
+    expect(problems, problems.join("\n\n")).toEqual([]);
+    expect(health.length).toBeGreaterThan(5);
+    // A /health answer later than the bound is the server's doing only if it was busy meanwhile: on a
+    // shared machine a process can wait that long for a CPU while doing nothing (seen with an idle server).
+    const held = health.filter((h) => h.ms >= HEALTH_BOUND_MS && h.serverCpuMs >= HEALTH_BOUND_MS);
+    const slowest = Math.max(...health.map((h) => h.ms));
+    console.log(
+      `[fuzz-shapes] seed ${SEED}: ${bodies.length} documents, ${health.length} /health probes, slowest ${slowest.toFixed(0)} ms`,
+    );
+    expect(held, `seed ${SEED}: /health answers over ${HEALTH_BOUND_MS} ms while the server worked as long`).toEqual([]);
+  },
+);
+
+/** CPU time (user + system) the process has used, from /proc (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
