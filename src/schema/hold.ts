@@ -128,7 +128,8 @@ const ReserveStockInput = builder.inputType("ReserveStockInput", {
 builder.mutationFields((t) => ({
   reserveStock: t.field({
     type: Hold,
-    description: "Customers. Sets units aside from what is available, all lines or nothing; never below zero available",
+    description:
+      "Customers. Sets units aside from what is available, all lines (priced in one currency, as an order must be) or nothing; never below zero available",
     args: { input: t.arg({ type: ReserveStockInput, required: true }) },
     errors: mutationResult("ReserveStock", "hold", [InsufficientStockError, NotFoundError]),
     resolve: (_root, { input }, ctx) =>

@@ -82,6 +82,19 @@ describe("holds", () => {
     expect(await holds.availability(p.id)).toMatchObject({ available: 4, reserved: 1 });
   });
 
+  it("refuses a hold of products priced in different currencies (it could never be ordered) and sets nothing aside", async () => {
+    const eur = await api.createProduct({ stock: 5, currency: "EUR" });
+    const usd = await api.createProduct({ stock: 5, currency: "USD" });
+    expect(
+      await holds.reserve(customer.token, [
+        { productId: eur.id, quantity: 1 },
+        { productId: usd.id, quantity: 1 },
+      ]),
+    ).toMatchObject({ __typename: "ValidationError", field: "items" });
+    expect(await holds.availability(eur.id)).toMatchObject({ available: 5, reserved: 0, version: 0 });
+    expect(await holds.availability(usd.id)).toMatchObject({ available: 5, reserved: 0, version: 0 });
+  });
+
   it("holds racing orders for the last units never oversell: held + ordered = stock, available 0", async () => {
     const p = await api.createProduct({ stock: 25 });
     const shoppers = await Promise.all(Array.from({ length: 6 }, () => api.createCustomer()));
