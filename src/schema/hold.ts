@@ -9,7 +9,7 @@ import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 import { mutationResult } from "./errors.js";
 import { fromGlobalId, toGlobalId } from "./ids.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, keysetConnection } from "./pagination.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, keysetConnection, requirePageArgs } from "./pagination.js";
 import { HoldLineRef, HoldRef, OrderRef, ProductRef, StockMovementRef } from "./refs.js";
 
 export const HoldStatusEnum = builder.enumType("HoldStatus", {
@@ -77,10 +77,7 @@ builder.objectFields(ProductRef, (t) => ({
     nullable: true,
     description: "Admin only: the stock ledger, newest first (null, with an error, for anyone else)",
     resolve: (p, args, ctx) => {
-      for (const arg of ["first", "last"] as const) {
-        const n = args[arg];
-        if (n != null && n < 0) throw new ValidationError(arg, `${arg} must not be negative`);
-      }
+      requirePageArgs(args);
       return resolveCursorConnection(
         {
           args,
