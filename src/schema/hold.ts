@@ -56,7 +56,11 @@ builder.objectType(StockMovementRef, {
     note: t.exposeString("note", { nullable: true }),
     orderId: t.id({ nullable: true, resolve: (m) => (m.orderId ? toGlobalId("Order", m.orderId) : null) }),
     holdId: t.id({ nullable: true, resolve: (m) => (m.holdId ? toGlobalId("Hold", m.holdId) : null) }),
-    actor: t.exposeString("actor", { description: 'Who: "customer:<id>", "admin[:<id>]" or "system" (sweeper, waitlist)' }),
+    actor: t.string({
+      description:
+        'Who: "customer:<Customer ID>", "admin", "admin:<Customer ID>" (global IDs, as node(id:) takes) or "system" (sweeper, waitlist)',
+      resolve: (m) => globalActor(m.actor),
+    }),
     versionAfter: t.exposeInt("versionAfter"),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
   }),
@@ -91,6 +95,12 @@ builder.objectFields(ProductRef, (t) => ({
     },
   }),
 }));
+
+/** The ledger stores who as "customer:<uuid>" (services/hold-status.ts actorOf); clients get the global ID. */
+function globalActor(actor: string): string {
+  const m = /^(customer|admin):([0-9a-f-]{36})$/i.exec(actor);
+  return m ? `${m[1]}:${toGlobalId("Customer", m[2]!)}` : actor;
+}
 
 function movementCursor(cursor: string | undefined): bigint | undefined {
   if (cursor === undefined) return undefined;
