@@ -72,7 +72,8 @@ function reportAs(code: string) {
       (ctx: ValidationContext | null, err: GraphQLError) => {
         if (!ctx || reported.has(ctx)) return;
         reported.add(ctx);
-        ctx.reportError(new GraphQLError(err.message, { nodes: err.nodes, extensions: { code } }));
+        // Armor words every rejection as a "Syntax Error: ..."; a valid query over a limit is not one.
+        ctx.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, ""), { nodes: err.nodes, extensions: { code } }));
       },
     ],
   };

@@ -108,7 +108,9 @@ class Stream {
       this.nextAt = now + 1000 / this.rate;
       return this.emit(change);
     }
-    this.held = change; // the newest state goes out at the next slot
+    // The newest state goes out at the next slot; a change it replaces is one no subscriber of this stream gets.
+    if (this.held) this.fanout.stats.conflated += this.watches.size;
+    this.held = change;
     this.timer ??= setTimeout(
       () => {
         this.timer = undefined;

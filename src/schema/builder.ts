@@ -7,6 +7,7 @@ import "./text-input.plugin.js";
 import type { GraphQLContext } from "./context.js";
 import { encodeGlobalId } from "../ids/index.js";
 import { decodeGlobalIdOrThrow } from "./ids.js";
+import { PAGE_SIZE_ARGS } from "./pagination.js";
 import { COMPLEXITY_LIMIT, complexityError, fieldComplexity } from "./complexity.js";
 
 export const builder = new SchemaBuilder<{
@@ -26,6 +27,7 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: false,
     nodesQueryOptions: false,
     cursorType: "String",
+    ...PAGE_SIZE_ARGS,
     // One codec for every global ID (ids/global-id.ts), here as everywhere.
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (id) => decodeGlobalIdOrThrow(id),

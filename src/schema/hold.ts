@@ -9,7 +9,7 @@ import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 import { mutationResult } from "./errors.js";
 import { fromGlobalId, toGlobalId } from "./ids.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, keysetConnection } from "./pagination.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, keysetConnection, requirePageArgs } from "./pagination.js";
 import { HoldLineRef, HoldRef, OrderRef, ProductRef, StockMovementRef } from "./refs.js";
 
 export const HoldStatusEnum = builder.enumType("HoldStatus", {
@@ -56,7 +56,11 @@ builder.objectType(StockMovementRef, {
     note: t.exposeString("note", { nullable: true }),
     orderId: t.id({ nullable: true, resolve: (m) => (m.orderId ? toGlobalId("Order", m.orderId) : null) }),
     holdId: t.id({ nullable: true, resolve: (m) => (m.holdId ? toGlobalId("Hold", m.holdId) : null) }),
-    actor: t.exposeString("actor", { description: 'Who: "customer:<id>", "admin[:<id>]" or "system" (sweeper, waitlist)' }),
+    actor: t.string({
+      description:
+        'Who: "customer:<Customer ID>", "admin", "admin:<Customer ID>" (global IDs, as node(id:) takes) or "system" (sweeper, waitlist)',
+      resolve: (m) => globalActor(m.actor),
+    }),
     versionAfter: t.exposeInt("versionAfter"),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
   }),
@@ -77,10 +81,7 @@ builder.objectFields(ProductRef, (t) => ({
     nullable: true,
     description: "Admin only: the stock ledger, newest first (null, with an error, for anyone else)",
     resolve: (p, args, ctx) => {
-      for (const arg of ["first", "last"] as const) {
-        const n = args[arg];
-        if (n != null && n < 0) throw new ValidationError(arg, `${arg} must not be negative`);
-      }
+      requirePageArgs(args);
       return resolveCursorConnection(
         {
           args,
@@ -94,6 +95,12 @@ builder.objectFields(ProductRef, (t) => ({
     },
   }),
 }));
+
+/** The ledger stores who as "customer:<uuid>" (services/hold-status.ts actorOf); clients get the global ID. */
+function globalActor(actor: string): string {
+  const m = /^(customer|admin):([0-9a-f-]{36})$/i.exec(actor);
+  return m ? `${m[1]}:${toGlobalId("Customer", m[2]!)}` : actor;
+}
 
 function movementCursor(cursor: string | undefined): bigint | undefined {
   if (cursor === undefined) return undefined;
@@ -128,7 +135,8 @@ const ReserveStockInput = builder.inputType("ReserveStockInput", {
 builder.mutationFields((t) => ({
   reserveStock: t.field({
     type: Hold,
-    description: "Customers. Sets units aside from what is available, all lines or nothing; never below zero available",
+    description:
+      "Customers. Sets units aside from what is available, all lines (priced in one currency, as an order must be) or nothing; never below zero available",
     args: { input: t.arg({ type: ReserveStockInput, required: true }) },
     errors: mutationResult("ReserveStock", "hold", [InsufficientStockError, NotFoundError]),
     resolve: (_root, { input }, ctx) =>

@@ -30,7 +30,12 @@ const StockChangeType = builder.objectRef<StockChange>("StockChange").implement(
     available: t.exposeInt("available", { description: "What shoppers can still order or hold: stock minus unexpired holds" }),
     reserved: t.exposeInt("reserved", { description: "Units set aside by unexpired holds" }),
     version: t.exposeInt("version"),
-    delta: t.exposeInt("delta"),
+    delta: t.exposeInt("delta", {
+      description:
+        "This change's own change in stock (negative for orders and write-offs; 0 for CURRENT and holds). Per event, not summed: " +
+        "an update that replaced others (maxUpdatesPerSecond, a backed-up reader, a busy server) carries only its own delta, " +
+        "so keep state from the absolute fields stock, available and reserved",
+    }),
     reason: t.field({ type: StockChangeReason, resolve: (c) => c.reason }),
     orderId: t.id({ nullable: true, resolve: (c) => c.orderId }),
     holdId: t.id({ nullable: true, resolve: (c) => c.holdId }),

@@ -40,6 +40,7 @@ const loaders = {
   orderItems: (services: Services, rc: RequestContext) =>
     new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds, rc)),
   hold: (services: Services) => new DataLoader((ids: readonly string[]) => services.holds.byIds(ids)),
+  waitlistEntry: (services: Services) => new DataLoader((ids: readonly string[]) => services.waitlist.byIds(ids)),
   holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
   /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
   lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
@@ -102,6 +103,9 @@ export class Loaders {
   }
   get hold() {
     return this.get("hold");
+  }
+  get waitlistEntry() {
+    return this.get("waitlistEntry");
   }
   get holdLines() {
     return this.get("holdLines");

@@ -42,11 +42,17 @@ function databaseUnavailable(at?: GraphQLError): GraphQLError {
 
 /**
  * graphql-js refuses a variable value it cannot coerce with an error without a
- * code (and Yoga does not mask it): it is bad user input. In place.
+ * code (and Yoga does not mask it): it is bad user input. In place. Yoga's
+ * executor marks it HTTP 400 for every media type; GraphQL over HTTP wants 200
+ * under application/json (400 under graphql-response+json), which Yoga does
+ * for errors marked `spec`, as it marks invalid JSON.
  */
 export function withCoercionCode(error: Error): Error {
-  if (error instanceof GraphQLError && !error.path && !error.extensions?.code && /^Variable "\$/.test(error.message))
-    (error.extensions as Record<string, unknown>).code = "BAD_USER_INPUT";
+  if (error instanceof GraphQLError && !error.path && !error.extensions?.code && /^Variable "\$/.test(error.message)) {
+    const extensions = error.extensions as Record<string, unknown>;
+    extensions.code = "BAD_USER_INPUT";
+    if (extensions.http) extensions.http = { ...(extensions.http as object), spec: true };
+  }
   return error;
 }
 

@@ -81,7 +81,9 @@ const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
     holdId: t.id({ required: false, description: "Order exactly this ACTIVE hold's lines, from the units it set aside" }),
     idempotencyKey: t.string({
       required: true,
-      description: "Your unique key for this order: retrying with the same key returns the original order",
+      description:
+        "Your unique key for this order: retrying with the same key (and the same lines) returns the original order as it is now, " +
+        "without placing it again: PlaceOrderSuccess even if it has since been CANCELLED (check order.status). Other lines under a used key are a ValidationError",
     }),
   }),
 });

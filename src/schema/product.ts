@@ -1,6 +1,12 @@
 // Product type, catalogue queries and product mutations. Resolvers only
 // translate between GraphQL and ProductService, which owns the rules.
-import { DuplicateSkuError, InsufficientStockError, NotFoundError, VersionConflictError } from "../errors/domain-errors.js";
+import {
+  DuplicateSkuError,
+  InsufficientStockError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from "../errors/domain-errors.js";
 import { builder } from "./builder.js";
 import { mutationResult } from "./errors.js";
 import { decodeGlobalIdOrThrow, fromGlobalId } from "./ids.js";
@@ -15,7 +21,9 @@ export const Product = builder.node(ProductRef, {
     description: t.exposeString("description"),
     priceCents: t.exposeInt("priceCents"),
     currency: t.exposeString("currency", { description: "ISO-4217 code" }),
-    stock: t.exposeInt("stock", { description: "Units available to order right now" }),
+    stock: t.exposeInt("stock", {
+      description: "Units on hand, including those set aside by holds; what can be ordered or held now is available",
+    }),
     version: t.exposeInt("version", { description: "Incremented on every write; send it back as expectedVersion" }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
@@ -26,9 +34,10 @@ builder.queryFields((t) => ({
   product: t.field({
     type: Product,
     nullable: true,
-    description: "One product by ID or by SKU",
+    description: "One product by ID or by SKU (not both)",
     args: { id: t.arg.id({ required: false }), sku: t.arg.string({ required: false }) },
     resolve: async (_root, args, ctx) => {
+      if (args.id != null && args.sku != null) throw new ValidationError("sku", "Give id or sku, not both");
       if (args.id != null) {
         const { typename, id } = decodeGlobalIdOrThrow(String(args.id));
         return typename === "Product" ? ctx.loaders.product.load(id) : null;

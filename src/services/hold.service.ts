@@ -53,6 +53,7 @@ export class HoldService {
       input.ttlSeconds == null
         ? this.settings.defaultTtlSeconds
         : requireInt("ttlSeconds", input.ttlSeconds, 1, this.settings.maxTtlSeconds);
+    if (lines.length > 1) await this.requireOneCurrency(lines);
     let result;
     try {
       result = await reserveAtomically(this.prisma, { customerId, idempotencyKey: key, lines, ttlSeconds, actor: actorOf(ctx) });
@@ -72,6 +73,20 @@ export class HoldService {
     const short = lines.find((l) => found.get(l.productId)!.stock < l.quantity)!;
     const p = found.get(short.productId)!;
     throw new InsufficientStockError(p.id, p.sku, short.quantity, p.stock);
+  }
+
+  /**
+   * placeOrder refuses a hold priced in more than one currency, so such a hold
+   * would only lock units until it expires. A product's currency never changes
+   * after it is created, so this read cannot race the reservation.
+   */
+  private async requireOneCurrency(lines: OrderLineInput[]) {
+    const currencies = await this.prisma.product.findMany({
+      where: { id: { in: lines.map((l) => l.productId) } },
+      select: { currency: true },
+      distinct: ["currency"],
+    });
+    if (currencies.length > 1) throw new ValidationError("items", "All items of a hold must be priced in the same currency");
   }
 
   /** The hold placed with this key, if it holds the same lines. */

@@ -124,7 +124,12 @@ export class OrderService {
     }
     const lines = mergeLines(input.items ?? []);
     const soldOut = this.soldOut?.check(lines);
-    if (soldOut) throw new InsufficientStockError(soldOut.productId, soldOut.sku, soldOut.requested, soldOut.available);
+    if (soldOut) {
+      // A retry after a lost response must get its order back: one indexed read of the key, not the locking statement.
+      const placed = await this.findByKey(customerId, key);
+      if (placed) return [this.sameOrder(placed, lines), "replayed"];
+      throw new InsufficientStockError(soldOut.productId, soldOut.sku, soldOut.requested, soldOut.available);
+    }
 
     let result;
     try {
@@ -190,11 +195,19 @@ export class OrderService {
 
   /** The order already placed with this key, if it is the same order. */
   private async replay(customerId: string, key: string, lines: OrderLineInput[]): Promise<OrderRow> {
-    const order = await this.prisma.order.findUnique({
+    const order = await this.findByKey(customerId, key);
+    if (!order) throw new Error("idempotency key conflict without an order"); // cannot happen: unique index
+    return this.sameOrder(order, lines);
+  }
+
+  private findByKey(customerId: string, key: string) {
+    return this.prisma.order.findUnique({
       where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } },
       include: { items: { orderBy: { productId: "asc" } } },
     });
-    if (!order) throw new Error("idempotency key conflict without an order"); // cannot happen: unique index
+  }
+
+  private sameOrder(order: OrderRow & { items: OrderLineInput[] }, lines: OrderLineInput[]): OrderRow {
     if (!sameLines(order.items, lines))
       throw new ValidationError("idempotencyKey", "This idempotencyKey was already used for a different order");
     const { items: _items, ...row } = order;

@@ -7,7 +7,8 @@ import { isForeignKeyViolation, isUniqueViolation } from "../db/errors.js";
 import { lockAvailable } from "../db/hold.sql.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
-import { requireCustomer, type RequestContext } from "../auth/viewer.js";
+import { canSeeCustomerData, requireCustomer, requireSignedIn, type RequestContext } from "../auth/viewer.js";
+import { alignByIds } from "../db/align-by-ids.js";
 import { NotFoundError, ValidationError } from "../errors/domain-errors.js";
 import { LIMITS, requireInt, requireUuid } from "./limits.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
@@ -56,6 +57,16 @@ export class WaitlistService {
     const entry = await this.prisma.waitlistEntry.findUnique({ where: { id } });
     if (!entry || entry.customerId !== customerId) throw new NotFoundError("WaitlistEntry", id);
     throw new ValidationError("entryId", `This entry is ${entry.status.toLowerCase()}, not waiting`);
+  }
+
+  /** The entry if the caller may see it (its customer, or an admin), else null. */
+  visible(ctx: RequestContext, entry: WaitlistEntry | null): WaitlistEntry | null {
+    requireSignedIn(ctx);
+    return entry && canSeeCustomerData(ctx, entry.customerId) ? entry : null;
+  }
+
+  async byIds(ids: readonly string[]): Promise<(WaitlistEntry | null)[]> {
+    return alignByIds(ids, await this.prisma.waitlistEntry.findMany({ where: { id: { in: [...ids] } } }));
   }
 
   /** The caller's own entries, oldest first. */

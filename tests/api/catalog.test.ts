@@ -257,6 +257,21 @@ describe("single lookups", () => {
     expect(bySku.data.product).toEqual(byId.data.product);
   });
 
+  it("product(id:, sku:) with both is refused (BAD_USER_INPUT), not answered by the ID alone", async () => {
+    const [a, b] = [created[0]!, created[5]!];
+    const res = await api.gql(PRODUCT, { id: a.id, sku: b.sku });
+    expect(res.data?.product ?? null).toBeNull();
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
+  });
+
+  it("Product.stock is described as on hand, not as what can be ordered (that is available)", async () => {
+    const res = await api.gql(`{ __type(name: "Product") { fields { name description } } }`);
+    const stock = (res.data.__type.fields as { name: string; description: string | null }[]).find((f) => f.name === "stock")!;
+    expect(stock.description).toMatch(/on hand/i);
+    expect(stock.description).not.toMatch(/available to order/i);
+  });
+
   it("unknown but well-formed lookups are null, not errors", async () => {
     const ghost = globalId("Product", "00000000-0000-4000-8000-000000000000");
     expect(await api.gql(PRODUCT, { id: ghost })).toEqual({ data: { product: null }, extensions: { cost: expect.any(Object) } });
@@ -323,6 +338,13 @@ describe("client errors", () => {
     }
   });
 
+  it("first and last together are refused (BAD_USER_INPUT), as Relay servers do; last was ignored", async () => {
+    const res = await api.gql(PRODUCTS, { first: 2, last: 1 });
+    expect(res.data?.products ?? null).toBeNull();
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
+  });
+
   it.each([{ first: -1 }, { last: -1 }])("a negative page size %j is a BAD_USER_INPUT error, not an unexpected one", async (vars) => {
     const res = await api.gql(PRODUCTS, vars);
     expect(res.data?.products ?? null).toBeNull();
@@ -352,6 +374,12 @@ describe("page size limit", () => {
     const backward = await products({ last: 500 });
     expect(backward.ids).toEqual(expected.slice(-MAX_PAGE_SIZE));
     expect(backward.pageInfo.hasPreviousPage).toBe(true);
+
+    // The schema says so: a larger page is cut to the maximum, not refused.
+    const args = (await api.gql(`{ __type(name: "Query") { fields { name args { name description } } } }`)).data.__type.fields.find(
+      (f: { name: string }) => f.name === "products",
+    ).args as { name: string; description: string | null }[];
+    for (const name of ["first", "last"]) expect(args.find((a) => a.name === name)!.description).toContain(`at most ${MAX_PAGE_SIZE}`);
 
     // Without first/last the default page is smaller than the maximum.
     const byDefault = await products({});

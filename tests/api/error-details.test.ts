@@ -62,6 +62,32 @@ describe("over HTTP", () => {
     expect(r.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
   });
 
+  it("statuses follow GraphQL over HTTP for both media types: 200 under application/json, 400 under graphql-response+json", async () => {
+    const bodies = {
+      "invalid JSON": '{ "query": ',
+      "a variable that does not coerce": JSON.stringify({
+        query: "query($n: Int) { products(first: $n) { totalCount } }",
+        variables: { n: "x" },
+      }),
+    };
+    const statuses: Record<string, number> = {};
+    for (const accept of ["application/json", "application/graphql-response+json"]) {
+      for (const [what, body] of Object.entries(bodies)) {
+        const res = await api.fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", accept }, body });
+        const json = await res.json();
+        expect(json.data ?? null, what).toBeNull();
+        expect(json.errors?.length, what).toBe(1);
+        statuses[`${accept}: ${what}`] = res.status;
+      }
+    }
+    expect(statuses).toEqual({
+      "application/json: invalid JSON": 200,
+      "application/json: a variable that does not coerce": 200,
+      "application/graphql-response+json: invalid JSON": 400,
+      "application/graphql-response+json: a variable that does not coerce": 400,
+    });
+  });
+
   it(`${REQUEST_LIMITS.maxAliases} __typename aliases are still fine`, async () => {
     const r = await api.gql(aliases(REQUEST_LIMITS.maxAliases));
     expect(r.errors).toBeUndefined();

@@ -82,6 +82,19 @@ describe("holds", () => {
     expect(await holds.availability(p.id)).toMatchObject({ available: 4, reserved: 1 });
   });
 
+  it("refuses a hold of products priced in different currencies (it could never be ordered) and sets nothing aside", async () => {
+    const eur = await api.createProduct({ stock: 5, currency: "EUR" });
+    const usd = await api.createProduct({ stock: 5, currency: "USD" });
+    expect(
+      await holds.reserve(customer.token, [
+        { productId: eur.id, quantity: 1 },
+        { productId: usd.id, quantity: 1 },
+      ]),
+    ).toMatchObject({ __typename: "ValidationError", field: "items" });
+    expect(await holds.availability(eur.id)).toMatchObject({ available: 5, reserved: 0, version: 0 });
+    expect(await holds.availability(usd.id)).toMatchObject({ available: 5, reserved: 0, version: 0 });
+  });
+
   it("holds racing orders for the last units never oversell: held + ordered = stock, available 0", async () => {
     const p = await api.createProduct({ stock: 25 });
     const shoppers = await Promise.all(Array.from({ length: 6 }, () => api.createCustomer()));
@@ -181,14 +194,14 @@ describe("holds", () => {
     expect(events.rows.map((r) => r.payload)).toEqual([expect.objectContaining({ stock: 1, available: 1, reserved: 0 })]);
   });
 
-  it("the ledger is readable by admins, newest first, and not by customers", async () => {
+  it("the ledger is readable by admins, newest first (its actor a global ID, as every ID), and not by customers", async () => {
     const p = await api.createProduct({ stock: 4 });
     expectTypename(await holds.reserve(customer.token, [{ productId: p.id, quantity: 1 }]), "ReserveStockSuccess");
     await api.adjustStock(p.id, 3);
     const res = await api.admin(STOCK_MOVEMENTS, { id: p.id });
     expect(res.data?.product?.stockMovements?.edges.map((e) => e.node)).toEqual([
       { deltaOnHand: 3, deltaReserved: 0, reason: "RESTOCK", actor: "admin", versionAfter: 2 },
-      { deltaOnHand: 0, deltaReserved: 1, reason: "HOLD_PLACED", actor: `customer:${rowId(customer.id)}`, versionAfter: 1 },
+      { deltaOnHand: 0, deltaReserved: 1, reason: "HOLD_PLACED", actor: `customer:${customer.id}`, versionAfter: 1 },
       { deltaOnHand: 4, deltaReserved: 0, reason: "CREATED", actor: "admin", versionAfter: 0 },
     ]);
     const denied = await api.gql(STOCK_MOVEMENTS, { id: p.id }, api.bearer(customer.token));

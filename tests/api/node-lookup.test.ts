@@ -7,6 +7,7 @@ import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type Api } from "../support/api.js";
 import { expectTypename } from "../support/shop.js";
 import { withoutCost } from "../support/client.js";
+import { holdClient } from "../support/holds.js";
 
 let api: Api;
 let mine: { id: string; token: string };
@@ -77,6 +78,17 @@ describe("order(id:) and node(id:) tell nobody whether someone else's order exis
     expect(withoutCost(existing)).toEqual(withoutCost(absent));
     expect(existing.data).toEqual({ order: null, node: null });
     expect(existing.errors!.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED"]);
+  });
+
+  it("node(id:) finds a WaitlistEntry (it implements Node) for its customer; for others it is null", async () => {
+    const soldOut = await api.createProduct({ stock: 0 });
+    const joined = expectTypename(await holdClient(api.gql).join(mine.token, soldOut.id), "JoinWaitlistSuccess").entry;
+    const node = (token: string) =>
+      api.gql(`query($id: ID!) { node(id: $id) { __typename id ... on WaitlistEntry { status } } }`, { id: joined.id }, api.bearer(token));
+    expect(withoutCost(await node(mine.token))).toEqual({
+      data: { node: { __typename: "WaitlistEntry", id: joined.id, status: "WAITING" } },
+    });
+    expect(withoutCost(await node(other.token))).toEqual({ data: { node: null } });
   });
 
   it("node(id:) with an unknown type name is null with no library message", async () => {

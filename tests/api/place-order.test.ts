@@ -110,6 +110,28 @@ describe("placeOrder", () => {
     expect((await api.stockOf(a.id)).stock).toBe(7);
   });
 
+  it("a key of a cancelled order returns that order, CANCELLED, and places nothing again, as the key's description says", async () => {
+    const input = await api.gql(`{ __type(name: "PlaceOrderInput") { inputFields { name description } } }`);
+    const key = (input.data.__type.inputFields as { name: string; description: string }[]).find((f) => f.name === "idempotencyKey")!;
+    expect(key.description).toMatch(/CANCELLED/);
+
+    const customer = await api.createCustomer();
+    const a = await api.createProduct({ stock: 10 });
+    const first = expectTypename(
+      await api.placeOrder(customer.token, [{ productId: a.id, quantity: 2 }], "then-cancelled"),
+      "PlaceOrderSuccess",
+    );
+    const cancel = await api.gql(
+      `mutation($id: ID!) { cancelOrder(input: { orderId: $id }) { __typename } }`,
+      { id: first.order.id },
+      api.bearer(customer.token),
+    );
+    expect(cancel.data.cancelOrder.__typename).toBe("CancelOrderSuccess");
+    const retried = await api.placeOrder(customer.token, [{ productId: a.id, quantity: 2 }], "then-cancelled");
+    expect(retried).toMatchObject({ __typename: "PlaceOrderSuccess", order: { id: first.order.id, status: "CANCELLED" } });
+    expect((await api.stockOf(a.id)).stock).toBe(10);
+  });
+
   it("places exactly one order for concurrent duplicates of one idempotency key", async () => {
     const customer = await api.createCustomer();
     const a = await api.createProduct({ stock: 100 });

@@ -21,6 +21,7 @@ import {
   type Subscription,
 } from "../support/stockwire.js";
 import { expectTypename, JWT_SECRET, type Shop } from "../support/shop.js";
+import { scrape } from "../support/metrics.js";
 import { signToken } from "../../src/auth/tokens.js";
 import { channelName } from "../../src/realtime/pubsub.js";
 import { idOfType } from "../../src/ids/index.js";
@@ -45,6 +46,7 @@ const STOCK_RATED = graphql(`
       stock
       version
       reason
+      delta
     }
   }
 `);
@@ -146,6 +148,43 @@ describe("conflation", () => {
     expect(all).toEqual([...all].sort((x, y) => x - y));
     expect(all.at(-1)).toBe(40);
     expect(41 - all.length).toBeLessThanOrEqual(api.running.app!.services.live.stock.stats.conflated);
+  }, 90_000);
+
+  it("counts the updates a rate-limited subscriber skipped as conflated (stats and metric)", async () => {
+    const product = await shop.createProduct({ stock: 1_000 });
+    const customer = await shop.createCustomer();
+    const rated = track(subscribe(api.url, customer.token, STOCK_RATED, { ids: [product.id], max: 2 }, "stockChanged"));
+    await rated.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+    const before = { ...fanout() };
+    const hub = () => api.running.app!.services.live.stock.stats;
+    const hubConflatedBefore = hub().conflated;
+    await Promise.all(Array.from({ length: 4 }, () => orders(product.id, 5)));
+    await rated.waitFor("the final version", (e) => e.version === 20);
+    // What reached this product's stream (the hub conflates only when the process falls behind) and was not sent.
+    const updates = rated.events.filter((e) => e.reason !== "CURRENT").length;
+    const skipped = 20 - (hub().conflated - hubConflatedBefore) - updates;
+    expect(updates).toBeLessThan(20);
+    expect(fanout().conflated - before.conflated).toBeGreaterThanOrEqual(skipped);
+    expect(fanout().conflated - before.conflated).toBeGreaterThan(0);
+    const counted = fanout().conflated;
+    expect((await scrape(api.url)).value("stockwire_live_conflated_total")).toBeGreaterThanOrEqual(counted);
+  }, 90_000);
+
+  it("delta is per event, as its description says: a conflated update carries its own change's delta, stock is absolute", async () => {
+    const described = await shop.gql<{ __type: { fields: { name: string; description: string | null }[] } }>(
+      `{ __type(name: "StockChange") { fields { name description } } }`,
+    );
+    expect(described.data!.__type.fields.find((f) => f.name === "delta")!.description).toMatch(/Per event, not summed/);
+
+    const product = await shop.createProduct({ stock: 1_000 });
+    const customer = await shop.createCustomer();
+    const rated = track(subscribe(api.url, customer.token, STOCK_RATED, { ids: [product.id], max: 2 }, "stockChanged"));
+    await rated.waitFor("CURRENT", (e) => e.reason === "CURRENT");
+    await Promise.all(Array.from({ length: 4 }, () => orders(product.id, 3)));
+    await rated.waitFor("the final version", (e) => e.version === 12);
+    const updates = rated.events.filter((e) => e.reason !== "CURRENT");
+    expect(updates.length).toBeLessThan(12);
+    for (const e of updates) expect(e).toMatchObject({ reason: "ORDER_PLACED", delta: -1, stock: 1_000 - e.version });
   }, 90_000);
 
   it("refuses a maxUpdatesPerSecond outside 1-1000 with BAD_USER_INPUT naming the argument, and subscribes nothing", async () => {

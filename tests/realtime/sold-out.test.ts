@@ -61,6 +61,24 @@ describe("sold-out short cut", () => {
     expect(stats().batchedOrders - after.batchedOrders).toBe(1);
   });
 
+  it("a retry of an order that was placed gets the order back, even once the product is known to be sold out", async () => {
+    const services = api.running.app!.services;
+    const customer = await shop.createCustomer();
+    const p = await shop.createProduct({ stock: 1 });
+    const id = idOfType("Product", p.id)!;
+    const placed = expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }], "so-1"), "PlaceOrderSuccess");
+    // Another order is refused by the database: the short cut is armed for the product.
+    expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "InsufficientStockError");
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
+    const before = services.orders.stats.soldOutRefusals;
+    expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "InsufficientStockError");
+    expect(services.orders.stats.soldOutRefusals).toBe(before + 1); // armed: refused from memory
+
+    // The client lost the first response and retries with its key: it gets its order, not "sold out".
+    const retried = await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }], "so-1");
+    expect(retried).toMatchObject({ __typename: "PlaceOrderSuccess", order: { id: placed.order.id } });
+  });
+
   it("trusts a sold-out state only for ORDER_SOLD_OUT_TRUST_MS: stock restored behind the app's back (no event) is sold again", async () => {
     const api2 = await startInstance({ ...env, STOCKWIRE_ROLES: "api", ORDER_SOLD_OUT_TRUST_MS: "300" });
     const sql = sqlPool(db.url, 1);

@@ -125,6 +125,18 @@ describe.each(overlays)("deploy/overlays/%s", (overlay) => {
     }
   });
 
+  it("pods that prometheus.io annotations ask to be scraped get no METRICS_TOKEN from a Secret written here (those scrapes send none)", () => {
+    const scraped = deployments.filter((d) => d.spec.template.metadata.annotations?.["prometheus.io/scrape"] === "true");
+    expect(scraped.length).toBeGreaterThan(0);
+    for (const d of scraped) {
+      for (const c of containersOf(d)) {
+        const ref = c.env?.find((e: { name: string }) => e.name === "METRICS_TOKEN")?.valueFrom?.secretKeyRef;
+        const secret = ref && of("Secret").find((o) => o.metadata.name === ref.name);
+        expect(secret?.stringData?.[ref.key] ?? secret?.data?.[ref.key], `${id(d)}: METRICS_TOKEN would 401 every scrape`).toBeUndefined();
+      }
+    }
+  });
+
   it("routes the Ingress to the API's Service and pods, with WebSocket-length timeouts", () => {
     const api = deployments.find((d) => containerEnv(objects, containersOf(d)[0]!).STOCKWIRE_ROLES === "api")!;
     const [ingress] = of("Ingress");
