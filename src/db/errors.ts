@@ -54,7 +54,13 @@ const UNREACHABLE_MESSAGE =
 
 /** Whether an error means the database server cannot be reached right now (so: try again later). */
 export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
-  const e = err as { code?: unknown; kind?: unknown; message?: unknown; meta?: Record<string, any>; cause?: unknown } | null;
+  const e = err as {
+    code?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    meta?: { driverAdapterError?: AdapterError };
+    cause?: unknown;
+  } | null;
   if (!e || typeof e !== "object" || depth > 8) return false;
   const adapter = e.meta?.driverAdapterError?.cause ?? e.meta?.driverAdapterError;
   if (adapter && isDatabaseUnreachable(adapter, depth + 1)) return true;
