@@ -158,7 +158,7 @@ describe("docker-compose.yml", () => {
     const file = path.join(root, context, (typeof build === "object" && build.dockerfile) || "Dockerfile");
     expect(existsSync(file)).toBe(true);
     const dockerfile = readFileSync(file, "utf8");
-    expect(dockerfile).toMatch(/^FROM node:20-slim\b/m);
+    expect(dockerfile).toMatch(/^FROM node:22-slim\b/m);
     expect(dockerfile).toMatch(/^RUN .*\bnpm ci\b/m);
     expect(dockerfile).toMatch(/^RUN .*npm run prisma:generate\b.*npm run build\b/m);
     expect(dockerfile).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/main\.js"\]/m);
