@@ -10,8 +10,9 @@ const USAGE = `usage: npm run token -- --role admin [--sub <Customer ID>] [--exp
 
 Prints a bearer token signed with JWT_SECRET (or the development secret of the embedded default).
   --role      admin or customer (default: customer)
-  --sub       the customer's global ID, e.g. from { customers(first: 5) { edges { node { id email } } } }
-              with an admin token; required for customer tokens
+  --sub       the customer's global ID; required for customer tokens. In demo mode the server prints
+              the demo customer's command at start; any customer's ID is in
+              { customers(first: 5) { edges { node { id email } } } } with an admin token
   --expires   how long it is valid: 30m, 12h, 7d (default: 12h)
   -h, --help  this text`;
 
@@ -39,7 +40,12 @@ if (values.help) {
   process.exit(0);
 }
 if (values.role !== "admin" && values.role !== "customer") fail("--role must be admin or customer");
-if (values.role === "customer" && !values.sub) fail("a customer token needs --sub <Customer ID>");
+if (values.role === "customer" && !values.sub) {
+  fail(
+    "a customer token needs --sub <Customer ID>: in demo mode the server prints the demo customer's command at start " +
+      '("auth      …\'s token"); an admin token needs --role admin',
+  );
+}
 if (values.sub !== undefined && idOfType("Customer", values.sub) === null) {
   fail(`--sub must be a Customer ID as the API returns it (got ${JSON.stringify(values.sub.slice(0, 100))})`);
 }

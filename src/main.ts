@@ -59,6 +59,17 @@ try {
     say(`GraphiQL  ${running.url}/graphql   (health ${running.url}/health, readiness ${running.url}/ready)`);
     if (config.jwt.isDevSecret) {
       say("auth      development JWT secret: npm run token -- --role admin   (or --role customer --sub <Customer ID>)");
+    } else if (config.introspection) {
+      // A try-out with a secret of its own (docker compose): the token must be signed where that secret is.
+      say(
+        "auth      tokens: npm run token -- --role admin, where JWT_SECRET is this server's (compose: docker compose exec api npm run token -- --role admin)",
+      );
+    }
+    if (config.demo && config.roles.includes("api")) {
+      // A customer ID takes an admin token and a query to find: hand the newcomer the demo customer's command.
+      const { findDemoCustomer } = await import("./demo/demo-session.js");
+      const customer = await findDemoCustomer(running.db.prisma).catch(() => undefined);
+      if (customer) say(`auth      ${customer.name}'s token (the demo customer): npm run token -- --sub ${customer.id}`);
     }
   }
   let stopping = false;

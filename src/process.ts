@@ -3,7 +3,9 @@
 // the outbox relay and the Kafka -> pub/sub bridge, all reporting to one
 // metrics registry (GET /metrics on the API port or on METRICS_PORT). main.ts
 // and the multi-instance tests start exactly this.
+import { existsSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config/config.js";
 import { openDatabase, type Database, type DatabaseOptions } from "./db/database.js";
@@ -52,6 +54,10 @@ export async function openBackends(config: Config, opts: StartOptions = {}): Pro
   // Read replicas serve the API's queries; a relay or bridge alone reads nothing there.
   const database =
     config.roles.includes("api") || config.database.kind !== "postgres" ? config.database : { ...config.database, replicas: undefined };
+  // Creating an embedded database (WebAssembly PostgreSQL's initdb, then the migrations) takes seconds: say so first.
+  if (database.kind === "pglite" && !existsSync(path.join(database.dataDir, "PG_VERSION"))) {
+    say(`database  creating PGlite (embedded) at ${database.dataDir} (first start: about 10 s)`);
+  }
   const db = await openDatabase(database, {
     onReplicaState: (r) => say(`replica   ${r.name} ${r.state}${r.lagMs ? ` (${r.lagMs} ms behind)` : ""}${r.error ? `: ${r.error}` : ""}`),
     ...opts.dbOptions,
@@ -64,7 +70,7 @@ export async function openBackends(config: Config, opts: StartOptions = {}): Pro
     );
     if (config.seed) {
       const seeded = await seedDemoData(db.prisma);
-      if (seeded) say(`seeded    ${seeded} demo products`);
+      if (seeded) say(`seeded    ${seeded} demo products and ${await db.prisma.customer.count()} customers`);
     }
   } catch (err) {
     await db.close().catch(() => {});

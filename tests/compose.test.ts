@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { kafkaVersion } from "../infra/services/kafka.js";
+import { loadConfig } from "../src/config/config.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -137,13 +138,27 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("does what its opening comment says: GraphiQL on a seeded catalogue, a read-only storefront, a token command in the image", () => {
+    // ${VAR:-default} as compose expands it with VAR unset.
+    const api = Object.fromEntries(Object.entries(env(svc("api"))).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, "$1")]));
+    const config = loadConfig(api);
+    expect(config.env).toBe("production");
+    expect(config.introspection, "GraphiQL needs introspection").toBe(true);
+    expect(config.seed, "the demo catalogue goes into the empty database").toBe(true);
+    expect(config.demo, "no demo session: it answers loopback clients only, which a browser through Docker's port is not").toBe(false);
+    expect(config.host).toBe("0.0.0.0"); // reachable through the published port
+    expect(readFileSync(path.join(root, "docker-compose.yml"), "utf8")).toMatch(/docker compose exec api npm run token -- --role admin/);
+    const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.token).toMatch(/scripts\/token\.ts/);
+  });
+
   it("builds the api from a Dockerfile that installs, generates the Prisma client and runs the app", () => {
     const build = svc("api").build!;
     const context = typeof build === "string" ? build : (build.context ?? ".");
     const file = path.join(root, context, (typeof build === "object" && build.dockerfile) || "Dockerfile");
     expect(existsSync(file)).toBe(true);
     const dockerfile = readFileSync(file, "utf8");
-    expect(dockerfile).toMatch(/^FROM node:20-slim\b/m);
+    expect(dockerfile).toMatch(/^FROM node:22-slim\b/m);
     expect(dockerfile).toMatch(/^RUN .*\bnpm ci\b/m);
     expect(dockerfile).toMatch(/^RUN .*npm run prisma:generate\b.*npm run build\b/m);
     expect(dockerfile).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/main\.js"\]/m);

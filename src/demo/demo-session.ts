@@ -87,6 +87,12 @@ export async function createDemoSession(prisma: DbClient, secret: string): Promi
   return { customer: me, admin: { token: adminToken }, shoppers };
 }
 
+/** The demo customer (the seed's first), if it exists, for the start-up line that prints a ready-made token command. */
+export async function findDemoCustomer(prisma: DbClient): Promise<{ id: string; name: string } | undefined> {
+  const customer = await prisma.customer.findUnique({ where: { email: demoCustomers()[0]!.email } });
+  return customer ? { id: toGlobalId("Customer", customer.id), name: customer.name } : undefined;
+}
+
 /** The seed's customers, in seed order (the first is the demo customer); created when missing. */
 async function seededCustomers(prisma: DbClient) {
   const wanted = demoCustomers();

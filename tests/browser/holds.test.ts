@@ -30,7 +30,7 @@ describe("holds in the storefront", () => {
     await page.locator("#hold-product").selectOption(product.id);
     await expect.poll(() => page.getByTestId("hold-available").textContent()).toBe("0 available (0 in stock, 0 held)");
     await page.getByRole("button", { name: "Notify me" }).click();
-    await expect.poll(() => page.locator("#holds-panel .order-result").textContent()).toMatch(/waitlist/);
+    await expect.poll(() => page.locator("#hold-result").textContent()).toMatch(/waitlist/);
     await server.shop.adjustStock(product.id, 1);
     const hold = page.locator("#holds-panel .hold").first();
     await hold.waitFor({ timeout: 10_000 });
@@ -38,7 +38,7 @@ describe("holds in the storefront", () => {
     await expect.poll(() => page.getByTestId("hold-available").textContent()).toBe("0 available (1 in stock, 1 held)");
     await store.screenshot("holds-cart");
     await hold.getByRole("button", { name: "Order" }).click();
-    await expect.poll(() => page.locator("#holds-panel .order-result").textContent()).toBe("Ordered.");
+    await expect.poll(() => page.locator("#hold-result").textContent()).toBe("Ordered.");
     await expect.poll(() => page.locator("#holds-panel .hold").count()).toBe(0);
   });
 });

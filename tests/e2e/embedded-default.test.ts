@@ -1,12 +1,27 @@
 // The newcomer's first command: no environment, PGlite and in-process pub/sub.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { exitOf, runMain, startServer } from "../support/process.js";
 
-const dataDir = mkdtempSync(path.join(tmpdir(), "stockwire-embedded-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// Named as the default (.data), so the printed path is the README's.
+const scratch = mkdtempSync(path.join(tmpdir(), "stockwire-embedded-"));
+const dataDir = path.join(scratch, ".data");
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The README's sample start-up lines (Quick start), as patterns: "…" stands for any text, port 4000 for this run's. */
+function readmeStartLines(port: string): RegExp[] {
+  const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+  const block = /prints one line per component[\s\S]*?```\n([\s\S]*?)```/.exec(readme);
+  if (!block) throw new Error("README.md: no sample start-up output after 'prints one line per component'");
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll(":4000", `:${port}`);
+  return block[1]!
+    .trim()
+    .split("\n")
+    .map((line) => new RegExp(`^${line.split("…").map(escape).join(".*?")}$`));
+}
 
 async function query(url: string, q: string) {
   const res = await fetch(`${url}/graphql`, {
@@ -23,6 +38,15 @@ describe("embedded default", () => {
     const first = await startServer({ STOCKWIRE_DATA_DIR: dataDir });
     let firstPage: unknown;
     try {
+      // What a newcomer reads is what the first start prints, line for line.
+      await expect.poll(() => first.output(), { timeout: 10_000 }).toMatch(/\(the demo customer\)/);
+      const printed = first
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("stockwire: "));
+      const sample = readmeStartLines(new URL(first.url).port);
+      expect(printed.length, `printed:\n${printed.join("\n")}`).toBe(sample.length);
+      printed.forEach((line, i) => expect(line).toMatch(sample[i]!));
       expect(first.output()).toMatch(/database\s+PGlite \(embedded\)/);
       expect(first.output()).toMatch(/pubsub\s+in-process/);
       expect(first.output()).toMatch(/stream\s+in-process/);

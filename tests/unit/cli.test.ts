@@ -40,6 +40,11 @@ describe("npm run token", () => {
     ],
     ["an admin --sub that is not a Customer ID", ["--role", "admin", "--sub", "nope"], /--sub must be a Customer ID/],
     ["a customer without --sub", ["--role", "customer"], /needs --sub/],
+    [
+      "no options at all, pointing at the start-up line",
+      [],
+      /needs --sub <Customer ID>: in demo mode the server prints the demo customer's command/,
+    ],
     ["a bad --expires", ["--role", "admin", "--expires", "soon"], /--expires must be a time span/],
   ])("refuses %s with one line and exit 1", async (_what, args, message) => {
     const r = await run("scripts/token.ts", args);

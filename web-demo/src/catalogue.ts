@@ -23,7 +23,7 @@ export const SORTS = {
   name: { label: "Name A-Z", compare: (a: Product, b: Product) => a.name.localeCompare(b.name) },
   "price-asc": { label: "Price, low to high", compare: (a: Product, b: Product) => a.priceCents - b.priceCents },
   "price-desc": { label: "Price, high to low", compare: (a: Product, b: Product) => b.priceCents - a.priceCents },
-  "stock-asc": { label: "Fewest left first", compare: (a: Product, b: Product) => a.stock - b.stock },
+  "stock-asc": { label: "Fewest left first", compare: (a: Product, b: Product) => a.available - b.available },
 } as const;
 export type SortKey = keyof typeof SORTS;
 
@@ -172,18 +172,22 @@ export class Catalogue {
     entry.card.root.dataset.live = "true"; // its subscription is running
     if (change.version <= entry.product.version) return;
     const { product, card } = entry;
-    const delta = change.stock - product.stock;
+    // The card shows what can be bought (available); an order from a hold moves stock but not available.
+    const delta = change.available - product.available;
+    const moved = delta !== 0 || change.stock !== product.stock || change.reserved !== product.reserved;
     product.version = change.version;
     const committed = change.reason === "CURRENT" ? Date.now() : Date.parse(change.occurredAt);
-    card.setStock(change.stock, delta, committed / 1000);
-    if (delta !== 0) {
-      this.stockListeners.forEach((l) => l(product, delta));
+    card.setStock(change, delta, committed / 1000);
+    if (moved) {
       // On screen with the next frame the browser paints.
       requestAnimationFrame(() => {
         const shownAt = Date.now();
         this.changeListeners.forEach((l) => l(change, shownAt));
       });
-      announce(`${product.name}: ${STOCK_LABEL[stockLevel(change.stock)].toLowerCase()}, ${change.stock} left`);
+    }
+    if (delta !== 0) {
+      this.stockListeners.forEach((l) => l(product, delta));
+      announce(`${product.name}: ${STOCK_LABEL[stockLevel(change.available)].toLowerCase()}, ${change.available} left`);
     }
   }
 }

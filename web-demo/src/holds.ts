@@ -3,10 +3,10 @@
 // that holds units of a product or, when none are available, joins its
 // waitlist ("Notify me"); and the product's live `available` (stock minus
 // other shoppers' holds). The cart follows `subscription { myHolds }`, so a
-// hold the waitlist offers appears by itself. A panel of its own, mounted
-// after the orders panel, so the rest of the page is untouched.
-import { h } from "./dom";
-import { uniqueKey } from "./dom";
+// hold the waitlist offers appears by itself. Its panel is in index.html, so
+// the page's layout is there at first paint and nothing below it moves when
+// the session arrives; offline, its buttons are disabled like the cards'.
+import { h, uniqueKey } from "./dom";
 import { graphql } from "./graphql";
 import { request, RequestError } from "./http";
 import type { Live } from "./live";
@@ -121,43 +121,38 @@ interface CartHold {
   lines: { quantity: number; product: { id: string; name: string } }[];
 }
 
-export function mountHolds(after: HTMLElement, catalogue: Catalogue, live: Live, token: string, onOrdered: () => void): void {
-  const search = h("input", {
-    attrs: { id: "hold-search", type: "search", placeholder: "Search the catalogue", "aria-label": "Find a product to hold" },
+export interface HoldsElements {
+  form: HTMLFormElement;
+  search: HTMLInputElement;
+  select: HTMLSelectElement;
+  quantity: HTMLInputElement;
+  available: HTMLElement;
+  hold: HTMLButtonElement;
+  notify: HTMLButtonElement;
+  result: HTMLElement;
+  list: HTMLUListElement;
+  empty: HTMLElement;
+}
+
+export function bindHolds(els: HoldsElements, catalogue: Catalogue, live: Live, token: string, onOrdered: () => void): void {
+  const { form, search, select, quantity, available, hold, notify, result, list, empty } = els;
+  // Like the cards' Order buttons: nothing is held or ordered while the page is offline (its counts may be stale).
+  let online = false;
+  const buttons = () => [hold, notify, ...list.querySelectorAll("button")];
+  const refreshButtons = () => {
+    for (const b of buttons()) {
+      b.disabled = !online;
+      b.title = online ? "" : "Offline: waits until the page is live again";
+    }
+  };
+  live.onState((state) => {
+    online = state.kind === "connected";
+    refreshButtons();
   });
-  const select = h("select", { attrs: { id: "hold-product" } });
-  const quantity = h("input", { attrs: { id: "hold-qty", type: "number", min: 1, max: 1000, value: 1, required: true } });
-  const available = h("p", { class: "hold-available", dataset: { testid: "hold-available" } });
-  const hold = h("button", { class: "button primary", attrs: { type: "submit" }, text: "Hold" });
-  const notify = h("button", { class: "button", attrs: { type: "button" }, text: "Notify me" });
-  const result = h("p", { class: "order-result", attrs: { role: "status" } });
-  const list = h("ul", { class: "holds-list", dataset: { testid: "holds" } });
-  const form = h(
-    "form",
-    { class: "order-form" },
-    h("label", { attrs: { for: "hold-product" }, text: "Product" }),
-    search,
-    select,
-    h("label", { attrs: { for: "hold-qty" }, text: "Quantity" }),
-    quantity,
-    hold,
-    notify,
-  );
-  after.after(
-    h(
-      "section",
-      { class: "panel holds", attrs: { id: "holds-panel", "aria-labelledby": "holds-title" } },
-      h("h2", { attrs: { id: "holds-title" }, text: "Your holds" }),
-      form,
-      available,
-      result,
-      list,
-    ),
-  );
 
   const say = (message: string, ok: boolean) => {
     result.textContent = message;
-    result.className = `order-result ${ok ? "ok" : "error"}`;
+    result.className = `form-result ${ok ? "ok" : "error"}`;
   };
   const holds = new Map<string, CartHold>();
 
@@ -180,12 +175,17 @@ export function mountHolds(after: HTMLElement, catalogue: Catalogue, live: Live,
   const render = () => {
     const now = Date.now();
     const active = [...holds.values()].filter((x) => x.status === "ACTIVE" && Date.parse(x.expiresAt) > now);
+    empty.hidden = active.length > 0;
     list.replaceChildren(
       ...active.map((x) => {
         const left = Math.max(0, Math.round((Date.parse(x.expiresAt) - now) / 1000));
         const what = x.lines.map((l) => `${l.quantity} × ${l.product.name}`).join(", ");
-        const order = h("button", { class: "button primary", text: "Order" });
-        const release = h("button", { class: "button", text: "Release" });
+        const order = h("button", { class: "button primary", attrs: { type: "button", "aria-label": `Order ${what}` }, text: "Order" });
+        const release = h("button", {
+          class: "button secondary",
+          attrs: { type: "button", "aria-label": `Release ${what}` },
+          text: "Release",
+        });
         order.addEventListener(
           "click",
           () =>
@@ -195,13 +195,17 @@ export function mountHolds(after: HTMLElement, catalogue: Catalogue, live: Live,
         return h(
           "li",
           { class: "hold", dataset: { holdId: x.id } },
-          h("span", { text: what }),
-          h("span", { class: "countdown", text: ` ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left ` }),
-          order,
-          release,
+          h("span", { class: "hold-items", text: what }),
+          h(
+            "div",
+            { class: "hold-side" },
+            h("span", { class: "countdown", text: ` ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left ` }),
+            h("span", { class: "hold-buttons" }, order, release),
+          ),
         );
       }),
     );
+    refreshButtons();
   };
   setInterval(render, 1000);
 

@@ -11,14 +11,12 @@ import { OrdersPanel } from "./orders";
 import { AdminPanel } from "./admin";
 import { FlashSale } from "./flash-sale";
 import { OpsPanel } from "./ops-panel";
-import { mountHolds } from "./holds";
+import { bindHolds } from "./holds";
 
 const result = await loadSession();
 const session = result.kind === "demo" ? result.session : undefined;
 const live = createLive(session?.customer.token);
 bindConnectionIndicator(byId("connection"), byId("retry-now"), live);
-// For the browser tests and the curious: `stockwire.live.terminate()` drops the socket.
-Object.assign(window, { stockwire: { live } });
 
 const ops = new OpsPanel(
   {
@@ -34,6 +32,8 @@ const ops = new OpsPanel(
   },
   live,
 );
+// For the browser tests and the curious: `stockwire.live.terminate()` drops the socket; `stockwire.ops` is the operations panel.
+Object.assign(window, { stockwire: { live, ops } });
 const orders = session && new OrdersPanel(byId("orders-list"), byId("orders-empty"), live, session.customer.token, session.customer.id);
 orders?.onRefused(() => ops.refused());
 const catalogue = new Catalogue(
@@ -94,12 +94,29 @@ if (session && orders) {
     ops,
     () => void admin.refresh(), // the crowd's orders are not the demo customer's: only the admin's list changes
   );
-  mountHolds(byId("orders-panel"), catalogue, live, session.customer.token, () => orders.changed());
+  bindHolds(
+    {
+      form: byId("hold-form"),
+      search: byId("hold-search"),
+      select: byId("hold-product"),
+      quantity: byId("hold-qty"),
+      available: byId("hold-available"),
+      hold: byId("hold-submit"),
+      notify: byId("hold-notify"),
+      result: byId("hold-result"),
+      list: byId("holds-list"),
+      empty: byId("holds-empty"),
+    },
+    catalogue,
+    live,
+    session.customer.token,
+    () => orders.changed(),
+  );
   orders.onChange(() => void admin.refresh());
   void orders.refresh();
   void admin.refresh();
 } else {
-  for (const id of ["orders-panel", "flash-panel", "admin-panel"]) byId(id).hidden = true;
+  for (const id of ["orders-panel", "holds-panel", "flash-panel", "admin-panel"]) byId(id).hidden = true;
   document.body.classList.add("read-only");
   const notice = byId("notice");
   notice.hidden = false;

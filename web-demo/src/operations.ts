@@ -12,6 +12,8 @@ export const ProductsQuery = graphql(`
           priceCents
           currency
           stock
+          available
+          reserved
           version
         }
       }
@@ -31,6 +33,8 @@ export const StockChangedSubscription = graphql(`
         id
       }
       stock
+      available
+      reserved
       version
       delta
       reason

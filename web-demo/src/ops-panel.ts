@@ -33,6 +33,34 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+/**
+ * A y axis as wide as its longest label (uPlot's `size` callback, as in its
+ * axis-autosize demo): a fixed width cut "200" down to nothing after a spike.
+ */
+export function fittedAxis(): uPlot.Axis {
+  return {
+    font: "11px system-ui",
+    space: 20, // px between labels: three or more on a short chart
+    size(self, values, axisIdx, cycleNum) {
+      const axis = self.axes[axisIdx]!;
+      // uPlot sizes axes in cycles until they settle: keep the first answer.
+      if (cycleNum > 1) return (axis as { _size?: number })._size ?? 34;
+      const longest = (values ?? []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
+      self.ctx.font = "11px system-ui";
+      const text = longest ? self.ctx.measureText(longest).width : 0;
+      return Math.ceil((axis.ticks?.size ?? 10) + (axis.gap ?? 5) + text + 4);
+    },
+  };
+}
+
+/** The top of the orders/s scale: a round number at or above the peak, never below 5. */
+export function niceCeiling(peak: number): number {
+  if (peak <= 5) return 5;
+  const step = 10 ** Math.floor(Math.log10(peak));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= peak) return m * step;
+  return 10 * step;
+}
+
 export class OpsPanel {
   private readonly latencies: number[] = [];
   private readonly seen = new Set<string>();
@@ -53,10 +81,18 @@ export class OpsPanel {
         height: 90,
         cursor: { show: false },
         legend: { show: false },
-        scales: { x: { time: false }, y: { range: (_u, _lo, hi) => [0, Math.max(5, hi)] } },
+        scales: { x: { time: false }, y: { range: (_u, _lo, hi) => [0, niceCeiling(hi)] } },
         axes: [
           { size: 24, font: "11px system-ui", values: (_u, ticks) => ticks.map((t) => (t === WINDOW_S ? "now" : `${t - WINDOW_S}s`)) },
-          { size: 34, font: "11px system-ui" },
+          {
+            ...fittedAxis(),
+            // The labels drawn, for the browser tests (a canvas has no text to read).
+            values: (_u, ticks) => {
+              const labels = ticks.map((t) => String(t));
+              els.ordersChart.dataset.yLabels = labels.join(",");
+              return labels;
+            },
+          },
         ],
         series: [{}, { label: "Orders/s", stroke: "#1d4ed8", width: 1.5, fill: "rgb(29 78 216 / 10%)", points: { show: false } }],
       },
@@ -109,10 +145,7 @@ export class OpsPanel {
         cursor: { show: false },
         legend: { show: false },
         scales: { x: { time: false }, y: { range: [0, Math.max(1, units)] } },
-        axes: [
-          { size: 22, font: "11px system-ui", values: (_u, ticks) => ticks.map((t) => `${t.toFixed(1)}s`) },
-          { size: 34, font: "11px system-ui" },
-        ],
+        axes: [{ size: 22, font: "11px system-ui", values: (_u, ticks) => ticks.map((t) => `${t.toFixed(1)}s`) }, fittedAxis()],
         series: [
           {},
           {

@@ -2,9 +2,15 @@
 // sparkline of its recent changes, and (for the demo customer) a quantity and
 // an Order button, each named with the product for screen readers.
 //
-// The order message sits over the bottom of the card (position: absolute), so
-// it never changes the card's height or moves the row; it fades out on its own
-// and has a dismiss button.
+// The count is what a shopper can buy now (`available`: on hand less other
+// shoppers' holds), not what is on hand: a product whose units are all held
+// reads "Sold out" with Order disabled, and a line above the order form says
+// how many are held (its room is kept, so a hold moves no card).
+//
+// The order message sits over that line and the order form (position:
+// absolute, below the count), so it never changes the card's height, moves the
+// row or hides the count it talks about; it fades out on its own and has a
+// dismiss button.
 import { cue, h } from "./dom";
 import { money, STOCK_LABEL, stockLevel } from "./format";
 import { sparkline } from "./sparkline";
@@ -16,6 +22,10 @@ export interface Product {
   priceCents: number;
   currency: string;
   stock: number;
+  /** What can be ordered now: stock less unexpired holds. */
+  available: number;
+  /** Units set aside by holds (part of stock). */
+  reserved: number;
   version: number;
 }
 
@@ -24,12 +34,14 @@ export interface OrderOutcome {
   message: string;
 }
 
+export type Counts = Pick<Product, "stock" | "available" | "reserved">;
+
 export type PlaceOrder = (product: Product, quantity: number) => Promise<OrderOutcome>;
 
 export interface ProductCard {
   root: HTMLLIElement;
-  /** Shows a new count; `delta` (from the previous count) picks the visual cue; `at` (seconds) is the change's commit time. */
-  setStock(stock: number, delta: number, at: number): void;
+  /** Shows new counts; `delta` (of available, from the previous) picks the visual cue; `at` (seconds) is the change's commit time. */
+  setStock(counts: Counts, delta: number, at: number): void;
   /** Whether ordering is possible now (the page is live). */
   setOrderable(live: boolean): void;
 }
@@ -50,6 +62,7 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
     badge,
     h("span", { class: "count-wrap" }, count, h("span", { class: "count-unit" }, " left")),
   );
+  const held = h("p", { class: "held", dataset: { testid: "held" } });
   const text = h("span", { class: "order-result-text" });
   const dismiss = h("button", {
     class: "dismiss",
@@ -71,7 +84,7 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
   let orderable = live;
   const refreshButton = () => {
     if (!button) return;
-    button.disabled = ordering || !orderable || product.stock <= 0;
+    button.disabled = ordering || !orderable || product.available <= 0;
     button.title = orderable ? "" : "Offline: ordering waits until the page is live again";
   };
   if (placeOrder) {
@@ -125,10 +138,7 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
       h("p", { class: "sku", text: product.sku }),
       h("div", { class: "price-row" }, h("p", { class: "price", text: money(product.priceCents, product.currency) }), spark.root),
       stockLine,
-      // Holds and waitlist (issue 13) add their controls here: "Hold" with a countdown, "Notify me" when sold out.
-      h("div", { class: "card-extras", dataset: { slot: "holds" } }),
-      form,
-      result,
+      h("div", { class: "order-area" }, held, form, result),
     ),
   );
 
@@ -147,18 +157,20 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
     );
   }
 
-  function setStock(stock: number, delta: number, at: number) {
-    product.stock = stock;
-    const level = stockLevel(stock);
-    count.textContent = String(stock);
+  function setStock({ stock, available, reserved }: Counts, delta: number, at: number) {
+    Object.assign(product, { stock, available, reserved });
+    const level = stockLevel(available);
+    count.textContent = String(available);
     badge.textContent = STOCK_LABEL[level];
     badge.className = `badge badge-${level}`;
     root.dataset.level = level;
+    held.textContent = reserved > 0 ? `${reserved} on hold · ${stock} in stock` : "";
+    held.title = reserved > 0 ? `${reserved} of the ${stock} in stock are held by shoppers for a few minutes` : "";
     refreshButton();
-    spark.push(at, stock);
+    spark.push(at, available);
     if (delta !== 0) cue(stockLine, delta < 0 ? "cue-down" : "cue-up");
   }
-  setStock(product.stock, 0, Date.now() / 1000);
+  setStock(product, 0, Date.now() / 1000);
   return {
     root,
     setStock,
