@@ -46,6 +46,7 @@ import { useRequestBodyLimit } from "./protection/request-body-limit.js";
 import { useReadRouting } from "./schema/read-routing.js";
 import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
+import { createCatalogueCache, type CatalogueCache } from "./schema/response-cache/index.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = { maxBodyBytes: 100_000, maxDepth: 12, maxTokens: 2_000, maxAliases: 20, maxDirectives: 50 };
@@ -83,6 +84,8 @@ export interface App {
   services: Services;
   /** The shared stockChanged fan-out (its stats: executions, deliveries, conflated, ...). */
   fanout: LiveFanout;
+  /** The catalogue response cache (RESPONSE_CACHE=on). */
+  responseCache?: CatalogueCache;
   /** Listens on config.port (0 picks a free one); resolves with the base URL. */
   start(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (bounded), closes nothing it was given. */
@@ -126,6 +129,10 @@ export function buildApp(deps: AppDeps): App {
     log,
     deliveryLatency: (seconds) => metrics.liveDeliveryLatency(seconds),
   });
+  const responseCache = config.responseCache.enabled
+    ? createCatalogueCache({ config, pubsub: deps.pubsub, stream: deps.stream, graphqlEndpoint: "/graphql" })
+    : undefined;
+  if (responseCache) metrics.provide({ responseCache: responseCache.report });
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     logging: config.logLevel === "silent" ? false : logger,
@@ -183,7 +190,7 @@ export function buildApp(deps: AppDeps): App {
       ...(deps.db.reads.status().length
         ? [useReadRouting(deps.db.reads, deps.pubsub.redis ? redisWriteMarks(deps.pubsub.redis) : memoryWriteMarks())]
         : []),
-      useReadiness(deps),
+      useReadiness(deps, () => responseCache?.degraded() ?? []),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
       // Off what costs per request and tells an operator nothing (profiled on the order path, ~8% of
@@ -211,6 +218,8 @@ export function buildApp(deps: AppDeps): App {
         },
       }),
       ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
+      // Anonymous catalogue reads from memory (after graphql-jit, whose execute it wraps).
+      ...(responseCache?.plugins ?? []),
       // Before the fan-out: a subscription it refuses never reaches the shared execution.
       useCostLimit({
         buckets,
@@ -366,6 +375,7 @@ export function buildApp(deps: AppDeps): App {
     server,
     services,
     fanout,
+    responseCache,
     start: () =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -379,6 +389,7 @@ export function buildApp(deps: AppDeps): App {
       new Promise<void>((resolve) => {
         void ws.dispose();
         fanout.stop();
+        responseCache?.stop();
         void services.sweeper.stop();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -485,7 +496,7 @@ function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats:
  * failing ones. Read replicas that are down or lagging past the bound make it
  * "degraded" (still 200: reads go to the primary, the instance serves).
  */
-function useReadiness(deps: AppDeps): Plugin {
+function useReadiness(deps: AppDeps, alsoDegraded: () => string[]): Plugin {
   const checks = {
     database: () => deps.db.ping(),
     pubsub: () => deps.pubsub.ping(),
@@ -515,6 +526,7 @@ function useReadiness(deps: AppDeps): Plugin {
       const degraded = [
         ...down.filter((n) => degradesOnly.has(n)).map((n) => `${n} unreachable: stock changes wait in the outbox`),
         ...replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.name} ${r.state}: its reads go to the primary`),
+        ...alsoDegraded(),
       ];
       const body = {
         status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ready",

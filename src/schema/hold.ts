@@ -45,7 +45,11 @@ builder.objectType(HoldLineRef, {
 });
 
 /** Units product.reserved still counts for holds already past expiry: known with the row, or loaded (batched). */
-const lapsedOf = async (p: ProductRow, ctx: GraphQLContext) => p.lapsedReserved ?? (await ctx.loaders.lapsedReserved.load(p.id));
+const lapsedOf = async (p: ProductRow, ctx: GraphQLContext) => {
+  // Holds lapse at expiresAt, before the sweeper's event: an answer with holds in it is not shared.
+  if (p.reserved > 0 && ctx.cacheHints) ctx.cacheHints.varies = true;
+  return p.lapsedReserved ?? (await ctx.loaders.lapsedReserved.load(p.id));
+};
 
 builder.objectType(StockMovementRef, {
   description: "One change of a product's on-hand or reserved stock, written with the change",
