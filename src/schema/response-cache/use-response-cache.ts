@@ -29,7 +29,7 @@ import type { CacheEntity, EntityCache } from "./entity-cache.js";
 import { mutationEntities, PRODUCT_LISTS, PRODUCTS_BY_STOCK } from "./entities.js";
 
 /** Root fields whose answers are the same for every anonymous viewer. */
-const SHARED_ROOT_FIELDS = new Set(["product", "products", "node", "nodes", "__typename"]);
+const SHARED_ROOT_FIELDS = new Set(["product", "products", "node", "nodes"]);
 /** Types that belong to a viewer: a result holding one is not stored (anonymous viewers get errors or null there anyway). */
 const VIEWER_TYPES = ["Customer", "Order", "OrderItem", "Hold", "HoldLine", "WaitlistEntry", "StockMovement", "OrderStatusChange"];
 const SERVED_FROM_CACHE = Symbol.for("servedFromResponseCache");
