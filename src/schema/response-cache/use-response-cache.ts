@@ -59,6 +59,12 @@ export function useCatalogueCache(opts: CatalogueCacheOptions): Plugin[] {
     useResponseCache({
       cache,
       session: () => null,
+      // The plugin's default key is a WebCrypto SHA-256: asynchronous, a thread-pool job per request
+      // (a profile of misses put it near a tenth of the API's CPU). The same key, hashed in line.
+      buildResponseCacheKey: ({ documentString, operationName, variableValues }) =>
+        createHash("sha256")
+          .update(`${documentString}|${operationName ?? ""}|${JSON.stringify(variableValues ?? {})}`)
+          .digest("base64url"),
       enabled: anonymousHttp,
       ttl: opts.ttlMs,
       ignoredTypes: VIEWER_TYPES,
