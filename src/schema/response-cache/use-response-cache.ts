@@ -165,12 +165,15 @@ function useHttpCaching(opts: CatalogueCacheOptions, shareable: WeakSet<Request>
       // The plugin's own ETag is the cache key (the same for every version of the answer): never sent.
       response.headers.delete("etag");
       response.headers.delete("last-modified");
-      const shared = request.method === "GET" && response.status === 200 && shareable.has(request) && !request.headers.has("authorization");
-      if (!shared) {
+      const isPublic =
+        request.method === "GET" && response.status === 200 && shareable.has(request) && !request.headers.has("authorization");
+      if (!isPublic) {
         response.headers.set("cache-control", "private, no-store");
         return;
       }
-      const body = await response.text();
+      // Without extensions: extensions.cost is this client's budget, not part of the shared answer.
+      const { extensions: _extensions, ...shared } = JSON.parse(await response.text()) as Record<string, unknown>;
+      const body = JSON.stringify(shared);
       const etag = `W/"${createHash("sha1").update(body).digest("base64url")}"`;
       const headers = new fetchAPI.Headers(response.headers);
       headers.set("cache-control", `public, max-age=${opts.httpMaxAgeSeconds}`);
