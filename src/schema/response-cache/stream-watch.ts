@@ -17,8 +17,8 @@ export interface StreamWatch {
   stop(): void;
 }
 
+// "starting" (the first milliseconds, until subscribed) is not worth a degraded /ready.
 const REASONS: Record<string, string> = {
-  starting: "response cache off: subscribing to the change stream",
   pubsub: "response cache off: pub/sub connection lost, catalogue reads go to the database",
   "pubsub-check": "response cache off: pub/sub unreachable, catalogue reads go to the database",
   stream: "response cache off: stream unreachable, catalogue reads go to the database",
@@ -71,7 +71,7 @@ export function watchChangeStream(deps: {
   timer.unref();
   return {
     ready,
-    degraded: () => cache.suspendedReasons.map((r) => REASONS[r] ?? `response cache off: ${r}`),
+    degraded: () => cache.suspendedReasons.flatMap((r) => (r === "starting" ? [] : [REASONS[r] ?? `response cache off: ${r}`])),
     stop() {
       stopped = true;
       clearInterval(timer);
