@@ -15,10 +15,13 @@ import type { TraceCarrier } from "../observability/trace-context.js";
 /** An event on pub/sub: the public event, plus the trace context it travels in (when tracing is on). */
 export type Traced<E> = E & { traceContext?: TraceCarrier };
 
-/** A product's catalogue fields (name, price, ...) changed: no stock event says so (the response cache listens). */
+/**
+ * A change no stock event describes (a product's name or price, or a write the response cache has no
+ * rule for): what cached results it makes old, as GraphQL typenames and global IDs; `all`: every one.
+ */
 export interface CatalogChangedMessage {
-  /** Relay global ID of the product, as the GraphQL API returns it. */
-  productId: string;
+  entities: { typename: string; id?: string }[];
+  all?: boolean;
 }
 
 /** What each kind of channel carries: one channel per product and one per order. */

@@ -57,8 +57,11 @@ describe("watchChangeStream", () => {
     await pubsub.publish("stock", "a", event(a, 1));
     await until("a dropped", () => cache.get("a") === null);
     expect(cache.get("b")).not.toBeNull();
-    await pubsub.publish("catalog", b, { productId: b });
+    await pubsub.publish("catalog", "changed", { entities: [{ typename: "Product", id: b }] });
     await until("b dropped", () => cache.get("b") === null);
+    store("c", a);
+    await pubsub.publish("catalog", "changed", { entities: [], all: true });
+    await until("everything dropped", () => cache.size.entries === 0);
   });
 
   it("turns the cache off while the stream fails its check (/ready says why), and on again once it answers", async () => {

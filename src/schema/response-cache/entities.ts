@@ -2,7 +2,6 @@
 // (typename, or typename and the GraphQL `id`, a global ID). One place for both sources of change:
 // the stream's events (every instance) and this instance's own mutations (before their response).
 import type { StockChangedEvent } from "../../events/stock-changed.event.js";
-import type { CatalogChangedMessage } from "../../realtime/pubsub.js";
 import type { CacheEntity } from "./entity-cache.js";
 
 const product = (id: unknown): CacheEntity => ({ typename: "Product", id: String(id) });
@@ -26,16 +25,11 @@ export function stockEventEntities(e: Pick<StockChangedEvent, "productId" | "sto
   return crossedZero ? [product(e.productId), PRODUCTS_BY_STOCK] : [product(e.productId)];
 }
 
-/** A product's name, description or price changed (updateProduct on any instance). */
-export function catalogEntities(m: CatalogChangedMessage): CacheEntity[] {
-  return [product(m.productId), PRODUCT_LISTS];
-}
-
 export interface MutationTouch {
   entities: CacheEntity[];
-  /** Products whose change no stock event carries: told to the other instances. */
-  announce: string[];
-  /** Nothing known about it (a mutation added later): drop every entry. */
+  /** No stock event will describe it: the other instances are told (the catalogue channel). */
+  announce?: boolean;
+  /** Nothing known about it (a mutation added later): every entry goes, here and on the other instances. */
   all?: boolean;
 }
 
@@ -51,25 +45,25 @@ export function mutationEntities(field: string, args: Args): MutationTouch {
   const input: Args = args.input ?? {};
   switch (field) {
     case "placeOrder":
-      return { entities: input.holdId ? [...ANY_PRODUCT, PRODUCTS_BY_STOCK] : [...lines(input.items), PRODUCTS_BY_STOCK], announce: [] };
+      return { entities: input.holdId ? [...ANY_PRODUCT, PRODUCTS_BY_STOCK] : [...lines(input.items), PRODUCTS_BY_STOCK] };
     case "reserveStock":
-      return { entities: lines(input.items), announce: [] };
+      return { entities: lines(input.items) };
     case "adjustStock":
-      return { entities: [product(input.productId), PRODUCTS_BY_STOCK], announce: [] };
+      return { entities: [product(input.productId), PRODUCTS_BY_STOCK] };
     case "updateProduct":
-      return { entities: [product(input.id), PRODUCT_LISTS], announce: [String(input.id)] };
+      return { entities: [product(input.id), PRODUCT_LISTS], announce: true };
     case "createProduct":
-      return { entities: [...ANY_PRODUCT, PRODUCT_LISTS, PRODUCTS_BY_STOCK], announce: [] };
+      return { entities: [...ANY_PRODUCT, PRODUCT_LISTS, PRODUCTS_BY_STOCK] };
     case "createCustomer":
     case "__typename":
-      return { entities: [], announce: [] };
+      return { entities: [] };
     case "cancelOrder":
     case "updateOrderStatus":
     case "releaseHold":
     case "joinWaitlist":
     case "leaveWaitlist":
-      return { entities: [...ANY_PRODUCT, PRODUCTS_BY_STOCK], announce: [] };
+      return { entities: [...ANY_PRODUCT, PRODUCTS_BY_STOCK] };
     default:
-      return { entities: [], announce: [], all: true };
+      return { entities: [], all: true };
   }
 }

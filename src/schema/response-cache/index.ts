@@ -39,9 +39,8 @@ export function createCatalogueCache(deps: {
     ttlMs: settings.ttlMs,
     httpMaxAgeSeconds: settings.httpMaxAgeSeconds,
     graphqlEndpoint: deps.graphqlEndpoint,
-    announce: (ids) => {
-      for (const productId of ids) void deps.pubsub.publish("catalog", productId, { productId }).catch(() => {});
-    },
+    // Not durable: if it is lost, so is the other instances' pub/sub connection, and their caches go off.
+    announce: (message) => void deps.pubsub.publish("catalog", "changed", message).catch(() => {}),
   });
   const report = (): ResponseCacheReport => ({ ...cache.stats, ...cache.size, serving: cache.serving });
   return { cache, plugins, ready: watch.ready, degraded: watch.degraded, report, stop: watch.stop };

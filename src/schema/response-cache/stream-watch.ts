@@ -7,7 +7,7 @@
 import type { PubSubBackend } from "../../realtime/pubsub.js";
 import type { StreamBackend } from "../../realtime/stream.js";
 import type { EntityCache } from "./entity-cache.js";
-import { catalogEntities, stockEventEntities } from "./entities.js";
+import { stockEventEntities } from "./entities.js";
 
 export interface StreamWatch {
   /** Resolves once subscribed (until then the cache serves nothing). */
@@ -40,7 +40,7 @@ export function watchChangeStream(deps: {
   const offResync = pubsub.onResync(() => cache.resume("pubsub"));
   const ready = Promise.all([
     pubsub.subscribeAll("stock", (e) => cache.invalidate(stockEventEntities(e))),
-    pubsub.subscribeAll("catalog", (m) => cache.invalidate(catalogEntities(m))),
+    pubsub.subscribeAll("catalog", (m) => (m.all ? cache.clear() : cache.invalidate(m.entities))),
   ]).then((offs) => {
     unsubscribes.push(...offs);
     if (stopped) return offs.forEach((off) => off());

@@ -25,8 +25,9 @@ import {
 import type { Plugin } from "graphql-yoga";
 import { useResponseCache } from "@graphql-yoga/plugin-response-cache";
 import type { GraphQLContext } from "../context.js";
+import type { CatalogChangedMessage } from "../../realtime/pubsub.js";
 import type { CacheEntity, EntityCache } from "./entity-cache.js";
-import { mutationEntities, PRODUCT_LISTS, PRODUCTS_BY_STOCK } from "./entities.js";
+import { mutationEntities, PRODUCT_LISTS, PRODUCTS_BY_STOCK, type MutationTouch } from "./entities.js";
 
 /** Root fields whose answers are the same for every anonymous viewer. */
 const SHARED_ROOT_FIELDS = new Set(["product", "products", "node", "nodes"]);
@@ -45,8 +46,8 @@ export interface CatalogueCacheOptions {
   ttlMs: number;
   httpMaxAgeSeconds: number;
   graphqlEndpoint: string;
-  /** Tells the other instances of product changes no stock event carries (updateProduct). */
-  announce(productIds: string[]): void;
+  /** Tells the other instances of changes no stock event carries (updateProduct, mutations without a rule). */
+  announce(message: CatalogChangedMessage): void;
 }
 
 /** The plugins, in order: the rules, the response cache, HTTP caching. Place after graphql-jit (it wraps its execute). */
@@ -121,9 +122,10 @@ function invalidateAfter(opts: CatalogueCacheOptions, schema: GraphQLSchema, ope
   for (const selection of operation.selectionSet.selections) {
     if (selection.kind !== Kind.FIELD) {
       opts.cache.clear();
+      opts.announce({ entities: [], all: true });
       continue;
     }
-    let touch;
+    let touch: MutationTouch;
     try {
       const field = fields[selection.name.value];
       touch = mutationEntities(
@@ -131,11 +133,16 @@ function invalidateAfter(opts: CatalogueCacheOptions, schema: GraphQLSchema, ope
         field ? getArgumentValues(field, selection, variables as Record<string, unknown>) : {},
       );
     } catch {
-      touch = { entities: [], announce: [], all: true }; // arguments that do not coerce: the mutation did not run; to be sure
+      touch = { entities: [], all: true }; // arguments that do not coerce: the mutation did not run; to be sure
     }
-    if (touch.all) opts.cache.clear();
+    if (touch.all) {
+      opts.cache.clear();
+      opts.announce({ entities: [], all: true });
+      continue;
+    }
     opts.cache.invalidate(touch.entities);
-    if (touch.announce.length) opts.announce(touch.announce);
+    if (touch.announce)
+      opts.announce({ entities: touch.entities.map(({ typename, id }) => ({ typename, ...(id != null && { id: String(id) }) })) });
   }
 }
 
