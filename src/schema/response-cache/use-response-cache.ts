@@ -100,7 +100,8 @@ function useCacheRules(
     onExecute({ args, extendContext }) {
       const ctx = args.contextValue as unknown as GraphQLContext & { request?: Request };
       const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation === "mutation") {
+      // Anonymous callers write nothing (their mutations are refused): no cause to drop anything.
+      if (operation?.operation === "mutation" && ctx.viewer.kind !== "anonymous") {
         return { onExecuteDone: () => invalidateAfter(opts, args.schema, operation, args.variableValues ?? {}) };
       }
       if (operation?.operation !== "query" || ctx.viewer.kind !== "anonymous" || !ctx.request || !anonymousHttp(ctx.request, ctx)) return;
@@ -133,7 +134,7 @@ function invalidateAfter(opts: CatalogueCacheOptions, schema: GraphQLSchema, ope
         field ? getArgumentValues(field, selection, variables as Record<string, unknown>) : {},
       );
     } catch {
-      touch = { entities: [], all: true }; // arguments that do not coerce: the mutation did not run; to be sure
+      continue; // arguments that do not coerce: the field did not run
     }
     if (touch.all) {
       opts.cache.clear();
@@ -169,6 +170,8 @@ function useHttpCaching(opts: CatalogueCacheOptions, shareable: WeakSet<Request>
   return {
     async onResponse({ request, response, setResponse, fetchAPI }) {
       if (new URL(request.url).pathname !== opts.graphqlEndpoint) return;
+      // Subscriptions over SSE keep Yoga's own headers.
+      if (response.headers.get("content-type")?.startsWith("text/event-stream")) return;
       // The plugin's own ETag is the cache key (the same for every version of the answer): never sent.
       response.headers.delete("etag");
       response.headers.delete("last-modified");
