@@ -48,6 +48,22 @@ describe("response cache, one instance", () => {
     expect(after).toMatchObject({ stock: 15, version: adjusted.version, name: "renamed by hand" });
   });
 
+  it("caches node and nodes lookups of products the same way, and a new product ends a cached 'nothing there'", async () => {
+    const product = await cachedProduct();
+    const NODES = `query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Product { name stock } } }`;
+    const NODE = `query ($sku: String!) { product(sku: $sku) { id } }`;
+    await api.gql(NODES, { ids: [product.id] });
+    await api.sql.query(`UPDATE product SET name = 'renamed again' WHERE id = $1`, [dbId(product.id)]);
+    expect((await api.gql(NODES, { ids: [product.id] })).data.nodes[0].name).toBe("renamed by hand"); // cached
+    const sku = `NEW-${Date.now()}`;
+    expect((await api.gql(NODE, { sku })).data.product).toBeNull();
+    expect((await api.gql(NODE, { sku })).data.product).toBeNull();
+    await api.adjustStock(product.id, 1);
+    expect((await api.gql(NODES, { ids: [product.id] })).data.nodes[0]).toMatchObject({ name: "renamed again", stock: 11 });
+    const created = await api.createProduct({ sku });
+    expect((await api.gql(NODE, { sku })).data.product).toEqual({ id: created.id });
+  });
+
   it("an order and a hold are in the next read; a product with a hold is not cached (holds lapse without an event)", async () => {
     const product = await cachedProduct(10);
     expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 2 }]), "PlaceOrderSuccess");
