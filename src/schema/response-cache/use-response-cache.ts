@@ -79,9 +79,14 @@ export function useCatalogueCache(opts: CatalogueCacheOptions): Plugin[] {
           cache.prepareStore(undefined);
           return 0;
         }
+        const left = hints.until === undefined ? ttl : Math.min(ttl, hints.until - Date.now());
+        if (!(left > 0)) {
+          cache.prepareStore(undefined);
+          return 0;
+        }
         const request = ctx.request;
         cache.prepareStore({ startedAt: hints.startedAt, dependsOn: hints.dependsOn, stored: () => request && shareable.add(request) });
-        return ttl;
+        return left;
       },
     }),
     useHttpCaching(opts, shareable),
