@@ -48,6 +48,7 @@ import { useJsonQueryParams, useParseOverflowGuard } from "./protection/malforme
 import { useReadRouting } from "./schema/read-routing.js";
 import { memoryWriteMarks, redisWriteMarks } from "./db/write-marks.js";
 import type { IncomingMessage } from "node:http";
+import { createCatalogueCache, type CatalogueCache } from "./schema/response-cache/index.js";
 
 /** Request limits: generous for storefronts, fatal for abuse. */
 export const REQUEST_LIMITS = {
@@ -97,6 +98,8 @@ export interface App {
   services: Services;
   /** The shared stockChanged fan-out (its stats: executions, deliveries, conflated, ...). */
   fanout: LiveFanout;
+  /** The catalogue response cache (RESPONSE_CACHE=on). */
+  responseCache?: CatalogueCache;
   /** Listens on config.port (0 picks a free one); resolves with the base URL. */
   start(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (bounded), closes nothing it was given. */
@@ -140,6 +143,10 @@ export function buildApp(deps: AppDeps): App {
     log,
     deliveryLatency: (seconds) => metrics.liveDeliveryLatency(seconds),
   });
+  const responseCache = config.responseCache.enabled
+    ? createCatalogueCache({ config, pubsub: deps.pubsub, stream: deps.stream, graphqlEndpoint: "/graphql" })
+    : undefined;
+  if (responseCache) metrics.provide({ responseCache: responseCache.report });
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     logging: config.logLevel === "silent" ? false : logger,
@@ -214,7 +221,14 @@ export function buildApp(deps: AppDeps): App {
       ...(deps.db.reads.status().length
         ? [useReadRouting(deps.db.reads, deps.pubsub.redis ? redisWriteMarks(deps.pubsub.redis) : memoryWriteMarks())]
         : []),
-      useReadinessCheck({ endpoint: "/ready", check: readyCheck(deps, (line) => pinoLog.warn(line)) }),
+      useReadinessCheck({
+        endpoint: "/ready",
+        check: readyCheck(
+          deps,
+          (line) => pinoLog.warn(line),
+          () => responseCache?.degraded() ?? [],
+        ),
+      }),
       useCloseAfterTooLarge(),
       // GraphQL phase histograms; /metrics itself is served below (merged with a pipeline thread's, token).
       // Off what costs per request and tells an operator nothing (profiled on the order path, ~8% of
@@ -242,6 +256,8 @@ export function buildApp(deps: AppDeps): App {
         },
       }),
       ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
+      // Anonymous catalogue reads from memory (after graphql-jit, whose execute it wraps).
+      ...(responseCache?.plugins ?? []),
       // Before the fan-out: a subscription it refuses never reaches the shared execution.
       useCostLimit({
         buckets,
@@ -400,6 +416,7 @@ export function buildApp(deps: AppDeps): App {
     server,
     services,
     fanout,
+    responseCache,
     start: () =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -413,6 +430,7 @@ export function buildApp(deps: AppDeps): App {
       new Promise<void>((resolve) => {
         void ws.dispose();
         fanout.stop();
+        responseCache?.stop();
         void services.sweeper.stop();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -514,11 +532,12 @@ function useStats(readViewer: (header: string | null) => Promise<Viewer>, stats:
  * "degraded", still 200, as with a read replica down or lagging. The relay and
  * bridge roles report Kafka as failing on their own /ready (process.ts).
  */
-function readyCheck(deps: AppDeps, log: (line: string) => void) {
+function readyCheck(deps: AppDeps, log: (line: string) => void, alsoDegraded: () => string[]) {
   const ready = readiness({
     checks: { database: () => deps.db.ping(), pubsub: () => deps.pubsub.ping(), stream: () => deps.stream.ping() },
     degradesOnly: { stream: "stock changes wait in the outbox" },
     replicas: () => deps.db.reads.status(),
+    alsoDegraded,
     log,
   });
   return async ({ fetchAPI }: { fetchAPI: { Response: typeof Response } }) => {

@@ -124,6 +124,16 @@ const EnvSchema = z.object({
   HOLD_TTL_MAX: z.coerce.number().int().min(1).max(86_400).default(3_600),
   WAITLIST_HOLD_TTL: z.coerce.number().int().min(1).max(86_400).default(600),
   HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
+  RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  RESPONSE_CACHE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(2 ** 40)
+    .default(64 * 1024 * 1024),
+  RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  HTTP_CACHE_MAX_AGE: z.coerce.number().int().min(0).max(3_600).default(1),
   STOCKWIRE_ROLES: z
     .string()
     .default("api,relay,bridge")
@@ -199,6 +209,13 @@ export interface Config {
   /** placeOrder group commit: at most batchMax orders per batch statement, batchesInFlight batches in the database at once. */
   /** soldOutTrustMs: how long a known sold-out state refuses orders without the database (0: never). */
   orders: { batchMax: number; batchesInFlight: number; soldOutTrustMs: number };
+  /**
+   * The catalogue response cache (schema/response-cache): anonymous catalogue reads answered from
+   * memory, invalidated per product by the stock and catalogue change stream. maxBytes counts the
+   * results' JSON; ttlMs bounds how long a change made outside the app (SQL by hand) stays unseen.
+   * httpMaxAgeSeconds: Cache-Control max-age of anonymous GET answers, for CDNs and caching proxies.
+   */
+  responseCache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number; httpMaxAgeSeconds: number };
   /** Holds: TTL when none is asked for and the most one may ask (s), the TTL of waitlist holds (s), how often expiry is swept (ms; 0: not by this process). */
   holds: { defaultTtlSeconds: number; maxTtlSeconds: number; waitlistTtlSeconds: number; sweepIntervalMs: number };
   live: {
@@ -320,6 +337,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTtlSeconds: e.HOLD_TTL_MAX,
       waitlistTtlSeconds: e.WAITLIST_HOLD_TTL,
       sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS,
+    },
+    responseCache: {
+      enabled: e.RESPONSE_CACHE === "on",
+      maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,
+      maxBytes: e.RESPONSE_CACHE_MAX_BYTES,
+      ttlMs: e.RESPONSE_CACHE_TTL_SECONDS * 1000,
+      httpMaxAgeSeconds: e.HTTP_CACHE_MAX_AGE,
     },
     live: {
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,

@@ -21,6 +21,19 @@ export interface ScrapeSources {
   replicas?(): { name: string; state: string; lagMs?: number }[];
   /** The API's sockets and live subscriptions, from counters they keep anyway. */
   live?(): { connections: number; subscriptions: ReadonlyMap<string, number>; deliveries: number; conflated: number };
+  /** The catalogue response cache's counters and size (schema/response-cache). */
+  responseCache?(): ResponseCacheReport;
+}
+
+export interface ResponseCacheReport {
+  hits: number;
+  misses: number;
+  invalidations: number;
+  evictions: number;
+  refused: number;
+  entries: number;
+  bytes: number;
+  serving: boolean;
 }
 
 export interface PrometheusMetrics extends Metrics {
@@ -189,6 +202,7 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
       this.inc(sources.live?.().conflated ?? 0);
     },
   });
+  responseCacheMetrics(registers, () => sources.responseCache?.());
 
   return {
     registry,
@@ -244,3 +258,51 @@ const sameSecret = (a: string, b: string) => {
   const digest = (s: string) => createHash("sha256").update(s).digest();
   return timingSafeEqual(digest(a), digest(b));
 };
+
+/** The response cache's counters (kept by the cache anyway) copied at scrape time, and its size. */
+function responseCacheMetrics(registers: Registry[], read: () => ResponseCacheReport | undefined) {
+  const counters: [keyof ResponseCacheReport, string, string][] = [
+    ["hits", "stockwire_response_cache_hits_total", "Catalogue queries answered from the response cache."],
+    [
+      "misses",
+      "stockwire_response_cache_misses_total",
+      "Shareable catalogue queries that executed (and were stored unless they changed meanwhile).",
+    ],
+    ["invalidations", "stockwire_response_cache_invalidations_total", "Cached results dropped because an entity in them changed."],
+    ["evictions", "stockwire_response_cache_evictions_total", "Cached results dropped by the size bound (least recently used first)."],
+    ["refused", "stockwire_response_cache_refused_total", "Results not stored because an entity in them changed while they were computed."],
+  ];
+  for (const [field, name, help] of counters) {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const report = read();
+        if (!report) return;
+        this.reset();
+        this.inc(Number(report[field]));
+      },
+    });
+  }
+  const gauges: [keyof ResponseCacheReport, string, string][] = [
+    ["entries", "stockwire_response_cache_entries", "Results held by the response cache."],
+    ["bytes", "stockwire_response_cache_bytes", "Size of the results held (their JSON), against RESPONSE_CACHE_MAX_BYTES."],
+    [
+      "serving",
+      "stockwire_response_cache_serving",
+      "1 while the response cache serves; 0 while the change stream is down (reads go to the database).",
+    ],
+  ];
+  for (const [field, name, help] of gauges) {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const report = read();
+        if (report) this.set(Number(report[field]));
+      },
+    });
+  }
+}

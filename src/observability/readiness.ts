@@ -13,6 +13,8 @@ export interface ReadinessOptions {
   degradesOnly?: Record<string, string>;
   /** Read replicas, when configured: one that is not ok degrades the instance (its reads go to the primary). */
   replicas?: () => { state: string; lagMs?: number }[];
+  /** Other reasons the instance is degraded right now (e.g. the response cache is off while its stream is away). */
+  alsoDegraded?: () => string[];
   /** Where the causes go. */
   log: (line: string) => void;
   timeoutMs?: number;
@@ -72,6 +74,7 @@ export function readiness(opts: ReadinessOptions): () => Promise<{ status: numbe
     const degraded = [
       ...down.filter((n) => n in degradesOnly).map((n) => `${n} unreachable: ${degradesOnly[n]}`),
       ...replicas.filter((r) => r.state !== "ok").map((r) => `replica ${r.replica} ${r.state}: its reads go to the primary`),
+      ...(opts.alsoDegraded?.() ?? []),
     ];
     const body: ReadyBody = {
       status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ready",

@@ -15,14 +15,24 @@ import type { TraceCarrier } from "../observability/trace-context.js";
 /** An event on pub/sub: the public event, plus the trace context it travels in (when tracing is on). */
 export type Traced<E> = E & { traceContext?: TraceCarrier };
 
+/**
+ * A change no stock event describes (a product's name or price, or a write the response cache has no
+ * rule for): what cached results it makes old, as GraphQL typenames and global IDs; `all`: every one.
+ */
+export interface CatalogChangedMessage {
+  entities: { typename: string; id?: string }[];
+  all?: boolean;
+}
+
 /** What each kind of channel carries: one channel per product and one per order. */
 export interface LiveChannels {
   stock: Traced<StockChangedEvent>;
   orderStatus: Traced<OrderStatusChangedEvent>;
+  catalog: CatalogChangedMessage;
 }
 export type LiveChannel = keyof LiveChannels;
 
-const prefixes: Record<LiveChannel, string> = { stock: "stock-changed.", orderStatus: "order-status." };
+const prefixes: Record<LiveChannel, string> = { stock: "stock-changed.", orderStatus: "order-status.", catalog: "catalog-changed." };
 /** The pub/sub channel name of one product's or order's events (`id` is the database id). */
 export const channelName = (channel: LiveChannel, id: string) => prefixes[channel] + id;
 
@@ -34,6 +44,10 @@ export interface PubSubBackend {
   publish<C extends LiveChannel>(channel: C, id: string, payload: LiveChannels[C]): Promise<void>;
   /** Resolves, once subscribed, with the function that unsubscribes. */
   subscribe<C extends LiveChannel>(channel: C, id: string, onMessage: (payload: LiveChannels[C]) => void): Promise<() => void>;
+  /** Every channel of a kind (Redis: a pattern subscription), e.g. every product's stock changes; resolves once subscribed. */
+  subscribeAll<C extends LiveChannel>(channel: C, onMessage: (payload: LiveChannels[C]) => void): Promise<() => void>;
+  /** Called when the connection that receives messages is lost (messages published from now on do not arrive until onResync). */
+  onLost(listener: () => void): () => void;
   /**
    * Called after the connection to Redis came back: messages published while
    * it was down are lost to this instance, so subscribers re-read current state.
@@ -51,8 +65,9 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
     return {
       kind: "memory",
       describe: "in-process",
-      ...typed(new PubSub({ eventEmitter })),
+      ...typed(new PubSub({ eventEmitter }), "memory"),
       onResync: () => () => {},
+      onLost: () => () => {},
       ping: async () => {},
       close: async () => {},
     };
@@ -64,8 +79,12 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   const subscriber = new Redis(config.url, options);
   for (const client of [publisher, subscriber]) client.on("error", () => {});
   const listeners = new Set<() => void>();
+  const lostListeners = new Set<() => void>();
   let lost = false;
-  subscriber.on("close", () => (lost = true));
+  subscriber.on("close", () => {
+    if (!lost) lostListeners.forEach((l) => l());
+    lost = true;
+  });
   subscriber.on("ready", () => {
     if (!lost) return;
     lost = false;
@@ -79,7 +98,7 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   // rejects with "Connection is closed" as an unhandled rejection. After
   // close() there is nothing to unsubscribe from anyway.
   let closed = false;
-  const live = typed(engine, () => !closed);
+  const live = typed(engine, "redis", () => !closed);
   return {
     kind: "redis",
     describe: `${where.hostname}:${where.port || 6379}`,
@@ -88,6 +107,10 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
     onResync(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onLost(listener) {
+      lostListeners.add(listener);
+      return () => lostListeners.delete(listener);
     },
     async ping() {
       if (publisher.status !== "ready") throw new Error(`redis is ${publisher.status}`);
@@ -100,14 +123,25 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   };
 }
 
-function typed(engine: PubSubEngine, open: () => boolean = () => true): Pick<PubSubBackend, "publish" | "subscribe"> {
+// subscribeAll: Redis matches a pattern itself (PSUBSCRIBE); in process, every message is also
+// published once more on the kind's "*" name, which no single-id subscriber uses.
+function typed(
+  engine: PubSubEngine,
+  kind: PubSubBackend["kind"],
+  open: () => boolean = () => true,
+): Pick<PubSubBackend, "publish" | "subscribe" | "subscribeAll"> {
+  const subscribe = async (name: string, onMessage: (payload: any) => void, options: object) => {
+    const subId = await engine.subscribe(name, onMessage, options);
+    return () => {
+      if (open()) engine.unsubscribe(subId);
+    };
+  };
   return {
-    publish: (channel, id, payload) => engine.publish(channelName(channel, id), payload),
-    async subscribe(channel, id, onMessage) {
-      const subId = await engine.subscribe(channelName(channel, id), onMessage, {});
-      return () => {
-        if (open()) engine.unsubscribe(subId);
-      };
+    publish: async (channel, id, payload) => {
+      await engine.publish(channelName(channel, id), payload);
+      if (kind === "memory") await engine.publish(channelName(channel, "*"), payload);
     },
+    subscribe: (channel, id, onMessage) => subscribe(channelName(channel, id), onMessage, {}),
+    subscribeAll: (channel, onMessage) => subscribe(channelName(channel, "*"), onMessage, kind === "redis" ? { pattern: true } : {}),
   };
 }

@@ -12,6 +12,12 @@ export interface GraphQLContext extends RequestContext {
    * fan-out (src/fanout) takes over instead of executing per subscriber.
    */
   stockFeed?: StockFeed;
+  /**
+   * Set by the response cache (schema/response-cache) on operations it may share: a resolver whose
+   * answer changes with time alone, with no event to say so, sets `varies` (not shared) or `until`
+   * (shared until then, ms since the epoch).
+   */
+  cacheHints?: { varies: boolean; until?: number };
 }
 
 export function createGraphQLContext(rc: RequestContext, services: Services): GraphQLContext {

@@ -45,7 +45,18 @@ builder.objectType(HoldLineRef, {
 });
 
 /** Units product.reserved still counts for holds already past expiry: known with the row, or loaded (batched). */
-const lapsedOf = async (p: ProductRow, ctx: GraphQLContext) => p.lapsedReserved ?? (await ctx.loaders.lapsedReserved.load(p.id));
+const lapsedOf = async (p: ProductRow, ctx: GraphQLContext) => {
+  // Holds lapse at expiresAt, before the sweeper's event: a shared answer lasts until the next one does.
+  const hints = ctx.cacheHints;
+  if (!hints || p.reserved === 0) return p.lapsedReserved ?? (await ctx.loaders.lapsedReserved.load(p.id));
+  if (p.lapsedReserved !== undefined) {
+    hints.varies = true; // a row rebuilt from an event: when its holds lapse is not known
+    return p.lapsedReserved;
+  }
+  const { lapsed, nextExpiry } = await ctx.loaders.holdTimes.load(p.id);
+  if (nextExpiry !== undefined) hints.until = Math.min(hints.until ?? Infinity, nextExpiry);
+  return lapsed;
+};
 
 builder.objectType(StockMovementRef, {
   description: "One change of a product's on-hand or reserved stock, written with the change",

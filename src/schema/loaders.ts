@@ -44,6 +44,8 @@ const loaders = {
   holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
   /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
   lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
+  /** The same, with when each product's next unexpired hold lapses (for the response cache). */
+  holdTimes: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.holdTimes(ids)),
   // Keys that share a page and filter are fetched together; different pages
   // (rare within one request) get a query each.
   customerOrders: (services: Services, rc: RequestContext) =>
@@ -112,6 +114,9 @@ export class Loaders {
   }
   get lapsedReserved() {
     return this.get("lapsedReserved");
+  }
+  get holdTimes() {
+    return this.get("holdTimes");
   }
 }
 

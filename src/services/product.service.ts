@@ -22,6 +22,7 @@ import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
 import { lapsedReservedByProduct } from "../db/hold.sql.js";
+import { holdTimesByProduct, type HoldTimes } from "../db/hold-times.sql.js";
 import { actorOf } from "./hold-status.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
 
@@ -92,6 +93,12 @@ export class ProductService {
   async lapsedReserved(ids: readonly string[]): Promise<number[]> {
     const byId = await lapsedReservedByProduct(this.prisma, ids);
     return ids.map((id) => byId.get(id) ?? 0);
+  }
+
+  /** lapsedReserved, and when each product's next unexpired hold lapses (a reading that changes then). One query. */
+  async holdTimes(ids: readonly string[]): Promise<HoldTimes[]> {
+    const byId = await holdTimesByProduct(this.prisma, ids);
+    return ids.map((id) => byId.get(id) ?? { lapsed: 0 });
   }
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {

@@ -71,6 +71,8 @@ describe("dashboard and alert rules", () => {
       "stockwire_ws_connections",
       "stockwire_subscriptions_active",
       "stockwire_rate_limited_total",
+      "stockwire_response_cache_hits_total",
+      "stockwire_response_cache_misses_total",
     ])
       expect(queried.has(name), name).toBe(true);
   });

@@ -91,7 +91,13 @@ describe("Kafka outage", () => {
     expect(await unpublished()).toBe(N);
     expect(sub.events.at(-1)).toMatchObject({ version: 1 });
     // The instance still takes orders: it stays in its load balancer, saying what is missing.
-    expect(await ready()).toEqual({ http: 200, status: "degraded", failing: [], degraded: [expect.stringMatching(/^stream unreachable/)] });
+    // (The response cache stops serving too: the other instances' changes cannot reach this one now.)
+    expect(await ready()).toEqual({
+      http: 200,
+      status: "degraded",
+      failing: [],
+      degraded: [expect.stringMatching(/^stream unreachable/), expect.stringMatching(/^response cache off: stream unreachable/)],
+    });
 
     await kafka.resume!();
     const t1 = Date.now();

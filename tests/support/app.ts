@@ -21,7 +21,9 @@ export async function startTestApp(
   options: DatabaseOptions = {},
   deps: Pick<AppDeps, "log"> = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", STOCKWIRE_SEED: "never", ...env });
+  // The response cache off unless a test asks for it: many tests change rows with SQL by hand, which
+  // no event announces (tests/api/response-cache.test.ts and tests/realtime/response-cache.test.ts turn it on).
+  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", STOCKWIRE_SEED: "never", RESPONSE_CACHE: "off", ...env });
   const backends = await openBackends(config, { dbOptions: options });
   const { db } = backends;
   const app = buildApp({ config, ...backends, ...deps });

@@ -103,6 +103,34 @@ describe("config", () => {
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toThrowError(/OTLP over HTTP as JSON/);
   });
 
+  it("reads the response cache settings: on by default, bounded by entries and bytes, a short HTTP max-age", () => {
+    expect(loadConfig({}).responseCache).toEqual({
+      enabled: true,
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      ttlMs: 300_000,
+      httpMaxAgeSeconds: 1,
+    });
+    expect(
+      loadConfig({
+        RESPONSE_CACHE: "off",
+        RESPONSE_CACHE_MAX_ENTRIES: "5",
+        RESPONSE_CACHE_MAX_BYTES: "100000",
+        RESPONSE_CACHE_TTL_SECONDS: "10",
+        HTTP_CACHE_MAX_AGE: "0",
+      }).responseCache,
+    ).toEqual({ enabled: false, maxEntries: 5, maxBytes: 100_000, ttlMs: 10_000, httpMaxAgeSeconds: 0 });
+    for (const [name, value] of [
+      ["RESPONSE_CACHE", "yes"],
+      ["RESPONSE_CACHE_MAX_ENTRIES", "0"],
+      ["RESPONSE_CACHE_MAX_BYTES", "10"],
+      ["RESPONSE_CACHE_TTL_SECONDS", "0"],
+      ["HTTP_CACHE_MAX_AGE", "-1"],
+    ]) {
+      expect(() => loadConfig({ [name!]: value })).toThrowError(new RegExp(`^invalid ${name}: `));
+    }
+  });
+
   it("requires a real JWT secret in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET/);
   });
