@@ -16,18 +16,27 @@
 // judged by it) and `held` (id, reserved). Lock order everywhere: product
 // rows (id order), then hold rows, then waitlist entries.
 import { Prisma } from "../generated/prisma/client.js";
+import type { DbClient } from "./database.js";
 
 export const HELD_CTES = Prisma.sql`
     clock AS MATERIALIZED (SELECT clock_timestamp() AS t FROM (SELECT count(*) FROM locked) locked_all),
     held AS (SELECT l.id, l.reserved FROM locked l)`;
 
-export const MOVEMENT_COLUMNS = Prisma.sql`(product_id, delta_on_hand, delta_reserved, reason, note, order_id, hold_id, actor, version_after)`;
+export const MOVEMENT_COLUMNS = Prisma.sql`(product_id, location_id, delta_on_hand, delta_committed, delta_reserved, delta_incoming,
+  on_hand_after, committed_after, reserved_after, incoming_after, reason, note, order_id, hold_id, actor, version_after)`;
 
 /** The select list of one stock_movement row (columns as MOVEMENT_COLUMNS), as SQL expressions over the statement's rows. */
 export function movementSql(m: {
   productId: Prisma.Sql;
+  locationId: Prisma.Sql;
   deltaOnHand: Prisma.Sql;
+  deltaCommitted: Prisma.Sql;
   deltaReserved: Prisma.Sql;
+  deltaIncoming: Prisma.Sql;
+  onHandAfter: Prisma.Sql;
+  committedAfter: Prisma.Sql;
+  reservedAfter: Prisma.Sql;
+  incomingAfter: Prisma.Sql;
   reason: Prisma.Sql;
   note?: Prisma.Sql;
   orderId?: Prisma.Sql;
@@ -36,6 +45,16 @@ export function movementSql(m: {
   versionAfter: Prisma.Sql;
 }): Prisma.Sql {
   const NULL = Prisma.sql`NULL`;
-  return Prisma.sql`${m.productId}, ${m.deltaOnHand}, ${m.deltaReserved}, ${m.reason}, ${m.note ?? NULL}::text,
+  return Prisma.sql`${m.productId}, ${m.locationId}, ${m.deltaOnHand}, ${m.deltaCommitted}, ${m.deltaReserved}, ${m.deltaIncoming},
+    ${m.onHandAfter}, ${m.committedAfter}, ${m.reservedAfter}, ${m.incomingAfter}, ${m.reason}, ${m.note ?? NULL}::text,
     ${m.orderId ?? NULL}::uuid, ${m.holdId ?? NULL}::uuid, ${m.actor}::text, ${m.versionAfter}`;
 }
+
+/**
+ * The ledger's opening rows (CREATED) for new products (all of them when productId is null): their
+ * levels' on hand as they were created. A statement for a Prisma batch transaction.
+ */
+export const openingMovements = (db: DbClient, productId: string | null, actor: string) => db.$executeRaw`
+  INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+  SELECT s.product_id, s.location_id, s.on_hand, 0, 0, 0, s.on_hand, 0, 0, 0, 'CREATED', NULL, NULL, NULL, ${actor}, 0
+  FROM stock_level s WHERE ${productId}::uuid IS NULL OR s.product_id = ${productId}::uuid`;

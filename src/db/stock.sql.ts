@@ -5,11 +5,11 @@
 import type { DbClient, DbTransaction } from "./database.js";
 import type { Product } from "../generated/prisma/client.js";
 import { HELD_CTES } from "./ledger.sql.js";
-import { currentTraceSql, stockChangeCtes } from "./stock-change.sql.js";
+import { currentTraceSql, LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
 
 export interface AdjustStockResult {
   product: Product | null;
-  /** The row under the lock; available = stock minus unexpired holds. */
+  /** The product and the level under the lock (stock: the level's on hand; available: what is neither committed nor held there). */
   current: { sku: string; stock: number; available: number; version: number } | null;
 }
 
@@ -21,23 +21,27 @@ export interface AdjustStockResult {
  */
 export async function adjustStockAtomically(
   prisma: DbClient | DbTransaction,
-  p: { id: string; delta: number; expectedVersion: number | null; note: string; maxStock: number; actor: string },
+  p: { id: string; locationId: string; delta: number; expectedVersion: number | null; note: string; maxStock: number; actor: string },
 ): Promise<AdjustStockResult> {
   const reason = p.delta > 0 ? "RESTOCK" : "ADJUSTMENT";
   const rows = await prisma.$queryRaw<(Partial<Product> & { current: AdjustStockResult["current"] })[]>`-- prepare:adjust-stock
     WITH locked AS (
       SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
-    ),${HELD_CTES},
-    cur AS (SELECT l.*, h.reserved AS held FROM locked l JOIN held h ON h.id = l.id),
+    ),${HELD_CTES},${LOCKED_LEVELS},
+    cur AS (
+      SELECT l.id, l.sku, l.version, lv.location_id, lv.on_hand, lv.available
+      FROM locked l JOIN levels lv ON lv.product_id = l.id AND lv.location_id = ${p.locationId}::uuid
+    ),
     changes AS (
-      SELECT cur.id AS product_id, 1 AS seq, ${p.delta}::int AS d_stock, 0 AS d_reserved, ${reason}::text AS reason,
-        ${p.note}::text AS note, NULL::uuid AS order_id, NULL::uuid AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      SELECT cur.id AS product_id, cur.location_id, 1 AS seq, ${p.delta}::int AS d_on_hand, 0 AS d_committed, 0 AS d_reserved,
+        0 AS d_incoming, ${reason}::text AS reason, ${p.note}::text AS note, NULL::uuid AS order_id, NULL::uuid AS hold_id,
+        ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM cur
-      -- A write-off cannot take units that holds have set aside.
-      WHERE cur.stock + ${p.delta} BETWEEN cur.held AND ${p.maxStock}
+      -- A write-off cannot take units that are committed to orders or held (available stays >= 0).
+      WHERE cur.available + ${p.delta} >= 0 AND cur.on_hand + ${p.delta} <= ${p.maxStock}
         AND (${p.expectedVersion}::int IS NULL OR cur.version = ${p.expectedVersion}::int)
     ),${stockChangeCtes()}
-    SELECT (SELECT json_build_object('sku', sku, 'stock', stock, 'available', stock - held, 'version', version) FROM cur) AS current,
+    SELECT (SELECT json_build_object('sku', sku, 'stock', on_hand, 'available', available, 'version', version) FROM cur) AS current,
       u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.reserved, u.version,
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN stock_written u ON true
@@ -47,23 +51,30 @@ export async function adjustStockAtomically(
 }
 
 /**
- * Tops up the stock of a cancelled order's products, with their ledger rows
+ * Returns a cancelled order's units to the locations they were allocated from, with their ledger rows
  * and stock-changed events. Returns the products whose units came back.
  */
 export async function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string, actor: string): Promise<string[]> {
   const rows = await tx.$queryRaw<{ product_id: string }[]>`
-    WITH lines AS (
-      SELECT product_id, sum(quantity)::int AS quantity FROM order_item WHERE order_id = ${orderId}::uuid GROUP BY product_id
-    ),
+    WITH lines AS (SELECT product_id, location_id, quantity FROM order_allocation WHERE order_id = ${orderId}::uuid),
     locked AS (
       SELECT id, sku, stock, reserved, version FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
-    ),
+    ),${LOCKED_LEVELS},
     changes AS (
-      SELECT l.product_id, 1 AS seq, l.quantity AS d_stock, 0 AS d_reserved, 'ORDER_CANCELLED'::text AS reason, NULL::text AS note,
-        ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      SELECT l.product_id, l.location_id, 1 AS seq, l.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
+        'ORDER_CANCELLED'::text AS reason, NULL::text AS note, ${orderId}::uuid AS order_id, NULL::uuid AS hold_id,
+        ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM lines l
     ),${stockChangeCtes()}
-    SELECT product_id FROM changes ORDER BY product_id
+    SELECT DISTINCT product_id FROM changes ORDER BY product_id
   `;
   return rows.map((r) => r.product_id);
+}
+
+/** Makes sure a product has a (zero) level at a location, so a statement can lock it. */
+export async function ensureLevel(db: DbClient | DbTransaction, productId: string, locationId: string): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO stock_level (product_id, location_id) SELECT ${productId}::uuid, ${locationId}::uuid
+    WHERE EXISTS (SELECT 1 FROM product WHERE id = ${productId}::uuid)
+    ON CONFLICT DO NOTHING`;
 }

@@ -6,7 +6,9 @@ import type { DbClient } from "../db/database.js";
 import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { Product } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { adjustStockAtomically } from "../db/stock.sql.js";
+import { adjustStockAtomically, ensureLevel } from "../db/stock.sql.js";
+import { openingMovements } from "../db/ledger.sql.js";
+import { defaultLocationId } from "../db/location.sql.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { requireAdmin, type RequestContext } from "../auth/viewer.js";
@@ -132,17 +134,8 @@ export class ProductService {
     try {
       const [product] = await this.prisma.$transaction([
         this.prisma.product.create({ data: { ...data, createdAt: now, updatedAt: now } }),
-        this.prisma.stockMovement.create({
-          data: {
-            productId: data.id,
-            deltaOnHand: data.stock,
-            deltaReserved: 0,
-            reason: "CREATED",
-            actor: actorOf(ctx),
-            versionAfter: 0,
-            occurredAt: now,
-          },
-        }),
+        // Its level at the default location is made by the database (product_default_level): the ledger opens with it.
+        openingMovements(this.prisma, data.id, actorOf(ctx)),
         this.prisma.outboxEvent.create({
           data: stockChangedOutbox({
             productId: data.id,
@@ -200,7 +193,10 @@ export class ProductService {
     const reason = requireText("reason", input.reason, 1, LIMITS.maxReasonLength);
     const expectedVersion = input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
 
-    const adjust = { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock, actor: actorOf(ctx) };
+    const locationId = await defaultLocationId(this.prisma);
+    if (!locationId) throw new NotFoundError("Location", "default");
+    await ensureLevel(this.prisma, id, locationId);
+    const adjust = { id, locationId, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock, actor: actorOf(ctx) };
     // A restock goes to the waitlist first, in the same transaction: nobody else sees the units before the line was served.
     const result =
       delta > 0

@@ -367,6 +367,7 @@ describe("adjustStock while another transaction changes the stock", () => {
     try {
       await other.query("BEGIN");
       await other.query("UPDATE product SET stock = stock + 2, version = version + 1 WHERE id = $1", [dbId(product.id)]);
+      await other.query("UPDATE stock_level SET on_hand = on_hand + 2, version = version + 1 WHERE product_id = $1", [dbId(product.id)]);
       const writeOff = adjust({ productId: product.id, delta: -1 });
       // The write-off is queued on the row lock before the restock commits.
       for (let i = 0; i < 200; i++) {
