@@ -71,6 +71,22 @@ builder.objectType(E.InvalidTransitionError, {
   }),
 });
 
+builder.objectType(E.DuplicateLocationCodeError, {
+  ...error(E.DuplicateLocationCodeError, "The location code is taken"),
+  fields: (t) => ({ code: t.exposeString("code") }),
+});
+
+builder.objectType(E.LocationInUseError, {
+  ...error(E.LocationInUseError, "The location still holds or expects units; nothing was changed"),
+  fields: (t) => ({
+    locationId: t.id({ resolve: (e) => toGlobalId("Location", e.locationId) }),
+    onHand: t.int({ resolve: (e) => e.units.onHand }),
+    committed: t.int({ resolve: (e) => e.units.committed }),
+    reserved: t.int({ resolve: (e) => e.units.reserved }),
+    incoming: t.int({ resolve: (e) => e.units.incoming }),
+  }),
+});
+
 /** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
 export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: any[]) => E.DomainError)[]) {
   return {

@@ -25,6 +25,11 @@ const loaders = {
     new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds, rc)),
   hold: (services: Services) => new DataLoader((ids: readonly string[]) => services.holds.byIds(ids)),
   holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
+  location: (services: Services) => new DataLoader((ids: readonly string[]) => services.locations.byIds(ids)),
+  stockLevels: (services: Services) => new DataLoader((productIds: readonly string[]) => services.locations.levelsByProductIds(productIds)),
+  orderAllocations: (services: Services) =>
+    new DataLoader((orderIds: readonly string[]) => services.locations.allocations("order", orderIds)),
+  holdAllocations: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.locations.allocations("hold", holdIds)),
   /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
   lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
   // Keys that share a page and filter are fetched together; different pages
@@ -89,6 +94,18 @@ export class Loaders {
   }
   get holdLines() {
     return this.get("holdLines");
+  }
+  get location() {
+    return this.get("location");
+  }
+  get stockLevels() {
+    return this.get("stockLevels");
+  }
+  get orderAllocations() {
+    return this.get("orderAllocations");
+  }
+  get holdAllocations() {
+    return this.get("holdAllocations");
   }
   get lapsedReserved() {
     return this.get("lapsedReserved");

@@ -14,6 +14,7 @@ const loaders: Record<string, (ctx: GraphQLContext, id: string) => Promise<objec
   Customer: async (ctx, id) => ctx.services.customers.visible(ctx, await ctx.loaders.customer.load(id)),
   Order: async (ctx, id) => ctx.services.orders.visible(ctx, await ctx.loaders.order.load(id)),
   Hold: async (ctx, id) => ctx.services.holds.visible(ctx, await ctx.loaders.hold.load(id)),
+  Location: (ctx, id) => ctx.loaders.location.load(id),
 };
 
 async function loadNode(ctx: GraphQLContext, globalId: string): Promise<object | null> {

@@ -34,8 +34,9 @@ describe("stock writes on PGlite", () => {
       adjustStockAtomically(prisma, {
         id: product.id,
         locationId: level!.locationId,
-        delta,
+        change: { delta },
         expectedVersion: null,
+        adjustment: "CORRECTION",
         note: "t",
         maxStock: 1000,
         actor: "admin",
