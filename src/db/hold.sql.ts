@@ -92,7 +92,7 @@ export async function reserveAtomically(
     ),
     changes AS (
       SELECT a.product_id, a.location_id, 1 AS seq, 0 AS d_on_hand, 0 AS d_committed, a.take AS d_reserved, 0 AS d_incoming,
-        'HOLD_PLACED'::text AS reason, ${p.note ?? null}::text AS note, NULL::text AS adjustment, NULL::uuid AS order_id, o.id AS hold_id, ${p.actor}::text AS actor,
+        'HOLD_PLACED'::text AS reason, ${p.note ?? null}::text AS note, NULL::text AS adjustment, NULL::uuid AS order_id, o.id AS hold_id, NULL::uuid AS transfer_id, ${p.actor}::text AS actor,
         ${currentTraceSql()} AS trace_context
       FROM alloc a, placed o
       WHERE a.take > 0
@@ -150,7 +150,7 @@ export async function endHold(
     -- reserved counts this hold, lapsed or not (the column does until now): what is held after is held without it.
     changes AS (
       SELECT x.product_id, x.location_id, 1 AS seq, 0 AS d_on_hand, 0 AS d_committed, -x.quantity AS d_reserved, 0 AS d_incoming,
-        'HOLD_' || e.status::text AS reason, NULL::text AS note, NULL::text AS adjustment, NULL::uuid AS order_id, e.id AS hold_id, ${p.actor}::text AS actor,
+        'HOLD_' || e.status::text AS reason, NULL::text AS note, NULL::text AS adjustment, NULL::uuid AS order_id, e.id AS hold_id, NULL::uuid AS transfer_id, ${p.actor}::text AS actor,
         ${currentTraceSql()} AS trace_context
       FROM lines x, ended e
     ),${stockChangeCtes()},
@@ -230,7 +230,7 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     ),
     changes AS (
       SELECT x.product_id, x.location_id, 1 AS seq, -x.quantity AS d_on_hand, 0 AS d_committed, -x.quantity AS d_reserved, 0 AS d_incoming,
-        'HOLD_CONSUMED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, o.id AS order_id, ${p.holdId}::uuid AS hold_id,
+        'HOLD_CONSUMED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, o.id AS order_id, ${p.holdId}::uuid AS hold_id, NULL::uuid AS transfer_id,
         'customer:' || o.customer_id AS actor, ${currentTraceSql()} AS trace_context
       FROM held_at x, placed o
     ),${stockChangeCtes()},

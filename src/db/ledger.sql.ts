@@ -23,7 +23,7 @@ export const HELD_CTES = Prisma.sql`
     held AS (SELECT l.id, l.reserved FROM locked l)`;
 
 export const MOVEMENT_COLUMNS = Prisma.sql`(product_id, location_id, delta_on_hand, delta_committed, delta_reserved, delta_incoming,
-  on_hand_after, committed_after, reserved_after, incoming_after, reason, adjustment_reason, note, order_id, hold_id, actor, version_after)`;
+  on_hand_after, committed_after, reserved_after, incoming_after, reason, adjustment_reason, note, order_id, hold_id, transfer_id, actor, version_after)`;
 
 /** The select list of one stock_movement row (columns as MOVEMENT_COLUMNS), as SQL expressions over the statement's rows. */
 export function movementSql(m: {
@@ -42,13 +42,14 @@ export function movementSql(m: {
   note?: Prisma.Sql;
   orderId?: Prisma.Sql;
   holdId?: Prisma.Sql;
+  transferId?: Prisma.Sql;
   actor: Prisma.Sql;
   versionAfter: Prisma.Sql;
 }): Prisma.Sql {
   const NULL = Prisma.sql`NULL`;
   return Prisma.sql`${m.productId}, ${m.locationId}, ${m.deltaOnHand}, ${m.deltaCommitted}, ${m.deltaReserved}, ${m.deltaIncoming},
     ${m.onHandAfter}, ${m.committedAfter}, ${m.reservedAfter}, ${m.incomingAfter}, ${m.reason}, ${m.adjustmentReason ?? NULL}::text, ${m.note ?? NULL}::text,
-    ${m.orderId ?? NULL}::uuid, ${m.holdId ?? NULL}::uuid, ${m.actor}::text, ${m.versionAfter}`;
+    ${m.orderId ?? NULL}::uuid, ${m.holdId ?? NULL}::uuid, ${m.transferId ?? NULL}::uuid, ${m.actor}::text, ${m.versionAfter}`;
 }
 
 /**
@@ -57,7 +58,7 @@ export function movementSql(m: {
  */
 export const openingMovements = (db: DbClient, productId: string | null, actor: string) => db.$executeRaw`
   INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
-  SELECT s.product_id, s.location_id, s.on_hand, 0, 0, 0, s.on_hand, 0, 0, 0, 'CREATED', NULL, NULL, NULL, NULL, ${actor}, 0
+  SELECT s.product_id, s.location_id, s.on_hand, 0, 0, 0, s.on_hand, 0, 0, 0, 'CREATED', NULL, NULL, NULL, NULL, NULL, ${actor}, 0
   FROM stock_level s WHERE ${productId}::uuid IS NULL OR s.product_id = ${productId}::uuid`;
 
 /** One place where the ledger and the levels (or a product's totals and its levels) disagree. */

@@ -170,7 +170,7 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
     -- One change per accepted line and location, in batch order: each event carries its own order's stock and version.
     changes AS (
       SELECT t.product_id, t.location_id, t.ord AS seq, -t.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
-        'ORDER_PLACED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, po.id AS order_id, NULL::uuid AS hold_id,
+        'ORDER_PLACED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, po.id AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
         'customer:' || po.customer_id AS actor, po.trace_context
       FROM taken t JOIN placed_ord po ON po.ord = t.ord
     ),${stockChangeCtes()}

@@ -20,7 +20,7 @@
 // The changes CTE has one row per change of one level, columns:
 //   product_id uuid, location_id uuid, seq int (order of one product's changes;
 //   unique per product and location), d_on_hand, d_committed, d_reserved,
-//   d_incoming int, reason text, adjustment text (AdjustmentReason or NULL), note text, order_id uuid, hold_id uuid,
+//   d_incoming int, reason text, adjustment text (AdjustmentReason or NULL), note text, order_id uuid, hold_id uuid, transfer_id uuid,
 //   actor text, trace_context jsonb
 // Rows of one product with the same seq are one change of the product (an
 // order line split over two locations, a transfer): one event for them.
@@ -139,6 +139,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
         note: r("note"),
         orderId: r("order_id"),
         holdId: r("hold_id"),
+        transferId: r("transfer_id"),
         actor: r("actor"),
         versionAfter: Prisma.sql`p.version_after`,
       })}

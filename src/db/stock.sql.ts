@@ -46,7 +46,9 @@ export async function adjustStockAtomically(
   },
 ): Promise<AdjustStockResult> {
   const delta = "delta" in p.change ? Prisma.sql`${p.change.delta}::int` : Prisma.sql`${p.change.onHand}::int - lv.on_hand`;
-  const rows = await prisma.$queryRaw<(Partial<Product> & { current: AdjustStockResult["current"]; delta: number | null })[]>`-- adjust-stock
+  const rows = await prisma.$queryRaw<
+    (Partial<Product> & { current: AdjustStockResult["current"]; delta: number | null })[]
+  >`-- adjust-stock
     WITH locked AS (
       SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
     ),${HELD_CTES},${LOCKED_LEVELS},
@@ -58,7 +60,7 @@ export async function adjustStockAtomically(
     changes AS (
       SELECT cur.id AS product_id, cur.location_id, 1 AS seq, cur.delta AS d_on_hand, 0 AS d_committed, 0 AS d_reserved,
         0 AS d_incoming, CASE WHEN cur.delta > 0 THEN 'RESTOCK' ELSE 'ADJUSTMENT' END AS reason, ${p.note}::text AS note,
-        ${p.adjustment}::text AS adjustment, NULL::uuid AS order_id, NULL::uuid AS hold_id, ${p.actor}::text AS actor,
+        ${p.adjustment}::text AS adjustment, NULL::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id, ${p.actor}::text AS actor,
         ${currentTraceSql()} AS trace_context
       FROM cur
       -- A write-off cannot take units that are committed to orders or held (available stays >= 0).
@@ -90,7 +92,7 @@ export async function restoreOrderStock(tx: DbTransaction | DbClient, orderId: s
     ),${LOCKED_LEVELS},
     changes AS (
       SELECT l.product_id, l.location_id, 1 AS seq, l.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
-        'ORDER_CANCELLED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, ${orderId}::uuid AS order_id, NULL::uuid AS hold_id,
+        'ORDER_CANCELLED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
         ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM lines l
     ),${stockChangeCtes()}

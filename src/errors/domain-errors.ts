@@ -98,6 +98,16 @@ export class LocationInUseError extends DomainError {
   }
 }
 
+/** The transfer was received or cancelled in full already: nothing was changed. */
+export class TransferNotInTransitError extends DomainError {
+  constructor(
+    readonly transferId: string,
+    readonly status: string,
+  ) {
+    super(`The transfer is ${status.toLowerCase()}, nothing is on the way`);
+  }
+}
+
 /** Not authenticated or not allowed: surfaced as a GraphQL error, never as data. */
 export class ForbiddenError extends DomainError {
   constructor(message = "You are not allowed to do this") {

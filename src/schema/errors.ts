@@ -87,6 +87,14 @@ builder.objectType(E.LocationInUseError, {
   }),
 });
 
+builder.objectType(E.TransferNotInTransitError, {
+  ...error(E.TransferNotInTransitError, "Nothing of the transfer is on the way any more; nothing was changed"),
+  fields: (t) => ({
+    transferId: t.id({ resolve: (e) => toGlobalId("Transfer", e.transferId) }),
+    status: t.exposeString("status", { description: "RECEIVED or CANCELLED" }),
+  }),
+});
+
 /** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
 export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: any[]) => E.DomainError)[]) {
   return {

@@ -9,6 +9,7 @@ import "./live.js";
 import "./hold.js";
 import "./waitlist.js";
 import "./location.js";
+import "./transfer.js";
 import "./node.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -25,6 +25,7 @@ const loaders = {
     new DataLoader((orderIds: readonly string[]) => services.orders.itemsByOrderIds(orderIds, rc)),
   hold: (services: Services) => new DataLoader((ids: readonly string[]) => services.holds.byIds(ids)),
   holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
+  transfer: (services: Services) => new DataLoader((ids: readonly string[]) => services.transfers.byIds(ids)),
   location: (services: Services) => new DataLoader((ids: readonly string[]) => services.locations.byIds(ids)),
   stockLevels: (services: Services) => new DataLoader((productIds: readonly string[]) => services.locations.levelsByProductIds(productIds)),
   orderAllocations: (services: Services) =>
@@ -94,6 +95,9 @@ export class Loaders {
   }
   get holdLines() {
     return this.get("holdLines");
+  }
+  get transfer() {
+    return this.get("transfer");
   }
   get location() {
     return this.get("location");

@@ -5,6 +5,7 @@ import type { AllocationRow, LevelRow } from "../db/location.sql.js";
 import type { Inventory } from "../services/location.service.js";
 import type { OrderRow } from "../db/order.sql.js";
 import type { HoldRow } from "../db/hold.sql.js";
+import type { TransferRow } from "../db/transfer.sql.js";
 import type { ProductRow } from "../services/product.service.js";
 import { builder } from "./builder.js";
 
@@ -20,3 +21,4 @@ export const LocationRef = builder.objectRef<Location>("Location");
 export const StockLevelRef = builder.objectRef<LevelRow>("StockLevel");
 export const InventoryRef = builder.objectRef<Inventory>("Inventory");
 export const AllocationRef = builder.objectRef<AllocationRow>("Allocation");
+export const TransferRef = builder.objectRef<TransferRow>("Transfer");

@@ -14,6 +14,7 @@ import { SoldOutGuard } from "./sold-out.js";
 import { DEFAULT_HOLD_SETTINGS, HoldService, type HoldSettings } from "./hold.service.js";
 import { WaitlistService } from "./waitlist.service.js";
 import { LocationService } from "./location.service.js";
+import { TransferService } from "./transfer.service.js";
 import { HoldSweeper } from "./hold-sweeper.js";
 import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
 import type { RequestContext } from "../auth/viewer.js";
@@ -26,6 +27,7 @@ export interface Services {
   holds: HoldService;
   waitlist: WaitlistService;
   locations: LocationService;
+  transfers: TransferService;
   /** Ends holds past their expiry; the app starts and stops it. */
   sweeper: HoldSweeper;
   /** subscription { myHolds } */
@@ -70,6 +72,7 @@ export function createServices(deps: {
     holds,
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
     locations,
+    transfers: new TransferService(deps.prisma, deps.outbox, locations),
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
     myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
   };

@@ -66,7 +66,8 @@ async function productAt(units: number[]) {
   const locations = [];
   for (const [i] of units.entries()) locations.push(await createLocation({ priority: 10 + i }));
   const product = await api.createProduct({ stock: 0 });
-  for (const [i, n] of units.entries()) if (n) expect((await adjust(product.id, locations[i]!.id, n)).__typename).toBe("AdjustStockSuccess");
+  for (const [i, n] of units.entries())
+    if (n) expect((await adjust(product.id, locations[i]!.id, n)).__typename).toBe("AdjustStockSuccess");
   return { product, locations };
 }
 
@@ -80,7 +81,8 @@ const onHandByCode = async (productId: string) =>
   Object.fromEntries((await levelsOf(productId)).stockLevels.map((l) => [l.location.code, l.onHand]));
 
 const place = async (productId: string, quantity: number, token = customer.token) =>
-  (await api.gql(PLACE, { input: { items: [{ productId, quantity }], idempotencyKey: code("order") } }, api.bearer(token))).data!.placeOrder;
+  (await api.gql(PLACE, { input: { items: [{ productId, quantity }], idempotencyKey: code("order") } }, api.bearer(token))).data!
+    .placeOrder;
 
 describe("Location admin API", () => {
   it("creates locations with unique codes regardless of case and lists them", async () => {
@@ -243,70 +245,75 @@ describe("adjustments", () => {
 });
 
 describe("the ledger invariant", () => {
-  it("holds after a random mix of 2,000 operations over three locations; ledger:check says so, and finds a tampered level", async () => {
-    const products = await Promise.all(Array.from({ length: 3 }, () => productAt([3, 3, 3])));
-    const customers = await Promise.all(Array.from({ length: 6 }, () => api.createCustomer()));
-    let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n) as number;
-    const orders: { id: string; token: string }[] = [];
-    const holds: { id: string; token: string }[] = [];
-    const op = async () => {
-      const { product, locations } = products[rand(products.length)]!;
-      const who = customers[rand(customers.length)]!;
-      switch (rand(6)) {
-        case 0: {
-          const r = await place(product.id, 1 + rand(3), who.token);
-          if (r.__typename === "PlaceOrderSuccess") orders.push({ id: r.order.id, token: who.token });
-          break;
-        }
-        case 1: {
-          const r = await api.gql(
-            RESERVE,
-            { input: { items: [{ productId: product.id, quantity: 1 + rand(2) }], idempotencyKey: code("h") } },
-            api.bearer(who.token),
-          );
-          if (r.data?.reserveStock.__typename === "ReserveStockSuccess") holds.push({ id: r.data.reserveStock.hold.id, token: who.token });
-          break;
-        }
-        case 2: {
-          const h = holds.splice(rand(holds.length + 1), 1)[0];
-          if (h) await api.gql(`mutation($id: ID!) { releaseHold(id: $id) { __typename } }`, { id: h.id }, api.bearer(h.token));
-          break;
-        }
-        case 3: {
-          const o = orders.splice(rand(orders.length + 1), 1)[0];
-          if (o)
-            await api.gql(
-              `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { __typename } }`,
-              { input: { orderId: o.id } },
-              api.bearer(o.token),
+  it(
+    "holds after a random mix of 2,000 operations over three locations; ledger:check says so, and finds a tampered level",
+    { timeout: 240_000 },
+    async () => {
+      const products = await Promise.all(Array.from({ length: 3 }, () => productAt([3, 3, 3])));
+      const customers = await Promise.all(Array.from({ length: 6 }, () => api.createCustomer()));
+      let seed = 42;
+      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n) as number;
+      const orders: { id: string; token: string }[] = [];
+      const holds: { id: string; token: string }[] = [];
+      const op = async () => {
+        const { product, locations } = products[rand(products.length)]!;
+        const who = customers[rand(customers.length)]!;
+        switch (rand(6)) {
+          case 0: {
+            const r = await place(product.id, 1 + rand(3), who.token);
+            if (r.__typename === "PlaceOrderSuccess") orders.push({ id: r.order.id, token: who.token });
+            break;
+          }
+          case 1: {
+            const r = await api.gql(
+              RESERVE,
+              { input: { items: [{ productId: product.id, quantity: 1 + rand(2) }], idempotencyKey: code("h") } },
+              api.bearer(who.token),
             );
-          break;
+            if (r.data?.reserveStock.__typename === "ReserveStockSuccess")
+              holds.push({ id: r.data.reserveStock.hold.id, token: who.token });
+            break;
+          }
+          case 2: {
+            const h = holds.splice(rand(holds.length + 1), 1)[0];
+            if (h) await api.gql(`mutation($id: ID!) { releaseHold(id: $id) { __typename } }`, { id: h.id }, api.bearer(h.token));
+            break;
+          }
+          case 3: {
+            const o = orders.splice(rand(orders.length + 1), 1)[0];
+            if (o)
+              await api.gql(
+                `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { __typename } }`,
+                { input: { orderId: o.id } },
+                api.bearer(o.token),
+              );
+            break;
+          }
+          default:
+            await adjust(product.id, locations[rand(3)]!.id, rand(2) ? 1 + rand(3) : -(1 + rand(2)), rand(2) ? "RECEIVED" : "SHRINKAGE");
         }
-        default:
-          await adjust(product.id, locations[rand(3)]!.id, rand(2) ? 1 + rand(3) : -(1 + rand(2)), rand(2) ? "RECEIVED" : "SHRINKAGE");
-      }
-    };
-    let left = 2000;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (left-- > 0) await op();
-      }),
-    );
-    expect(await ledgerMismatches(api.db.prisma)).toEqual([]);
-    const { rows } = await api.sql.query(
-      `SELECT count(*)::int AS n FROM stock_level WHERE on_hand < 0 OR reserved < 0 OR on_hand - committed - reserved < 0`,
-    );
-    expect(rows[0].n).toBe(0);
+      };
+      let left = 2000;
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (left-- > 0) await op();
+        }),
+      );
+      expect(await ledgerMismatches(api.db.prisma)).toEqual([]);
+      const { rows } = await api.sql.query(
+        `SELECT count(*)::int AS n FROM stock_level WHERE on_hand < 0 OR reserved < 0 OR on_hand - committed - reserved < 0`,
+      );
+      expect(rows[0].n).toBe(0);
 
-    const check = () =>
-      spawnSync("npx", ["tsx", "scripts/ledger-check.ts"], { env: { ...process.env, DATABASE_URL: api.dbUrl }, encoding: "utf8" });
-    const ok = check();
-    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/ledger ok/);
-    await api.sql.query(`UPDATE stock_level SET on_hand = on_hand + 1 WHERE product_id = $1`, [rowId(products[0]!.product.id)]);
-    const bad = check();
-    expect(bad.status).toBe(1);
-    expect(bad.stdout).toMatch(/mismatch: product .* at location .*: onHand ledger \d+, level \d+/);
-  });
+      const check = () =>
+        spawnSync("npx", ["tsx", "scripts/ledger-check.ts"], { env: { ...process.env, DATABASE_URL: api.dbUrl }, encoding: "utf8" });
+      const ok = check();
+      expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/ledger ok/);
+      await api.sql.query(`UPDATE stock_level SET on_hand = on_hand + 1 WHERE product_id = $1`, [rowId(products[0]!.product.id)]);
+      const bad = check();
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toMatch(/mismatch: product .* at location .*: onHand ledger \d+, level \d+/);
+    },
+  );
 });
