@@ -79,7 +79,9 @@ describe("the add_locations migration", () => {
     expect(await ledgerMismatches(opened.prisma)).toEqual([]);
     // And the statements of now work on it: 5 are available (7 on hand, 2 held).
     const lines = [{ productId: "00000000-0000-4000-8000-0000000000a1", quantity: 5 }];
-    const [placed] = await placeOrdersBatch(opened.sql, [{ customerId: "00000000-0000-4000-8000-0000000000c1", idempotencyKey: "k2", lines }]);
+    const [placed] = await placeOrdersBatch(opened.sql, [
+      { customerId: "00000000-0000-4000-8000-0000000000c1", idempotencyKey: "k2", lines },
+    ]);
     expect(placed!.order).not.toBeNull();
     expect(await ledgerMismatches(opened.prisma)).toEqual([]);
   });
