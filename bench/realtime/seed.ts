@@ -70,7 +70,10 @@ export async function seed(pool: pg.Pool, opts: { products: number; customers: n
       ]);
     },
     async setStock(which, stock) {
-      await pool.query(`UPDATE product SET stock = $2 WHERE id = ANY($1::uuid[])`, [which.map((p) => products[p]!.id), stock]);
+      const ids = which.map((p) => products[p]!.id);
+      await pool.query(`UPDATE product SET stock = $2 WHERE id = ANY($1::uuid[])`, [ids, stock]);
+      // Stock is the sum of the levels' on hand: each bench product has one level (product_default_level).
+      await pool.query(`UPDATE stock_level SET on_hand = $2 WHERE product_id = ANY($1::uuid[])`, [ids, stock]);
     },
   };
 }

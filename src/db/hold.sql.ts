@@ -9,7 +9,8 @@ import type { DbClient, DbTransaction } from "./database.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { HoldStatus } from "../generated/prisma/enums.js";
 import { HELD_CTES } from "./ledger.sql.js";
-import { currentTraceSql, stockChangeCtes } from "./stock-change.sql.js";
+import { currentTraceSql, LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
+import { allocationSql } from "./allocation.sql.js";
 import type { LockedProduct, OrderRow } from "./order.sql.js";
 
 type Db = DbClient | DbTransaction;
@@ -66,10 +67,13 @@ export async function reserveAtomically(
       WHERE p.id IN (SELECT product_id FROM req) AND NOT EXISTS (SELECT 1 FROM existing)
       ORDER BY p.id
       FOR UPDATE
-    ),${HELD_CTES},
+    ),${HELD_CTES},${LOCKED_LEVELS},
     avail AS (SELECT l.id, l.sku, l.stock, l.stock - h.reserved AS available, h.reserved, l.currency FROM locked l JOIN held h ON h.id = l.id),
+    alloc AS (${allocationSql(Prisma.sql`
+      SELECT r.product_id, r.quantity, lv.location_id, lv.priority, coalesce(lv.available, 0) AS available
+      FROM req r LEFT JOIN levels lv ON lv.product_id = r.product_id AND lv.fulfils`)}),
     verdict AS (
-      SELECT count(*) = ${p.lines.length} AND bool_and(a.available >= r.quantity) AS ok FROM req r JOIN avail a ON a.id = r.product_id
+      SELECT (SELECT count(*) FROM req r JOIN locked l ON l.id = r.product_id) = ${p.lines.length} AND bool_and(a.line_ok) AS ok FROM alloc a
     ),
     placed AS (
       INSERT INTO hold (customer_id, expires_at, idempotency_key)
@@ -81,10 +85,17 @@ export async function reserveAtomically(
     lines AS (
       INSERT INTO hold_line (hold_id, product_id, quantity) SELECT o.id, r.product_id, r.quantity FROM placed o, req r RETURNING 1
     ),
+    allocations AS (
+      INSERT INTO hold_allocation (hold_id, product_id, location_id, quantity)
+      SELECT o.id, a.product_id, a.location_id, a.take FROM placed o, alloc a WHERE a.take > 0
+      RETURNING 1
+    ),
     changes AS (
-      SELECT r.product_id, 1 AS seq, 0 AS d_stock, r.quantity AS d_reserved, 'HOLD_PLACED'::text AS reason,
-        ${p.note ?? null}::text AS note, NULL::uuid AS order_id, o.id AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
-      FROM req r, placed o
+      SELECT a.product_id, a.location_id, 1 AS seq, 0 AS d_on_hand, 0 AS d_committed, a.take AS d_reserved, 0 AS d_incoming,
+        'HOLD_PLACED'::text AS reason, ${p.note ?? null}::text AS note, NULL::text AS adjustment, NULL::uuid AS order_id, o.id AS hold_id, NULL::uuid AS transfer_id, ${p.actor}::text AS actor,
+        ${currentTraceSql()} AS trace_context
+      FROM alloc a, placed o
+      WHERE a.take > 0
     ),${stockChangeCtes()}
     SELECT
       (SELECT id FROM existing) AS existing_id,
@@ -118,10 +129,10 @@ export async function endHold(
   const rows = await db.$queryRaw<
     { found: EndHoldResult["found"]; ended: HoldStatus | null; product_ids: string[] | null }[]
   >`-- prepare:end-hold
-    WITH lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid),
+    WITH lines AS (SELECT product_id, location_id, quantity FROM hold_allocation WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
       SELECT p.id, p.sku, p.stock, p.reserved, p.version FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
-    ),${HELD_CTES},
+    ),${HELD_CTES},${LOCKED_LEVELS},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.expires_at <= c.t AS lapsed FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
     ),
@@ -138,8 +149,9 @@ export async function endHold(
     ),
     -- reserved counts this hold, lapsed or not (the column does until now): what is held after is held without it.
     changes AS (
-      SELECT x.product_id, 1 AS seq, 0 AS d_stock, -x.quantity AS d_reserved, 'HOLD_' || e.status::text AS reason, NULL::text AS note,
-        NULL::uuid AS order_id, e.id AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      SELECT x.product_id, x.location_id, 1 AS seq, 0 AS d_on_hand, 0 AS d_committed, -x.quantity AS d_reserved, 0 AS d_incoming,
+        'HOLD_' || e.status::text AS reason, NULL::text AS note, NULL::text AS adjustment, NULL::uuid AS order_id, e.id AS hold_id, NULL::uuid AS transfer_id, ${p.actor}::text AS actor,
+        ${currentTraceSql()} AS trace_context
       FROM lines x, ended e
     ),${stockChangeCtes()},
     lapsed_offer AS (
@@ -150,7 +162,7 @@ export async function endHold(
     SELECT
       (SELECT json_build_object('customerId', customer_id, 'status', status, 'lapsed', lapsed) FROM cur) AS found,
       (SELECT status FROM ended) AS ended,
-      (SELECT array_agg(product_id) FROM changes) AS product_ids
+      (SELECT array_agg(DISTINCT product_id) FROM changes) AS product_ids
   `;
   const row = rows[0]!;
   return { found: row.found, ended: row.ended, productIds: row.product_ids ?? [] };
@@ -179,10 +191,11 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
       SELECT id FROM "order" WHERE customer_id = ${p.customerId}::uuid AND idempotency_key = ${p.idempotencyKey}
     ),
     lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid AND NOT EXISTS (SELECT 1 FROM existing)),
+    held_at AS (SELECT product_id, location_id, quantity FROM hold_allocation WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
       SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.price_cents, p.currency
       FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
-    ),${HELD_CTES},
+    ),${HELD_CTES},${LOCKED_LEVELS},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.order_id, h.expires_at <= c.t AS lapsed
       FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
@@ -210,10 +223,16 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
       UPDATE hold h SET status = 'CONSUMED', order_id = o.id, updated_at = now() FROM placed o WHERE h.id = ${p.holdId}::uuid
       RETURNING h.id
     ),
+    allocations AS (
+      INSERT INTO order_allocation (order_id, product_id, location_id, quantity)
+      SELECT o.id, x.product_id, x.location_id, x.quantity FROM placed o, held_at x
+      RETURNING 1
+    ),
     changes AS (
-      SELECT x.product_id, 1 AS seq, -x.quantity AS d_stock, -x.quantity AS d_reserved, 'HOLD_CONSUMED'::text AS reason, NULL::text AS note,
-        o.id AS order_id, ${p.holdId}::uuid AS hold_id, 'customer:' || o.customer_id AS actor, ${currentTraceSql()} AS trace_context
-      FROM lines x, placed o
+      SELECT x.product_id, x.location_id, 1 AS seq, -x.quantity AS d_on_hand, 0 AS d_committed, -x.quantity AS d_reserved, 0 AS d_incoming,
+        'HOLD_CONSUMED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, o.id AS order_id, ${p.holdId}::uuid AS hold_id, NULL::uuid AS transfer_id,
+        'customer:' || o.customer_id AS actor, ${currentTraceSql()} AS trace_context
+      FROM held_at x, placed o
     ),${stockChangeCtes()},
     fulfilled AS (
       UPDATE waitlist_entry w SET status = 'FULFILLED', updated_at = now()

@@ -12,7 +12,8 @@ import { traceContextParam } from "../events/outbox.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import { pageBounds, type PageRequest } from "./keyset.js";
 import { HELD_CTES } from "./ledger.sql.js";
-import { stockChangeCtes } from "./stock-change.sql.js";
+import { LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
+import { allocationSql } from "./allocation.sql.js";
 
 export interface OrderRow {
   id: string;
@@ -102,35 +103,48 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       WHERE p.id IN (SELECT product_id FROM req WHERE ord NOT IN (SELECT ord FROM existing))
       ORDER BY p.id
       FOR UPDATE
-    ),${HELD_CTES},
-    -- Order n is judged against "left", what was available (stock minus unexpired holds) after the accepted orders 1..n-1.
+    ),${HELD_CTES},${LOCKED_LEVELS},
+    -- Order n is judged against "left", what each level had available (on hand minus committed and held)
+    -- after the accepted orders 1..n-1, keyed "product:location"; its lines are allocated from that.
     walk AS (
       SELECT 0 AS ord,
-        (SELECT coalesce(jsonb_object_agg(l.id, l.stock - h.reserved), '{}'::jsonb) FROM locked l JOIN held h ON h.id = l.id) AS left_after,
-        NULL::jsonb AS left_before, NULL::boolean AS ok
+        (SELECT coalesce(jsonb_object_agg(lv.product_id || ':' || lv.location_id, lv.available), '{}'::jsonb) FROM levels lv WHERE lv.fulfils)
+          AS left_after,
+        NULL::jsonb AS left_before, NULL::boolean AS ok, NULL::jsonb AS alloc
       UNION ALL
-      SELECT w.ord + 1, CASE WHEN v.ok THEN w.left_after || v.after ELSE w.left_after END, w.left_after, v.ok
+      SELECT w.ord + 1, CASE WHEN v.ok THEN w.left_after || v.after ELSE w.left_after END, w.left_after, v.ok,
+        CASE WHEN v.ok THEN v.alloc END
       FROM walk w
       CROSS JOIN LATERAL (
         SELECT
           coalesce(
             NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = w.ord + 1)
-              AND count(l.id) = count(*)
-              AND bool_and((w.left_after ->> r.product_id::text)::int >= r.quantity)
-              AND count(DISTINCT l.currency) = 1,
+              AND (SELECT count(l.id) = count(*) AND count(DISTINCT l.currency) = 1
+                   FROM req r LEFT JOIN locked l ON l.id = r.product_id WHERE r.ord = w.ord + 1)
+              AND bool_and(x.line_ok),
             false
           ) AS ok,
-          jsonb_object_agg(r.product_id, (w.left_after ->> r.product_id::text)::int - r.quantity) AS after
-        FROM req r LEFT JOIN locked l ON l.id = r.product_id
-        WHERE r.ord = w.ord + 1
+          coalesce(jsonb_object_agg(x.product_id || ':' || x.location_id, x.available - x.take) FILTER (WHERE x.take > 0), '{}'::jsonb)
+            AS after,
+          jsonb_agg(jsonb_build_array(x.product_id, x.location_id, x.take)) FILTER (WHERE x.take > 0) AS alloc
+        FROM (${allocationSql(Prisma.sql`
+          SELECT r.product_id, r.quantity, lv.location_id, lv.priority,
+            coalesce((w.left_after ->> (r.product_id || ':' || lv.location_id))::int, 0) AS available
+          FROM req r LEFT JOIN levels lv ON lv.product_id = r.product_id AND lv.fulfils
+          WHERE r.ord = w.ord + 1`)}) x
       ) v
       WHERE w.ord < ${batch.length}
     ),
-    verdict AS (SELECT ord, ok, left_before FROM walk WHERE ord > 0),
-    -- Accepted lines.
+    verdict AS (SELECT ord, ok, left_before, alloc FROM walk WHERE ord > 0),
+    -- Accepted lines, and what each takes from which location.
     acc AS (
       SELECT r.ord, r.product_id, r.quantity, l.price_cents, l.currency
       FROM req r JOIN verdict v ON v.ord = r.ord AND v.ok JOIN locked l ON l.id = r.product_id
+    ),
+    taken AS (
+      SELECT v.ord, (e ->> 0)::uuid AS product_id, (e ->> 1)::uuid AS location_id, (e ->> 2)::int AS quantity
+      FROM verdict v CROSS JOIN LATERAL jsonb_array_elements(v.alloc) e
+      WHERE v.ok
     ),
     placed AS (
       INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
@@ -148,16 +162,23 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       SELECT po.id, a.product_id, a.quantity, a.price_cents FROM placed_ord po JOIN acc a ON a.ord = po.ord
       RETURNING 1
     ),
-    -- One change per accepted line, in batch order: each event carries its own order's stock and version.
+    allocations AS (
+      INSERT INTO order_allocation (order_id, product_id, location_id, quantity)
+      SELECT po.id, t.product_id, t.location_id, t.quantity FROM placed_ord po JOIN taken t ON t.ord = po.ord
+      RETURNING 1
+    ),
+    -- One change per accepted line and location, in batch order: each event carries its own order's stock and version.
     changes AS (
-      SELECT a.product_id, a.ord AS seq, -a.quantity AS d_stock, 0 AS d_reserved, 'ORDER_PLACED'::text AS reason, NULL::text AS note,
-        po.id AS order_id, NULL::uuid AS hold_id, 'customer:' || po.customer_id AS actor, po.trace_context
-      FROM acc a JOIN placed_ord po ON po.ord = a.ord
+      SELECT t.product_id, t.location_id, t.ord AS seq, -t.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
+        'ORDER_PLACED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, po.id AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
+        'customer:' || po.customer_id AS actor, po.trace_context
+      FROM taken t JOIN placed_ord po ON po.ord = t.ord
     ),${stockChangeCtes()}
     SELECT v.ord, e.id AS existing_id, v.ok,
       CASE WHEN NOT v.ok AND e.id IS NULL THEN (
-        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'stock', (v.left_before ->> l.id::text)::int, 'held', h.reserved,
-          'currency', l.currency))
+        SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'held', h.reserved, 'currency', l.currency,
+          'stock', (SELECT coalesce(sum((v.left_before ->> (l.id || ':' || lv.location_id))::int), 0)
+                    FROM levels lv WHERE lv.product_id = l.id AND lv.fulfils)))
         FROM req r JOIN locked l ON l.id = r.product_id JOIN held h ON h.id = l.id WHERE r.ord = v.ord
       ) END AS products,
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,

@@ -2,6 +2,7 @@
 // across departments and some customers. Deterministic, so every newcomer sees
 // the same shop and tests can rely on it.
 import type { DbClient } from "./database.js";
+import { openingMovements } from "./ledger.sql.js";
 
 const departments = [
   { code: "APP", nouns: ["T-Shirt", "Hoodie", "Rain Jacket", "Chinos", "Wool Socks", "Beanie", "Denim Jacket", "Polo"] },
@@ -78,8 +79,7 @@ export async function seedDemoData(prisma: DbClient): Promise<number> {
       skipDuplicates: true,
     }),
     // The stock ledger opens with each product's stock (sum of on-hand deltas = stock).
-    prisma.$executeRaw`INSERT INTO stock_movement (product_id, delta_on_hand, delta_reserved, reason, actor, version_after)
-      SELECT id, stock, 0, 'CREATED', 'system', version FROM product`,
+    openingMovements(prisma, null, "system"),
   ]);
   return products.length;
 }

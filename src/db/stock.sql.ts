@@ -3,67 +3,108 @@
 // order placeOrder uses, so none of them can deadlock with another, and write
 // through the stock-change builder (stock-change.sql.ts).
 import type { DbClient, DbTransaction } from "./database.js";
-import type { Product } from "../generated/prisma/client.js";
+import { Prisma, type Product } from "../generated/prisma/client.js";
 import { HELD_CTES } from "./ledger.sql.js";
-import { currentTraceSql, stockChangeCtes } from "./stock-change.sql.js";
+import { currentTraceSql, LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
+
+/** What an adjustment does to a level's on hand: add delta, or set a counted quantity. */
+export type OnHandChange = { delta: number } | { onHand: number };
 
 export interface AdjustStockResult {
   product: Product | null;
-  /** The row under the lock; available = stock minus unexpired holds. */
-  current: { sku: string; stock: number; available: number; version: number } | null;
+  /** The change applied (or that would have been): the counted quantity minus what was on hand, for setOnHand. */
+  delta: number | null;
+  /**
+   * The product and the level under the lock, to explain a refusal: stock is the level's on hand, available
+   * what is neither committed nor held there, levelVersion the level's version. null: no such product or level.
+   */
+  current: { sku: string; stock: number; available: number; version: number; levelVersion: number; located: boolean } | null;
 }
 
 /**
- * One statement: lock the row, check, change it and write the outbox event
- * and ledger row together (from the row as locked, not the statement's
- * snapshot: a write-off queued behind a restock lands on the restocked row), and report the row as it stood under the lock so a refusal can be
- * explained exactly.
+ * One statement: lock the product, its levels and (FOR SHARE, so it cannot be
+ * deactivated meanwhile) the location; check; change the level's on hand and
+ * write the event and ledger row together, from the rows as locked (not the
+ * statement's snapshot: a write-off queued behind a restock lands on the
+ * restocked row); report the rows as they stood under the locks so a refusal
+ * can be explained exactly. `expectedVersion` is the product's,
+ * `expectedLevelVersion` the level's (setOnHand's compare-and-set). A counted
+ * quantity equal to what is on hand writes nothing (product null, delta 0).
  */
 export async function adjustStockAtomically(
   prisma: DbClient | DbTransaction,
-  p: { id: string; delta: number; expectedVersion: number | null; note: string; maxStock: number; actor: string },
+  p: {
+    id: string;
+    locationId: string;
+    change: OnHandChange;
+    expectedVersion: number | null;
+    expectedLevelVersion?: number | null;
+    adjustment: string;
+    note: string | null;
+    maxStock: number;
+    actor: string;
+  },
 ): Promise<AdjustStockResult> {
-  const reason = p.delta > 0 ? "RESTOCK" : "ADJUSTMENT";
-  const rows = await prisma.$queryRaw<(Partial<Product> & { current: AdjustStockResult["current"] })[]>`-- prepare:adjust-stock
+  const delta = "delta" in p.change ? Prisma.sql`${p.change.delta}::int` : Prisma.sql`${p.change.onHand}::int - lv.on_hand`;
+  const rows = await prisma.$queryRaw<
+    (Partial<Product> & { current: AdjustStockResult["current"]; delta: number | null })[]
+  >`-- adjust-stock
     WITH locked AS (
       SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
-    ),${HELD_CTES},
-    cur AS (SELECT l.*, h.reserved AS held FROM locked l JOIN held h ON h.id = l.id),
+    ),${HELD_CTES},${LOCKED_LEVELS},
+    place AS (SELECT id, active FROM location WHERE id = ${p.locationId}::uuid FOR SHARE),
+    cur AS (
+      SELECT l.id, l.sku, l.version, lv.location_id, lv.on_hand, lv.available, lv.version AS level_version, place.active, ${delta} AS delta
+      FROM locked l JOIN levels lv ON lv.product_id = l.id AND lv.location_id = ${p.locationId}::uuid JOIN place ON place.id = lv.location_id
+    ),
     changes AS (
-      SELECT cur.id AS product_id, 1 AS seq, ${p.delta}::int AS d_stock, 0 AS d_reserved, ${reason}::text AS reason,
-        ${p.note}::text AS note, NULL::uuid AS order_id, NULL::uuid AS hold_id, ${p.actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      SELECT cur.id AS product_id, cur.location_id, 1 AS seq, cur.delta AS d_on_hand, 0 AS d_committed, 0 AS d_reserved,
+        0 AS d_incoming, CASE WHEN cur.delta > 0 THEN 'RESTOCK' ELSE 'ADJUSTMENT' END AS reason, ${p.note}::text AS note,
+        ${p.adjustment}::text AS adjustment, NULL::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id, ${p.actor}::text AS actor,
+        ${currentTraceSql()} AS trace_context
       FROM cur
-      -- A write-off cannot take units that holds have set aside.
-      WHERE cur.stock + ${p.delta} BETWEEN cur.held AND ${p.maxStock}
+      -- A write-off cannot take units that are committed to orders or held (available stays >= 0).
+      WHERE cur.active AND cur.delta <> 0 AND cur.available + cur.delta >= 0 AND cur.on_hand + cur.delta <= ${p.maxStock}
         AND (${p.expectedVersion}::int IS NULL OR cur.version = ${p.expectedVersion}::int)
+        AND (${p.expectedLevelVersion ?? null}::int IS NULL OR cur.level_version = ${p.expectedLevelVersion ?? null}::int)
     ),${stockChangeCtes()}
-    SELECT (SELECT json_build_object('sku', sku, 'stock', stock, 'available', stock - held, 'version', version) FROM cur) AS current,
+    SELECT
+      (SELECT json_build_object('sku', sku, 'stock', on_hand, 'available', available, 'version', version, 'levelVersion', level_version,
+        'located', active) FROM cur) AS current,
+      (SELECT delta FROM cur) AS delta,
       u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.reserved, u.version,
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN stock_written u ON true
   `;
-  const { current, ...product } = rows[0]!;
-  return { current, product: product.id ? (product as Product) : null };
+  const { current, delta: applied, ...product } = rows[0]!;
+  return { current, delta: applied, product: product.id ? (product as Product) : null };
 }
 
 /**
- * Tops up the stock of a cancelled order's products, with their ledger rows
+ * Returns a cancelled order's units to the locations they were allocated from, with their ledger rows
  * and stock-changed events. Returns the products whose units came back.
  */
 export async function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string, actor: string): Promise<string[]> {
   const rows = await tx.$queryRaw<{ product_id: string }[]>`
-    WITH lines AS (
-      SELECT product_id, sum(quantity)::int AS quantity FROM order_item WHERE order_id = ${orderId}::uuid GROUP BY product_id
-    ),
+    WITH lines AS (SELECT product_id, location_id, quantity FROM order_allocation WHERE order_id = ${orderId}::uuid),
     locked AS (
       SELECT id, sku, stock, reserved, version FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
-    ),
+    ),${LOCKED_LEVELS},
     changes AS (
-      SELECT l.product_id, 1 AS seq, l.quantity AS d_stock, 0 AS d_reserved, 'ORDER_CANCELLED'::text AS reason, NULL::text AS note,
-        ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      SELECT l.product_id, l.location_id, 1 AS seq, l.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
+        'ORDER_CANCELLED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
+        ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM lines l
     ),${stockChangeCtes()}
-    SELECT product_id FROM changes ORDER BY product_id
+    SELECT DISTINCT product_id FROM changes ORDER BY product_id
   `;
   return rows.map((r) => r.product_id);
+}
+
+/** Makes sure a product has a (zero) level at a location, so a statement can lock it. */
+export async function ensureLevel(db: DbClient | DbTransaction, productId: string, locationId: string): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO stock_level (product_id, location_id) SELECT ${productId}::uuid, ${locationId}::uuid
+    WHERE EXISTS (SELECT 1 FROM product WHERE id = ${productId}::uuid)
+    ON CONFLICT DO NOTHING`;
 }

@@ -80,6 +80,34 @@ export class HoldNotActiveError extends DomainError {
   }
 }
 
+export class DuplicateLocationCodeError extends DomainError {
+  constructor(readonly code: string) {
+    super(`A location with code ${code} already exists`);
+  }
+}
+
+/** The location still holds or expects units (on hand, committed, held or incoming): nothing was changed. */
+export class LocationInUseError extends DomainError {
+  constructor(
+    readonly locationId: string,
+    readonly units: { onHand: number; committed: number; reserved: number; incoming: number },
+  ) {
+    super(
+      `The location still has units: ${units.onHand} on hand, ${units.committed} committed, ${units.reserved} held, ${units.incoming} incoming`,
+    );
+  }
+}
+
+/** The transfer was received or cancelled in full already: nothing was changed. */
+export class TransferNotInTransitError extends DomainError {
+  constructor(
+    readonly transferId: string,
+    readonly status: string,
+  ) {
+    super(`The transfer is ${status.toLowerCase()}, nothing is on the way`);
+  }
+}
+
 /** Not authenticated or not allowed: surfaced as a GraphQL error, never as data. */
 export class ForbiddenError extends DomainError {
   constructor(message = "You are not allowed to do this") {

@@ -20,6 +20,9 @@ export const STOCK_CHANGE_REASONS = [
   "HOLD_RELEASED",
   "HOLD_EXPIRED",
   "HOLD_CONSUMED",
+  "TRANSFER_SENT",
+  "TRANSFER_RECEIVED",
+  "TRANSFER_CANCELLED",
 ] as const;
 export type StockChangeReason = (typeof STOCK_CHANGE_REASONS)[number];
 

@@ -130,7 +130,7 @@ function typed(
   kind: PubSubBackend["kind"],
   open: () => boolean = () => true,
 ): Pick<PubSubBackend, "publish" | "subscribe" | "subscribeAll"> {
-  const subscribe = async (name: string, onMessage: (payload: any) => void, options: object) => {
+  const subscribe = async (name: string, onMessage: (payload: never) => void, options: object) => {
     const subId = await engine.subscribe(name, onMessage, options);
     return () => {
       if (open()) engine.unsubscribe(subId);

@@ -71,6 +71,30 @@ builder.objectType(E.InvalidTransitionError, {
   }),
 });
 
+builder.objectType(E.DuplicateLocationCodeError, {
+  ...error(E.DuplicateLocationCodeError, "The location code is taken"),
+  fields: (t) => ({ code: t.exposeString("code") }),
+});
+
+builder.objectType(E.LocationInUseError, {
+  ...error(E.LocationInUseError, "The location still holds or expects units; nothing was changed"),
+  fields: (t) => ({
+    locationId: t.id({ resolve: (e) => toGlobalId("Location", e.locationId) }),
+    onHand: t.int({ resolve: (e) => e.units.onHand }),
+    committed: t.int({ resolve: (e) => e.units.committed }),
+    reserved: t.int({ resolve: (e) => e.units.reserved }),
+    incoming: t.int({ resolve: (e) => e.units.incoming }),
+  }),
+});
+
+builder.objectType(E.TransferNotInTransitError, {
+  ...error(E.TransferNotInTransitError, "Nothing of the transfer is on the way any more; nothing was changed"),
+  fields: (t) => ({
+    transferId: t.id({ resolve: (e) => toGlobalId("Transfer", e.transferId) }),
+    status: t.exposeString("status", { description: "RECEIVED or CANCELLED" }),
+  }),
+});
+
 /** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
 export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: never[]) => E.DomainError)[]) {
   return {

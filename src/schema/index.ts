@@ -8,6 +8,8 @@ import "./order.js";
 import "./live.js";
 import "./hold.js";
 import "./waitlist.js";
+import "./location.js";
+import "./transfer.js";
 import "./node.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -19,6 +19,9 @@ const StockChangeReason = builder.enumType("StockChangeReason", {
     HOLD_RELEASED: { description: "A hold was given back before it expired" },
     HOLD_EXPIRED: { description: "A hold ran out; its units are available again" },
     HOLD_CONSUMED: { description: "An order took its hold's units" },
+    TRANSFER_SENT: { description: "Units left a location for another (delta: the change of stock where orders are fulfilled)" },
+    TRANSFER_RECEIVED: { description: "Units of a transfer arrived" },
+    TRANSFER_CANCELLED: { description: "Units of a transfer went back to where they were sent from" },
   },
 });
 

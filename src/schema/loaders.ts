@@ -42,6 +42,12 @@ const loaders = {
   hold: (services: Services) => new DataLoader((ids: readonly string[]) => services.holds.byIds(ids)),
   waitlistEntry: (services: Services) => new DataLoader((ids: readonly string[]) => services.waitlist.byIds(ids)),
   holdLines: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.holds.linesByHoldIds(holdIds)),
+  transfer: (services: Services) => new DataLoader((ids: readonly string[]) => services.transfers.byIds(ids)),
+  location: (services: Services) => new DataLoader((ids: readonly string[]) => services.locations.byIds(ids)),
+  stockLevels: (services: Services) => new DataLoader((productIds: readonly string[]) => services.locations.levelsByProductIds(productIds)),
+  orderAllocations: (services: Services) =>
+    new DataLoader((orderIds: readonly string[]) => services.locations.allocations("order", orderIds)),
+  holdAllocations: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.locations.allocations("hold", holdIds)),
   /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
   lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
   /** The same, with when each product's next unexpired hold lapses (for the response cache). */
@@ -111,6 +117,21 @@ export class Loaders {
   }
   get holdLines() {
     return this.get("holdLines");
+  }
+  get transfer() {
+    return this.get("transfer");
+  }
+  get location() {
+    return this.get("location");
+  }
+  get stockLevels() {
+    return this.get("stockLevels");
+  }
+  get orderAllocations() {
+    return this.get("orderAllocations");
+  }
+  get holdAllocations() {
+    return this.get("holdAllocations");
   }
   get lapsedReserved() {
     return this.get("lapsedReserved");

@@ -6,6 +6,7 @@
 import { brandWithType } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import { decodeGlobalId } from "../ids/index.js";
+import { isAdmin } from "../auth/viewer.js";
 import { builder } from "./builder.js";
 import type { GraphQLContext } from "./context.js";
 
@@ -15,6 +16,8 @@ const loaders: Record<string, (ctx: GraphQLContext, id: string) => Promise<objec
   Order: async (ctx, id) => ctx.services.orders.visible(ctx, await ctx.loaders.order.load(id)),
   Hold: async (ctx, id) => ctx.services.holds.visible(ctx, await ctx.loaders.hold.load(id)),
   WaitlistEntry: async (ctx, id) => ctx.services.waitlist.visible(ctx, await ctx.loaders.waitlistEntry.load(id)),
+  Location: (ctx, id) => ctx.loaders.location.load(id),
+  Transfer: async (ctx, id) => (isAdmin(ctx) ? ctx.loaders.transfer.load(id) : null),
 };
 
 async function loadNode(ctx: GraphQLContext, globalId: string): Promise<object | null> {

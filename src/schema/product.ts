@@ -22,7 +22,9 @@ export const Product = builder.node(ProductRef, {
     priceCents: t.exposeInt("priceCents"),
     currency: t.exposeString("currency", { description: "ISO-4217 code" }),
     stock: t.exposeInt("stock", {
-      description: "Units on hand, including those set aside by holds; what can be ordered or held now is available",
+      description:
+        "Units on hand at the active locations that fulfil orders (inventory.onHand), including units held or committed to orders",
+      deprecationReason: "Use inventory { onHand available } (or stockLevels per location); available is what can be ordered",
     }),
     version: t.exposeInt("version", { description: "Incremented on every write; send it back as expectedVersion" }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
@@ -92,12 +94,44 @@ const UpdateProductInput = builder.inputType("UpdateProductInput", {
   }),
 });
 
+const AdjustmentReasonEnum = builder.enumType("AdjustmentReason", {
+  description: "Why an admin changed a level's on hand (adjustStock, setOnHand); kept on the ledger row",
+  values: {
+    RECEIVED: { description: "Units arrived from a supplier (a delivery, a purchase order)" },
+    CORRECTION: { description: "A mistake in an earlier count or booking is put right" },
+    DAMAGED: { description: "Units broken or spoiled, no longer sellable" },
+    SHRINKAGE: { description: "Units gone without a record: theft, loss, miscounts found later" },
+    RETURNED: { description: "Units a customer sent back, sellable again" },
+    CYCLE_COUNT: { description: "A physical count replaced the number on record (setOnHand's default)" },
+    OTHER: { description: "Anything else: say what in note" },
+  },
+});
+
 const AdjustStockInput = builder.inputType("AdjustStockInput", {
   fields: (t) => ({
     productId: t.id({ required: true }),
+    locationId: t.id({ required: false, description: "Where; the default location (the first that fulfils orders) when not given" }),
     delta: t.int({ required: true, description: "Positive to restock, negative to write off" }),
-    reason: t.string({ required: true, description: "Why, for the audit trail (e.g. 'delivery 4711', 'damaged')" }),
-    expectedVersion: t.int({ required: false, description: "If given, a compare-and-set; otherwise an atomic relative change" }),
+    reason: t.field({ type: AdjustmentReasonEnum, required: true, description: "Why, for the ledger" }),
+    note: t.string({ required: false, description: "Free text for the ledger (e.g. 'delivery 4711')" }),
+    expectedVersion: t.int({
+      required: false,
+      description: "The product's version: if given, a compare-and-set; otherwise an atomic relative change",
+    }),
+  }),
+});
+
+const SetOnHandInput = builder.inputType("SetOnHandInput", {
+  fields: (t) => ({
+    productId: t.id({ required: true }),
+    locationId: t.id({ required: false, description: "Where; the default location when not given" }),
+    onHand: t.int({ required: true, description: "The counted quantity" }),
+    expectedVersion: t.int({
+      required: true,
+      description: "The level's version (StockLevel.version) the count was taken against; refused if the level changed since",
+    }),
+    reason: t.field({ type: AdjustmentReasonEnum, required: false, description: "CYCLE_COUNT when not given" }),
+    note: t.string({ required: false }),
   }),
 });
 
@@ -121,7 +155,19 @@ builder.mutationFields((t) => ({
     description: "Admin only",
     args: { input: t.arg({ type: AdjustStockInput, required: true }) },
     errors: mutationResult("AdjustStock", "product", [VersionConflictError, InsufficientStockError, NotFoundError]),
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.products.adjustStock(ctx, { ...input, productId: fromGlobalId("Product", String(input.productId)) }),
+    resolve: (_root, { input }, ctx) => ctx.services.products.adjustStock(ctx, { ...input, ...stockTarget(input) }),
+  }),
+  setOnHand: t.field({
+    type: Product,
+    description: "Admin only. A counted quantity for one product at one location",
+    args: { input: t.arg({ type: SetOnHandInput, required: true }) },
+    errors: mutationResult("SetOnHand", "product", [VersionConflictError, InsufficientStockError, NotFoundError]),
+    resolve: (_root, { input }, ctx) => ctx.services.products.setOnHand(ctx, { ...input, ...stockTarget(input) }),
   }),
 }));
+
+/** The product and (optional) location a stock write names, as database ids. */
+const stockTarget = (input: { productId: string | number; locationId?: string | number | null }) => ({
+  productId: fromGlobalId("Product", String(input.productId)),
+  locationId: input.locationId == null ? null : fromGlobalId("Location", String(input.locationId)),
+});

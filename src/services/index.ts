@@ -13,6 +13,8 @@ import { StockHub } from "./stock-hub.js";
 import { SoldOutGuard } from "./sold-out.js";
 import { DEFAULT_HOLD_SETTINGS, HoldService, type HoldSettings } from "./hold.service.js";
 import { WaitlistService } from "./waitlist.service.js";
+import { LocationService } from "./location.service.js";
+import { TransferService } from "./transfer.service.js";
 import { HoldSweeper } from "./hold-sweeper.js";
 import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
 import type { RequestContext } from "../auth/viewer.js";
@@ -24,6 +26,8 @@ export interface Services {
   live: LiveService;
   holds: HoldService;
   waitlist: WaitlistService;
+  locations: LocationService;
+  transfers: TransferService;
   /** Ends holds past their expiry; the app starts and stops it. */
   sweeper: HoldSweeper;
   /** subscription { myHolds } */
@@ -46,7 +50,8 @@ export function createServices(deps: {
   onError?: (err: unknown) => void;
 }): Services {
   const holdSettings = deps.holds ?? DEFAULT_HOLD_SETTINGS;
-  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics, deps.reads, holdSettings.waitlistTtlSeconds);
+  const locations = new LocationService(deps.prisma, deps.metrics);
+  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics, deps.reads, holdSettings.waitlistTtlSeconds, locations);
   // One StockHub per process: live subscriptions and the sold-out short cut share its state.
   const stock = new StockHub(deps.pubsub, products);
   const orders = new OrderService(deps.prisma, deps.outbox, {
@@ -66,6 +71,8 @@ export function createServices(deps: {
     live: new LiveService(deps.pubsub, products, orders, deps.live, stock),
     holds,
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
+    locations,
+    transfers: new TransferService(deps.prisma, deps.outbox, locations),
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
     myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
   };

@@ -6,7 +6,10 @@ import type { DbClient } from "../db/database.js";
 import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { Product } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { adjustStockAtomically } from "../db/stock.sql.js";
+import { adjustStockAtomically, ensureLevel, type OnHandChange } from "../db/stock.sql.js";
+import { requireAdjustmentReason } from "./adjustment-reason.js";
+import { openingMovements } from "../db/ledger.sql.js";
+import { LocationService } from "./location.service.js";
 import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { requireAdmin, type RequestContext } from "../auth/viewer.js";
@@ -57,9 +60,25 @@ export interface UpdateProductInput {
 
 export interface AdjustStockInput {
   productId: string;
+  /** Where; the default location (the first that fulfils orders) when not given. */
+  locationId?: string | null;
   delta: number;
+  /** An AdjustmentReason */
   reason: string;
+  note?: string | null;
   expectedVersion?: number | null;
+}
+
+export interface SetOnHandInput {
+  productId: string;
+  locationId?: string | null;
+  /** The counted quantity */
+  onHand: number;
+  /** An AdjustmentReason; CYCLE_COUNT when not given */
+  reason?: string | null;
+  note?: string | null;
+  /** The level's version (StockLevel.version) the count was taken against */
+  expectedVersion: number;
 }
 
 export class ProductService {
@@ -70,6 +89,7 @@ export class ProductService {
     /** Catalogue reads of read-only requests may go to a replica; writes never. */
     private readonly reads: Reads = primaryOnly(prisma),
     private readonly waitlistTtlSeconds = 600,
+    private readonly locations = new LocationService(prisma, metrics),
   ) {}
 
   /** Admin: a page of a product's stock ledger, newest first (keyset on the movement id). */
@@ -139,17 +159,8 @@ export class ProductService {
     try {
       const [product] = await this.prisma.$transaction([
         this.prisma.product.create({ data: { ...data, createdAt: now, updatedAt: now } }),
-        this.prisma.stockMovement.create({
-          data: {
-            productId: data.id,
-            deltaOnHand: data.stock,
-            deltaReserved: 0,
-            reason: "CREATED",
-            actor: actorOf(ctx),
-            versionAfter: 0,
-            occurredAt: now,
-          },
-        }),
+        // Its level at the default location is made by the database (product_default_level): the ledger opens with it.
+        openingMovements(this.prisma, data.id, actorOf(ctx)),
         this.prisma.outboxEvent.create({
           data: stockChangedOutbox({
             productId: data.id,
@@ -196,43 +207,82 @@ export class ProductService {
   }
 
   /**
-   * Restock (delta > 0) or write-off (delta < 0). Without expectedVersion it is
-   * an atomic relative change; with it, a compare-and-set. Never below zero.
+   * Restock (delta > 0) or write-off (delta < 0) at one location (the default
+   * one when none is named). Without expectedVersion it is an atomic relative
+   * change; with it, a compare-and-set on the product. Never takes a level's
+   * available below zero.
    */
-  async adjustStock(ctx: RequestContext, input: AdjustStockInput): Promise<Product> {
+  adjustStock(ctx: RequestContext, input: AdjustStockInput): Promise<Product> {
     requireAdmin(ctx);
-    const id = requireUuid("productId", input.productId);
     const delta = requireInt("delta", input.delta, -LIMITS.maxStockDelta, LIMITS.maxStockDelta);
     if (delta === 0) throw new ValidationError("delta", "delta must not be 0");
-    const reason = requireText("reason", input.reason, 1, LIMITS.maxReasonLength);
     const expectedVersion = input.expectedVersion == null ? null : requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
+    return this.changeOnHand(ctx, input, { delta }, { expectedVersion });
+  }
 
-    const adjust = { id, delta, expectedVersion, note: reason, maxStock: LIMITS.maxStock, actor: actorOf(ctx) };
+  /**
+   * A counted quantity for one level, compare-and-set on the level's version
+   * (StockLevel.version, like Shopify's changeFromQuantity): a count taken
+   * while anything changed the level is refused, not applied over the change.
+   */
+  setOnHand(ctx: RequestContext, input: SetOnHandInput): Promise<Product> {
+    requireAdmin(ctx);
+    const onHand = requireInt("onHand", input.onHand, 0, LIMITS.maxStock);
+    const expectedLevelVersion = requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
+    return this.changeOnHand(ctx, { ...input, reason: input.reason ?? "CYCLE_COUNT" }, { onHand }, { expectedLevelVersion });
+  }
+
+  private async changeOnHand(
+    ctx: RequestContext,
+    input: { productId: string; locationId?: string | null; reason: string; note?: string | null },
+    change: OnHandChange,
+    versions: { expectedVersion?: number | null; expectedLevelVersion?: number | null },
+  ): Promise<Product> {
+    const id = requireUuid("productId", input.productId);
+    const adjustment = requireAdjustmentReason(input.reason);
+    const note = input.note == null ? null : requireText("note", input.note, 0, LIMITS.maxReasonLength) || null;
+    const locationId = await this.locations.forWrite(input.locationId);
+    await ensureLevel(this.prisma, id, locationId);
+    const adjust = {
+      id,
+      locationId,
+      change,
+      expectedVersion: versions.expectedVersion ?? null,
+      expectedLevelVersion: versions.expectedLevelVersion ?? null,
+      adjustment,
+      note,
+      maxStock: LIMITS.maxStock,
+      actor: actorOf(ctx),
+    };
     // A restock goes to the waitlist first, in the same transaction: nobody else sees the units before the line was served.
-    const result =
-      delta > 0
-        ? await this.prisma.$transaction(async (tx) => {
-            const r = await adjustStockAtomically(tx, adjust);
-            if (r.product) await offerToWaitlist(tx, [id], this.waitlistTtlSeconds);
-            return r;
-          })
-        : await adjustStockAtomically(this.prisma, adjust);
+    const result = await this.prisma.$transaction(async (tx) => {
+      const r = await adjustStockAtomically(tx, adjust);
+      if (r.product && r.delta! > 0) await offerToWaitlist(tx, [id], this.waitlistTtlSeconds);
+      return r;
+    });
     if (result.product) {
       this.outbox.committed();
       this.metrics.stockAdjusted();
       return result.product;
     }
-    // Refused: explain from the row as it was when the statement ran.
+    // Refused: explain from the rows as they were when the statement ran.
     const current = result.current;
     if (!current) throw new NotFoundError("Product", id);
-    if (expectedVersion !== null && current.version !== expectedVersion) {
+    if (!current.located) throw new ValidationError("locationId", "The location is deactivated");
+    if (versions.expectedVersion != null && current.version !== versions.expectedVersion) {
       this.metrics.versionConflict("Product");
-      throw new VersionConflictError("Product", id, expectedVersion, current.version);
+      throw new VersionConflictError("Product", id, versions.expectedVersion, current.version);
     }
+    if (versions.expectedLevelVersion != null && current.levelVersion !== versions.expectedLevelVersion) {
+      this.metrics.versionConflict("StockLevel");
+      throw new VersionConflictError("Product", id, versions.expectedLevelVersion, current.levelVersion);
+    }
+    const delta = result.delta ?? 0;
+    if (delta === 0) return (await this.byIds([id]))[0]!; // counted what was there: nothing to change
     if (current.stock + delta > LIMITS.maxStock) {
       throw new ValidationError("delta", `Stock cannot exceed ${LIMITS.maxStock}`);
     }
-    // A write-off can take only what is not held.
+    // A write-off can take only what is neither committed nor held.
     throw new InsufficientStockError(id, current.sku, -delta, current.available);
   }
 }

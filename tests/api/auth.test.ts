@@ -217,7 +217,7 @@ describe("customers", () => {
       [
         "adjustStock",
         `mutation($input: AdjustStockInput!) { adjustStock(input: $input) { __typename } }`,
-        { input: { productId: product.id, delta: 1000, reason: "free stuff" } },
+        { input: { productId: product.id, delta: 1000, reason: "RECEIVED", note: "free stuff" } },
       ],
       [
         "updateProduct",

@@ -266,7 +266,7 @@ describe("single lookups", () => {
   });
 
   it("Product.stock is described as on hand, not as what can be ordered (that is available)", async () => {
-    const res = await api.gql(`{ __type(name: "Product") { fields { name description } } }`);
+    const res = await api.gql(`{ __type(name: "Product") { fields(includeDeprecated: true) { name description } } }`);
     const stock = (res.data.__type.fields as { name: string; description: string | null }[]).find((f) => f.name === "stock")!;
     expect(stock.description).toMatch(/on hand/i);
     expect(stock.description).not.toMatch(/available to order/i);

@@ -24,6 +24,7 @@ import {
   type GraphQLObjectType,
 } from "graphql";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { ledgerMismatches } from "../../src/db/ledger.sql.js";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type Api } from "../support/api.js";
 import { expectTypename } from "../support/shop.js";
@@ -53,6 +54,8 @@ const tokens: string[] = [];
 const initialStock = new Map<string, number>();
 /** Successful adjustStock deltas per product global ID, from the answers. */
 const adjusted = new Map<string, number>();
+/** Products a setOnHand succeeded for. */
+const counted = new Set<string>();
 
 beforeAll(async () => {
   // Thousands of different documents from one anonymous address are a flood the rate limit now throttles
@@ -306,6 +309,8 @@ it(
           const { productId, delta } = op.args.input as { productId: string; delta: number };
           adjusted.set(productId, (adjusted.get(productId) ?? 0) + delta);
         }
+        // A count replaces the stock by what was counted: such a product's stock is checked against the ledger only.
+        if (op && json.data?.setOnHand?.__typename === "SetOnHandSuccess") counted.add((op.args.input as { productId: string }).productId);
       }
     }
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -326,7 +331,9 @@ it(
      WHERE o.status <> 'CANCELLED' GROUP BY i.product_id`,
     );
     const unitsSold = new Map(sold.map((r: { id: string; units: number }) => [encodeGlobalId("Product", r.id), r.units]));
+    expect(await ledgerMismatches(api.db.prisma), `seed ${SEED}: the ledger invariant`).toEqual([]);
     for (const id of ids.Product) {
+      if (counted.has(id)) continue;
       const { stock } = await api.stockOf(id);
       expect(stock, `seed ${SEED}: stock of ${id}`).toBe(initialStock.get(id)! + (adjusted.get(id) ?? 0) - (unitsSold.get(id) ?? 0));
     }

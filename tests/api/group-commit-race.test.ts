@@ -47,6 +47,10 @@ async function whileRowChanges<T>(
     const results = writes.map((o) => o());
     await lockWaiters(waiters);
     await lock.query(`UPDATE product SET ${change}, version = version + 1 WHERE id = $1`, [rowId(productGid)]);
+    // The same change at the product's one location (stock is the sum of its levels' on hand).
+    await lock.query(`UPDATE stock_level SET ${change.replace(/stock/g, "on_hand")}, version = version + 1 WHERE product_id = $1`, [
+      rowId(productGid),
+    ]);
     await lock.query("COMMIT");
     return await Promise.allSettled(results);
   } catch (err) {

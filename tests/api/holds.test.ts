@@ -130,7 +130,7 @@ describe("holds", () => {
     expect(
       (
         await api.admin(`mutation($i: AdjustStockInput!) { adjustStock(input: $i) { __typename } }`, {
-          i: { productId: p.id, delta: -1, reason: "t" },
+          i: { productId: p.id, delta: -1, reason: "DAMAGED" },
         })
       ).data,
     ).toEqual({ adjustStock: { __typename: "InsufficientStockError" } });

@@ -49,7 +49,7 @@ it("writes one event per stock change and order transition, each matching its pu
   const product = await api.createProduct({ stock: 10 }); // CREATED (TypeScript path)
   const placed = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]), "PlaceOrderSuccess"); // ORDER_PLACED (SQL path)
   await api.admin(`mutation($i: AdjustStockInput!) { adjustStock(input: $i) { __typename } }`, {
-    i: { productId: product.id, delta: 5, reason: "delivery" },
+    i: { productId: product.id, delta: 5, reason: "RECEIVED", note: "delivery" },
   }); // RESTOCK (SQL)
   await api.gql(
     `mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { __typename } }`,

@@ -95,7 +95,7 @@ async function asAdmin(query: string, name: string, input: Record<string, unknow
 }
 const create = (input: Record<string, unknown>) => asAdmin(CREATE, "createProduct", input);
 const update = (input: Record<string, unknown>) => asAdmin(UPDATE, "updateProduct", input);
-const adjust = (input: Record<string, unknown>) => asAdmin(ADJUST, "adjustStock", { reason: "test", ...input });
+const adjust = (input: Record<string, unknown>) => asAdmin(ADJUST, "adjustStock", { reason: "CORRECTION", ...input });
 
 /** The product row as stored, by global ID. */
 async function row(id: string) {
@@ -254,12 +254,16 @@ describe("updateProduct", () => {
 describe("adjustStock", () => {
   it("restocks and writes off relative to the current stock, bumping the version and logging each change", async () => {
     const p = await api.createProduct({ stock: 10 });
-    expect(await adjust({ productId: p.id, delta: 5, reason: "delivery 4711" })).toMatchObject({
+    expect(await adjust({ productId: p.id, delta: 5, reason: "RECEIVED", note: "delivery 4711" })).toMatchObject({
       __typename: "AdjustStockSuccess",
       product: { id: p.id, stock: 15, version: 1 },
     });
-    expect(await adjust({ productId: p.id, delta: -12, reason: "damaged" })).toMatchObject({ product: { stock: 3, version: 2 } });
-    expect(await adjust({ productId: p.id, delta: -3, reason: "lost" })).toMatchObject({ product: { stock: 0, version: 3 } });
+    expect(await adjust({ productId: p.id, delta: -12, reason: "DAMAGED", note: "damaged" })).toMatchObject({
+      product: { stock: 3, version: 2 },
+    });
+    expect(await adjust({ productId: p.id, delta: -3, reason: "SHRINKAGE", note: "lost" })).toMatchObject({
+      product: { stock: 0, version: 3 },
+    });
     expect(await row(p.id)).toMatchObject({ stock: 0, version: 3 });
     const events = await stockEvents(p.id);
     expect(events.map((e) => [e.reason, e.delta, e.stock, e.version, e.note ?? null])).toEqual([
@@ -302,7 +306,7 @@ describe("adjustStock", () => {
     ["delta 0", { delta: 0 }, "delta"],
     ["a huge delta", { delta: 1_000_001 }, "delta"],
     ["a huge negative delta", { delta: -1_000_001 }, "delta"],
-    ["an empty reason", { reason: " " }, "reason"],
+    ["a note over 200 characters", { note: "x".repeat(201) }, "note"],
     ["a malformed productId", { productId: "xyz" }, "productId"],
     ["a negative expectedVersion", { expectedVersion: -1 }, "expectedVersion"],
   ])("refuses %s with a ValidationError and changes nothing", async (_what, patch, field) => {
@@ -367,6 +371,7 @@ describe("adjustStock while another transaction changes the stock", () => {
     try {
       await other.query("BEGIN");
       await other.query("UPDATE product SET stock = stock + 2, version = version + 1 WHERE id = $1", [dbId(product.id)]);
+      await other.query("UPDATE stock_level SET on_hand = on_hand + 2, version = version + 1 WHERE product_id = $1", [dbId(product.id)]);
       const writeOff = adjust({ productId: product.id, delta: -1 });
       // The write-off is queued on the row lock before the restock commits.
       for (let i = 0; i < 200; i++) {
@@ -391,7 +396,7 @@ describe("admin only", () => {
     [
       ["createProduct", CREATE, { input: validInput() }],
       ["updateProduct", UPDATE, { input: { id: productId, expectedVersion: 0, name: "Hijacked" } }],
-      ["adjustStock", ADJUST, { input: { productId, delta: -1, reason: "theft" } }],
+      ["adjustStock", ADJUST, { input: { productId, delta: -1, reason: "SHRINKAGE" } }],
     ] as const;
 
   const cases: [string, () => Promise<Record<string, string>>, string][] = [
@@ -422,7 +427,7 @@ describe("admin only", () => {
     ] as const) {
       const upd = await api.gql(UPDATE, { input: { id: "malformed", expectedVersion: 0, name: "x" } }, headers);
       expect(upd.errors?.[0]?.extensions?.code, `updateProduct ${code}`).toBe(code);
-      const adj = await api.gql(ADJUST, { input: { productId: "malformed", delta: 1, reason: "x" } }, headers);
+      const adj = await api.gql(ADJUST, { input: { productId: "malformed", delta: 1, reason: "OTHER" } }, headers);
       expect(adj.errors?.[0]?.extensions?.code, `adjustStock ${code}`).toBe(code);
     }
   });

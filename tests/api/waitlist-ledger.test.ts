@@ -126,7 +126,12 @@ describe("stock ledger", () => {
         }
         case 6:
           await api.admin(`mutation($i: AdjustStockInput!) { adjustStock(input: $i) { __typename } }`, {
-            i: { productId: products[rand(products.length)]!.id, delta: rand(2) ? 1 + rand(4) : -(1 + rand(3)), reason: "mix" },
+            i: {
+              productId: products[rand(products.length)]!.id,
+              delta: rand(2) ? 1 + rand(4) : -(1 + rand(3)),
+              reason: "OTHER",
+              note: "mix",
+            },
           });
           return;
         default:

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from "../../src/db/database.js";
 import { placeOrdersBatch } from "../../src/db/order.sql.js";
 import { consumeHold, endHold, reserveAtomically } from "../../src/db/hold.sql.js";
 import { adjustStockAtomically, restoreOrderStock } from "../../src/db/stock.sql.js";
+import { openingMovements } from "../../src/db/ledger.sql.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "stockwire-pglite-writes-"));
 let db: Database;
@@ -27,11 +28,19 @@ describe("stock writes on PGlite", () => {
     const { prisma } = db;
     const customer = await prisma.customer.create({ data: { email: "pglite@example.com", name: "P" } });
     const product = await prisma.product.create({ data: { sku: "PGL-1", name: "P", priceCents: 100, currency: "EUR", stock: 0 } });
-    await prisma.stockMovement.create({
-      data: { productId: product.id, deltaOnHand: 0, deltaReserved: 0, reason: "CREATED", actor: "admin", versionAfter: 0 },
-    });
+    await openingMovements(prisma, product.id, "admin");
+    const [level] = await prisma.stockLevel.findMany({ where: { productId: product.id } });
     const adjust = (delta: number) =>
-      adjustStockAtomically(prisma, { id: product.id, delta, expectedVersion: null, note: "t", maxStock: 1000, actor: "admin" });
+      adjustStockAtomically(prisma, {
+        id: product.id,
+        locationId: level!.locationId,
+        change: { delta },
+        expectedVersion: null,
+        adjustment: "CORRECTION",
+        note: "t",
+        maxStock: 1000,
+        actor: "admin",
+      });
 
     expect((await adjust(10)).product?.stock).toBe(10);
     const lines = [{ productId: product.id, quantity: 2 }];

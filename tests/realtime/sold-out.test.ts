@@ -94,6 +94,7 @@ describe("sold-out short cut", () => {
       await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
       // An operator puts stock back by hand: no event, so the stream still says 0.
       await sql.query("UPDATE product SET stock = 5 WHERE id = $1", [id]);
+      await sql.query("UPDATE stock_level SET on_hand = 5 WHERE product_id = $1", [id]);
       await new Promise((r) => setTimeout(r, 400));
       expectTypename(await shop2.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "PlaceOrderSuccess");
     } finally {

@@ -38,7 +38,8 @@ export interface Shop {
     description?: string;
   }): Promise<Product>;
   placeOrder(token: string, items: OrderLine[], idempotencyKey?: string): Promise<PlaceOrderResult>;
-  adjustStock(productId: string, delta: number, reason?: string): Promise<{ stock: number; version: number }>;
+  /** A restock (RECEIVED) or write-off (CORRECTION) at the default location, with `note` for the ledger. */
+  adjustStock(productId: string, delta: number, note?: string): Promise<{ stock: number; version: number }>;
   updateOrderStatus(orderId: string, status: OrderStatus, expectedVersion: number): Promise<UpdateOrderStatusResult>;
   stockOf(productId: string): Promise<{ stock: number; version: number }>;
 }
@@ -96,8 +97,9 @@ export async function shop(gql: GraphQLClient): Promise<Shop> {
     async placeOrder(token, items, idempotencyKey = unique("order")) {
       return dataOf("placeOrder", await gql(PLACE_ORDER, { input: { items, idempotencyKey } }, bearer(token))).placeOrder;
     },
-    async adjustStock(productId, delta, reason = "test") {
-      const r = dataOf("adjustStock", await admin(ADJUST_STOCK, { input: { productId, delta, reason } })).adjustStock;
+    async adjustStock(productId, delta, note = "test") {
+      const reason = delta > 0 ? "RECEIVED" : "CORRECTION";
+      const r = dataOf("adjustStock", await admin(ADJUST_STOCK, { input: { productId, delta, reason, note } })).adjustStock;
       if (r.__typename !== "AdjustStockSuccess") throw new Error(`adjustStock: ${JSON.stringify(r)}`);
       return { stock: r.product.stock, version: r.product.version };
     },

@@ -57,7 +57,14 @@ export class AdminPanel {
     try {
       const { adjustStock } = await request(
         AdjustStockMutation,
-        { input: { productId: product.value, delta: change, reason: reason.value.trim() || "demo" } },
+        {
+          input: {
+            productId: product.value,
+            delta: change,
+            reason: change > 0 ? "RECEIVED" : "CORRECTION",
+            note: reason.value.trim() || "demo",
+          },
+        },
         this.token,
       );
       if (adjustStock.__typename === "AdjustStockSuccess") {

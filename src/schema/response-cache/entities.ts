@@ -33,6 +33,8 @@ export interface MutationTouch {
   all?: boolean;
 }
 
+// Argument values as the schema validated them (each mutation's input type); read by name below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Args = Record<string, any>;
 const lines = (items: unknown): CacheEntity[] => (Array.isArray(items) ? items.map((l: Args) => product(l.productId)) : []);
 
