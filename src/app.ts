@@ -32,7 +32,7 @@ import { useWebDemo } from "./demo/web-demo.js";
 import { useDemoSession } from "./demo/demo-session.js";
 import { graphiqlOptions, useGraphiQL } from "./demo/graphiql.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
-import { fanoutSocketStream, servedByFanout, useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
+import { useLiveFanout, type LiveSocket } from "./fanout/use-live-fanout.js";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 import { createLog, yogaLogger, type Logger } from "./observability/log.js";
@@ -289,11 +289,11 @@ export function buildApp(deps: AppDeps): App {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above, and the fields let go below are not optional in ExecutionArgs
       subscribe: async (args: any) => {
         const result = await args.rootValue.subscribe(args);
-        if (!servedByFanout(args.contextValue)) return result;
+        const own = (args.contextValue as { liveSocket?: LiveSocket }).liveSocket?.served;
+        if (!own) return result;
         // A fan-out subscription is served without these: let them go (memory per socket).
-        const own = fanoutSocketStream(args.contextValue);
         for (const key of ["contextValue", "rootValue", "document", "variableValues"]) args[key] = undefined;
-        return own ?? result;
+        return own;
       },
       // A bad token (in connection_init or the upgrade request) closes the connection with 4403 before any operation.
       onConnect: async (ctx) => {
@@ -359,7 +359,7 @@ export function buildApp(deps: AppDeps): App {
           return [err instanceof GraphQLError ? err : new GraphQLError("Unexpected error.")];
         }
         // Lets the fan-out write this operation's stockChanged frames to the socket itself.
-        const liveSocket: LiveSocket = { socket: ctx.extra.socket, id, address: addressOf(ctx.extra.request) };
+        const liveSocket: LiveSocket = { socket: ctx.extra.socket, id, address: addressOf(ctx.extra.request), served: undefined };
         Object.assign(contextValue, { liveSocket });
         return {
           schema,
