@@ -18,7 +18,7 @@ const FLOORS = [
   ["services"],
   ["schema"],
   ["fanout", "protection"],
-  ["app.ts", "demo"],
+  ["app.ts", "app", "demo"],
   ["process.ts", "pipeline-thread.ts", "main.ts"],
 ];
 

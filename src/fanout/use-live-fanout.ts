@@ -1,8 +1,10 @@
 // The envelop plugin that hands stockChanged subscriptions to the shared
 // fan-out. Setting up a subscription still runs Yoga's whole pipeline (parse,
 // validate with the limits, context and auth, complexity, the resolver that
-// checks the products): only then is graphql-js' per-subscriber stream
-// dropped, before it starts, and the fan-out serves the subscriber instead.
+// checks the products): the resolver hands its validated request to the
+// context's `live` (a LiveHandoff, schema/context.ts) this plugin put there,
+// then graphql-js' per-subscriber stream is dropped, before it starts, and
+// the fan-out serves the subscriber instead.
 // Over graphql-ws it writes frames to the socket itself, so the stream handed
 // back to graphql-ws never yields and only ends; over SSE it yields the
 // shared results.
@@ -11,7 +13,7 @@ import type { Plugin } from "graphql-yoga";
 import type { WebSocket } from "ws";
 import { Repeater, SlidingBuffer } from "@repeaterjs/repeater";
 import type { ServerResponse } from "node:http";
-import type { GraphQLContext } from "../schema/context.js";
+import type { GraphQLContext, LiveHandoff } from "../schema/context.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import type { LiveFanout } from "./live-fanout.js";
 import { HIGH_WATER_BYTES, type Delivery, type Target } from "./subscriber.js";
@@ -22,6 +24,12 @@ export interface LiveSocket {
   /** The graphql-ws operation id. */
   id: string;
   address: string;
+  /**
+   * Set by the fan-out when it serves this operation: its own stream, which
+   * graphql-ws can take instead of the plugin layers envelop wrapped around it
+   * (those would only ever see it end, as it never yields, and cost memory per socket).
+   */
+  served?: FanoutSocketStream;
 }
 
 /** Over HTTP (SSE), Yoga's context carries Node's response (the node server context). */
@@ -31,60 +39,42 @@ export function useLiveFanout(fanout: LiveFanout): Plugin {
   return {
     onSubscribe({ subscribeFn, setSubscribeFn }) {
       setSubscribeFn(async (args) => {
-        const result = await subscribeFn(args);
         const ctx = args.contextValue as Context;
-        const feed = ctx.stockFeed;
-        if (!feed || !isAsyncIterable(result)) return result;
-        // Never iterated (the feed has no items of its own: services/live.service.ts): nothing to undo.
+        const handoff = new Handoff();
+        ctx.live = handoff;
+        const result = await subscribeFn(args);
+        const request = handoff.request;
+        if (!request || !isAsyncIterable(result)) return result;
+        // Never iterated (the hand-off's stream has no items of its own): nothing to undo.
         await (result as AsyncGenerator).return?.(undefined);
         const admin = ctx.viewer.kind === "admin";
         const liveSocket = ctx.liveSocket;
         const response = ctx.res;
         // The request context is not used again (shared executions have their own): keep no copy per
         // socket. Set to undefined, not deleted: deleting turns the object into a (larger) dictionary.
-        for (const key of ["request", "params", "connectionParams", "liveSocket", "loaders", "stockFeed"]) {
+        for (const key of ["request", "params", "connectionParams", "loaders", "live"]) {
           (ctx as unknown as Record<string, unknown>)[key] = undefined;
         }
-        // Only the request goes on.
-        const { request } = feed;
-        if (liveSocket) {
-          const stream = await overSocket(fanout, request, args, admin, liveSocket);
-          served.set(ctx, stream);
-          return stream;
-        }
-        served.set(ctx, undefined);
+        if (liveSocket) return (liveSocket.served = await overSocket(fanout, request, args, admin, liveSocket));
         return overStream(fanout, request, args, admin, response);
       });
     },
   };
 }
 
-// Operation context -> the stream the fan-out serves it with over graphql-ws (undefined over SSE).
-const served = new WeakMap<object, FanoutSocketStream | undefined>();
+/** One subscription's hand-off: the stockChanged resolver leaves its request here. */
+class Handoff implements LiveHandoff {
+  request: StockWatchRequest | undefined = undefined;
 
-/** True for the context of an operation the fan-out serves (its per-operation state is no longer needed). */
-export const servedByFanout = (contextValue: unknown): boolean =>
-  typeof contextValue === "object" && contextValue !== null && served.has(contextValue);
-
-/**
- * Runs `fn` when `stream` (a subscription's result, as envelop's onSubscribeResult
- * sees it) ends, if it is a fan-out stream over graphql-ws; false otherwise. Those
- * reach graphql-ws without envelop's wrappers (below), so envelop's onEnd never runs
- * for them.
- */
-export function whenFanoutStreamEnds(stream: unknown, fn: () => void): boolean {
-  if (!(stream instanceof FanoutSocketStream)) return false;
-  stream.onEnd(fn);
-  return true;
+  serve(request: StockWatchRequest): AsyncIterable<never> {
+    this.request = request;
+    return replaced;
+  }
 }
 
-/**
- * The fan-out's own stream for a graphql-ws operation it serves: graphql-ws can
- * take it instead of the plugin layers envelop wrapped around it, which would
- * only ever see it end (it never yields), and cost memory per socket.
- */
-export const fanoutSocketStream = (contextValue: unknown): AsyncIterableIterator<never> | undefined =>
-  typeof contextValue === "object" && contextValue !== null ? served.get(contextValue) : undefined;
+const replaced: AsyncIterable<never> = {
+  [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("a stockChanged stream the fan-out took over was iterated")) }),
+};
 
 const tokenExpired = () =>
   new GraphQLError("Your token expired: subscribe again with a fresh one", { extensions: { code: "UNAUTHENTICATED" } });
@@ -107,7 +97,7 @@ const done = { done: true, value: undefined } as IteratorResult<never>;
  * operation's `error`, code kept). Plugins whose envelop onEnd it bypasses
  * register with onEnd.
  */
-class FanoutSocketStream implements AsyncIterableIterator<never> {
+export class FanoutSocketStream implements AsyncIterableIterator<never> {
   private readonly ended: Promise<IteratorResult<never>>;
   private settle!: (r: IteratorResult<never>) => void;
   private fail!: (e: unknown) => void;

@@ -1,7 +1,7 @@
 // GET /ready, one implementation for the API (Yoga's useReadinessCheck in
-// app.ts) and for the METRICS_PORT listener of relay- and bridge-only
-// processes (process.ts): 200 when every backend check answers within the
-// timeout, else 503 naming the failing ones. Anyone can call it, so it says
+// app/operator-endpoints.ts) and for the METRICS_PORT listener of relay- and
+// bridge-only processes (process.ts): 200 when every backend check answers
+// within the timeout, else 503 naming the failing ones. Anyone can call it, so it says
 // which component failed and since when, never why: a driver's message names
 // hosts, ports and client libraries. The cause goes to the log, once when a
 // component starts failing (and once when it answers again), not per probe.

@@ -1,9 +1,10 @@
 // The HTTP body limit (413), in place of Yoga's maxRequestBodySize. Yoga's
-// wraps every body in a TransformStream and a new Request to count its bytes:
-// ~4% of the API's CPU per order in a profile of the order path. A request
-// that came over Node's HTTP server with a Content-Length needs no counting,
-// because Node's parser reads exactly that many bytes as the body; only
-// bodies without one (chunked, or built in process) are counted as Yoga does.
+// wraps every body in a TransformStream and a new Request to count its bytes,
+// which showed in a profile of the order path (BENCHMARKS.md, "Figures behind
+// the code"). A request that came over Node's HTTP server with a
+// Content-Length needs no counting, because Node's parser reads exactly that
+// many bytes as the body; only bodies without one (chunked, or built in
+// process) are counted as Yoga does.
 // Hand-rolled because Yoga has no option to skip its wrapper.
 import type { IncomingMessage } from "node:http";
 import { createGraphQLError } from "graphql-yoga";
@@ -53,4 +54,17 @@ function counted(request: Request, limit: number, fetchAPI: { Request: typeof Re
     body,
     duplex: "half",
   } as RequestInit);
+}
+
+/**
+ * A 413 is sent before the body was read (the rest of it is still on the wire):
+ * `Connection: close`, so the client does not send its next request on that
+ * socket, which Node would otherwise keep waiting on and then reset.
+ */
+export function useCloseAfterTooLarge(): Plugin {
+  return {
+    onResponse({ response }) {
+      if (response.status === 413) response.headers.set("connection", "close");
+    },
+  };
 }

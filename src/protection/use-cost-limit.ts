@@ -18,7 +18,7 @@ import type { Viewer } from "../auth/viewer.js";
 import type { Charge, CostBuckets, ThrottleStatus } from "./cost-buckets.js";
 import { actualCost, documentCost, requestedCost, unparsableDocumentCost } from "./query-cost.js";
 import { documentSize } from "../schema/document-size.js";
-import { whenFanoutStreamEnds } from "../fanout/use-live-fanout.js";
+import { FanoutSocketStream } from "../fanout/use-live-fanout.js";
 import { COMPLEXITY_LIMIT } from "../schema/complexity.js";
 
 export interface CostLimitOptions {
@@ -204,7 +204,7 @@ export function useCostLimit(opts: CostLimitOptions): Plugin<GraphQLContext> {
         onSubscribeResult: ({ result }) => {
           if (!isAsyncIterable(result)) return release();
           // The fan-out hands graphql-ws its own stream, past envelop's onEnd: it says itself when it ends.
-          if (whenFanoutStreamEnds(result, release)) return;
+          if (result instanceof FanoutSocketStream) return result.onEnd(release);
           return { onEnd: release };
         },
       };

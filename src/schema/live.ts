@@ -70,9 +70,9 @@ builder.subscriptionType({
       },
       subscribe: async (_root, args, ctx) => {
         const ids = args.productIds.map((gid) => expectGlobalId("Product", String(gid)));
-        const feed = await ctx.services.live.stockChanges(ctx, ids, { maxUpdatesPerSecond: args.maxUpdatesPerSecond });
-        ctx.stockFeed = feed;
-        return withCodedErrors(feed);
+        const request = await ctx.services.live.stockChanges(ctx, ids, { maxUpdatesPerSecond: args.maxUpdatesPerSecond });
+        if (!ctx.live) throw new Error("stockChanged is served by the live fan-out (fanout/use-live-fanout.ts), which is not installed");
+        return ctx.live.serve(request);
       },
       resolve: (change) => change,
     }),

@@ -2,7 +2,7 @@
 // Known domain errors keep their message and get a code; anything else is
 // masked by Yoga ("Unexpected error.") and only logged, so no stack trace,
 // SQL or internal detail reaches a client.
-import { GraphQLError } from "graphql";
+import { GraphQLError, type ExecutionResult } from "graphql";
 import { maskError as yogaMaskError, type YogaServerOptions } from "graphql-yoga";
 import * as E from "../errors/domain-errors.js";
 import { isDatabaseUnreachable } from "../db/errors.js";
@@ -107,4 +107,12 @@ export function clientErrorCode(error: unknown): string | undefined {
   const status = (error.extensions?.http as { status?: number } | undefined)?.status;
   if (typeof code === "string" && CLIENT_CODES.has(code)) return code;
   return status && status >= 400 && status < 500 ? String(code ?? status) : undefined;
+}
+
+/** An execution result with its errors masked as Yoga masks them (for executions outside Yoga: the shared fan-out's). */
+export function maskResult(result: ExecutionResult | Promise<ExecutionResult>): ExecutionResult | Promise<ExecutionResult> {
+  if ("then" in result) return result.then(maskResult);
+  return result.errors
+    ? { ...result, errors: result.errors.map((e) => maskError!(e, "Unexpected error.", false) as GraphQLError) }
+    : result;
 }

@@ -1,8 +1,8 @@
 // Live stock and order status for subscriptions. Stock comes from the
 // process-wide StockHub (one pub/sub subscription per product); a stock
-// subscription is a StockFeed: its validated request, which the shared
-// fan-out (src/fanout) serves for all subscribers at once, over graphql-ws
-// and SSE alike. Order status is a per-subscriber live feed.
+// subscription is its validated request, which the shared fan-out
+// (src/fanout) serves for all subscribers at once, over graphql-ws and SSE
+// alike. Order status is a per-subscriber live feed.
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import { expiresAt, type RequestContext } from "../auth/viewer.js";
@@ -27,17 +27,6 @@ export interface StockWatchRequest {
   expiresAt?: number;
 }
 
-/**
- * A validated stockChanged subscription. Only its request is used: the fan-out
- * takes it over before anything iterates the stream, so the stream has no
- * items of its own and fails if iterated (the fan-out plugin is missing).
- */
-export interface StockFeed extends AsyncIterable<never> {
-  request: StockWatchRequest;
-}
-
-const notServed = new Error("stockChanged is served by the live fan-out (fanout/use-live-fanout.ts), which is not installed");
-
 export interface OrderStatusChange {
   order: OrderRow;
   status: OrderStatus;
@@ -59,7 +48,11 @@ export class LiveService {
     this.stock = stock ?? new StockHub(pubsub, products);
   }
 
-  async stockChanges(ctx: RequestContext, productIds: string[], opts: { maxUpdatesPerSecond?: number | null } = {}): Promise<StockFeed> {
+  async stockChanges(
+    ctx: RequestContext,
+    productIds: string[],
+    opts: { maxUpdatesPerSecond?: number | null } = {},
+  ): Promise<StockWatchRequest> {
     const ids = [...new Set(productIds)];
     if (ids.length === 0) throw new ValidationError("productIds", "Subscribe to at least one product");
     if (ids.length > MAX_SUBSCRIBED_PRODUCTS) {
@@ -70,11 +63,7 @@ export class LiveService {
     const current = await this.stock.current(ids);
     const missing = current.findIndex((c) => !c);
     if (missing >= 0) throw new NotFoundError("Product", ids[missing]!);
-    const request: StockWatchRequest = { productIds: ids, maxUpdatesPerSecond: rate, expiresAt: expiresAt(ctx) };
-    return {
-      request,
-      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(notServed) }),
-    };
+    return { productIds: ids, maxUpdatesPerSecond: rate, expiresAt: expiresAt(ctx) };
   }
 
   async orderStatusChanges(ctx: RequestContext, orderId: string): Promise<AsyncIterable<OrderStatusChange>> {
