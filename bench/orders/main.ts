@@ -45,8 +45,19 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   );
   await pool.query(
     `INSERT INTO product (sku, name, price_cents, currency, stock)
-     VALUES ('BENCH-HOT', 'Hot product', 2500, 'EUR', $1), ('BENCH-FLASH', 'Flash sale product', 1999, 'EUR', $2)`,
+     VALUES ('BENCH-HOT', 'Hot product', 2500, 'EUR', $1), ('BENCH-FLASH', 'Flash sale product', 1999, 'EUR', $2),
+       ('BENCH-HOT3', 'Hot product at three locations', 2500, 'EUR', $1)`,
     [BIG_STOCK, opts.flashUnits],
+  );
+  // BENCH-HOT3's stock in three parts at three locations (the migration's default, priority 0, and two more):
+  // every order's allocation weighs three levels under the product's lock.
+  await pool.query(
+    `WITH more AS (
+       INSERT INTO location (code, name, priority) VALUES ('bench-2', 'Bench 2', 1), ('bench-3', 'Bench 3', 2) RETURNING id
+     ), hot3 AS (SELECT id FROM product WHERE sku = 'BENCH-HOT3'),
+     moved AS (UPDATE stock_level SET on_hand = on_hand - 2 * ($1::int / 3) WHERE product_id = (SELECT id FROM hot3) RETURNING 1)
+     INSERT INTO stock_level (product_id, location_id, on_hand) SELECT (SELECT id FROM hot3), id, $1::int / 3 FROM more`,
+    [BIG_STOCK],
   );
   await pool.query(
     `INSERT INTO customer (email, name)
@@ -56,8 +67,9 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   await pool.query("VACUUM ANALYZE");
   const productRows = (await pool.query<{ id: string; sku: string; stock: number }>("SELECT id, sku, stock FROM product")).rows;
   const initialStock = new Map(productRows.map((p) => [p.id, p.stock]));
-  const spread = productRows.filter((p) => p.sku !== "BENCH-HOT" && p.sku !== "BENCH-FLASH").map((p) => p.id);
+  const spread = productRows.filter((p) => !["BENCH-HOT", "BENCH-FLASH", "BENCH-HOT3"].includes(p.sku)).map((p) => p.id);
   const hot = productRows.find((p) => p.sku === "BENCH-HOT")!.id;
+  const hot3 = productRows.find((p) => p.sku === "BENCH-HOT3")!.id;
   const flash = productRows.find((p) => p.sku === "BENCH-FLASH")!.id;
   const customerIds = (await pool.query<{ id: string }>("SELECT id FROM customer")).rows.map((r) => r.id);
   log(`seeded ${spread.length} + 2 products, ${customerIds.length} customers`);
@@ -114,6 +126,11 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     { name: "raw SQL (a) classic tx, hot", op: ops.classicOrder(() => hot) },
     { name: "raw SQL (b) single statement, hot", op: ops.singleStatementOrder(() => hot) },
     { name: "raw SQL (c) batched, hot", op: ops.batchedOrder(() => hot, sizesOf("GraphQL placeOrder, hot")) },
+    { name: "GraphQL placeOrder, hot at 3 locations", op: ops.graphqlOrder(() => hot3) },
+    {
+      name: "raw SQL (c) batched, hot at 3 locations",
+      op: ops.batchedOrder(() => hot3, sizesOf("GraphQL placeOrder, hot at 3 locations")),
+    },
     // The hold path beside the order path (issue 13): a hold is one statement, not group-committed.
     ...(opts.holds
       ? [
