@@ -13,7 +13,14 @@
 // document with two operations ran the plan of whichever was asked for first,
 // for the other too (charged for one, executing the other).
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
-import { getOperationAST, getVariableValues, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
+import {
+  execute as executeInGraphqlJs,
+  getOperationAST,
+  getVariableValues,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from "graphql";
 import { makeExecute, type Plugin } from "graphql-yoga";
 import { documentSize } from "./document-size.js";
 
@@ -36,9 +43,15 @@ export function useCompiledExecution(maxFields: number): Plugin {
     return plan;
   }
 
-  const execute = makeExecute(
-    (args) => planFor(args)!.query(args.rootValue, args.contextValue, args.variableValues) as ExecutionResult | Promise<ExecutionResult>,
-  );
+  // Plugins after this one may execute another document than the one judged in onExecute (the
+  // response cache adds __typename and id to every selection set): judged again here, and run in
+  // graphql-js when that one is not to be compiled.
+  const execute = makeExecute((args) => {
+    const plan = planFor(args);
+    return plan
+      ? (plan.query(args.rootValue, args.contextValue, args.variableValues) as ExecutionResult | Promise<ExecutionResult>)
+      : executeInGraphqlJs(args);
+  });
 
   return {
     onExecute({ args, setExecuteFn }) {
