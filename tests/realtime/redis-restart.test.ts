@@ -4,9 +4,9 @@
 // changes keep flowing. Two faults: Redis itself restarting (empty, as after a
 // crash), and one instance cut off while Redis and the bridge carry on. Uses a
 // Redis of its own: the shared one serves the test files running beside this.
-import net from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tcpProxy } from "../support/tcp-proxy.js";
 import { startRedis } from "../../infra/services/redis.js";
 import type { StartedService } from "../../infra/services/process.js";
 import { channelName } from "../../src/realtime/pubsub.js";
@@ -61,37 +61,6 @@ function subscribed(url: string, token: string, productId: string): Subscription
   return sub;
 }
 
-/** A TCP proxy to Redis that can cut its clients off (and refuse them) while Redis itself stays up. */
-async function redisProxy(target: URL) {
-  const sockets = new Set<net.Socket>();
-  let cut = false;
-  const server = net.createServer((client) => {
-    if (cut) return client.destroy();
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      sockets.add(a);
-      a.pipe(b);
-      a.on("error", () => b.destroy());
-      a.on("close", () => (b.destroy(), sockets.delete(a)));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(resolve))));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cut() {
-      cut = true;
-      sockets.forEach((s) => s.destroy());
-    },
-    restore() {
-      cut = false;
-    },
-  };
-}
-
 describe("Redis restart", () => {
   it("subscribers end up on the current stock after Redis comes back, and later changes keep flowing", async () => {
     const instance = await (await stack("redis-restart")).start(["api", "relay", "bridge"]);
@@ -139,7 +108,8 @@ describe("Redis restart", () => {
 
   it("an instance cut off from Redis while events flow re-reads the current stock when it reconnects (CURRENT resync)", async () => {
     // The bridge talks to Redis directly; the API instance through a proxy that can cut it off.
-    const proxy = await redisProxy(new URL(redis.url));
+    const proxy = await tcpProxy(new URL(redis.url));
+    cleanups.push(() => proxy.close());
     const s = await stack("redis-resync");
     await s.start(["relay", "bridge"]);
     const instance = await s.start(["api"], proxy.url);

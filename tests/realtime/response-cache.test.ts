@@ -4,8 +4,8 @@
 // it (the time from A's response until B answers the new version is printed, p50/p99), for stock
 // changes and for product updates (which carry no stock event); cut off from Redis, B answers from
 // the database (no stale answer, /ready degraded) and caches again once Redis is back.
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { kafkaBrokers, redisUrl } from "../support/services.js";
 import { eventually, shopAt, startInstance, stockwireEnv, streamNames, type Instance } from "../support/stockwire.js";
@@ -17,12 +17,13 @@ let a: Instance;
 let b: Instance;
 let viaA: Shop;
 let anonB: GraphQLClient;
-let proxy: Awaited<ReturnType<typeof redisProxy>>;
+let proxy: TcpProxy;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  proxy = await redisProxy(new URL(redisUrl()));
+  proxy = await tcpProxy(new URL(redisUrl()));
+  cleanups.push(() => proxy.close());
   const names = streamNames("response-cache");
   const env = (redis: string, roles: ("api" | "relay" | "bridge")[]) =>
     stockwireEnv({ databaseUrl: database.url, redisUrl: redis, kafkaBrokers: kafkaBrokers() }, names, roles);
@@ -118,34 +119,3 @@ describe("response cache on two instances", () => {
     await untilB(product.id, (r) => r.version === version, await readB(product.id).catch(() => ({ version: version - 1 }) as Read));
   });
 });
-
-/** A TCP proxy to Redis that can cut its clients off (and refuse them) while Redis itself stays up. */
-async function redisProxy(target: URL) {
-  const sockets = new Set<net.Socket>();
-  let cut = false;
-  const server = net.createServer((client) => {
-    if (cut) return client.destroy();
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const [x, y] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      sockets.add(x);
-      x.pipe(y);
-      x.on("error", () => y.destroy());
-      x.on("close", () => (y.destroy(), sockets.delete(x)));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(resolve))));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cut() {
-      cut = true;
-      sockets.forEach((s) => s.destroy());
-    },
-    restore() {
-      cut = false;
-    },
-  };
-}
