@@ -93,8 +93,9 @@ export function ledgerMismatches(db: DbClient): Promise<LedgerMismatch[]> {
       FROM stock_level s FULL JOIN sums m ON m.product_id = s.product_id AND m.location_id = s.location_id
     ),
     totals AS (
-      SELECT p.id AS product_id, p.stock, p.reserved,
+      SELECT p.id AS product_id, p.stock, p.committed, p.reserved,
         coalesce(sum(s.on_hand) FILTER (WHERE l.active AND l.fulfils_orders), 0)::int AS on_hand,
+        coalesce(sum(s.committed) FILTER (WHERE l.active AND l.fulfils_orders), 0)::int AS level_committed,
         coalesce(sum(s.reserved) FILTER (WHERE l.active AND l.fulfils_orders), 0)::int AS held
       FROM product p LEFT JOIN stock_level s ON s.product_id = p.id LEFT JOIN location l ON l.id = s.location_id
       GROUP BY p.id
@@ -107,7 +108,8 @@ export function ledgerMismatches(db: DbClient): Promise<LedgerMismatch[]> {
     WHERE x.ledger <> x.current
     UNION ALL
     SELECT product_id, NULL, x.what, x.levels, x.product
-    FROM totals CROSS JOIN LATERAL (VALUES ('product.stock', on_hand, stock), ('product.reserved', held, reserved)) AS x(what, levels, product)
+    FROM totals CROSS JOIN LATERAL (VALUES ('product.stock', on_hand, stock), ('product.committed', level_committed, committed),
+      ('product.reserved', held, reserved)) AS x(what, levels, product)
     WHERE x.levels <> x.product
     ORDER BY 1, 2, 3`;
 }
