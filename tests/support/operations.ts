@@ -147,6 +147,7 @@ export const STOCK_CHANGED = graphql(`
         id
       }
       stock
+      available
       version
       delta
       reason
