@@ -1,6 +1,6 @@
 // Holds as single statements, in the shape of placeOrder's (order.sql.ts):
 // lock the products in id order, judge against what is available (stock minus
-// unexpired holds, see ledger.sql.ts), write the hold, product.reserved, the
+// committed and unexpired holds, see ledger.sql.ts), write the hold, product.reserved, the
 // ledger rows and the stock-changed events together, and report what was seen
 // under the locks so a refusal can be explained. A hold's lines never change
 // after it is placed, so statements that end a hold read them unlocked, then
@@ -276,7 +276,7 @@ export async function lapsedReservedByProduct(db: Db, productIds: readonly strin
   return new Map(rows.map((r) => [r.product_id, r.quantity]));
 }
 
-/** Locks the product and tells what is available now (stock minus unexpired holds); null if it does not exist. */
+/** Locks the product and tells what is available now (stock minus committed and unexpired holds); null if it does not exist. */
 export async function lockAvailable(tx: DbTransaction, productId: string): Promise<number | null> {
   const [row] = await tx.$queryRaw<{ available: number }[]>`
     WITH locked AS (SELECT id, stock, committed, reserved FROM product WHERE id = ${productId}::uuid FOR UPDATE),${HELD_CTES}

@@ -3,12 +3,12 @@
 //
 // product.reserved counts ACTIVE holds, including ones past expiresAt that the
 // sweeper has not marked EXPIRED yet. Reads subtract those at once (Product.available);
-// writes judge by the column alone, `stock - reserved >= quantity` under the
-// product row lock, so an expired hold's units become orderable when the
+// writes judge by the column alone, `stock - committed - reserved >= quantity`
+// under the product row lock, so an expired hold's units become orderable when the
 // sweeper ends it (within a second). Counting lapsed holds inside the write
 // statements too would need the hold rows' latest state (FOR SHARE) under the
 // product locks: more to prove for a second's gain; the column alone keeps
-// stock >= reserved >= 0 in every statement.
+// stock - committed - reserved >= 0 in every statement.
 //
 // A statement that locked its products in `locked` (columns id, stock,
 // reserved) adds HELD_CTES for `clock` (the time, taken once all its product
