@@ -296,6 +296,7 @@ describe("committed stock", () => {
     const { product, locations } = await productAt([1, 3]);
     const [a, b] = locations.map((l) => l.code);
     const r = await place(product.id, 4);
+    expect(await levelOf(product.id)).toMatchObject({ [a!]: [1, 1, 0], [b!]: [3, 3, 0] });
     const cancel = await api.gql(
       `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { __typename } }`,
       { input: { orderId: r.order.id } },
