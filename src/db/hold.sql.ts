@@ -1,6 +1,6 @@
 // Holds as single statements, in the shape of placeOrder's (order.sql.ts):
 // lock the products in id order, judge against what is available (stock minus
-// unexpired holds, see ledger.sql.ts), write the hold, product.reserved, the
+// committed and unexpired holds, see ledger.sql.ts), write the hold, product.reserved, the
 // ledger rows and the stock-changed events together, and report what was seen
 // under the locks so a refusal can be explained. A hold's lines never change
 // after it is placed, so statements that end a hold read them unlocked, then
@@ -62,13 +62,13 @@ export async function reserveAtomically(
       SELECT id FROM hold WHERE customer_id = ${p.customerId}::uuid AND idempotency_key = ${p.idempotencyKey}
     ),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.currency
+      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.currency
       FROM product p
       WHERE p.id IN (SELECT product_id FROM req) AND NOT EXISTS (SELECT 1 FROM existing)
       ORDER BY p.id
       FOR UPDATE
     ),${HELD_CTES},${LOCKED_LEVELS},
-    avail AS (SELECT l.id, l.sku, l.stock, l.stock - h.reserved AS available, h.reserved, l.currency FROM locked l JOIN held h ON h.id = l.id),
+    avail AS (SELECT l.id, l.sku, l.stock, l.stock - l.committed - h.reserved AS available, h.reserved, l.currency FROM locked l JOIN held h ON h.id = l.id),
     alloc AS (${allocationSql(Prisma.sql`
       SELECT r.product_id, r.quantity, lv.location_id, lv.priority, coalesce(lv.available, 0) AS available
       FROM req r LEFT JOIN levels lv ON lv.product_id = r.product_id AND lv.fulfils`)}),
@@ -131,7 +131,7 @@ export async function endHold(
   >`-- prepare:end-hold
     WITH lines AS (SELECT product_id, location_id, quantity FROM hold_allocation WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved, p.version FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
+      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
     ),${HELD_CTES},${LOCKED_LEVELS},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.expires_at <= c.t AS lapsed FROM hold h, clock c WHERE h.id = ${p.holdId}::uuid FOR UPDATE OF h
@@ -179,7 +179,7 @@ export interface ConsumeResult {
 
 /**
  * placeOrder with a hold: orders exactly the hold's lines from the units it set
- * aside (stock and reserved both go down), so it cannot fail for lack of stock
+ * aside (they move from reserved to committed), so it cannot fail for lack of stock
  * while the hold is ACTIVE and unexpired. Idempotent per (customer, key) like
  * every order.
  */
@@ -193,7 +193,7 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid AND NOT EXISTS (SELECT 1 FROM existing)),
     held_at AS (SELECT product_id, location_id, quantity FROM hold_allocation WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.price_cents, p.currency
       FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
     ),${HELD_CTES},${LOCKED_LEVELS},
     cur AS (
@@ -229,7 +229,7 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
       RETURNING 1
     ),
     changes AS (
-      SELECT x.product_id, x.location_id, 1 AS seq, -x.quantity AS d_on_hand, 0 AS d_committed, -x.quantity AS d_reserved, 0 AS d_incoming,
+      SELECT x.product_id, x.location_id, 1 AS seq, 0 AS d_on_hand, x.quantity AS d_committed, -x.quantity AS d_reserved, 0 AS d_incoming,
         'HOLD_CONSUMED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, o.id AS order_id, ${p.holdId}::uuid AS hold_id, NULL::uuid AS transfer_id,
         'customer:' || o.customer_id AS actor, ${currentTraceSql()} AS trace_context
       FROM held_at x, placed o
@@ -276,11 +276,11 @@ export async function lapsedReservedByProduct(db: Db, productIds: readonly strin
   return new Map(rows.map((r) => [r.product_id, r.quantity]));
 }
 
-/** Locks the product and tells what is available now (stock minus unexpired holds); null if it does not exist. */
+/** Locks the product and tells what is available now (stock minus committed and unexpired holds); null if it does not exist. */
 export async function lockAvailable(tx: DbTransaction, productId: string): Promise<number | null> {
   const [row] = await tx.$queryRaw<{ available: number }[]>`
-    WITH locked AS (SELECT id, stock, reserved FROM product WHERE id = ${productId}::uuid FOR UPDATE),${HELD_CTES}
-    SELECT l.stock - h.reserved AS available FROM locked l JOIN held h ON h.id = l.id`;
+    WITH locked AS (SELECT id, stock, committed, reserved FROM product WHERE id = ${productId}::uuid FOR UPDATE),${HELD_CTES}
+    SELECT l.stock - l.committed - h.reserved AS available FROM locked l JOIN held h ON h.id = l.id`;
   return row ? row.available : null;
 }
 

@@ -3,12 +3,12 @@
 //
 // product.reserved counts ACTIVE holds, including ones past expiresAt that the
 // sweeper has not marked EXPIRED yet. Reads subtract those at once (Product.available);
-// writes judge by the column alone, `stock - reserved >= quantity` under the
-// product row lock, so an expired hold's units become orderable when the
+// writes judge by the column alone, `stock - committed - reserved >= quantity`
+// under the product row lock, so an expired hold's units become orderable when the
 // sweeper ends it (within a second). Counting lapsed holds inside the write
 // statements too would need the hold rows' latest state (FOR SHARE) under the
 // product locks: more to prove for a second's gain; the column alone keeps
-// stock >= reserved >= 0 in every statement.
+// stock - committed - reserved >= 0 in every statement.
 //
 // A statement that locked its products in `locked` (columns id, stock,
 // reserved) adds HELD_CTES for `clock` (the time, taken once all its product
@@ -93,8 +93,9 @@ export function ledgerMismatches(db: DbClient): Promise<LedgerMismatch[]> {
       FROM stock_level s FULL JOIN sums m ON m.product_id = s.product_id AND m.location_id = s.location_id
     ),
     totals AS (
-      SELECT p.id AS product_id, p.stock, p.reserved,
+      SELECT p.id AS product_id, p.stock, p.committed, p.reserved,
         coalesce(sum(s.on_hand) FILTER (WHERE l.active AND l.fulfils_orders), 0)::int AS on_hand,
+        coalesce(sum(s.committed) FILTER (WHERE l.active AND l.fulfils_orders), 0)::int AS level_committed,
         coalesce(sum(s.reserved) FILTER (WHERE l.active AND l.fulfils_orders), 0)::int AS held
       FROM product p LEFT JOIN stock_level s ON s.product_id = p.id LEFT JOIN location l ON l.id = s.location_id
       GROUP BY p.id
@@ -107,7 +108,8 @@ export function ledgerMismatches(db: DbClient): Promise<LedgerMismatch[]> {
     WHERE x.ledger <> x.current
     UNION ALL
     SELECT product_id, NULL, x.what, x.levels, x.product
-    FROM totals CROSS JOIN LATERAL (VALUES ('product.stock', on_hand, stock), ('product.reserved', held, reserved)) AS x(what, levels, product)
+    FROM totals CROSS JOIN LATERAL (VALUES ('product.stock', on_hand, stock), ('product.committed', level_committed, committed),
+      ('product.reserved', held, reserved)) AS x(what, levels, product)
     WHERE x.levels <> x.product
     ORDER BY 1, 2, 3`;
 }

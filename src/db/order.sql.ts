@@ -30,7 +30,7 @@ export interface OrderRow {
 export interface LockedProduct {
   id: string;
   sku: string;
-  /** What could be ordered: stock minus unexpired holds, as seen under lock. */
+  /** What could be ordered: what its levels had available (on hand minus committed and held), as seen under lock. */
   stock: number;
   /** Units of unexpired holds then (a hold that lapses frees units before any event says so). */
   held: number;
@@ -61,7 +61,7 @@ export interface BatchOrder {
  * batch is locked once, in id order (no deadlocks with other batches or
  * processes); a recursive walk then judges the orders in batch order against
  * the stock the accepted ones before them left (all lines or nothing per
- * order); the writes are set-based: one UPDATE per product (stock minus all
+ * order); the writes are set-based: one UPDATE per product (committed plus all
  * accepted quantities, version plus one per accepted order), the orders,
  * their items, and one outbox event per product per order carrying that
  * order's own stock and version (running sums). The (customer, key) pairs
@@ -98,7 +98,7 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       SELECT o.ord, x.id FROM ords o JOIN "order" x ON x.customer_id = o.customer_id AND x.idempotency_key = o.idempotency_key
     ),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.reserved, p.version, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.price_cents, p.currency
       FROM product p
       WHERE p.id IN (SELECT product_id FROM req WHERE ord NOT IN (SELECT ord FROM existing))
       ORDER BY p.id
@@ -168,8 +168,9 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       RETURNING 1
     ),
     -- One change per accepted line and location, in batch order: each event carries its own order's stock and version.
+    -- Placing commits the units (on hand stays until the order ships).
     changes AS (
-      SELECT t.product_id, t.location_id, t.ord AS seq, -t.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
+      SELECT t.product_id, t.location_id, t.ord AS seq, 0 AS d_on_hand, t.quantity AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
         'ORDER_PLACED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, po.id AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
         'customer:' || po.customer_id AS actor, po.trace_context
       FROM taken t JOIN placed_ord po ON po.ord = t.ord

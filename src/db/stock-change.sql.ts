@@ -7,7 +7,7 @@
 // computes from the rows as locked.
 //
 // Locks: the statement locks its products in a `locked` CTE (columns id, sku,
-// stock, reserved, version; FOR UPDATE, in id order), then their levels with
+// stock, committed, reserved, version; FOR UPDATE, in id order), then their levels with
 // LOCKED_LEVELS. A level is only ever changed under its product's lock, so the
 // product row stays the one queue per product (no new deadlocks), and "never
 // below zero per location" is judged under that lock. Under READ COMMITTED a
@@ -29,12 +29,12 @@
 // rows with the numbers right after it (running sums).
 //
 // The product row keeps totals over active locations that fulfil orders
-// (stock = on hand, reserved), which is what orders, the sold-out guard and
-// the live events have always read.
+// (stock = on hand, committed, reserved; available = stock - committed -
+// reserved), which is what the sold-out guard and the live events read.
 //
 // CTEs added: level_rows (each level change with the level's numbers after
 // it), levels_written, product_rows (each product change with stock_after,
-// reserved_after, version_after), stock_written (the product rows as
+// committed_after, reserved_after, version_after), stock_written (the product rows as
 // written, all columns), change_events, change_moves.
 import { Prisma } from "../generated/prisma/client.js";
 import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
@@ -83,6 +83,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
     product_changes AS (
       SELECT r.product_id, r.seq, r.reason, r.note, r.order_id, r.hold_id, r.trace_context,
         coalesce(sum(r.d_on_hand) FILTER (WHERE r.fulfils), 0)::int AS d_stock,
+        coalesce(sum(r.d_committed) FILTER (WHERE r.fulfils), 0)::int AS d_committed,
         coalesce(sum(r.d_reserved) FILTER (WHERE r.fulfils), 0)::int AS d_reserved
       FROM level_rows r
       GROUP BY r.product_id, r.seq, r.reason, r.note, r.order_id, r.hold_id, r.trace_context
@@ -90,6 +91,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
     product_rows AS (
       SELECT c.*, l.sku,
         (l.stock + sum(c.d_stock) OVER running)::int AS stock_after,
+        (l.committed + sum(c.d_committed) OVER running)::int AS committed_after,
         (l.reserved + sum(c.d_reserved) OVER running)::int AS reserved_after,
         (l.version + count(*) OVER running)::int AS version_after,
         count(*) OVER running = count(*) OVER (PARTITION BY c.product_id) AS last
@@ -98,7 +100,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
     ),
     stock_written AS (
       UPDATE product p
-      SET stock = r.stock_after, reserved = r.reserved_after, version = r.version_after, updated_at = now()
+      SET stock = r.stock_after, committed = r.committed_after, reserved = r.reserved_after, version = r.version_after, updated_at = now()
       FROM product_rows r
       WHERE r.last AND p.id = r.product_id
       RETURNING p.*
@@ -109,6 +111,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
         productId: r("product_id"),
         sku: r("sku"),
         stock: r("stock_after"),
+        committed: r("committed_after"),
         reserved: r("reserved_after"),
         version: r("version_after"),
         delta: r("d_stock"),

@@ -1,5 +1,5 @@
-// Stock changes outside placing an order: an admin's adjustment and the
-// stock a cancelled order returns. Both lock product rows in id order, the
+// Stock changes outside placing an order: an admin's adjustment, the
+// committed units a cancelled order returns and a shipped order takes away. Both lock product rows in id order, the
 // order placeOrder uses, so none of them can deadlock with another, and write
 // through the stock-change builder (stock-change.sql.ts).
 import type { DbClient, DbTransaction } from "./database.js";
@@ -50,7 +50,7 @@ export async function adjustStockAtomically(
     (Partial<Product> & { current: AdjustStockResult["current"]; delta: number | null })[]
   >`-- adjust-stock
     WITH locked AS (
-      SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
+      SELECT id, sku, stock, committed, reserved, version FROM product WHERE id = ${p.id}::uuid FOR UPDATE
     ),${HELD_CTES},${LOCKED_LEVELS},
     place AS (SELECT id, active FROM location WHERE id = ${p.locationId}::uuid FOR SHARE),
     cur AS (
@@ -72,7 +72,7 @@ export async function adjustStockAtomically(
       (SELECT json_build_object('sku', sku, 'stock', on_hand, 'available', available, 'version', version, 'levelVersion', level_version,
         'located', active) FROM cur) AS current,
       (SELECT delta FROM cur) AS delta,
-      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.reserved, u.version,
+      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.committed, u.reserved, u.version,
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN stock_written u ON true
   `;
@@ -81,18 +81,25 @@ export async function adjustStockAtomically(
 }
 
 /**
- * Returns a cancelled order's units to the locations they were allocated from, with their ledger rows
- * and stock-changed events. Returns the products whose units came back.
+ * An unshipped order's committed units at the locations they were allocated from: cancelling returns
+ * them to available (committed down), shipping takes them out (on hand and committed down). With their
+ * ledger rows and stock-changed events. Returns the products changed.
  */
-export async function restoreOrderStock(tx: DbTransaction | DbClient, orderId: string, actor: string): Promise<string[]> {
+export async function releaseOrderStock(
+  tx: DbTransaction | DbClient,
+  orderId: string,
+  actor: string,
+  how: "ORDER_CANCELLED" | "ORDER_SHIPPED",
+): Promise<string[]> {
+  const dOnHand = how === "ORDER_SHIPPED" ? Prisma.sql`-l.quantity` : Prisma.sql`0`;
   const rows = await tx.$queryRaw<{ product_id: string }[]>`
     WITH lines AS (SELECT product_id, location_id, quantity FROM order_allocation WHERE order_id = ${orderId}::uuid),
     locked AS (
-      SELECT id, sku, stock, reserved, version FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
+      SELECT id, sku, stock, committed, reserved, version FROM product WHERE id IN (SELECT product_id FROM lines) ORDER BY id FOR UPDATE
     ),${LOCKED_LEVELS},
     changes AS (
-      SELECT l.product_id, l.location_id, 1 AS seq, l.quantity AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
-        'ORDER_CANCELLED'::text AS reason, NULL::text AS note, NULL::text AS adjustment, ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
+      SELECT l.product_id, l.location_id, 1 AS seq, ${dOnHand} AS d_on_hand, -l.quantity AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
+        ${how}::text AS reason, NULL::text AS note, NULL::text AS adjustment, ${orderId}::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id,
         ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM lines l
     ),${stockChangeCtes()}

@@ -47,7 +47,7 @@ export async function sendTransfer(
   p: { productId: string; from: string; to: string; quantity: number; actor: string },
 ): Promise<SendResult> {
   const rows = await db.$queryRaw<(Partial<TransferRow> & { seen: SendResult["seen"] })[]>`
-    WITH locked AS (SELECT id, sku, stock, reserved, version FROM product WHERE id = ${p.productId}::uuid FOR UPDATE),${LOCKED_LEVELS},
+    WITH locked AS (SELECT id, sku, stock, committed, reserved, version FROM product WHERE id = ${p.productId}::uuid FOR UPDATE),${LOCKED_LEVELS},
     places AS (SELECT id, active FROM location WHERE id IN (${p.from}::uuid, ${p.to}::uuid) ORDER BY id FOR SHARE),
     cur AS (
       SELECT f.available, (SELECT count(*) = 2 AND bool_and(active) FROM places) AS active
@@ -93,7 +93,7 @@ export async function settleTransfer(
   const rows = await db.$queryRaw<(Partial<TransferRow> & { found: TransferRow | null })[]>`
     WITH product_of AS (SELECT product_id, from_location_id, to_location_id FROM transfer WHERE id = ${p.id}::uuid),
     locked AS (
-      SELECT id, sku, stock, reserved, version FROM product WHERE id IN (SELECT product_id FROM product_of) ORDER BY id FOR UPDATE
+      SELECT id, sku, stock, committed, reserved, version FROM product WHERE id IN (SELECT product_id FROM product_of) ORDER BY id FOR UPDATE
     ),${LOCKED_LEVELS},
     place AS (
       SELECT id, active FROM location

@@ -13,6 +13,7 @@ export const STOCK_CHANGED = "stock-changed";
 export const STOCK_CHANGE_REASONS = [
   "ORDER_PLACED",
   "ORDER_CANCELLED",
+  "ORDER_SHIPPED",
   "RESTOCK",
   "ADJUSTMENT",
   "CREATED",
@@ -44,13 +45,23 @@ export const stockChangedEvent = z
       .min(0)
       .optional()
       .describe(
-        "What shoppers can still order or hold after the change: stock minus unexpired holds (absent before holds existed: = stock)",
+        "What shoppers can still order or hold after the change: stock minus committed minus unexpired holds (absent before holds existed: = stock)",
       ),
+    committed: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("Units committed to placed orders not yet shipped, after the change (absent before committed stock existed: 0)"),
     reserved: z.int().min(0).optional().describe("Units held by unexpired holds after the change (absent before holds existed: 0)"),
     version: z.int().min(0).describe("Product version after the change; increases with every write"),
-    delta: z.int().describe("Change in stock: negative for orders and write-offs"),
+    delta: z
+      .int()
+      .describe("Change in stock on hand: negative for shipped orders and write-offs (0 for a placed order: its units are committed)"),
     reason: z.enum(STOCK_CHANGE_REASONS),
-    orderId: z.string().nullable().describe("Relay global ID of the order, for ORDER_PLACED, ORDER_CANCELLED and HOLD_CONSUMED"),
+    orderId: z
+      .string()
+      .nullable()
+      .describe("Relay global ID of the order, for ORDER_PLACED, ORDER_CANCELLED, ORDER_SHIPPED and HOLD_CONSUMED"),
     holdId: z.string().nullable().optional().describe("Relay global ID of the hold, for the HOLD_* reasons"),
     occurredAt: z.iso.datetime().describe("Commit time of the change (UTC)"),
   })
@@ -68,8 +79,9 @@ export type StockChangedEvent = z.infer<typeof stockChangedEvent>;
  * The outbox payload: database ids, no eventId yet, and the adjustment's free-text note. Rows written
  * before holds existed lack available/reserved/holdId (then available = stock, nothing reserved).
  */
-export type StockChangedPayload = Omit<StockChangedEvent, "eventId" | "available" | "reserved" | "holdId"> & {
+export type StockChangedPayload = Omit<StockChangedEvent, "eventId" | "available" | "committed" | "reserved" | "holdId"> & {
   available?: number;
+  committed?: number;
   reserved?: number;
   holdId?: string | null;
   note?: string;
@@ -87,6 +99,7 @@ export function toStockChangedEvent(eventId: string, p: StockChangedPayload): St
     sku: p.sku,
     stock: p.stock,
     available: p.available ?? p.stock,
+    committed: p.committed ?? 0,
     reserved: p.reserved ?? 0,
     version: p.version,
     delta: p.delta,
@@ -109,6 +122,8 @@ export function stockChangedOutboxSql(e: {
   productId: Prisma.Sql;
   sku: Prisma.Sql;
   stock: Prisma.Sql;
+  /** Units committed to unshipped orders after the change. */
+  committed: Prisma.Sql;
   /** Unexpired holds' units after the change (product.reserved minus ACTIVE holds already past expiry). */
   reserved: Prisma.Sql;
   version: Prisma.Sql;
@@ -120,8 +135,8 @@ export function stockChangedOutboxSql(e: {
   note?: Prisma.Sql;
 }): Prisma.Sql {
   return Prisma.sql`${STOCK_CHANGED}, ${e.productId}::text, jsonb_build_object(
-    'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'available', (${e.stock}) - (${e.reserved}),
-    'reserved', ${e.reserved}, 'version', ${e.version}, 'delta', ${e.delta},
+    'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'available', (${e.stock}) - (${e.committed}) - (${e.reserved}),
+    'committed', ${e.committed}, 'reserved', ${e.reserved}, 'version', ${e.version}, 'delta', ${e.delta},
     'reason', ${e.reason}, 'orderId', ${e.orderId}, 'holdId', ${e.holdId ?? Prisma.sql`NULL::uuid`},
     'occurredAt', ${OCCURRED_AT_NOW})${e.note ? Prisma.sql` || jsonb_strip_nulls(jsonb_build_object('note', ${e.note}))` : Prisma.empty}`;
 }

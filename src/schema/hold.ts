@@ -79,8 +79,8 @@ builder.objectType(StockMovementRef, {
 
 builder.objectFields(ProductRef, (t) => ({
   available: t.int({
-    description: "What shoppers can order or hold right now: stock minus unexpired holds",
-    resolve: async (p, _args, ctx) => p.stock - p.reserved + (await lapsedOf(p, ctx)),
+    description: "What shoppers can order or hold right now: stock minus units committed to unshipped orders minus unexpired holds",
+    resolve: async (p, _args, ctx) => p.stock - p.committed - p.reserved + (await lapsedOf(p, ctx)),
   }),
   reserved: t.int({
     description: "Units set aside by unexpired holds (part of stock)",

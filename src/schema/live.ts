@@ -12,6 +12,7 @@ const StockChangeReason = builder.enumType("StockChangeReason", {
     CURRENT: { description: "The count at subscribe time (or after a reconnect), not a change" },
     ORDER_PLACED: {},
     ORDER_CANCELLED: {},
+    ORDER_SHIPPED: { description: "An order shipped: its committed units left on hand" },
     RESTOCK: {},
     ADJUSTMENT: {},
     CREATED: {},

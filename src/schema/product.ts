@@ -53,7 +53,10 @@ builder.queryFields((t) => ({
       description: "The catalogue, oldest first",
       args: {
         search: t.arg.string({ required: false, description: "Case-insensitive match on name or SKU" }),
-        inStock: t.arg.boolean({ required: false, description: "true: only stock > 0; false: only sold out" }),
+        inStock: t.arg.boolean({
+          required: false,
+          description: "true: only products with units on hand not committed to orders (stock > committed); false: only sold out",
+        }),
       },
       resolve: async (_root, args, ctx) => {
         const filter = { search: args.search, inStock: args.inStock };

@@ -8,7 +8,7 @@ import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { findOrdersForCustomers, type OrderRow } from "../db/order.sql.js";
-import { restoreOrderStock } from "../db/stock.sql.js";
+import { releaseOrderStock } from "../db/stock.sql.js";
 import { consumeHold } from "../db/hold.sql.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
@@ -252,8 +252,10 @@ export class OrderService {
           occurredAt: order.updatedAt.toISOString(),
         }),
       });
-      // The cancelled order's units come back, with their stock events (written by the statement).
-      const restored = to === "CANCELLED" ? await restoreOrderStock(tx, id, actorOf(ctx)) : [];
+      // Its committed units: a cancelled order's come back to available, a shipped order's leave on hand
+      // (stock events and ledger rows written by the statement). Only PENDING and CONFIRMED orders hold any.
+      if (to === "SHIPPED") await releaseOrderStock(tx, id, actorOf(ctx), "ORDER_SHIPPED");
+      const restored = to === "CANCELLED" ? await releaseOrderStock(tx, id, actorOf(ctx), "ORDER_CANCELLED") : [];
       // The units that came back go to the waitlist first (its events are written by the offers).
       if (restored.length) await offerToWaitlist(tx, restored, this.waitlistTtlSeconds);
       return order;

@@ -1,6 +1,7 @@
 // Catalogue rules: listing, lookups, and every write to a product. Writes are
 // optimistic: each bumps `version`, and a write that names an expectedVersion
 // succeeds only if it still matches, checked in the same statement.
+import type { Prisma } from "../generated/prisma/client.js";
 import { randomUUID } from "node:crypto";
 import type { DbClient } from "../db/database.js";
 import { primaryOnly, type Reads } from "../db/replicas.js";
@@ -123,12 +124,14 @@ export class ProductService {
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
     const { where, orderBy, take } = keysetQuery(page);
-    return this.reads.run(ctx, (db) => db.product.findMany({ where: { AND: [where, ...filterWhere(filter)] }, orderBy, take }));
+    return this.reads.run(ctx, (db) =>
+      db.product.findMany({ where: { AND: [where, ...filterWhere(filter, db.product.fields.committed)] }, orderBy, take }),
+    );
   }
 
   /** How many products match the filter (all pages). */
   count(ctx: RequestContext, filter: ProductFilter = {}): Promise<number> {
-    return this.reads.run(ctx, (db) => db.product.count({ where: { AND: filterWhere(filter) } }));
+    return this.reads.run(ctx, (db) => db.product.count({ where: { AND: filterWhere(filter, db.product.fields.committed) } }));
   }
 
   /** One query for many ids, in the order asked; null where none exists. Without ctx: on the primary (live snapshots). */
@@ -167,6 +170,7 @@ export class ProductService {
             sku: data.sku,
             stock: data.stock,
             available: data.stock,
+            committed: 0,
             reserved: 0,
             version: 0,
             delta: data.stock,
@@ -287,7 +291,7 @@ export class ProductService {
   }
 }
 
-function filterWhere(filter: ProductFilter) {
+function filterWhere(filter: ProductFilter, committed: Prisma.FieldRef<"Product", "Int">) {
   // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
   const search = filter.search
     ?.trim()
@@ -297,6 +301,7 @@ function filterWhere(filter: ProductFilter) {
     search
       ? { OR: [{ name: { contains: search, mode: "insensitive" as const } }, { sku: { contains: search, mode: "insensitive" as const } }] }
       : {},
-    filter.inStock === true ? { stock: { gt: 0 } } : filter.inStock === false ? { stock: 0 } : {},
+    // Sold out as before committed stock: nothing on hand that is not committed to an unshipped order.
+    filter.inStock === true ? { stock: { gt: committed } } : filter.inStock === false ? { stock: { lte: committed } } : {},
   ];
 }

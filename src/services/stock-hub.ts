@@ -21,7 +21,7 @@ export interface StockChange {
   /** The product as of this change: its row with this change's stock, reserved and version. */
   product: ProductRow;
   stock: number;
-  /** Stock minus unexpired holds: what shoppers can still order or hold. */
+  /** Stock minus committed minus unexpired holds: what shoppers can still order or hold. */
   available: number;
   /** Units of unexpired holds. */
   reserved: number;
@@ -166,10 +166,11 @@ export class StockHub {
     const base = w.latest!.product;
     // Events from before holds existed carry neither: nothing was held then.
     const reserved = e.reserved ?? 0;
+    const committed = e.committed ?? 0;
     const change: StockChange = {
-      product: { ...base, stock: e.stock, reserved, lapsedReserved: 0, version: e.version, updatedAt: new Date(e.occurredAt) },
+      product: { ...base, stock: e.stock, committed, reserved, lapsedReserved: 0, version: e.version, updatedAt: new Date(e.occurredAt) },
       stock: e.stock,
-      available: e.available ?? e.stock - reserved,
+      available: e.available ?? e.stock - committed - reserved,
       reserved,
       version: e.version,
       delta: e.delta,
@@ -243,7 +244,7 @@ function snapshot(p: ProductRow): StockChange {
   return {
     product: p,
     stock: p.stock,
-    available: p.stock - reserved,
+    available: p.stock - p.committed - reserved,
     reserved,
     version: p.version,
     delta: 0,

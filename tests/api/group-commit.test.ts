@@ -28,8 +28,8 @@ const stats = () => api.app.services.orders.stats;
 const count = async (query: string, params: unknown[] = []) => Number((await sql.query(query, params)).rows[0].n);
 const eventsOf = async (productGid: string) =>
   (
-    await sql.query<{ stock: number; version: number; delta: number }>(
-      `SELECT (payload->>'stock')::int AS stock, (payload->>'version')::int AS version, (payload->>'delta')::int AS delta
+    await sql.query<{ available: number; committed: number; version: number }>(
+      `SELECT (payload->>'available')::int AS available, (payload->>'committed')::int AS committed, (payload->>'version')::int AS version
        FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_PLACED' ORDER BY id`,
       [rowId(productGid)],
     )
@@ -127,9 +127,9 @@ describe("group commit", () => {
     expect(await api.stockOf(p.id)).toEqual({ stock: 0, version: 3 });
     // One event per accepted order, each with that order's own stock and version.
     expect(await eventsOf(p.id)).toEqual([
-      { stock: 3, version: 1, delta: -2 },
-      { stock: 1, version: 2, delta: -2 },
-      { stock: 0, version: 3, delta: -1 },
+      { available: 3, committed: 2, version: 1 },
+      { available: 1, committed: 4, version: 2 },
+      { available: 0, committed: 5, version: 3 },
     ]);
     const ids = results.flatMap((r) => (r.__typename === "PlaceOrderSuccess" ? [r.order.id] : []));
     expect(new Set(ids).size).toBe(3);
@@ -156,7 +156,7 @@ describe("group commit", () => {
     expect(await api.stockOf(a.id)).toEqual({ stock: 0, version: 2 });
     expect(await api.stockOf(b.id)).toEqual({ stock: 0, version: 1 });
     expect(await count(`SELECT count(*) AS n FROM "order"`)).toBe(before + 2 + 1); // + the gate's order
-    expect(await eventsOf(b.id)).toEqual([{ stock: 0, version: 1, delta: -10 }]);
+    expect(await eventsOf(b.id)).toEqual([{ available: 0, committed: 10, version: 1 }]);
   });
 
   it("overlapping multi-line orders in one batch: all or nothing each, one event per product per order", async () => {
@@ -184,12 +184,12 @@ describe("group commit", () => {
     expect(await api.stockOf(p1.id)).toEqual({ stock: 0, version: 2 });
     expect(await api.stockOf(p2.id)).toEqual({ stock: 0, version: 2 });
     expect(await eventsOf(p1.id)).toEqual([
-      { stock: 3, version: 1, delta: -2 },
-      { stock: 0, version: 2, delta: -3 },
+      { available: 3, committed: 2, version: 1 },
+      { available: 0, committed: 5, version: 2 },
     ]);
     expect(await eventsOf(p2.id)).toEqual([
-      { stock: 2, version: 1, delta: -3 },
-      { stock: 0, version: 2, delta: -2 },
+      { available: 2, committed: 3, version: 1 },
+      { available: 0, committed: 5, version: 2 },
     ]);
     const items = await count(`SELECT count(*) AS n FROM order_item WHERE order_id = ANY($1::uuid[])`, [[first!.id, third!.id].map(rowId)]);
     expect(items).toBe(4);
@@ -312,8 +312,8 @@ describe("group commit", () => {
       // The raced order was written by "someone else", who did not touch the stock: only the other two took theirs.
       expect(await api.stockOf(p.id)).toEqual({ stock: 5, version: 2 });
       expect(await eventsOf(p.id)).toEqual([
-        { stock: 8, version: 1, delta: -2 },
-        { stock: 5, version: 2, delta: -3 },
+        { available: 8, committed: 2, version: 1 },
+        { available: 5, committed: 5, version: 2 },
       ]);
     } finally {
       await other.query("ROLLBACK").catch(() => {});
@@ -418,12 +418,12 @@ describe("group commit", () => {
       expect(results.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(60);
       expect(results.filter((r) => r.__typename === "InsufficientStockError")).toHaveLength(90);
       expect(await two.stockOf(hot.id)).toEqual({ stock: 0, version: 60 });
-      const { rows } = await two.sql.query<{ stock: number; version: number }>(
-        `SELECT (payload->>'stock')::int AS stock, (payload->>'version')::int AS version
+      const { rows } = await two.sql.query<{ available: number; version: number }>(
+        `SELECT (payload->>'available')::int AS available, (payload->>'version')::int AS version
          FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_PLACED' ORDER BY id`,
         [rowId(hot.id)],
       );
-      expect(rows).toEqual(Array.from({ length: 60 }, (_, i) => ({ stock: 59 - i, version: i + 1 })));
+      expect(rows).toEqual(Array.from({ length: 60 }, (_, i) => ({ available: 59 - i, version: i + 1 })));
       expect(most).toBe(2); // the two slots were both used
     });
   });

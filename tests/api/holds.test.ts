@@ -20,8 +20,12 @@ afterAll(async () => {
 });
 
 const row = async (productGid: string) =>
-  (await api.sql.query<{ stock: number; reserved: number }>(`SELECT stock, reserved FROM product WHERE id = $1`, [rowId(productGid)]))
-    .rows[0]!;
+  (
+    await api.sql.query<{ stock: number; committed: number; reserved: number }>(
+      `SELECT stock, committed, reserved FROM product WHERE id = $1`,
+      [rowId(productGid)],
+    )
+  ).rows[0]!;
 /** Ends a hold's time now, as if its TTL had run out (no waiting on the clock in tests). */
 const lapse = (holdGid: string) => api.sql.query(`UPDATE hold SET expires_at = now() - interval '1 ms' WHERE id = $1`, [rowId(holdGid)]);
 const movements = async (productGid: string, reason: string) =>
@@ -112,9 +116,9 @@ describe("holds", () => {
     expect(held + ordered).toBeLessThanOrEqual(25);
     // 80 requests for 2 units on average: the last units are gone, and whatever is left is less than any refused request.
     const after = await holds.availability(p.id);
-    expect(after).toMatchObject({ stock: 25 - ordered, reserved: held, available: 25 - ordered - held });
+    expect(after).toMatchObject({ stock: 25, reserved: held, available: 25 - ordered - held });
     expect(after.available).toBeLessThan(3);
-    expect(await row(p.id)).toEqual({ stock: 25 - ordered, reserved: held });
+    expect(await row(p.id)).toEqual({ stock: 25, committed: ordered, reserved: held });
   });
 
   it("an order consuming its hold succeeds with available at 0; others are refused; the hold is consumed once", async () => {
@@ -143,7 +147,7 @@ describe("holds", () => {
     expect(expectTypename(b, "PlaceOrderSuccess").order.id).toBe(order.id);
     expect(order.totalCents).toBe(1500);
     expect(order.items).toEqual([{ quantity: 3, product: { id: p.id } }]);
-    expect(await holds.availability(p.id)).toMatchObject({ stock: 0, available: 0, reserved: 0 });
+    expect(await holds.availability(p.id)).toMatchObject({ stock: 3, available: 0, reserved: 0 }); // held units became committed
     expect(await holds.orderHold(customer.token, hold.id)).toMatchObject({ __typename: "HoldNotActiveError", status: "CONSUMED" });
     expect(await holds.release(customer.token, hold.id)).toMatchObject({ __typename: "HoldNotActiveError", status: "CONSUMED" });
     expect(await movements(p.id, "HOLD_CONSUMED")).toBe(1);
@@ -172,12 +176,12 @@ describe("holds", () => {
       expect(await api.placeOrder(shoppers[0]!.token, [{ productId: p.id, quantity: 1 }])).toMatchObject({
         __typename: "InsufficientStockError",
       });
-      expect(await row(p.id)).toEqual({ stock: 1, reserved: 1 });
+      expect(await row(p.id)).toEqual({ stock: 1, committed: 0, reserved: 1 });
     } finally {
       api.app.services.sweeper.start();
     }
     await vi.waitFor(async () => expect(await movements(p.id, "HOLD_EXPIRED")).toBe(1), { timeout: 20_000 });
-    expect(await row(p.id)).toEqual({ stock: 1, reserved: 0 });
+    expect(await row(p.id)).toEqual({ stock: 1, committed: 0, reserved: 0 });
     const raced = await Promise.all(
       Array.from({ length: 12 }, (_, i) => api.placeOrder(shoppers[i % 4]!.token, [{ productId: p.id, quantity: 1 }])),
     );
@@ -187,7 +191,7 @@ describe("holds", () => {
     // Sweeping again changes nothing.
     await api.app.services.sweeper.sweep();
     expect(await movements(p.id, "HOLD_EXPIRED")).toBe(1);
-    expect(await row(p.id)).toEqual({ stock: 0, reserved: 0 });
+    expect(await row(p.id)).toEqual({ stock: 1, committed: 1, reserved: 0 }); // the unit is committed to the order that won it
     const events = await api.sql.query(`SELECT payload FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'HOLD_EXPIRED'`, [
       rowId(p.id),
     ]);

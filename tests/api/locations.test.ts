@@ -49,6 +49,7 @@ const LEVELS = `query($id: ID!) { product(id: $id) {
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   __typename ... on PlaceOrderSuccess { order { id version items { quantity allocations { location { code } quantity } } } }
   ... on InsufficientStockError { available } } }`;
+const SET_STATUS = `mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { __typename } }`;
 const RESERVE = `mutation($input: ReserveStockInput!) { reserveStock(input: $input) {
   __typename ... on ReserveStockSuccess { hold { id lines { allocations { location { code } quantity } } } } } }`;
 
@@ -77,8 +78,9 @@ async function levelsOf(productId: string) {
     stockLevels: { location: { code: string }; onHand: number; committed: number; reserved: number; available: number; version: number }[];
   };
 }
-const onHandByCode = async (productId: string) =>
-  Object.fromEntries((await levelsOf(productId)).stockLevels.map((l) => [l.location.code, l.onHand]));
+/** What each location has left to order or hold: orders commit units there (on hand drops when they ship). */
+const availableByCode = async (productId: string) =>
+  Object.fromEntries((await levelsOf(productId)).stockLevels.map((l) => [l.location.code, l.available]));
 
 const place = async (productId: string, quantity: number, token = customer.token) =>
   (await api.gql(PLACE, { input: { items: [{ productId, quantity }], idempotencyKey: code("order") } }, api.bearer(token))).data!
@@ -130,7 +132,7 @@ describe("allocation", () => {
     // 2 units: the first location (lower priority number) has them.
     const second = await place(product.id, 2);
     expect(second.order.items[0].allocations).toEqual([{ location: { code: a }, quantity: 2 }]);
-    expect(await onHandByCode(product.id)).toMatchObject({ [a!]: 0, [b!]: 2 });
+    expect(await availableByCode(product.id)).toMatchObject({ [a!]: 0, [b!]: 2 });
   });
 
   it("splits a line no location can fill alone over the locations in priority order", async () => {
@@ -143,21 +145,21 @@ describe("allocation", () => {
       { location: { code: c }, quantity: 1 },
     ]);
     expect(await place(product.id, 2)).toMatchObject({ __typename: "InsufficientStockError", available: 1 });
-    expect((await levelsOf(product.id)).inventory).toEqual({ onHand: 1, committed: 0, reserved: 0, incoming: 0, available: 1 });
+    expect((await levelsOf(product.id)).inventory).toEqual({ onHand: 6, committed: 5, reserved: 0, incoming: 0, available: 1 });
   });
 
   it("returns a cancelled order's units to the locations they came from", async () => {
     const { product, locations } = await productAt([1, 3]);
     const [a, b] = locations.map((l) => l.code);
     const r = await place(product.id, 4);
-    expect(await onHandByCode(product.id)).toMatchObject({ [a!]: 0, [b!]: 0 });
+    expect(await availableByCode(product.id)).toMatchObject({ [a!]: 0, [b!]: 0 });
     const cancel = await api.gql(
       `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { __typename } }`,
       { input: { orderId: r.order.id } },
       api.bearer(customer.token),
     );
     expect(cancel.data!.cancelOrder.__typename).toBe("CancelOrderSuccess");
-    expect(await onHandByCode(product.id)).toMatchObject({ [a!]: 1, [b!]: 3 });
+    expect(await availableByCode(product.id)).toMatchObject({ [a!]: 1, [b!]: 3 });
   });
 
   it("allocates holds the same way and releases them to their locations", async () => {
@@ -186,9 +188,10 @@ describe("allocation", () => {
     const sold = results.filter((r) => r.__typename === "PlaceOrderSuccess").reduce((n, r) => n + r.order.items[0].quantity, 0);
     expect(results.every((r) => ["PlaceOrderSuccess", "InsufficientStockError"].includes(r.__typename))).toBe(true);
     expect(sold).toBe(9);
-    const { rows } = await api.sql.query(`SELECT min(on_hand) AS min, sum(on_hand)::int AS left FROM stock_level WHERE product_id = $1`, [
-      rowId(product.id),
-    ]);
+    const { rows } = await api.sql.query(
+      `SELECT min(on_hand - committed - reserved) AS min, sum(on_hand - committed - reserved)::int AS left FROM stock_level WHERE product_id = $1`,
+      [rowId(product.id)],
+    );
     expect(rows[0]).toEqual({ min: 0, left: 0 });
     const { rows: allocated } = await api.sql.query(
       `SELECT location_id, sum(quantity)::int AS n FROM order_allocation WHERE product_id = $1 GROUP BY location_id`,
@@ -221,7 +224,7 @@ describe("adjustments", () => {
   it("an adjustment without a location goes to the default location, as before locations existed", async () => {
     const product = await api.createProduct({ stock: 4 });
     expect(await adjust(product.id, null, 3)).toMatchObject({ product: { stock: 7 } });
-    expect(await onHandByCode(product.id)).toEqual({ default: 7 });
+    expect(await availableByCode(product.id)).toEqual({ default: 7 });
   });
 
   it("setOnHand is a compare-and-set on the level's version", async () => {
@@ -241,6 +244,92 @@ describe("adjustments", () => {
       [rowId(product.id)],
     );
     expect(rows[0]).toEqual({ adjustment_reason: "CYCLE_COUNT", delta_on_hand: 4 });
+  });
+});
+
+describe("committed stock", () => {
+  const levelOf = async (productId: string) =>
+    Object.fromEntries((await levelsOf(productId)).stockLevels.map((l) => [l.location.code, [l.onHand, l.committed, l.available]]));
+  const ship = async (orderId: string) => {
+    for (const [expectedVersion, status] of (["CONFIRMED", "SHIPPED"] as const).entries())
+      expect((await admin(SET_STATUS, { input: { orderId, status, expectedVersion } })).updateOrderStatus.__typename).toBe(
+        "UpdateOrderStatusSuccess",
+      );
+  };
+
+  it("placing commits the units where they were allocated; shipping takes them off on hand there, with an event and ledger rows", async () => {
+    const { product, locations } = await productAt([1, 3]);
+    const [a, b] = locations.map((l) => l.code);
+    const r = await place(product.id, 4);
+    expect(r.__typename).toBe("PlaceOrderSuccess");
+    // [onHand, committed, available]
+    expect(await levelOf(product.id)).toMatchObject({ [a!]: [1, 1, 0], [b!]: [3, 3, 0] });
+    expect((await levelsOf(product.id)).inventory).toMatchObject({ onHand: 4, committed: 4, available: 0 });
+    const { rows: placed } = await api.sql.query(
+      `SELECT payload FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_PLACED'`,
+      [rowId(product.id)],
+    );
+    expect(placed.map((e) => e.payload)).toMatchObject([{ stock: 4, committed: 4, available: 0, delta: 0 }]);
+
+    await ship(r.order.id);
+    expect(await levelOf(product.id)).toMatchObject({ [a!]: [0, 0, 0], [b!]: [0, 0, 0] });
+    const { rows: shipped } = await api.sql.query(
+      `SELECT payload FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_SHIPPED'`,
+      [rowId(product.id)],
+    );
+    expect(shipped.map((e) => e.payload)).toMatchObject([
+      { stock: 0, committed: 0, available: 0, delta: -4, orderId: rowId(r.order.id), version: 4 },
+    ]);
+    const { rows: moves } = await api.sql.query(
+      `SELECT delta_on_hand AS "onHand", delta_committed AS committed FROM stock_movement WHERE product_id = $1 AND reason = 'ORDER_SHIPPED'
+       ORDER BY delta_on_hand`,
+      [rowId(product.id)],
+    );
+    expect(moves).toEqual([
+      { onHand: -3, committed: -3 },
+      { onHand: -1, committed: -1 },
+    ]);
+    expect(await ledgerMismatches(api.db.prisma)).toEqual([]);
+  });
+
+  it("cancelling before shipping returns committed units to available at their locations, on hand untouched", async () => {
+    const { product, locations } = await productAt([1, 3]);
+    const [a, b] = locations.map((l) => l.code);
+    const r = await place(product.id, 4);
+    expect(await levelOf(product.id)).toMatchObject({ [a!]: [1, 1, 0], [b!]: [3, 3, 0] });
+    const cancel = await api.gql(
+      `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { __typename } }`,
+      { input: { orderId: r.order.id } },
+      api.bearer(customer.token),
+    );
+    expect(cancel.data!.cancelOrder.__typename).toBe("CancelOrderSuccess");
+    expect(await levelOf(product.id)).toMatchObject({ [a!]: [1, 0, 1], [b!]: [3, 0, 3] });
+    expect(await ledgerMismatches(api.db.prisma)).toEqual([]);
+  });
+
+  it("orders racing shipments never sell more than is available", { timeout: 120_000 }, async () => {
+    const { product } = await productAt([2, 3, 1]);
+    const customers = await Promise.all(Array.from({ length: 4 }, () => api.createCustomer()));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const r = await place(product.id, 1, customers[i % 4]!.token);
+        // Half the winners ship at once, while the others still race for what is left.
+        if (r.__typename === "PlaceOrderSuccess" && i % 2) await ship(r.order.id);
+        return r;
+      }),
+    );
+    expect(results.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(6);
+    const { rows } = await api.sql.query(
+      `SELECT sum(on_hand)::int AS on_hand, sum(committed)::int AS committed, min(on_hand - committed - reserved)::int AS min
+       FROM stock_level WHERE product_id = $1`,
+      [rowId(product.id)],
+    );
+    const { rows: shipped } = await api.sql.query(
+      `SELECT coalesce(-sum(delta_on_hand), 0)::int AS n FROM stock_movement WHERE product_id = $1 AND reason = 'ORDER_SHIPPED'`,
+      [rowId(product.id)],
+    );
+    expect(rows[0]).toEqual({ on_hand: 6 - shipped[0].n, committed: 6 - shipped[0].n, min: 0 });
+    expect(await ledgerMismatches(api.db.prisma)).toEqual([]);
   });
 });
 
@@ -281,7 +370,13 @@ describe("the ledger invariant", () => {
           }
           case 3: {
             const o = orders.splice(rand(orders.length + 1), 1)[0];
-            if (o)
+            if (o && rand(2)) {
+              // Ship it: committed units leave on hand.
+              for (const [expectedVersion, status] of (["CONFIRMED", "SHIPPED"] as const).entries())
+                expect((await admin(SET_STATUS, { input: { orderId: o.id, status, expectedVersion } })).updateOrderStatus.__typename).toBe(
+                  "UpdateOrderStatusSuccess",
+                );
+            } else if (o)
               await api.gql(
                 `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { __typename } }`,
                 { input: { orderId: o.id } },
@@ -304,6 +399,17 @@ describe("the ledger invariant", () => {
         `SELECT count(*)::int AS n FROM stock_level WHERE on_hand < 0 OR reserved < 0 OR on_hand - committed - reserved < 0`,
       );
       expect(rows[0].n).toBe(0);
+      // Committed is exactly what unshipped orders were allocated, level by level; some orders did ship.
+      const { rows: drift } = await api.sql.query(
+        `SELECT s.product_id FROM stock_level s LEFT JOIN (
+           SELECT a.product_id, a.location_id, sum(a.quantity)::int AS q FROM order_allocation a JOIN "order" o ON o.id = a.order_id
+           WHERE o.status IN ('PENDING', 'CONFIRMED') GROUP BY 1, 2
+         ) u ON u.product_id = s.product_id AND u.location_id = s.location_id
+         WHERE s.committed <> coalesce(u.q, 0)`,
+      );
+      expect(drift).toEqual([]);
+      const { rows: shipped } = await api.sql.query(`SELECT count(*)::int AS n FROM stock_movement WHERE reason = 'ORDER_SHIPPED'`);
+      expect(shipped[0].n).toBeGreaterThan(0);
 
       const check = () =>
         spawnSync("npx", ["tsx", "scripts/ledger-check.ts"], { env: { ...process.env, DATABASE_URL: api.dbUrl }, encoding: "utf8" });

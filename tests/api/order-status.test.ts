@@ -98,7 +98,7 @@ async function orderIn(status: Status) {
 }
 
 describe("updateOrderStatus (admin)", () => {
-  it("walks PENDING -> CONFIRMED -> SHIPPED -> DELIVERED, bumping the version each time, stock untouched", async () => {
+  it("walks PENDING -> CONFIRMED -> SHIPPED -> DELIVERED, bumping the version each time; shipping leaves what is orderable", async () => {
     const { orderId, a, b } = await pendingOrder();
     const stockBefore = [await api.stockOf(a.id), await api.stockOf(b.id)];
     for (const [i, status] of (["CONFIRMED", "SHIPPED", "DELIVERED"] as const).entries()) {
@@ -106,7 +106,8 @@ describe("updateOrderStatus (admin)", () => {
       expect(result).toMatchObject({ __typename: "UpdateOrderStatusSuccess", order: { id: orderId, status, version: i + 1 } });
       expect(await orderRow(orderId)).toEqual({ status, version: i + 1 });
     }
-    expect([await api.stockOf(a.id), await api.stockOf(b.id)]).toEqual(stockBefore);
+    // Shipping takes the committed units off on hand (a stock change: the product's version moves), orderable stays.
+    expect([await api.stockOf(a.id), await api.stockOf(b.id)]).toEqual(stockBefore.map((s) => ({ ...s, version: s.version + 1 })));
     const events = await outboxFor(orderId);
     expect(events.map((e) => [e.topic, e.payload.previousStatus, e.payload.status, e.payload.version])).toEqual([
       ["order-status-changed", "PENDING", "CONFIRMED", 1],
@@ -235,8 +236,10 @@ describe("cancelOrder", () => {
       productId: dbId(a.id),
       sku: a.sku,
       stock: 10,
+      committed: 0,
+      available: 10,
       version: 2,
-      delta: 2,
+      delta: 0,
       reason: "ORDER_CANCELLED",
       orderId: dbId(orderId),
     });
@@ -244,8 +247,10 @@ describe("cancelOrder", () => {
       productId: dbId(b.id),
       sku: b.sku,
       stock: 10,
+      committed: 0,
+      available: 10,
       version: 2,
-      delta: 3,
+      delta: 0,
       reason: "ORDER_CANCELLED",
       orderId: dbId(orderId),
     });
@@ -332,8 +337,9 @@ describe("cancelOrder", () => {
         expect(await cancel(token, orderId)).toMatchObject({ __typename: "InvalidTransitionError", from: status, to: "CANCELLED" });
       }
       expect(await orderRow(orderId)).toEqual({ status, version });
-      expect(await api.stockOf(a.id)).toEqual({ stock: 8, version: 1 });
-      expect(await api.stockOf(b.id)).toEqual({ stock: 7, version: 1 });
+      // Placed (version 1), shipped (version 2): nothing comes back.
+      expect(await api.stockOf(a.id)).toEqual({ stock: 8, version: 2 });
+      expect(await api.stockOf(b.id)).toEqual({ stock: 7, version: 2 });
       expect(await outboxCount()).toBe(outbox);
     },
   );

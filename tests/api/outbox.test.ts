@@ -63,11 +63,12 @@ it("writes one event per stock change and order transition, each matching its pu
     return { topic: m.topic, key: m.key, event: JSON.parse(m.value) };
   });
   const stock = events.filter((e) => e.topic === topics.stockChanged);
-  expect(stock.map((e) => [e.event.reason, e.event.stock, e.event.delta, e.event.version])).toEqual([
-    ["CREATED", 10, 10, 0],
-    ["ORDER_PLACED", 7, -3, 1],
-    ["RESTOCK", 12, 5, 2],
-    ["ORDER_CANCELLED", 15, 3, 3],
+  // [reason, stock (on hand), committed, available, delta (of on hand), version]: an order commits units, on hand stays.
+  expect(stock.map((e) => [e.event.reason, e.event.stock, e.event.committed, e.event.available, e.event.delta, e.event.version])).toEqual([
+    ["CREATED", 10, 0, 10, 10, 0],
+    ["ORDER_PLACED", 10, 3, 7, 0, 1],
+    ["RESTOCK", 15, 3, 12, 5, 2],
+    ["ORDER_CANCELLED", 15, 0, 15, 0, 3],
   ]);
   for (const e of stock) {
     expect(conforms(e.event, schemaOf("stock-changed")), JSON.stringify(e.event)).toEqual([]);

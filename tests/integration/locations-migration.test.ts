@@ -67,9 +67,11 @@ describe("the add_locations migration", () => {
     expect(await one(`SELECT code, fulfils_orders, priority, active FROM location`)).toEqual([
       { code: "default", fulfils_orders: true, priority: 0, active: true },
     ]);
+    // committed_stock (after add_locations) gives the unshipped order's 3 units back to on hand as committed.
     expect(await one(`SELECT on_hand, committed, reserved, incoming FROM stock_level`)).toEqual([
-      { on_hand: 7, committed: 0, reserved: 2, incoming: 0 },
+      { on_hand: 10, committed: 3, reserved: 2, incoming: 0 },
     ]);
+    expect(await one(`SELECT stock, committed, reserved FROM product`)).toEqual([{ stock: 10, committed: 3, reserved: 2 }]);
     expect(await one(`SELECT quantity FROM order_allocation`)).toEqual([{ quantity: 3 }]);
     expect(await one(`SELECT quantity FROM hold_allocation`)).toEqual([{ quantity: 2 }]);
     expect(await one(`SELECT count(*)::int AS n FROM stock_movement WHERE location_id IS NULL`)).toEqual([{ n: 0 }]);
@@ -77,7 +79,7 @@ describe("the add_locations migration", () => {
     const opened = await openDatabase({ kind: "postgres", url: db.url, poolSize: 2 });
     cleanups.push(() => opened.close());
     expect(await ledgerMismatches(opened.prisma)).toEqual([]);
-    // And the statements of now work on it: 5 are available (7 on hand, 2 held).
+    // And the statements of now work on it: 5 are available (10 on hand, 3 committed, 2 held).
     const lines = [{ productId: "00000000-0000-4000-8000-0000000000a1", quantity: 5 }];
     const [placed] = await placeOrdersBatch(opened.sql, [
       { customerId: "00000000-0000-4000-8000-0000000000c1", idempotencyKey: "k2", lines },

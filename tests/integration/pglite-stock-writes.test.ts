@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
 import { placeOrdersBatch } from "../../src/db/order.sql.js";
 import { consumeHold, endHold, reserveAtomically } from "../../src/db/hold.sql.js";
-import { adjustStockAtomically, restoreOrderStock } from "../../src/db/stock.sql.js";
+import { adjustStockAtomically, releaseOrderStock } from "../../src/db/stock.sql.js";
 import { openingMovements } from "../../src/db/ledger.sql.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "stockwire-pglite-writes-"));
@@ -54,8 +54,9 @@ describe("stock writes on PGlite", () => {
     expect(consumed.order).not.toBeNull();
     const other = await reserveAtomically(prisma, { customerId: customer.id, idempotencyKey: "h2", lines, ttlSeconds: 60, actor: "c" });
     expect((await endHold(prisma, { holdId: other.hold!.id, to: "RELEASED", customerId: null, actor: "c" })).ended).toBe("RELEASED");
-    expect(await restoreOrderStock(prisma, placed[0]!.order!.id, "admin")).toEqual([product.id]);
-    expect((await adjust(-1)).product?.stock).toBe(5); // 10 - 2 - 2 - 2 (held, taken) + 2 (cancelled) - 1
+    expect(await releaseOrderStock(prisma, placed[0]!.order!.id, "admin", "ORDER_CANCELLED")).toEqual([product.id]);
+    // Placed and consumed orders commit their units (on hand stays until they ship): 10 - 1
+    expect((await adjust(-1)).product).toMatchObject({ stock: 9, committed: 4 });
 
     const [row] = await prisma.$queryRaw<
       { stock: number; reserved: number; version: number; on_hand: number; held: number; last: number }[]
@@ -65,6 +66,6 @@ describe("stock writes on PGlite", () => {
         (SELECT sum(delta_reserved)::int FROM stock_movement WHERE product_id = p.id) AS held,
         (SELECT (payload->>'version')::int FROM outbox_event WHERE key = p.id::text ORDER BY id DESC LIMIT 1) AS last
       FROM product p WHERE p.id = ${product.id}::uuid`;
-    expect(row).toEqual({ stock: 5, reserved: 0, version: 9, on_hand: 5, held: 0, last: 9 }); // one version per write
+    expect(row).toEqual({ stock: 9, reserved: 0, version: 9, on_hand: 9, held: 0, last: 9 }); // one version per write
   });
 });

@@ -189,7 +189,7 @@ describe("flash sale through HAProxy over two API instances, two relays, two bri
       subs.map((s, i) =>
         eventually(
           `subscriber ${i} to converge`,
-          async () => ids.every((id) => last(s, id)?.version === STOCK && last(s, id)?.stock === 0),
+          async () => ids.every((id) => last(s, id)?.version === STOCK && last(s, id)?.available === 0),
           60_000,
         ),
       ),
@@ -223,7 +223,7 @@ describe("flash sale through HAProxy over two API instances, two relays, two bri
           changes.add(`${id}@${e.version}`);
         }
         lastSeen.set(id, Math.max(e.version, lastSeen.get(id) ?? -1));
-        if (e.stock !== STOCK - e.version) problems.push(`${id}@${e.version} with stock ${e.stock}`);
+        if (e.available !== STOCK - e.version) problems.push(`${id}@${e.version} with available ${e.available}`);
       });
       expect(problems, `subscriber ${i}`).toEqual([]);
       expect(s.errors, `subscriber ${i}`).toEqual([]);

@@ -100,7 +100,7 @@ describe("bridge crash", () => {
           `${copies} duplicate publishes on Redis`,
       );
 
-      expect(sub.events.at(-1)).toMatchObject({ stock: final.stock, version: final.version });
+      expect(sub.events.at(-1)).toMatchObject({ available: final.stock, version: final.version });
       expect(versionRegressions(sub.events), "versions repeated or going back").toEqual([]);
       // Nothing lost in the pipeline: every version (one order each) reached Redis.
       const onRedis = new Set(published.map((e) => e.version));
@@ -116,7 +116,7 @@ describe("bridge crash", () => {
       expect(skipped, "versions skipped beyond what the server conflated").toBeLessThanOrEqual(
         stats.conflated + api.running.app!.fanout.stats.conflated,
       );
-      expect(sub.events.filter((e) => e.stock !== initial - e.version)).toEqual([]);
+      expect(sub.events.filter((e) => e.available !== initial - e.version)).toEqual([]);
       expect(sub.errors).toEqual([]);
       // Orders went on after the kill: the new bridge had a backlog to deliver, not just live events.
       expect(final.version).toBeGreaterThan(killedAt.placed + 10);

@@ -35,6 +35,7 @@ const STOCK_WITH_SKU = graphql(`
         sku @include(if: $sku)
       }
       stock
+      available
       version
       reason
     }
@@ -44,6 +45,7 @@ const STOCK_RATED = graphql(`
   subscription FanoutStockRated($ids: [ID!]!, $max: Int) {
     stockChanged(productIds: $ids, maxUpdatesPerSecond: $max) {
       stock
+      available
       version
       reason
       delta
@@ -105,8 +107,9 @@ describe("shared execution", () => {
     expect(fanout().deliveries - before.deliveries).toBe(14 * changes);
     const expected = [["CURRENT", 100, 0], ...[1, 2, 3].map((v) => ["ORDER_PLACED", 100 - v, v])];
     for (const s of same) {
-      const got = s.events.map((e) => [e.reason, e.stock, e.version]);
-      expect(got).toEqual(same[0]!.events.map((e) => [e.reason, e.stock, e.version]));
+      // available: orders commit units, on hand (stock) stays until they ship
+      const got = s.events.map((e) => [e.reason, e.available, e.version]);
+      expect(got).toEqual(same[0]!.events.map((e) => [e.reason, e.available, e.version]));
       expect(got).toEqual(expected.filter((row) => got.some((g) => g[2] === row[2])));
       expect(got.length).toBe(1 + changes);
       expect(got.at(-1)).toEqual(["ORDER_PLACED", 97, 3]);
@@ -138,7 +141,7 @@ describe("conflation", () => {
     const versions = rated.events.map((e) => e.version);
     expect(versions).toEqual([...versions].sort((x, y) => x - y));
     expect(new Set(versions).size).toBe(versions.length);
-    expect(rated.events.at(-1)).toMatchObject({ stock: 960, version: 40 });
+    expect(rated.events.at(-1)).toMatchObject({ stock: 1_000, available: 960, version: 40 });
     // 40 changes, but never more than 2 in any second (plus one of timer jitter).
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(3);
     expect(rated.events.length).toBeLessThan(40);
@@ -180,11 +183,16 @@ describe("conflation", () => {
     const customer = await shop.createCustomer();
     const rated = track(subscribe(api.url, customer.token, STOCK_RATED, { ids: [product.id], max: 2 }, "stockChanged"));
     await rated.waitFor("CURRENT", (e) => e.reason === "CURRENT");
-    await Promise.all(Array.from({ length: 4 }, () => orders(product.id, 3)));
+    // Write-offs of one unit each (an order's delta is 0 now: it commits units, on hand stays).
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 3; i++) await shop.adjustStock(product.id, -1);
+      }),
+    );
     await rated.waitFor("the final version", (e) => e.version === 12);
     const updates = rated.events.filter((e) => e.reason !== "CURRENT");
     expect(updates.length).toBeLessThan(12);
-    for (const e of updates) expect(e).toMatchObject({ reason: "ORDER_PLACED", delta: -1, stock: 1_000 - e.version });
+    for (const e of updates) expect(e).toMatchObject({ reason: "ADJUSTMENT", delta: -1, stock: 1_000 - e.version });
   }, 90_000);
 
   it("refuses a maxUpdatesPerSecond outside 1-1000 with BAD_USER_INPUT naming the argument, and subscribes nothing", async () => {
@@ -392,7 +400,7 @@ describe("SSE", () => {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream" },
       body: JSON.stringify({
-        query: `subscription($ids: [ID!]!) { stockChanged(productIds: $ids) { stock version reason } }`,
+        query: `subscription($ids: [ID!]!) { stockChanged(productIds: $ids) { available version reason } }`,
         variables: { ids: [product.id] },
       }),
       signal: controller.signal,
@@ -408,8 +416,8 @@ describe("SSE", () => {
     await readUntil(2);
     controller.abort();
     expect(events()).toEqual([
-      { stock: 9, version: 0, reason: "CURRENT" },
-      { stock: 8, version: 1, reason: "ORDER_PLACED" },
+      { available: 9, version: 0, reason: "CURRENT" },
+      { available: 8, version: 1, reason: "ORDER_PLACED" },
     ]);
   }, 30_000);
 });

@@ -145,9 +145,9 @@ describe("Kafka outage", () => {
         `${coordinatorMs ?? "(not yet)"} ms, delivered to the subscriber in ${deliveredMs} ms`,
     );
     await admin.disconnect();
-    expect(sub.events.at(-1)).toMatchObject({ stock: final.stock, version: final.version, reason: "ORDER_PLACED" });
+    expect(sub.events.at(-1)).toMatchObject({ available: final.stock, version: final.version, reason: "ORDER_PLACED" });
     expect(versionRegressions(sub.events)).toEqual([]);
-    expect(sub.events.filter((e) => e.stock !== initial - e.version)).toEqual([]);
+    expect(sub.events.filter((e) => e.available !== initial - e.version)).toEqual([]);
     await eventually("the outbox to drain", async () => (await unpublished()) === 0);
     await eventually("readiness", async () => (await ready()).status === "ready", 30_000);
 

@@ -57,7 +57,7 @@ describe("pipeline thread", () => {
     sub = subscribeStock(url, customer.token, [product.id]);
     await sub.waitFor("the snapshot", (e) => e.version === 0);
     expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }])).__typename).toBe("PlaceOrderSuccess");
-    await sub.waitFor("the order's change, through the pipeline thread", (e) => e.version === 1 && e.stock === 7, 30_000);
+    await sub.waitFor("the order's change, through the pipeline thread", (e) => e.version === 1 && e.available === 7, 30_000);
     await sub.close();
     sub = undefined;
 
@@ -78,6 +78,6 @@ describe("pipeline thread", () => {
     sub = subscribeStock(url, customer.token, [product.id]);
     await sub.waitFor("the snapshot", (e) => e.version === 0);
     expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
-    await sub.waitFor("the order's change", (e) => e.version === 1 && e.stock === 4, 30_000);
+    await sub.waitFor("the order's change", (e) => e.version === 1 && e.available === 4, 30_000);
   }, 120_000);
 });

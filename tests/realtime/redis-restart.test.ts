@@ -74,7 +74,7 @@ describe("Redis restart", () => {
 
     await redis.pause!();
     // The API does not need Redis to change stock.
-    expect(await api.adjustStock(product.id, 10)).toEqual({ stock: 59, version: 2 });
+    expect(await api.adjustStock(product.id, 10)).toEqual({ stock: 60, version: 2 }); // on hand: the order's unit is committed
     expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 2 }])).__typename).toBe("PlaceOrderSuccess");
     const current = await api.stockOf(product.id);
     expect(current).toEqual({ stock: 57, version: 3 });
@@ -87,7 +87,7 @@ describe("Redis restart", () => {
     const t0 = Date.now();
     for (const sub of [before, during]) {
       await sub.waitFor("the current stock after the restart", (e) => e.version === current.version, 30_000);
-      expect(sub.events.at(-1)).toMatchObject({ stock: current.stock, version: current.version });
+      expect(sub.events.at(-1)).toMatchObject({ available: current.stock, version: current.version });
     }
     console.log(
       `[redis-restart] current stock ${Date.now() - t0} ms after Redis was back, via ${before.events.at(-1)!.reason}; ` +
@@ -100,7 +100,7 @@ describe("Redis restart", () => {
     const next = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     for (const sub of [before, during]) {
       const change = await sub.waitFor("a change after the restart", (e) => e.version === current.version + 1, 20_000);
-      expect(change).toMatchObject({ stock: current.stock - 1, delta: -1, reason: "ORDER_PLACED", orderId: next.order.id });
+      expect(change).toMatchObject({ available: current.stock - 1, delta: 0, reason: "ORDER_PLACED", orderId: next.order.id });
       expect(versionRegressions(sub.events)).toEqual([]);
       expect(sub.errors).toEqual([]);
     }
@@ -141,14 +141,14 @@ describe("Redis restart", () => {
     // instance was away. (A live copy arriving here means the bridge sent them again.)
     expect(resync, "the state after reconnecting comes from the CURRENT re-read").toMatchObject({
       reason: "CURRENT",
-      stock: 17,
+      available: 17,
       version: 3,
     });
 
     await sleep(500);
     const next = expectTypename(await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]), "PlaceOrderSuccess");
     const live = await sub.waitFor("a live change after reconnecting", (e) => e.version === 4, 20_000);
-    expect(live).toMatchObject({ reason: "ORDER_PLACED", stock: 16, orderId: next.order.id });
+    expect(live).toMatchObject({ reason: "ORDER_PLACED", available: 16, orderId: next.order.id });
     expect(versionRegressions(sub.events)).toEqual([]);
     expect(sub.errors).toEqual([]);
   }, 120_000);

@@ -42,7 +42,7 @@ describe("sold-out short cut", () => {
       __typename: "InsufficientStockError",
       available: 0,
     });
-    await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.available).toBe(0), { timeout: 20_000 });
 
     const before = stats();
     const refused = await Promise.all(
@@ -55,7 +55,7 @@ describe("sold-out short cut", () => {
 
     // A restock reopens it as soon as its event arrives (then the watch ends); the database judges again.
     await shop.adjustStock(p.id, 2);
-    await vi.waitFor(() => expect(services.live.stock.known(id)?.stock ?? "not followed").not.toBe(0), { timeout: 20_000 });
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.available ?? "not followed").not.toBe(0), { timeout: 20_000 });
     expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 2 }]), "PlaceOrderSuccess");
     expect(await shop.stockOf(p.id)).toEqual({ stock: 0, version: 3 });
     expect(stats().batchedOrders - after.batchedOrders).toBe(1);
@@ -69,7 +69,7 @@ describe("sold-out short cut", () => {
     const placed = expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }], "so-1"), "PlaceOrderSuccess");
     // Another order is refused by the database: the short cut is armed for the product.
     expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "InsufficientStockError");
-    await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.available).toBe(0), { timeout: 20_000 });
     const before = services.orders.stats.soldOutRefusals;
     expectTypename(await shop.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }]), "InsufficientStockError");
     expect(services.orders.stats.soldOutRefusals).toBe(before + 1); // armed: refused from memory
@@ -91,7 +91,7 @@ describe("sold-out short cut", () => {
       expect(await shop2.placeOrder(customer.token, [{ productId: p.id, quantity: 1 }])).toMatchObject({
         __typename: "InsufficientStockError",
       });
-      await vi.waitFor(() => expect(services.live.stock.known(id)?.stock).toBe(0), { timeout: 20_000 });
+      await vi.waitFor(() => expect(services.live.stock.known(id)?.available).toBe(0), { timeout: 20_000 });
       // An operator puts stock back by hand: no event, so the stream still says 0.
       await sql.query("UPDATE product SET stock = 5 WHERE id = $1", [id]);
       await sql.query("UPDATE stock_level SET on_hand = 5 WHERE product_id = $1", [id]);

@@ -83,8 +83,9 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     await sub.waitFor("the ORDER_PLACED change", (e) => e.reason === "ORDER_PLACED");
 
     expect(sub.events).toEqual([
-      { product: { id: product.id }, stock: 10, version: 0, delta: 0, reason: "CURRENT", orderId: null },
-      { product: { id: product.id }, stock: 7, version: 1, delta: -3, reason: "ORDER_PLACED", orderId: placed.order.id },
+      { product: { id: product.id }, stock: 10, available: 10, version: 0, delta: 0, reason: "CURRENT", orderId: null },
+      // The order commits its units: available drops, on hand (stock) stays until it ships.
+      { product: { id: product.id }, stock: 10, available: 7, version: 1, delta: 0, reason: "ORDER_PLACED", orderId: placed.order.id },
     ]);
     expect(sub.errors).toEqual([]);
   });
@@ -107,9 +108,9 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     await sleep(1000); // room for anything that should not come
 
     for (const sub of [onA, onB]) {
-      expect(sub.events.map((e) => [e.reason, e.stock, e.version, e.delta, e.orderId])).toEqual([
+      expect(sub.events.map((e) => [e.reason, e.available, e.version, e.delta, e.orderId])).toEqual([
         ["CURRENT", 2, 0, 0, null],
-        ["ORDER_PLACED", 1, 1, -1, accepted.order.id],
+        ["ORDER_PLACED", 1, 1, 0, accepted.order.id],
       ]);
     }
     const orderEvents = published.filter((e) => e.productId === product.id && e.reason === "ORDER_PLACED");
@@ -135,7 +136,7 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     ).toEqual([]);
   });
 
-  it("500 concurrent orders for 300 units through both instances: every subscriber ends on stock 0 at the final version, versions only rising", async () => {
+  it("500 concurrent orders for 300 units through both instances: every subscriber ends on available 0 at the final version, versions only rising", async () => {
     const initial = 300;
     const product = await settledProduct(initial);
     const customers = await Promise.all(Array.from({ length: 10 }, () => viaA.createCustomer()));
@@ -162,10 +163,10 @@ describe("two API instances on shared PostgreSQL, Kafka and Redis", () => {
     console.log(`[two-instances] 500 orders placed in ${placedMs} ms; last event ${Date.now() - t0} ms after the first order`);
     for (const sub of subs) {
       const last = sub.events.at(-1)!;
-      expect(last).toMatchObject({ stock: 0, version: initial });
+      expect(last).toMatchObject({ available: 0, version: initial });
       expect(versionRegressions(sub.events)).toEqual([]);
-      // Each change carries the absolute stock that belongs to its version (one unit per order).
-      expect(sub.events.filter((e) => e.stock !== initial - e.version)).toEqual([]);
+      // Each change carries the absolute availability that belongs to its version (one unit per order).
+      expect(sub.events.filter((e) => e.available !== initial - e.version)).toEqual([]);
       expect(sub.errors).toEqual([]);
     }
     // Nothing left behind in the outbox.

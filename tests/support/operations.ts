@@ -131,7 +131,10 @@ export const UPDATE_ORDER_STATUS = graphql(`
 export const PRODUCT_STOCK = graphql(`
   query ProductStock($id: ID!) {
     product(id: $id) {
-      stock
+      inventory {
+        onHand
+        committed
+      }
       version
     }
   }
@@ -144,6 +147,7 @@ export const STOCK_CHANGED = graphql(`
         id
       }
       stock
+      available
       version
       delta
       reason

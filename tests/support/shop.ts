@@ -41,6 +41,10 @@ export interface Shop {
   /** A restock (RECEIVED) or write-off (CORRECTION) at the default location, with `note` for the ledger. */
   adjustStock(productId: string, delta: number, note?: string): Promise<{ stock: number; version: number }>;
   updateOrderStatus(orderId: string, status: OrderStatus, expectedVersion: number): Promise<UpdateOrderStatusResult>;
+  /**
+   * What `stock` meant before committed stock: on hand minus units committed to unshipped orders (held
+   * units included). Placing an order lowers it, shipping leaves it, cancelling raises it.
+   */
   stockOf(productId: string): Promise<{ stock: number; version: number }>;
 }
 
@@ -110,7 +114,7 @@ export async function shop(gql: GraphQLClient): Promise<Shop> {
     async stockOf(productId) {
       const { product } = dataOf("stockOf", await gql(PRODUCT_STOCK, { id: productId }));
       if (!product) throw new Error(`stockOf: no product ${productId}`);
-      return product;
+      return { stock: product.inventory.onHand - product.inventory.committed, version: product.version };
     },
   };
 }

@@ -19,10 +19,18 @@ export const PRODUCT_LISTS: CacheEntity = { typename: "ProductLists" };
 export const PRODUCTS_BY_STOCK: CacheEntity = { typename: "ProductsByStock" };
 
 /** What a stock change makes old: the product; pages by stock when it sold out or came back; everything on CREATED. */
-export function stockEventEntities(e: Pick<StockChangedEvent, "productId" | "stock" | "delta" | "reason">): CacheEntity[] {
+export function stockEventEntities(e: Pick<StockChangedEvent, "productId" | "stock" | "committed" | "delta" | "reason">): CacheEntity[] {
   if (e.reason === "CREATED") return [product(e.productId), ...ANY_PRODUCT, PRODUCT_LISTS, PRODUCTS_BY_STOCK];
-  const crossedZero = e.stock > 0 !== e.stock - e.delta > 0;
-  return crossedZero ? [product(e.productId), PRODUCTS_BY_STOCK] : [product(e.productId)];
+  return crossedZero(e) ? [product(e.productId), PRODUCTS_BY_STOCK] : [product(e.productId)];
+}
+
+/** Whether inStock (stock > committed) may have changed. The event carries no committed delta: order reasons judge by what is left. */
+function crossedZero(e: Pick<StockChangedEvent, "stock" | "committed" | "delta" | "reason">): boolean {
+  const free = e.stock - (e.committed ?? 0);
+  if (e.reason === "ORDER_PLACED" || e.reason === "HOLD_CONSUMED") return free === 0;
+  if (e.reason === "ORDER_CANCELLED") return true;
+  if (e.reason === "ORDER_SHIPPED") return false; // on hand and committed fall together
+  return free > 0 !== free - e.delta > 0;
 }
 
 export interface MutationTouch {
