@@ -37,8 +37,8 @@ export interface FlashSaleElements {
 interface Watched {
   id: string;
   name: string;
-  /** The live stream's count and version (undefined until its first event). */
-  stock?: number;
+  /** The live stream's count of what can be bought (available) and version (undefined until its first event). */
+  available?: number;
   version: number;
   /** What the running or last sale's answers prove the count is at most. */
   bound: number;
@@ -84,9 +84,10 @@ export class FlashSale {
       this.watched = w;
       w.unsubscribe = this.live.subscribe(StockChangedSubscription, { ids: [product.id] }, ({ stockChanged: c }) => {
         if (c.version <= w.version) return;
-        if (w.stock !== undefined && c.stock > w.stock) w.bound += c.stock - w.stock; // a restock or cancel raises it
+        // Available, not on hand: an order commits its units at once, while on hand drops only when it ships.
+        if (w.available !== undefined && c.available > w.available) w.bound += c.available - w.available; // a restock or cancel raises it
         w.version = c.version;
-        w.stock = c.stock;
+        w.available = c.available;
         this.showCounter();
         requestAnimationFrame(() => this.ops.observe(c, Date.now()));
       });
@@ -97,8 +98,8 @@ export class FlashSale {
   /** What the counter shows: the lower of the live count and what the sale's answers prove. */
   private units(): number | undefined {
     const w = this.watched;
-    if (w?.stock === undefined) return undefined;
-    return Math.max(0, Math.min(w.stock, w.bound));
+    if (w?.available === undefined) return undefined;
+    return Math.max(0, Math.min(w.available, w.bound));
   }
 
   private showCounter() {

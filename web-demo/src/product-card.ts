@@ -164,8 +164,10 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
     badge.textContent = STOCK_LABEL[level];
     badge.className = `badge badge-${level}`;
     root.dataset.level = level;
-    held.textContent = reserved > 0 ? `${reserved} on hold · ${stock} in stock` : "";
-    held.title = reserved > 0 ? `${reserved} of the ${stock} in stock are held by shoppers for a few minutes` : "";
+    // Not promised to orders yet (on hand less committed): what the shopper could get once holds lapse.
+    const unpromised = available + reserved;
+    held.textContent = reserved > 0 ? `${reserved} on hold · ${unpromised} in stock` : "";
+    held.title = reserved > 0 ? `${reserved} of the ${unpromised} in stock are held by shoppers for a few minutes` : "";
     refreshButton();
     spark.push(at, available);
     if (delta !== 0) cue(stockLine, delta < 0 ? "cue-down" : "cue-up");
