@@ -17,21 +17,14 @@ import { REQUEST_LIMITS } from "../../src/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { startServer, type ServerProcess } from "../support/process.js";
 import { JWT_SECRET } from "../support/shop.js";
+import { seededRandom } from "../support/random.js";
 
 const SHAPES = 80;
 const CONCURRENCY = 2;
 const HEALTH_BOUND_MS = 200;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
-let state = SEED;
-function random(): number {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const { random, int, pick } = seededRandom(SEED);
 
 let database: TestDatabase;
 let server: ServerProcess;
