@@ -28,6 +28,7 @@ import { ledgerMismatches } from "../../src/db/ledger.sql.js";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type Api } from "../support/api.js";
 import { expectTypename } from "../support/shop.js";
+import { seededRandom } from "../support/random.js";
 
 const OPERATIONS = 2_000;
 const CONCURRENCY = 6;
@@ -35,17 +36,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
 const schema = buildSchema(readFileSync(fileURLToPath(new URL("../../schema.graphql", import.meta.url)), "utf8"));
 
-// --- a seeded PRNG (mulberry32) ------------------------------------------------
-let state = SEED;
-function random(): number {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const chance = (p: number) => random() < p;
-const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+// --- a seeded PRNG (tests/support/random.ts) -------------------------------------
+const { random, chance, int, pick } = seededRandom(SEED);
 
 // --- fixtures ------------------------------------------------------------------
 let api: Api;
