@@ -180,11 +180,11 @@ describe("with small buckets", () => {
     try {
       // Both run: each gets the current stock (this app runs no relay, so no changes follow).
       await Promise.all([first, second].map((s) => s.waitFor("the current stock", (e) => e.reason === "CURRENT")));
-      // Each subscribe is charged its requested cost: stockChanged 1 + product 1 + id 1 + stock, version, delta,
-      // reason, orderId 5 = 8 (one object per event: no multiplier); plus the second probe's 1; plus, once,
-      // parsing and validating the subscription's document, new to this server.
+      // Each subscribe is charged its requested cost: stockChanged 1 + product 1 + id 1 + stock, available,
+      // version, delta, reason, orderId 6 = 9 (one object per event: no multiplier); plus the second probe's 1;
+      // plus, once, parsing and validating the subscription's document, new to this server.
       const subscriptionDocument = documentCost(documentSize(parse(print(STOCK_CHANGED))));
-      expect(start - (await available())).toBe(2 * 8 + 1 + subscriptionDocument);
+      expect(start - (await available())).toBe(2 * 9 + 1 + subscriptionDocument);
 
       const third = subscribe(url, customer.token, STOCK_CHANGED, { ids: [product.id] }, "stockChanged");
       expect(JSON.stringify(await third.waitForError())).toContain("TOO_MANY_SUBSCRIPTIONS");
@@ -220,7 +220,7 @@ describe("with small buckets", () => {
     let text = "";
     while (!text.includes("CURRENT")) text += new TextDecoder().decode((await reader.read()).value);
     try {
-      expect(start - (await available())).toBe(8 + 1);
+      expect(start - (await available())).toBe(9 + 1); // the subscription's 9 (above) and the probe's 1
       // The SSE subscription holds one of the customer's 2 places.
       const ws = subscribe(url, customer.token, STOCK_CHANGED, { ids: [product.id] }, "stockChanged");
       const refused = subscribe(url, customer.token, STOCK_CHANGED, { ids: [product.id] }, "stockChanged");

@@ -67,11 +67,11 @@ async function caughtUp(): Promise<void> {
 /** A change only the primary has while replay is paused. */
 const renameOnPrimary = (p: Product, name: string) => primarySql.query("UPDATE product SET name = $1 WHERE sku = $2", [name, p.sku]);
 
-const PRODUCT = "query P($id: ID!) { product(id: $id) { name stock } }";
+const PRODUCT = "query P($id: ID!) { product(id: $id) { name available } }";
 const BY_SKU = "query S($sku: String!) { product(sku: $sku) { name } }";
 const SEARCH = "query L($q: String!) { products(first: 5, search: $q) { edges { node { name } } } }";
 const readProduct = async (app: TestApp, id: string, headers?: Record<string, string>) => {
-  const res = await app.gql<{ product: { name: string; stock: number } }>(PRODUCT, { id }, headers);
+  const res = await app.gql<{ product: { name: string; available: number } }>(PRODUCT, { id }, headers);
   expect(res.errors).toBeUndefined();
   return res.data!.product;
 };
@@ -87,7 +87,7 @@ describe("read replicas", () => {
   it("serves catalogue reads from the replica; a mutation, and everything it reads, from the primary", async () => {
     const product = await patient.createProduct({ stock: 50, name: "Replicated" });
     await caughtUp();
-    expect(await readProduct(patient, product.id)).toEqual({ name: "Replicated", stock: 50 });
+    expect(await readProduct(patient, product.id)).toEqual({ name: "Replicated", available: 50 });
     await pauseReplay();
     try {
       await renameOnPrimary(product, "Renamed on the primary");
@@ -102,12 +102,12 @@ describe("read replicas", () => {
       const customer = await patient.createCustomer();
       const placed = await patient.gql(
         `mutation O($input: PlaceOrderInput!) {
-          placeOrder(input: $input) { __typename ... on PlaceOrderSuccess { order { items { product { name stock } } } } }
+          placeOrder(input: $input) { __typename ... on PlaceOrderSuccess { order { items { product { name available } } } } }
         }`,
         { input: { items: [{ productId: product.id, quantity: 2 }], idempotencyKey: "rr-1" } },
         bearer(customer.token),
       );
-      expect(placed.data.placeOrder.order.items[0].product).toEqual({ name: "Renamed on the primary", stock: 48 });
+      expect(placed.data.placeOrder.order.items[0].product).toEqual({ name: "Renamed on the primary", available: 48 });
     } finally {
       await resumeReplay();
     }
@@ -127,7 +127,7 @@ describe("read replicas", () => {
       const orderId = (order as { order: { id: string } }).order.id;
 
       // The buyer: their order, their orders list and the stock they left, all from the primary.
-      expect(await readProduct(patient, product.id, bearer(buyer.token))).toEqual({ name: "After", stock: 7 });
+      expect(await readProduct(patient, product.id, bearer(buyer.token))).toEqual({ name: "After", available: 7 });
       const mine = await patient.gql(
         `query Me($id: ID!) { order(id: $id) { id items { quantity } } me { orders(first: 10) { edges { node { id } } } } }`,
         { id: orderId },
@@ -138,8 +138,8 @@ describe("read replicas", () => {
       expect(mine.data.me.orders.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([orderId]);
 
       // Others did not write: the replica, as it was when replay paused.
-      expect(await readProduct(patient, product.id, bearer(other.token))).toEqual({ name: "Before", stock: 10 });
-      expect(await readProduct(patient, product.id)).toEqual({ name: "Before", stock: 10 });
+      expect(await readProduct(patient, product.id, bearer(other.token))).toEqual({ name: "Before", available: 10 });
+      expect(await readProduct(patient, product.id)).toEqual({ name: "Before", available: 10 });
     } finally {
       await resumeReplay();
     }
@@ -168,8 +168,8 @@ describe("read replicas", () => {
       expect((await readProduct(twin, product.id, bearer(buyer.token))).name).toBe("Shared");
       expectTypename(await patient.placeOrder(buyer.token, [{ productId: product.id, quantity: 1 }], "twin-1"), "PlaceOrderSuccess");
       // The buyer's next request lands on the other instance, which took no write: it knows of it all the same.
-      expect(await readProduct(twin, product.id, bearer(buyer.token))).toEqual({ name: "Shared, renamed", stock: 7 });
-      expect(await readProduct(twin, product.id)).toEqual({ name: "Shared", stock: 8 });
+      expect(await readProduct(twin, product.id, bearer(buyer.token))).toEqual({ name: "Shared, renamed", available: 7 });
+      expect(await readProduct(twin, product.id)).toEqual({ name: "Shared", available: 8 });
     } finally {
       await resumeReplay();
     }

@@ -63,14 +63,26 @@ describe("test database cloned from the migrated template", () => {
     expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["product", "customer", "order", "order_item", "outbox_event"]));
   });
 
-  it("enforces the hand-written CHECK: stock can never be negative", async () => {
-    const insert = (sku: string, stock: number) =>
-      query(db.url, `INSERT INTO product (sku, name, price_cents, currency, stock) VALUES ($1, 'Mug', 1200, 'EUR', $2)`, [sku, stock]);
+  it("enforces the hand-written CHECKs: stock on hand, and what is available of it, can never be negative", async () => {
+    const insert = (sku: string, stock: number, committed = 0) =>
+      query(db.url, `INSERT INTO product (sku, name, price_cents, currency, stock, committed) VALUES ($1, 'Mug', 1200, 'EUR', $2, $3)`, [
+        sku,
+        stock,
+        committed,
+      ]);
     await expect(insert("MUG-OK", 0)).resolves.toBeDefined(); // the row itself is valid...
-    await expect(insert("MUG-NEG", -1)).rejects.toMatchObject({
-      code: "23514", // ...only the negative stock is not: check_violation
-      constraint: "product_stock_non_negative",
+    // ...only the negative stock is not: check_violation. PostgreSQL checks a row's CHECKs in name order, so
+    // -1 on hand with nothing committed meets "available >= 0" first.
+    await expect(insert("MUG-NEG", -1)).rejects.toMatchObject({ code: "23514", constraint: "product_available_non_negative" });
+    await expect(insert("MUG-OVER", 1, 2)).rejects.toMatchObject({ code: "23514", constraint: "product_available_non_negative" });
+    await expect(query(db.url, `UPDATE product SET stock = -1, committed = -2 WHERE sku = 'MUG-OK'`)).rejects.toMatchObject({
+      code: "23514",
     });
+    await expect(
+      query(db.url, `SELECT constraint_name FROM information_schema.check_constraints WHERE constraint_name LIKE 'product_%'`),
+    ).resolves.toEqual(
+      expect.arrayContaining([{ constraint_name: "product_stock_non_negative" }, { constraint_name: "product_committed_non_negative" }]),
+    );
   });
 
   it("applyMigrations on an up-to-date database applies nothing", async () => {

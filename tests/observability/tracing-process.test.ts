@@ -74,7 +74,7 @@ async function orderToSocket(proc: RoleProcess) {
   cleanups.push(() => sub.close());
   await sub.waitFor("the current stock", (e) => e.reason === "CURRENT");
   expectTypename(await shop.placeOrder(customer.token, [{ productId: product.id, quantity: 2 }]), "PlaceOrderSuccess");
-  await sub.waitFor("the order's stock change", (e) => e.reason === "ORDER_PLACED" && e.stock === 3);
+  await sub.waitFor("the order's stock change", (e) => e.reason === "ORDER_PLACED" && e.available === 3);
 }
 
 // Each test starts the real process with all roles (tsx, two threads): on a busy machine that alone can take a minute.

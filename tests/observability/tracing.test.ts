@@ -58,7 +58,7 @@ describe("tracing", { timeout: 120_000 }, () => {
     await sub.waitFor("the current stock", (e) => e.reason === "CURRENT");
 
     expectTypename(await shop.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }]), "PlaceOrderSuccess");
-    await sub.waitFor("the order's stock change", (e) => e.reason === "ORDER_PLACED" && e.stock === 7);
+    await sub.waitFor("the order's stock change", (e) => e.reason === "ORDER_PLACED" && e.available === 7);
 
     // The GraphQL operation (@envelop/opentelemetry), inside the HTTP request's span.
     const mutation = spans().find((s) => s.name === "mutation.PlaceOrder")!;
