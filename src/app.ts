@@ -130,7 +130,7 @@ export function buildApp(deps: AppDeps): App {
     services,
     fanout,
     responseCache,
-    start: () => listen(server, config.port, config.host),
+    start: () => listen(server, config.port, config.host, config.listenBacklog),
     stop: (graceMs = 5000) => {
       void ws.dispose();
       fanout.stop();

@@ -24,11 +24,11 @@ export function corsFor(origins: string[]) {
   };
 }
 
-/** Listens on `port` (0 picks a free one); resolves with the base URL. */
-export function listen(server: Server, port: number, host: string): Promise<string> {
+/** Listens on `port` (0 picks a free one) with room for `backlog` unaccepted connections; resolves with the base URL. */
+export function listen(server: Server, port: number, host: string, backlog: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       const { port } = server.address() as AddressInfo;
       resolve(`http://${host === "0.0.0.0" || host === "::" ? "localhost" : host}:${port}`);
     });

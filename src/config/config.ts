@@ -41,6 +41,9 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === 
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  // Node's default is 511: a sale's opening second (thousands of sockets at once) overflows it and the
+  // kernel resets the rest. The kernel caps it at net.core.somaxconn.
+  LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65_535).default(4_096),
   HOST: optional(z.string().min(1)),
   CORS_ORIGINS: optional(
     z
@@ -151,6 +154,8 @@ export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   port: number;
+  /** Connections the kernel may queue before the server accepts them (listen(2)'s backlog). */
+  listenBacklog: number;
   /** Interface to listen on: loopback in demo mode unless HOST says otherwise, else all. */
   host: string;
   /** Origins other than the API's own that browsers may call it from (CORS); empty = same origin only. */
@@ -301,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     port: e.PORT,
+    listenBacklog: e.LISTEN_BACKLOG,
     // Demo mode hands out tokens, and the development secret is public: only this machine may
     // reach either (HOST set to a loopback address on purpose is fine too).
     host: e.HOST ?? (demo || !e.JWT_SECRET ? "127.0.0.1" : "0.0.0.0"),

@@ -75,6 +75,13 @@ describe("config", () => {
     });
   });
 
+  it("listens with a backlog of LISTEN_BACKLOG connections (default 4,096, 1-65,535)", () => {
+    expect(loadConfig({}).listenBacklog).toBe(4_096);
+    expect(loadConfig({ LISTEN_BACKLOG: "20000" }).listenBacklog).toBe(20_000);
+    expect(() => loadConfig({ LISTEN_BACKLOG: "0" })).toThrow(/invalid LISTEN_BACKLOG/);
+    expect(() => loadConfig({ LISTEN_BACKLOG: "70000" })).toThrow(/invalid LISTEN_BACKLOG/);
+  });
+
   it("caps the order batch at ORDER_BATCH_MAX (default 64, 1-1000)", () => {
     expect(loadConfig({}).orders.batchMax).toBe(64);
     expect(loadConfig({ ORDER_BATCH_MAX: "1" }).orders.batchMax).toBe(1);
