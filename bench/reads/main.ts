@@ -6,11 +6,13 @@
 //
 //   npm run bench:reads [-- --duration 5 --concurrency 16 --products 100000]
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type ApiProcess } from "../lib/api.js";
 import { cpuMark, cpuShare } from "../lib/cpu.js";
-import { runBench, type Harness, type Outcome } from "../lib/harness.js";
+import { root, runBench, type Harness, type Outcome } from "../lib/harness.js";
 import { jsonClient, type JsonClient } from "../lib/http.js";
 import { runClosedLoop, type LoadResult } from "../lib/load.js";
 import { parseOptions } from "../lib/options.js";
@@ -24,6 +26,10 @@ const options = parseOptions("npx tsx bench/reads/main.ts [options]", {
   products: { arg: "<n>", default: "100000", help: "Products seeded (the miss-heavy scenario reads each once at most)" },
   "working-set": { arg: "<n>", default: "200", help: "Products the cached product(id) scenario reads" },
   pool: { arg: "<n>", default: "20", help: "DATABASE_POOL_SIZE of the API" },
+  "cpu-prof": {
+    flag: true,
+    help: "Write a V8 CPU profile of each API process to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)",
+  },
   save: { flag: true, default: true, help: "Write the report to bench/results (--no-save: do not)" },
   "results-dir": { arg: "<dir>", default: "bench/results", help: "Where reports go" },
 });
@@ -34,6 +40,7 @@ const opts = {
   products: options.int("products", 100),
   workingSet: options.int("working-set", 1),
   pool: options.int("pool", 1),
+  cpuProf: options.flag("cpu-prof"),
   save: options.flag("save"),
   resultsDir: options.string("results-dir")!,
 };
@@ -77,6 +84,8 @@ async function reads(h: Harness): Promise<Outcome> {
   const ids = (await pool.query<{ id: string }>("SELECT id FROM product ORDER BY id")).rows.map((r) => encodeGlobalId("Product", r.id));
   h.log(`seeded ${ids.length} products`);
 
+  const cpuProfDir = opts.cpuProf ? path.join(root, ".cache", "bench-profiles") : undefined;
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const rows: Row[] = [];
   for (const cache of ["on", "off"] as const) {
     const api = await startApi({
@@ -84,6 +93,7 @@ async function reads(h: Harness): Promise<Outcome> {
       poolSize: opts.pool,
       jwtSecret: randomBytes(32).toString("hex"),
       env: { RESPONSE_CACHE: cache },
+      cpuProfDir,
     });
     const stop = h.deferred(() => api.stop());
     h.log(`API RESPONSE_CACHE=${cache}: ${api.url} (pid ${api.pid})`);
