@@ -77,16 +77,18 @@ function openPool(url: string, poolSize: number, options: DatabaseOptions, extra
 async function openPostgres(config: Extract<Config["database"], { kind: "postgres" }>, options: DatabaseOptions): Promise<Database> {
   const { url, poolSize } = config;
   const { pool, prisma } = openPool(url, poolSize, options);
-  let reads: Reads = primaryOnly(prisma);
+  const sql = rawSqlOverPg(pool, options.onQuery);
+  let reads: Reads = primaryOnly(prisma, sql);
   if (config.replicas) {
     const router = new ReplicaRouter({
       primary: prisma,
       primaryPool: pool,
+      primarySql: sql,
       // A replica that stops answering fails its reads over to the primary within seconds, not at the OS timeout.
-      replicas: config.replicas.urls.map((u) => ({
-        name: describeUrl(u),
-        ...openPool(u, poolSize, options, { connectionTimeoutMillis: 3_000 }),
-      })),
+      replicas: config.replicas.urls.map((u) => {
+        const replica = openPool(u, poolSize, options, { connectionTimeoutMillis: 3_000 });
+        return { name: describeUrl(u), ...replica, sql: rawSqlOverPg(replica.pool, options.onQuery) };
+      }),
       maxLagMs: config.replicas.maxLagMs,
       onStateChange: options.onReplicaState,
     });
@@ -97,7 +99,7 @@ async function openPostgres(config: Extract<Config["database"], { kind: "postgre
     kind: "postgres",
     describe: describeUrl(url) + (config.replicas ? ` (+${config.replicas.urls.length} read replica(s))` : ""),
     prisma,
-    sql: rawSqlOverPg(pool, options.onQuery),
+    sql,
     reads,
     async migrate() {
       // Serialise concurrent migrators (several API instances starting at
@@ -151,7 +153,7 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
     describe: dataDir,
     prisma,
     sql: rawSqlOverPrisma(prisma),
-    reads: primaryOnly(prisma),
+    reads: primaryOnly(prisma, rawSqlOverPrisma(prisma)),
     // One process owns a PGlite data directory, so there is no one to race.
     migrate: () => applyMigrations(new PrismaPGlite(pglite)),
     async ping() {

@@ -19,11 +19,15 @@
 import pg from "pg";
 import type { ReadFrom } from "../auth/viewer.js";
 import type { DbClient } from "./database.js";
+import { rawSqlOverPrisma, type RawQuery } from "./raw-sql.js";
 
 /** Where reads go: the primary only (no replicas configured), or a router over replicas. */
 export interface Reads {
-  /** Runs `read` on a fit replica when ctx allows it, else on the primary; a replica that fails is retried on the primary. */
-  run<T>(ctx: { readFrom?: ReadFrom } | undefined, read: (db: DbClient) => Promise<T>): Promise<T>;
+  /**
+   * Runs `read` on a fit replica when ctx allows it, else on the primary; a replica that fails is retried on the primary.
+   * `read` gets that database through Prisma and as raw SQL past it (raw-sql.ts), for the hottest reads.
+   */
+  run<T>(ctx: { readFrom?: ReadFrom } | undefined, read: (db: DbClient, sql: RawQuery) => Promise<T>): Promise<T>;
   /** The primary's WAL position now, after a write (unknown: one no replica will reach). */
   position(): Promise<string>;
   /**
@@ -51,9 +55,9 @@ export interface ReplicaStatus {
 export const NEVER_REPLAYED = "FFFFFFFF/FFFFFFFF";
 
 /** No replicas: every read on the primary. */
-export function primaryOnly(primary: DbClient): Reads {
+export function primaryOnly(primary: DbClient, sql: RawQuery = rawSqlOverPrisma(primary)): Reads {
   return {
-    run: (_ctx, read) => read(primary),
+    run: (_ctx, read) => read(primary, sql),
     position: async () => NEVER_REPLAYED,
     positionTtlMs: 0,
     status: () => [],
@@ -65,11 +69,15 @@ export interface ReplicaHandle {
   name: string;
   prisma: DbClient;
   pool: pg.Pool;
+  /** The same pool as raw SQL. */
+  sql: RawQuery;
 }
 
 export interface ReplicaRouterOptions {
   primary: DbClient;
   primaryPool: pg.Pool;
+  /** The primary as raw SQL (Database.sql). */
+  primarySql: RawQuery;
   replicas: ReplicaHandle[];
   /** A replica further behind than this serves no reads. */
   maxLagMs: number;
@@ -123,15 +131,15 @@ export class ReplicaRouter implements Reads {
     loop();
   }
 
-  async run<T>(ctx: { readFrom?: ReadFrom } | undefined, read: (db: DbClient) => Promise<T>): Promise<T> {
+  async run<T>(ctx: { readFrom?: ReadFrom } | undefined, read: (db: DbClient, sql: RawQuery) => Promise<T>): Promise<T> {
     const replica = ctx?.readFrom ? this.pick(ctx.readFrom.after) : undefined;
-    if (!replica) return read(this.opts.primary);
+    if (!replica) return read(this.opts.primary, this.opts.primarySql);
     try {
-      return await read(replica.prisma);
+      return await read(replica.prisma, replica.sql);
     } catch {
       // Gone, restarting, or a query cancelled by recovery: the primary answers, and a check decides the replica's state.
       void this.check();
-      return read(this.opts.primary);
+      return read(this.opts.primary, this.opts.primarySql);
     }
   }
 

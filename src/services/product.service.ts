@@ -26,6 +26,7 @@ import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
 import { lapsedReservedByProduct } from "../db/hold.sql.js";
+import { productsByIds } from "../db/product.sql.js";
 import { holdTimesByProduct, type HoldTimes } from "../db/hold-times.sql.js";
 import { actorOf } from "./hold-status.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
@@ -136,7 +137,7 @@ export class ProductService {
 
   /** One query for many ids, in the order asked; null where none exists. Without ctx: on the primary (live snapshots). */
   async byIds(ids: readonly string[], ctx?: RequestContext): Promise<(Product | null)[]> {
-    return alignByIds(ids, await this.reads.run(ctx, (db) => db.product.findMany({ where: { id: { in: [...ids] } } })));
+    return alignByIds(ids, await this.reads.run(ctx, (_db, sql) => productsByIds(sql, ids)));
   }
 
   /** SKUs are unique regardless of case (a unique index on lower(sku)), and found regardless of case. */
