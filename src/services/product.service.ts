@@ -22,11 +22,11 @@ import {
   VersionConflictError,
 } from "../errors/domain-errors.js";
 import { alignByIds } from "../db/align-by-ids.js";
-import { keysetQuery, type PageRequest } from "../db/keyset.js";
+import { pageBounds, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
 import { lapsedReservedByProduct } from "../db/hold.sql.js";
-import { productsByIds } from "../db/product.sql.js";
+import { productsByIds, productsPage } from "../db/product.sql.js";
 import { holdTimesByProduct, type HoldTimes } from "../db/hold-times.sql.js";
 import { actorOf } from "./hold-status.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
@@ -124,10 +124,15 @@ export class ProductService {
   }
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
-    const { where, orderBy, take } = keysetQuery(page);
-    return this.reads.run(ctx, (db) =>
-      db.product.findMany({ where: { AND: [where, ...filterWhere(filter, db.product.fields.committed)] }, orderBy, take }),
-    );
+    const bounds = pageBounds(page);
+    const query = {
+      ...bounds,
+      limit: page.limit,
+      inverted: page.inverted,
+      search: searchPattern(filter),
+      inStock: filter.inStock ?? undefined,
+    };
+    return this.reads.run(ctx, (_db, sql) => productsPage(sql, query));
   }
 
   /** How many products match the filter (all pages). */
@@ -292,12 +297,19 @@ export class ProductService {
   }
 }
 
+/** The search as the inside of a LIKE pattern: its wildcards escaped, so "A_B" means A_B. */
+function searchPattern(filter: ProductFilter): string | undefined {
+  return (
+    filter.search
+      ?.trim()
+      .slice(0, 100)
+      .replace(/[\\%_]/g, (c) => `\\${c}`) || undefined
+  );
+}
+
 function filterWhere(filter: ProductFilter, committed: Prisma.FieldRef<"Product", "Int">) {
-  // DbClient's `contains` is a LIKE pattern: escape its wildcards so "A_B" means A_B.
-  const search = filter.search
-    ?.trim()
-    .slice(0, 100)
-    .replace(/[\\%_]/g, (c) => `\\${c}`);
+  // DbClient's `contains` is a LIKE pattern (see searchPattern).
+  const search = searchPattern(filter);
   return [
     search
       ? { OR: [{ name: { contains: search, mode: "insensitive" as const } }, { sku: { contains: search, mode: "insensitive" as const } }] }
