@@ -3,7 +3,8 @@
 // location's numbers as the API has them; an adjustment with a reason (and a
 // refusal, shown in the panel, never as a dialog) and a counted quantity change
 // the row and the API alike; a transfer shows as incoming at its destination,
-// lands on receive (a count, then the rest), and a cancelled one goes back.
+// lands on receive (a count, then the rest), and a cancelled one goes back;
+// a change made through the API elsewhere reaches the table live.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Locator } from "playwright-core";
 import { INSTALL_TIMEOUT_MS, launchChromium } from "./support/chromium.js";
@@ -189,5 +190,9 @@ describe("admin: stock by location", () => {
     await expect.poll(() => shownLevels(table)).toEqual(landed);
     expect(await apiLevels(product.id)).toEqual(landed);
     await expect.poll(() => back.count()).toBe(0);
+
+    // A change made elsewhere (another admin, through the API) reaches the table live.
+    await server.shop.adjustStock(product.id, 6, "from elsewhere");
+    await expect.poll(() => shownLevels(table), { timeout: 10_000 }).toEqual({ default: at(17, 2, 0, 0), "store-1": at(9, 0, 0, 0) });
   });
 });

@@ -216,6 +216,15 @@ export const AdminStockQuery = graphql(
   [LevelFields, TransferFields],
 );
 
+/** Tells the admin's stock view that the picked product changed: at most a few times a second (each read costs a query). */
+export const AdminStockLiveSubscription = graphql(`
+  subscription AdminStockLive($id: ID!) {
+    stockChanged(productIds: [$id], maxUpdatesPerSecond: 4) {
+      version
+    }
+  }
+`);
+
 /** A location's further transfers, when its first page was full. */
 export const LocationTransfersQuery = graphql(
   `

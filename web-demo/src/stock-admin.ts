@@ -1,11 +1,11 @@
 // The admin's stock per location: reads the picked product's levels, the
 // locations and their transfers in one request (AdminStockQuery) and hands them
 // to the level table and the transfer panel; runs their actions and reads
-// again after each one, and on each live change of the picked product (its
-// own stockChanged subscription). Reads never overlap: changes that arrive
-// during one are served by one more. Every API answer, refusals and errors
-// included, is shown in the panel's status lines, and nothing waits on a read
-// but the view it fills.
+// again after each one, and on live changes of the picked product (its own
+// stockChanged subscription, at most 4 updates a second). Reads never
+// overlap: changes that arrive during one are served by one more. Every API
+// answer, refusals and errors included, is shown in the panel's status lines,
+// and nothing waits on a read but the view it fills.
 import { request, RequestError } from "./http";
 import type { Live } from "./live";
 import { ADJUSTMENT_REASONS } from "./adjustment-reasons";
@@ -13,12 +13,12 @@ import { LevelTable, type Level, type LocationInfo, type Outcome } from "./level
 import { TransferPanel, type OpenTransfer, type TransferElements } from "./transfers";
 import {
   AdjustStockMutation,
+  AdminStockLiveSubscription,
   AdminStockQuery,
   CancelTransferMutation,
   LocationTransfersQuery,
   ReceiveTransferMutation,
   SetOnHandMutation,
-  StockChangedSubscription,
   TransferStockMutation,
 } from "./operations";
 
@@ -110,7 +110,7 @@ export class StockAdmin {
     if (productId) {
       // Its first answer is the count as of subscribing (read below anyway); each later one is a change.
       let first = true;
-      this.unsubscribe = this.live.subscribe(StockChangedSubscription, { ids: [productId] }, () => {
+      this.unsubscribe = this.live.subscribe(AdminStockLiveSubscription, { id: productId }, () => {
         if (!first) this.refresh();
         first = false;
       });
