@@ -17,6 +17,8 @@ let browser: Browser;
 let server: DemoServer;
 let store: Storefront | undefined;
 const dialogs: string[] = [];
+/** web-demo/src/stock-admin.ts reads this many transfers per location in its one query, then pages on. */
+const TRANSFERS_PAGE = 20;
 
 beforeAll(async () => {
   [browser, server] = await Promise.all([launchChromium(), startDemoServer("browser-stock-levels")]);
@@ -79,6 +81,15 @@ describe("admin: stock by location", () => {
     await admin(`mutation($input: AdjustStockInput!) { adjustStock(input: $input) { __typename } }`, {
       input: { productId: product.id, locationId: store1.id, delta: 8, reason: "RECEIVED", note: "opening" },
     });
+    // A busy pair of locations: a full first page of transfers (TRANSFERS_PAGE) at both, so the ones
+    // sent below are on later pages, which the panel must read too.
+    const crate = await createProduct(server.shop, "Pallet Filler Crate", TRANSFERS_PAGE);
+    for (let i = 0; i < TRANSFERS_PAGE; i++) {
+      const r = await admin(`mutation($input: TransferStockInput!) { transferStock(input: $input) { __typename } }`, {
+        input: { productId: crate.id, from: byCode.default.id, to: store1.id, quantity: 1 },
+      });
+      expect(r.transferStock.__typename).toBe("TransferStockSuccess");
+    }
     const buyer = await server.shop.createCustomer();
     expect((await server.shop.placeOrder(buyer.token, [{ productId: product.id, quantity: 2 }])).__typename).toBe("PlaceOrderSuccess");
 
@@ -97,6 +108,7 @@ describe("admin: stock by location", () => {
     const expected = { default: at(12, 2, 0, 0), "store-1": at(8, 0, 0, 0) };
     await expect.poll(() => shownLevels(table)).toEqual(expected);
     expect(await apiLevels(product.id)).toEqual(expected);
+    await expect.poll(() => panel.getByTestId("transfers").locator(".transfer").count()).toBe(TRANSFERS_PAGE);
     expect(
       await table.locator("tbody tr[data-location-code]").evaluateAll((rows) => rows.map((r) => r.querySelector("th")!.textContent)),
     ).toEqual(["defaultDefaultAdjust", "store-1City storeAdjust"]);

@@ -6,6 +6,7 @@
 // overlap: changes that arrive during one are served by one more. Every API
 // answer, refusals and errors included, is shown in the panel's status lines,
 // and nothing waits on a read but the view it fills.
+import type { TadaDocumentNode } from "./graphql";
 import { request, RequestError } from "./http";
 import type { Live } from "./live";
 import { ADJUSTMENT_REASONS } from "./adjustment-reasons";
@@ -150,8 +151,8 @@ export class StockAdmin {
       for (const e of node.transfers?.edges ?? []) transfers.set(e.node.id, e.node);
       // Pages run oldest first: a full first page (a busy location) is followed to its end.
       let page = node.transfers?.pageInfo;
-      while (page?.hasNextPage) {
-        const more = await request(LocationTransfersQuery, { id: node.id, first: 100, after: page.endCursor ?? null }, this.token);
+      while (page?.hasNextPage && page.endCursor) {
+        const more = await request(LocationTransfersQuery, { id: node.id, first: 100, after: page.endCursor }, this.token);
         const next = more.node && "transfers" in more.node ? more.node.transfers : null;
         for (const e of next?.edges ?? []) transfers.set(e.node.id, e.node);
         page = next?.pageInfo;
@@ -176,7 +177,7 @@ export class StockAdmin {
    * answer was a refusal, whose message is shown). Reads everything again after.
    */
   private async act<R extends Record<string, Result>, V>(
-    doc: Parameters<typeof request<R, V>>[0],
+    doc: TadaDocumentNode<R, V>,
     variables: V,
     success: (result: R) => string | false | undefined,
   ): Promise<Outcome> {
