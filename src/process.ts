@@ -70,7 +70,10 @@ export async function openBackends(config: Config, opts: StartOptions = {}): Pro
     );
     if (config.seed) {
       const seeded = await seedDemoData(db.prisma);
-      if (seeded) say(`seeded    ${seeded} demo products and ${await db.prisma.customer.count()} customers`);
+      if (seeded) {
+        const [locations, customers] = await Promise.all([db.prisma.location.count(), db.prisma.customer.count()]);
+        say(`seeded    ${seeded} demo products at ${locations} locations and ${customers} customers`);
+      }
     }
   } catch (err) {
     await db.close().catch(() => {});

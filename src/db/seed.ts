@@ -1,6 +1,8 @@
 // The demo catalogue the embedded default starts with: a few hundred products
-// across departments and some customers. Deterministic, so every newcomer sees
-// the same shop and tests can rely on it.
+// across departments, some customers, and a second location (a city store that
+// holds a quarter of every well-stocked product) beside the migration's
+// `default`. Deterministic, so every newcomer sees the same shop and tests can
+// rely on it.
 import type { DbClient } from "./database.js";
 import { openingMovements } from "./ledger.sql.js";
 
@@ -66,6 +68,27 @@ export function demoCustomers() {
   return names.map((name) => ({ name, email: `${name.toLowerCase().replace(/\s+/g, ".")}@example.com` }));
 }
 
+/** The seed's second location: it fulfils orders after `default` (priority 0). */
+export const DEMO_STORE = { code: "store-1", name: "City store", fulfilsOrders: true, priority: 2 };
+
+/**
+ * Moves a quarter of each product's units (those with at least 20) from the
+ * level the product_default_level trigger made to the city store. The
+ * products' totals do not change: both locations fulfil orders.
+ */
+const stockTheStore = (db: DbClient) => db.$executeRaw`
+  WITH store AS (SELECT id FROM location WHERE code = ${DEMO_STORE.code}),
+  share AS (
+    SELECT s.product_id, s.location_id, s.on_hand / 4 AS units FROM stock_level s, store
+    WHERE s.location_id <> store.id AND s.on_hand >= 20
+  ),
+  moved AS (
+    UPDATE stock_level s SET on_hand = s.on_hand - share.units FROM share
+    WHERE s.product_id = share.product_id AND s.location_id = share.location_id
+    RETURNING s.product_id, share.units
+  )
+  INSERT INTO stock_level (product_id, location_id, on_hand) SELECT moved.product_id, store.id, moved.units FROM moved, store`;
+
 /** Seeds only an empty catalogue; returns how many products it wrote. */
 export async function seedDemoData(prisma: DbClient): Promise<number> {
   if ((await prisma.product.count()) > 0) return 0;
@@ -73,12 +96,14 @@ export async function seedDemoData(prisma: DbClient): Promise<number> {
   const start = Date.now() - 86_400_000;
   const products = demoProducts().map((p, i) => ({ ...p, createdAt: new Date(start + i * 1000), updatedAt: new Date(start + i * 1000) }));
   await prisma.$transaction([
+    prisma.location.upsert({ where: { code: DEMO_STORE.code }, create: DEMO_STORE, update: {} }),
     prisma.product.createMany({ data: products }),
     prisma.customer.createMany({
       data: demoCustomers().map((c, i) => ({ ...c, createdAt: new Date(start + i * 1000) })),
       skipDuplicates: true,
     }),
-    // The stock ledger opens with each product's stock (sum of on-hand deltas = stock).
+    stockTheStore(prisma),
+    // The stock ledger opens with each level's on hand (per product: sum of on-hand deltas = stock).
     openingMovements(prisma, null, "system"),
   ]);
   return products.length;

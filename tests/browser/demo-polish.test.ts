@@ -215,9 +215,10 @@ describe("fixes", () => {
     const panel = store.page.locator("#admin-panel");
     await panel.getByLabel("Search the catalogue").fill("Far Away Lan");
     await expect.poll(() => panel.getByLabel("Product").inputValue()).toBe(product.id);
-    await panel.getByLabel("Change").fill("7");
-    await panel.getByRole("button", { name: "Adjust stock" }).click();
-    await expect.poll(() => panel.locator("#adjust-result").textContent()).toBe("Restocked 7 × Far Away Lantern: 10 in stock now.");
+    await store.adminAdjust("Default", 7);
+    await expect
+      .poll(() => panel.locator("#levels-result").textContent())
+      .toBe("Added 7 × Far Away Lantern at Default (Received): 10 on hand, 10 available there.");
     // Cleared, it offers the products on screen again.
     await panel.getByLabel("Search the catalogue").fill("");
     await expect.poll(() => panel.getByLabel("Product").locator("option").count()).toBe(12);

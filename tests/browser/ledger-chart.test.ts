@@ -53,9 +53,10 @@ describe("admin: stock over time from the ledger", () => {
     await expect.poll(plotted).toEqual({ productId: product.id, onHand: [5], reserved: [0] });
 
     // Two stock changes: one through the admin form, one through the API from elsewhere.
-    await panel.getByLabel("Change").fill("7");
-    await panel.getByRole("button", { name: "Adjust stock" }).click();
-    await expect.poll(() => panel.locator("#adjust-result").textContent()).toBe(`Restocked 7 × ${product.name}: 12 in stock now.`);
+    await store.adminAdjust("Default", 7);
+    await expect
+      .poll(() => panel.locator("#levels-result").textContent())
+      .toBe(`Added 7 × ${product.name} at Default (Received): 12 on hand, 12 available there.`);
     await server.shop.adjustStock(product.id, -3);
     await expect.poll(plotted, { timeout: 10_000 }).toEqual({ productId: product.id, onHand: [5, 12, 9], reserved: [0, 0, 0] });
 

@@ -83,12 +83,10 @@ describe("storefront demo", () => {
 
     const panel = admin.page.locator("#admin-panel");
     await panel.getByLabel("Product").selectOption(product.id);
-    await panel.getByLabel("Change").fill("20");
-    await panel.getByLabel("Reason").fill("Delivery 4711");
-    await panel.getByRole("button", { name: "Adjust stock" }).click();
+    await admin.adminAdjust("Default", 20, { note: "Delivery 4711" });
     await expect
-      .poll(() => panel.locator("#adjust-result").textContent())
-      .toBe("Restocked 20 × Compact Espresso Grinder: 22 in stock now.");
+      .poll(() => panel.locator("#levels-result").textContent())
+      .toBe("Added 20 × Compact Espresso Grinder at Default (Received): 22 on hand, 22 available there.");
     await customer.waitForStock(product.id, 22, "In stock", 2_000);
 
     // The customer orders; the admin confirms; the customer's list follows live.

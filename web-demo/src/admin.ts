@@ -1,26 +1,27 @@
-// The demo admin: restock or write off stock, and move orders along
-// (PENDING -> CONFIRMED -> SHIPPED -> DELIVERED). Uses the admin token from
-// /demo/session; every change reaches all open pages through the live stream.
+// The demo admin: stock per location (stock-admin.ts: the picked product's
+// levels, adjustments with a reason, counts, transfers), the picked product's
+// ledger chart, and the latest orders, moved along (PENDING -> CONFIRMED ->
+// SHIPPED -> DELIVERED). Uses the admin token from /demo/session; every change
+// reaches all open pages through the live stream.
 import { h } from "./dom";
 import { request } from "./http";
 import type { ResultOf } from "./graphql";
-import { AdjustStockMutation, AdminOrdersQuery, UpdateOrderStatusMutation } from "./operations";
+import { AdminOrdersQuery, UpdateOrderStatusMutation } from "./operations";
 import { money, NEXT_STATUS, shortId, statusLabel } from "./format";
 import type { Catalogue } from "./catalogue";
 import { bindProductPicker } from "./product-select";
 import { LedgerChart } from "./ledger-chart";
 import type { Live } from "./live";
+import { StockAdmin, type StockAdminElements } from "./stock-admin";
 
 export const ADMIN_ORDERS = 6;
 
 type AdminOrder = NonNullable<ResultOf<typeof AdminOrdersQuery>["orders"]["edges"][number]>["node"];
 
 export interface AdminElements {
-  form: HTMLFormElement;
   search: HTMLInputElement;
   product: HTMLSelectElement;
-  delta: HTMLInputElement;
-  reason: HTMLInputElement;
+  stock: StockAdminElements;
   result: HTMLElement;
   orders: HTMLOListElement;
   ordersEmpty: HTMLElement;
@@ -31,6 +32,7 @@ export interface AdminElements {
 
 export class AdminPanel {
   private refreshing: Promise<void> = Promise.resolve();
+  private readonly stock: StockAdmin;
 
   constructor(
     private readonly els: AdminElements,
@@ -39,45 +41,15 @@ export class AdminPanel {
     live: Live,
   ) {
     const ledger = new LedgerChart({ chart: els.ledgerChart, caption: els.ledgerCaption }, live, token);
-    bindProductPicker({ search: els.search, select: els.product }, catalogue, () => ledger.show(els.product.value));
-    els.form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      void this.adjust();
+    this.stock = new StockAdmin(els.stock, live, token);
+    bindProductPicker({ search: els.search, select: els.product }, catalogue, () => {
+      ledger.show(els.product.value);
+      this.stock.show(els.product.value);
     });
-    els.refresh.addEventListener("click", () => void this.refresh());
-  }
-
-  private async adjust() {
-    const { product, delta, reason } = this.els;
-    const change = delta.valueAsNumber;
-    if (!product.value) return this.say("Pick a product first.", false);
-    if (!Number.isInteger(change) || change === 0) return this.say("Enter a whole number other than 0.", false);
-    const submit = this.els.form.querySelector("button")!;
-    submit.disabled = true;
-    try {
-      const { adjustStock } = await request(
-        AdjustStockMutation,
-        {
-          input: {
-            productId: product.value,
-            delta: change,
-            reason: change > 0 ? "RECEIVED" : "CORRECTION",
-            note: reason.value.trim() || "demo",
-          },
-        },
-        this.token,
-      );
-      if (adjustStock.__typename === "AdjustStockSuccess") {
-        const p = adjustStock.product;
-        this.say(`${change > 0 ? "Restocked" : "Wrote off"} ${Math.abs(change)} × ${p.name}: ${p.stock} in stock now.`, true);
-      } else {
-        this.say(adjustStock.message, false);
-      }
-    } catch (err) {
-      this.say((err as Error).message, false);
-    } finally {
-      submit.disabled = false;
-    }
+    els.refresh.addEventListener("click", () => {
+      this.stock.refresh();
+      void this.refresh();
+    });
   }
 
   private say(message: string, ok: boolean) {

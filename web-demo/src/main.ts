@@ -56,12 +56,24 @@ if (session && orders) {
   byId("viewer").textContent = `Shopping as ${session.customer.name} (demo customer)`;
   const admin = new AdminPanel(
     {
-      form: byId("adjust-form"),
-      search: byId("adjust-search"),
-      product: byId("adjust-product"),
-      delta: byId("adjust-delta"),
-      reason: byId("adjust-reason"),
-      result: byId("adjust-result"),
+      search: byId("admin-search"),
+      product: byId("admin-product"),
+      stock: {
+        levels: byId("levels-body"),
+        levelsEmpty: byId("levels-empty"),
+        levelsResult: byId("levels-result"),
+        transfers: {
+          form: byId("transfer-form"),
+          product: byId("transfer-product"),
+          from: byId("transfer-from"),
+          to: byId("transfer-to"),
+          quantity: byId("transfer-qty"),
+          result: byId("transfer-result"),
+          list: byId("transfers-list"),
+          empty: byId("transfers-empty"),
+        },
+      },
+      result: byId("admin-result"),
       orders: byId("admin-orders"),
       ordersEmpty: byId("admin-orders-empty"),
       refresh: byId("admin-refresh"),

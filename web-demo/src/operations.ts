@@ -130,24 +130,227 @@ export const CancelOrderMutation = graphql(`
   }
 `);
 
-export const AdjustStockMutation = graphql(`
-  mutation AdjustStock($input: AdjustStockInput!) {
-    adjustStock(input: $input) {
-      __typename
-      ... on AdjustStockSuccess {
-        product {
-          id
-          name
-          stock
-          version
-        }
-      }
-      ... on Error {
-        message
-      }
+/** One level's numbers, as the admin's table shows them. */
+export const LevelFields = graphql(`
+  fragment LevelFields on StockLevel @_unmask {
+    location {
+      id
+    }
+    onHand
+    committed
+    reserved
+    incoming
+    available
+    version
+  }
+`);
+
+export const TransferFields = graphql(`
+  fragment TransferFields on Transfer @_unmask {
+    id
+    status
+    quantity
+    received
+    cancelled
+    inTransit
+    version
+    createdAt
+    product {
+      id
+      name
+    }
+    from {
+      id
+      code
+      name
+    }
+    to {
+      id
+      code
+      name
     }
   }
 `);
+
+/**
+ * Everything the admin's stock view shows, in one request: the picked
+ * product's level at each location, the locations, and each location's first
+ * page of transfers (a transfer is listed at both ends).
+ */
+export const AdminStockQuery = graphql(
+  `
+    query AdminStock($id: ID!, $withProduct: Boolean!, $locations: Int!, $transfers: Int!) {
+      product(id: $id) @include(if: $withProduct) {
+        id
+        name
+        sku
+        stockLevels {
+          ...LevelFields
+        }
+      }
+      locations(first: $locations) {
+        edges {
+          node {
+            id
+            code
+            name
+            active
+            fulfilsOrders
+            priority
+            transfers(first: $transfers) {
+              edges {
+                node {
+                  ...TransferFields
+                }
+              }
+              pageInfo {
+                hasNextPage
+                endCursor
+              }
+            }
+          }
+        }
+      }
+    }
+  `,
+  [LevelFields, TransferFields],
+);
+
+/** Tells the admin's stock view that the picked product changed: at most a few times a second (each read costs a query). */
+export const AdminStockLiveSubscription = graphql(`
+  subscription AdminStockLive($id: ID!) {
+    stockChanged(productIds: [$id], maxUpdatesPerSecond: 4) {
+      version
+    }
+  }
+`);
+
+/** A location's further transfers, when its first page was full. */
+export const LocationTransfersQuery = graphql(
+  `
+    query LocationTransfers($id: ID!, $first: Int!, $after: String) {
+      node(id: $id) {
+        ... on Location {
+          transfers(first: $first, after: $after) {
+            edges {
+              node {
+                ...TransferFields
+              }
+            }
+            pageInfo {
+              hasNextPage
+              endCursor
+            }
+          }
+        }
+      }
+    }
+  `,
+  [TransferFields],
+);
+
+export const AdjustStockMutation = graphql(
+  `
+    mutation AdjustStock($input: AdjustStockInput!) {
+      adjustStock(input: $input) {
+        __typename
+        ... on AdjustStockSuccess {
+          product {
+            id
+            name
+            stockLevels {
+              ...LevelFields
+            }
+          }
+        }
+        ... on Error {
+          message
+        }
+      }
+    }
+  `,
+  [LevelFields],
+);
+
+export const SetOnHandMutation = graphql(
+  `
+    mutation SetOnHand($input: SetOnHandInput!) {
+      setOnHand(input: $input) {
+        __typename
+        ... on SetOnHandSuccess {
+          product {
+            id
+            name
+            stockLevels {
+              ...LevelFields
+            }
+          }
+        }
+        ... on Error {
+          message
+        }
+      }
+    }
+  `,
+  [LevelFields],
+);
+
+export const TransferStockMutation = graphql(
+  `
+    mutation TransferStock($input: TransferStockInput!) {
+      transferStock(input: $input) {
+        __typename
+        ... on TransferStockSuccess {
+          transfer {
+            ...TransferFields
+          }
+        }
+        ... on Error {
+          message
+        }
+      }
+    }
+  `,
+  [TransferFields],
+);
+
+export const ReceiveTransferMutation = graphql(
+  `
+    mutation ReceiveTransfer($input: SettleTransferInput!) {
+      receiveTransfer(input: $input) {
+        __typename
+        ... on ReceiveTransferSuccess {
+          transfer {
+            ...TransferFields
+          }
+        }
+        ... on Error {
+          message
+        }
+      }
+    }
+  `,
+  [TransferFields],
+);
+
+export const CancelTransferMutation = graphql(
+  `
+    mutation CancelTransfer($input: SettleTransferInput!) {
+      cancelTransfer(input: $input) {
+        __typename
+        ... on CancelTransferSuccess {
+          transfer {
+            ...TransferFields
+          }
+        }
+        ... on Error {
+          message
+        }
+      }
+    }
+  `,
+  [TransferFields],
+);
 
 export const AdminOrdersQuery = graphql(
   `

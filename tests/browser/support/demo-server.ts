@@ -18,6 +18,8 @@ export const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/browser"
 export interface DemoServer {
   url: string;
   shop: Shop;
+  /** The instance's own database, for tests that check what was written. */
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startDemoServer(label: string, env: Record<string, string>
     return {
       url: instance.url,
       shop: instanceShop,
+      databaseUrl: database.url,
       async stop() {
         await instance.stop();
         await database.drop();

@@ -86,6 +86,20 @@ export class Storefront {
     return { text: (await result.textContent()) ?? "", ok: (await result.getAttribute("class"))!.includes("ok") };
   }
 
+  /**
+   * Changes the admin's picked product at one location (by name) through the
+   * level table's form for it; the panel's answer is in #levels-result.
+   */
+  async adminAdjust(location: string, delta: number, { reason = "RECEIVED", note = "" } = {}): Promise<void> {
+    const panel = this.page.locator("#admin-panel");
+    const form = panel.getByRole("form", { name: `Adjust stock at ${location}` });
+    if (!(await form.isVisible())) await panel.getByRole("button", { name: `Adjust stock at ${location}` }).click();
+    await form.getByLabel("Change").fill(String(delta));
+    await form.getByLabel("Reason").selectOption(reason);
+    await form.getByLabel("Note").fill(note);
+    await form.getByRole("button", { name: "Adjust" }).click();
+  }
+
   async screenshot(name: string, fullPage = false): Promise<void> {
     await this.page.screenshot({ path: artifact(`${name}.png`), fullPage });
   }
