@@ -220,3 +220,20 @@ export function findOrdersForCustomers(
     ) o
   `;
 }
+
+/**
+ * The order a customer placed under an idempotency key, with its lines (product, quantity; by product), or
+ * none: what a retry is answered with. One prepared statement: a refusal of a sold-out product asks it first.
+ */
+export async function orderByKey(
+  sql: RawQuery,
+  customerId: string,
+  idempotencyKey: string,
+): Promise<(OrderRow & { items: { productId: string; quantity: number }[] }) | undefined> {
+  const [row] = await sql.query<OrderRow & { items: { productId: string; quantity: number }[] }>(Prisma.sql`-- prepare:order-by-key
+    SELECT ${ORDER_COLUMNS},
+      (SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.product_id), '[]')
+       FROM order_item i WHERE i.order_id = o.id) AS items
+    FROM "order" o WHERE o.customer_id = ${customerId}::uuid AND o.idempotency_key = ${idempotencyKey}`);
+  return row;
+}

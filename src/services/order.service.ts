@@ -7,7 +7,7 @@ import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
-import { findOrdersForCustomers, type OrderRow } from "../db/order.sql.js";
+import { findOrdersForCustomers, orderByKey, type OrderRow } from "../db/order.sql.js";
 import { releaseOrderStock } from "../db/stock.sql.js";
 import { consumeHold } from "../db/hold.sql.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
@@ -74,17 +74,15 @@ export class OrderService {
       waitlistTtlSeconds?: number;
     } = {},
   ) {
-    this.batcher = new OrderBatcher(
-      opts.sql ?? rawSqlOverPrisma(prisma),
-      opts.batchMax ?? DEFAULT_BATCH_MAX,
-      opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT,
-    );
+    this.sql = opts.sql ?? rawSqlOverPrisma(prisma);
+    this.batcher = new OrderBatcher(this.sql, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);
     this.waitlistTtlSeconds = opts.waitlistTtlSeconds ?? 600;
   }
 
+  private readonly sql: RawSql;
   private readonly soldOut: SoldOutGuard | undefined;
   private readonly metrics: Metrics;
   /** Reads of read-only requests may go to a replica; writes, and reads inside them, never. */
@@ -201,10 +199,7 @@ export class OrderService {
   }
 
   private findByKey(customerId: string, key: string) {
-    return this.prisma.order.findUnique({
-      where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } },
-      include: { items: { orderBy: { productId: "asc" } } },
-    });
+    return orderByKey(this.sql, customerId, key);
   }
 
   private sameOrder(order: OrderRow & { items: OrderLineInput[] }, lines: OrderLineInput[]): OrderRow {

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
-import { placeOrdersBatch } from "../../src/db/order.sql.js";
+import { orderByKey, placeOrdersBatch } from "../../src/db/order.sql.js";
+import { productsByIds, productsPage } from "../../src/db/product.sql.js";
 import { consumeHold, endHold, reserveAtomically } from "../../src/db/hold.sql.js";
 import { adjustStockAtomically, releaseOrderStock } from "../../src/db/stock.sql.js";
 import { openingMovements } from "../../src/db/ledger.sql.js";
@@ -67,5 +68,42 @@ describe("stock writes on PGlite", () => {
         (SELECT (payload->>'version')::int FROM outbox_event WHERE key = p.id::text ORDER BY id DESC LIMIT 1) AS last
       FROM product p WHERE p.id = ${product.id}::uuid`;
     expect(row).toEqual({ stock: 9, reserved: 0, version: 9, on_hand: 9, held: 0, last: 9 }); // one version per write
+  });
+
+  it("the reads sent past Prisma on PostgreSQL (products by id, a catalogue page, an order by its key) answer the same here", async () => {
+    const { prisma } = db;
+    const customer = await prisma.customer.create({ data: { email: "pglite-reads@example.com", name: "R" } });
+    const made = [];
+    for (const sku of ["PGR-1", "PGR_2", "PGR-3"]) {
+      made.push(await prisma.product.create({ data: { sku, name: `Read ${sku}`, priceCents: 100, currency: "EUR", stock: 0 } }));
+    }
+    const missing = "00000000-0000-4000-8000-000000000000";
+    const byId = await productsByIds(db.sql, [made[1]!.id, missing]);
+    expect(byId).toEqual([await prisma.product.findUnique({ where: { id: made[1]!.id } })]);
+    // A keyset page, its wildcard-escaped search, and the page after a cursor.
+    const page = await productsPage(db.sql, { limit: 10, inverted: false, search: "PGR\\_" });
+    expect(page.map((p) => p.sku)).toEqual(["PGR_2"]);
+    const after = await productsPage(db.sql, { limit: 10, inverted: false, search: "PGR", after: made[0]! });
+    expect(after.map((p) => p.sku)).toEqual(["PGR_2", "PGR-3"]);
+
+    await adjustStockAtomically(prisma, {
+      id: made[0]!.id,
+      locationId: (await prisma.stockLevel.findFirstOrThrow({ where: { productId: made[0]!.id } })).locationId,
+      change: { delta: 5 },
+      expectedVersion: null,
+      adjustment: "RECEIVED",
+      note: null,
+      maxStock: 1000,
+      actor: "admin",
+    });
+    const [placed] = await placeOrdersBatch(db.sql, [
+      { customerId: customer.id, idempotencyKey: "k", lines: [{ productId: made[0]!.id, quantity: 2 }] },
+    ]);
+    expect(await orderByKey(db.sql, customer.id, "k")).toMatchObject({
+      id: placed!.order!.id,
+      status: "PENDING",
+      items: [{ productId: made[0]!.id, quantity: 2 }],
+    });
+    expect(await orderByKey(db.sql, customer.id, "other")).toBeUndefined();
   });
 });
