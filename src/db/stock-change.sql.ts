@@ -64,7 +64,6 @@ export const LOCKED_LEVELS = Prisma.sql`
 /** The stock-change CTEs for the changes in CTE `changes` (see the header); prefix with a comma. */
 export function stockChangeCtes(changes = "changes"): Prisma.Sql {
   const r = (column: string) => Prisma.raw(`r.${column}`);
-  const lr = (column: string) => Prisma.raw(`lr.${column}`);
   return Prisma.sql`
     level_rows AS (
       SELECT c.*, lv.fulfils, lv.code AS location_code,
@@ -89,7 +88,18 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
       SELECT r.product_id, r.seq, r.reason, r.note, r.order_id, r.hold_id, r.trace_context,
         coalesce(sum(r.d_on_hand) FILTER (WHERE r.fulfils), 0)::int AS d_stock,
         coalesce(sum(r.d_committed) FILTER (WHERE r.fulfils), 0)::int AS d_committed,
-        coalesce(sum(r.d_reserved) FILTER (WHERE r.fulfils), 0)::int AS d_reserved
+        coalesce(sum(r.d_reserved) FILTER (WHERE r.fulfils), 0)::int AS d_reserved,
+        -- The levels of this change, as they stand right after it, for its event: rows the statement already has.
+        jsonb_agg(${levelJsonSql({
+          locationId: r("location_id"),
+          locationCode: r("location_code"),
+          onHand: r("on_hand_after"),
+          committed: r("committed_after"),
+          reserved: r("level_reserved_after"),
+          incoming: r("incoming_after"),
+          version: r("level_version_after"),
+          fulfilsOrders: r("fulfils"),
+        })} ORDER BY r.location_id) AS level_json
       FROM level_rows r
       GROUP BY r.product_id, r.seq, r.reason, r.note, r.order_id, r.hold_id, r.trace_context
     ),
@@ -124,17 +134,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
         orderId: r("order_id"),
         holdId: r("hold_id"),
         note: r("note"),
-        // The levels of this change, as they stand right after it: rows the statement already has, no extra read.
-        levels: Prisma.sql`(SELECT jsonb_agg(${levelJsonSql({
-          locationId: lr("location_id"),
-          locationCode: lr("location_code"),
-          onHand: lr("on_hand_after"),
-          committed: lr("committed_after"),
-          reserved: lr("level_reserved_after"),
-          incoming: lr("incoming_after"),
-          version: lr("level_version_after"),
-          fulfilsOrders: lr("fulfils"),
-        })} ORDER BY lr.location_id) FROM level_rows lr WHERE lr.product_id = r.product_id AND lr.seq = r.seq)`,
+        levels: r("level_json"),
       })}, r.trace_context
       FROM product_rows r
       ORDER BY r.seq, r.product_id
