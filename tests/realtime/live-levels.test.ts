@@ -238,6 +238,25 @@ describe("stockChanged levels", () => {
     expect(all.events.at(-1)!.levels).toEqual((await readBack(product.id)).levels);
   }, 60_000);
 
+  it("levels are rendered once per change for all subscribers of one shape, from the shared state", async () => {
+    const a = await createLocation(8);
+    const product = await shop.createProduct({ stock: 0 });
+    await adjust(product.id, a.id, 5);
+    const subs = [
+      live(product.id, { locations: [a.id] }),
+      live(product.id, { locations: [a.id] }),
+      live(product.id, { locations: [a.id] }),
+    ];
+    await Promise.all(subs.map((s) => s.waitFor("CURRENT", (e) => e.reason === "CURRENT")));
+    const before = api.running.app!.fanout.stats.executions;
+    let last = 0;
+    for (const delta of [1, 2, 3]) last = (await adjust(product.id, a.id, delta)).product.version;
+    await Promise.all(subs.map((s) => s.waitFor("the last change", (e) => e.version === last)));
+    // One execution (its levels, locations included, resolved once) per change, not one per subscriber.
+    expect(api.running.app!.fanout.stats.executions - before).toBe(3);
+    for (const s of subs) expect(s.events.at(-1)!.levels).toMatchObject([{ location: { id: a.id }, onHand: 11 }]);
+  }, 60_000);
+
   it("refuses bad locationIds with a typed error and subscribes nothing", async () => {
     const product = await shop.createProduct({ stock: 1 });
     const location = await createLocation(5);
