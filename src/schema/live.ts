@@ -3,10 +3,9 @@
 import type { OrderStatusChange, StockChange } from "../services/live.service.js";
 import { builder } from "./builder.js";
 import { codedError } from "./mask-error.js";
-import { expectGlobalId } from "./ids.js";
+import { expectGlobalId, fromGlobalId } from "./ids.js";
 import { OrderStatusEnum } from "./order-status.js";
 import { OrderRef, ProductRef, StockLevelRef } from "./refs.js";
-import { fromGlobalId } from "./ids.js";
 import { MAX_SUBSCRIBED_LOCATIONS } from "../services/live.service.js";
 
 const StockChangeReason = builder.enumType("StockChangeReason", {
