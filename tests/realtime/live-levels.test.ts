@@ -166,6 +166,12 @@ describe("stockChanged levels", () => {
     await step("HOLD_CONSUMED", async () => {
       second = expectTypename(await holds.orderHold(customer.token, holdId), "PlaceOrderSuccess").order;
     });
+    let released!: string;
+    await step("HOLD_PLACED", async () => {
+      released = expectTypename(await holds.reserve(customer.token, [{ productId: product.id, quantity: 1 }]), "ReserveStockSuccess").hold
+        .id;
+    });
+    await step("HOLD_RELEASED", async () => expect((await holds.release(customer.token, released)).__typename).toBe("ReleaseHoldSuccess"));
     await step("ORDER_CANCELLED", async () => {
       const r = await shop.gql(
         `mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { __typename } }`,
