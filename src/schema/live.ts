@@ -49,7 +49,7 @@ const StockChangeType = builder.objectRef<StockChange>("StockChange").implement(
       type: [StockLevelRef],
       description:
         "The product's levels per location after this change (only the subscription's locationIds, when it names some), " +
-        "in the order of Product.stockLevels at subscribe time (a location stocked later comes last). " +
+        "in the order of Product.stockLevels when the server started watching the product (a location stocked since comes last). " +
         "Each update carries every level, so one that replaced others loses nothing",
       resolve: (c) => c.levels,
     }),
