@@ -32,12 +32,16 @@
 // (stock = on hand, committed, reserved; available = stock - committed -
 // reserved), which is what the sold-out guard and the live events read.
 //
+// Each event lists the levels its change touched, as they stood right after
+// it (from level_rows: the builder already has them, so the group-commit batch
+// stays one statement with no read per order).
+//
 // CTEs added: level_rows (each level change with the level's numbers after
 // it), levels_written, product_rows (each product change with stock_after,
 // committed_after, reserved_after, version_after), stock_written (the product rows as
 // written, all columns), change_events, change_moves.
 import { Prisma } from "../generated/prisma/client.js";
-import { stockChangedOutboxSql } from "../events/stock-changed.event.js";
+import { levelJsonSql, stockChangedOutboxSql } from "../events/stock-changed.event.js";
 import { traceContextParam } from "../events/outbox.js";
 import { activeTraceCarrier } from "../observability/trace-context.js";
 import { MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
@@ -45,12 +49,12 @@ import { MOVEMENT_COLUMNS, movementSql } from "./ledger.sql.js";
 /**
  * Locks the stock levels of the products in `locked` (after them, in key order) as `levels`:
  * product_id, location_id, on_hand, committed, reserved, incoming, version, available, and the
- * location's priority and whether it fulfils orders now (active and fulfils_orders).
+ * location's priority, whether it fulfils orders now (active and fulfils_orders) and its code.
  */
 export const LOCKED_LEVELS = Prisma.sql`
     levels AS (
       SELECT s.product_id, s.location_id, s.on_hand, s.committed, s.reserved, s.incoming, s.version,
-        s.on_hand - s.committed - s.reserved AS available, loc.priority, loc.active AND loc.fulfils_orders AS fulfils
+        s.on_hand - s.committed - s.reserved AS available, loc.priority, loc.active AND loc.fulfils_orders AS fulfils, loc.code
       FROM stock_level s JOIN location loc ON loc.id = s.location_id
       WHERE s.product_id IN (SELECT id FROM locked)
       ORDER BY s.product_id, s.location_id
@@ -62,7 +66,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
   const r = (column: string) => Prisma.raw(`r.${column}`);
   return Prisma.sql`
     level_rows AS (
-      SELECT c.*, lv.fulfils,
+      SELECT c.*, lv.fulfils, lv.code AS location_code,
         (lv.on_hand + sum(c.d_on_hand) OVER running)::int AS on_hand_after,
         (lv.committed + sum(c.d_committed) OVER running)::int AS committed_after,
         (lv.reserved + sum(c.d_reserved) OVER running)::int AS level_reserved_after,
@@ -84,7 +88,18 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
       SELECT r.product_id, r.seq, r.reason, r.note, r.order_id, r.hold_id, r.trace_context,
         coalesce(sum(r.d_on_hand) FILTER (WHERE r.fulfils), 0)::int AS d_stock,
         coalesce(sum(r.d_committed) FILTER (WHERE r.fulfils), 0)::int AS d_committed,
-        coalesce(sum(r.d_reserved) FILTER (WHERE r.fulfils), 0)::int AS d_reserved
+        coalesce(sum(r.d_reserved) FILTER (WHERE r.fulfils), 0)::int AS d_reserved,
+        -- The levels of this change, as they stand right after it, for its event: rows the statement already has.
+        jsonb_agg(${levelJsonSql({
+          locationId: r("location_id"),
+          locationCode: r("location_code"),
+          onHand: r("on_hand_after"),
+          committed: r("committed_after"),
+          reserved: r("level_reserved_after"),
+          incoming: r("incoming_after"),
+          version: r("level_version_after"),
+          fulfilsOrders: r("fulfils"),
+        })} ORDER BY r.location_id) AS level_json
       FROM level_rows r
       GROUP BY r.product_id, r.seq, r.reason, r.note, r.order_id, r.hold_id, r.trace_context
     ),
@@ -119,6 +134,7 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
         orderId: r("order_id"),
         holdId: r("hold_id"),
         note: r("note"),
+        levels: r("level_json"),
       })}, r.trace_context
       FROM product_rows r
       ORDER BY r.seq, r.product_id

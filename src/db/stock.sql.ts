@@ -6,6 +6,7 @@ import type { DbClient, DbTransaction } from "./database.js";
 import { Prisma, type Product } from "../generated/prisma/client.js";
 import { HELD_CTES } from "./ledger.sql.js";
 import { currentTraceSql, LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
+import { levelJsonSql, stockChangedOutboxSql } from "../events/stock-changed.event.js";
 
 /** What an adjustment does to a level's on hand: add delta, or set a counted quantity. */
 export type OnHandChange = { delta: number } | { onHand: number };
@@ -115,3 +116,32 @@ export async function ensureLevel(db: DbClient | DbTransaction, productId: strin
     WHERE EXISTS (SELECT 1 FROM product WHERE id = ${productId}::uuid)
     ON CONFLICT DO NOTHING`;
 }
+
+/**
+ * The stock-changed event (CREATED) of a product just created, with the levels the database gave it
+ * (product_default_level). A statement for the Prisma batch transaction that creates the product.
+ */
+export const createdEvent = (db: DbClient, productId: string) => db.$executeRaw`
+  INSERT INTO outbox_event (topic, key, payload, trace_context)
+  SELECT ${stockChangedOutboxSql({
+    productId: Prisma.sql`p.id`,
+    sku: Prisma.sql`p.sku`,
+    stock: Prisma.sql`p.stock`,
+    committed: Prisma.sql`0`,
+    reserved: Prisma.sql`0`,
+    version: Prisma.sql`p.version`,
+    delta: Prisma.sql`p.stock`,
+    reason: Prisma.sql`'CREATED'`,
+    orderId: Prisma.sql`NULL::uuid`,
+    levels: Prisma.sql`(SELECT coalesce(jsonb_agg(${levelJsonSql({
+      locationId: Prisma.sql`s.location_id`,
+      locationCode: Prisma.sql`loc.code`,
+      onHand: Prisma.sql`s.on_hand`,
+      committed: Prisma.sql`s.committed`,
+      reserved: Prisma.sql`s.reserved`,
+      incoming: Prisma.sql`s.incoming`,
+      version: Prisma.sql`s.version`,
+      fulfilsOrders: Prisma.sql`loc.active AND loc.fulfils_orders`,
+    })} ORDER BY s.location_id), '[]'::jsonb) FROM stock_level s JOIN location loc ON loc.id = s.location_id WHERE s.product_id = p.id)`,
+  })}, ${currentTraceSql()}
+  FROM product p WHERE p.id = ${productId}::uuid`;

@@ -6,7 +6,6 @@
 import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.js";
 import { encodeGlobalId } from "../ids/index.js";
-import { outboxRow, type OutboxRow } from "./outbox.js";
 
 export const STOCK_CHANGED = "stock-changed";
 
@@ -26,6 +25,24 @@ export const STOCK_CHANGE_REASONS = [
   "TRANSFER_CANCELLED",
 ] as const;
 export type StockChangeReason = (typeof STOCK_CHANGE_REASONS)[number];
+
+/** Version 2 added schemaVersion and levels; version 1 events (written before) carry neither. */
+export const STOCK_CHANGED_SCHEMA_VERSION = 2;
+
+/** One location's level of the product right after the change (the levels the change touched). */
+export const stockChangedLevel = z
+  .object({
+    locationId: z.string().describe("Relay global ID of the location"),
+    locationCode: z.string(),
+    onHand: z.int().min(0),
+    committed: z.int().min(0),
+    reserved: z.int().min(0),
+    incoming: z.int().min(0),
+    available: z.int().min(0).describe("onHand - committed - reserved"),
+    version: z.int().min(0).describe("The level's version: increases with every change of this level, so keep the highest per location"),
+    fulfilsOrders: z.boolean().describe("The location is active and fulfils orders: this level counts in the product's totals"),
+  })
+  .strict();
 
 /**
  * As published on the stream (topic `inventory.stock-changed` by default,
@@ -64,32 +81,44 @@ export const stockChangedEvent = z
       .describe("Relay global ID of the order, for ORDER_PLACED, ORDER_CANCELLED, ORDER_SHIPPED and HOLD_CONSUMED"),
     holdId: z.string().nullable().optional().describe("Relay global ID of the hold, for the HOLD_* reasons"),
     occurredAt: z.iso.datetime().describe("Commit time of the change (UTC)"),
+    schemaVersion: z
+      .literal(STOCK_CHANGED_SCHEMA_VERSION)
+      .optional()
+      .describe("2: the event carries levels (absent: a version 1 event, written before levels existed)"),
+    levels: z
+      .array(stockChangedLevel)
+      .optional()
+      .describe(
+        "The levels this change touched, each as it stood right after the change (untouched levels are as before); absent in version 1 events. CREATED lists the product's first levels",
+      ),
   })
   .strict()
   .meta({
     $id: "https://stockwire.dev/events/stock-changed.schema.json",
     title: "stock-changed",
     description:
-      "One product's stock after a committed change. Kafka topic inventory.stock-changed (KAFKA_TOPIC_STOCK), message key = productId, value = this JSON. Delivery is at-least-once and may repeat or, across relay fail-overs, reorder: keep the highest version per product and drop anything not newer.",
+      "One product's stock after a committed change (schema version 2: per-location levels). Kafka topic inventory.stock-changed (KAFKA_TOPIC_STOCK), message key = productId, value = this JSON. Delivery is at-least-once and may repeat or, across relay fail-overs, reorder: keep the highest version per product and drop anything not newer.",
   });
 
 export type StockChangedEvent = z.infer<typeof stockChangedEvent>;
+export type StockChangedLevel = z.infer<typeof stockChangedLevel>;
 
 /**
  * The outbox payload: database ids, no eventId yet, and the adjustment's free-text note. Rows written
  * before holds existed lack available/reserved/holdId (then available = stock, nothing reserved).
  */
-export type StockChangedPayload = Omit<StockChangedEvent, "eventId" | "available" | "committed" | "reserved" | "holdId"> & {
+export type StockChangedPayload = Omit<
+  StockChangedEvent,
+  "eventId" | "available" | "committed" | "reserved" | "holdId" | "schemaVersion" | "levels"
+> & {
   available?: number;
   committed?: number;
   reserved?: number;
   holdId?: string | null;
   note?: string;
+  /** Location database ids; absent in rows written before schema version 2. */
+  levels?: StockChangedLevel[];
 };
-
-export function stockChangedOutbox(payload: StockChangedPayload): OutboxRow {
-  return outboxRow(STOCK_CHANGED, payload.productId, { ...payload } as OutboxRow["payload"]);
-}
 
 /** Outbox payload -> public event: global IDs, the note stays internal. */
 export function toStockChangedEvent(eventId: string, p: StockChangedPayload): StockChangedEvent {
@@ -107,6 +136,10 @@ export function toStockChangedEvent(eventId: string, p: StockChangedPayload): St
     orderId: p.orderId ? encodeGlobalId("Order", p.orderId) : null,
     holdId: p.holdId ? encodeGlobalId("Hold", p.holdId) : null,
     occurredAt: p.occurredAt,
+    ...(p.levels && {
+      schemaVersion: STOCK_CHANGED_SCHEMA_VERSION,
+      levels: p.levels.map((l) => ({ ...l, locationId: encodeGlobalId("Location", l.locationId) })),
+    }),
   };
 }
 
@@ -133,10 +166,31 @@ export function stockChangedOutboxSql(e: {
   holdId?: Prisma.Sql;
   /** Text or NULL: the key is left out when NULL (only adjustments carry one). */
   note?: Prisma.Sql;
+  /** A jsonb array of the touched levels as stockChangedLevel (location database ids): see LEVEL_JSON. */
+  levels: Prisma.Sql;
 }): Prisma.Sql {
   return Prisma.sql`${STOCK_CHANGED}, ${e.productId}::text, jsonb_build_object(
     'productId', ${e.productId}, 'sku', ${e.sku}, 'stock', ${e.stock}, 'available', (${e.stock}) - (${e.committed}) - (${e.reserved}),
     'committed', ${e.committed}, 'reserved', ${e.reserved}, 'version', ${e.version}, 'delta', ${e.delta},
     'reason', ${e.reason}, 'orderId', ${e.orderId}, 'holdId', ${e.holdId ?? Prisma.sql`NULL::uuid`},
-    'occurredAt', ${OCCURRED_AT_NOW})${e.note ? Prisma.sql` || jsonb_strip_nulls(jsonb_build_object('note', ${e.note}))` : Prisma.empty}`;
+    'occurredAt', ${OCCURRED_AT_NOW}, 'levels', ${e.levels})${e.note ? Prisma.sql` || jsonb_strip_nulls(jsonb_build_object('note', ${e.note}))` : Prisma.empty}`;
+}
+
+/**
+ * One level as a stockChangedLevel (location database id), from SQL expressions: the `levels` of
+ * stockChangedOutboxSql is a jsonb_agg of these.
+ */
+export function levelJsonSql(l: {
+  locationId: Prisma.Sql;
+  locationCode: Prisma.Sql;
+  onHand: Prisma.Sql;
+  committed: Prisma.Sql;
+  reserved: Prisma.Sql;
+  incoming: Prisma.Sql;
+  version: Prisma.Sql;
+  fulfilsOrders: Prisma.Sql;
+}): Prisma.Sql {
+  return Prisma.sql`jsonb_build_object('locationId', ${l.locationId}, 'locationCode', ${l.locationCode}, 'onHand', ${l.onHand},
+    'committed', ${l.committed}, 'reserved', ${l.reserved}, 'incoming', ${l.incoming},
+    'available', (${l.onHand}) - (${l.committed}) - (${l.reserved}), 'version', ${l.version}, 'fulfilsOrders', ${l.fulfilsOrders})`;
 }

@@ -3,7 +3,8 @@
 // its selection uses, admin or not). For each stock change the selection set
 // runs once per shape and is serialized once; each subscriber then costs its
 // frame and a socket write. Per product and rate, a stream passes changes on
-// (at most maxUpdatesPerSecond, the newest each time); per subscriber, only
+// (at most maxUpdatesPerSecond, the newest each time; with locationIds, only
+// changes that touch one of them); per subscriber, only
 // versions newer than what it was sent, its CURRENT snapshot first, and,
 // while its socket is backed up, the newest state per product (conflation).
 //
@@ -85,7 +86,11 @@ class Shape {
   }
 }
 
-/** One product at one rate: passes changes to its subscribers, at most `rate` a second when it has one. */
+/**
+ * One product at one rate and location filter: passes changes to its subscribers, at most `rate` a second
+ * when it has one, only those that touch one of `locations` when it has them. Each state carries all levels,
+ * so a change held back and replaced by a newer one loses nothing.
+ */
 class Stream {
   /** Its subscribers' views of this product. */
   readonly watches = new Set<Watch>();
@@ -98,10 +103,12 @@ class Stream {
   constructor(
     readonly productId: string,
     readonly rate: number | null,
+    private readonly locations: ReadonlySet<string> | null,
     private readonly fanout: LiveFanout,
   ) {}
 
   offer(change: StockChange) {
+    if (this.locations && change.touched && !change.touched.some((id) => this.locations!.has(id))) return;
     if (!this.rate) return this.emit(change);
     const now = Date.now();
     if (now >= this.nextAt && !this.timer) {
@@ -173,7 +180,8 @@ class Stream {
 }
 
 interface Watched {
-  streams: Map<number, Stream>;
+  /** By rate and location filter (streamKey). */
+  streams: Map<string, Stream>;
   unwatch?: () => void;
   ready: Promise<void>;
 }
@@ -217,6 +225,8 @@ export class LiveFanout implements SubscriberHost {
     this.stats.shapes = this.shapes.size;
     this.stats.subscribers++;
     const rate = request.maxUpdatesPerSecond ?? 0;
+    const locations = request.locationIds?.length ? [...request.locationIds].sort() : null;
+    const streamKey = `${rate}:${locations?.join(",") ?? ""}`;
     const streams: Stream[] = [];
     let detached = false;
     const detach = () => {
@@ -233,7 +243,7 @@ export class LiveFanout implements SubscriberHost {
         if (stream.watches.size) continue;
         stream.stop();
         const w = this.products.get(stream.productId);
-        w?.streams.delete(rate);
+        w?.streams.delete(streamKey);
         if (w && !w.streams.size) {
           this.products.delete(stream.productId);
           w.unwatch?.();
@@ -246,8 +256,8 @@ export class LiveFanout implements SubscriberHost {
       await Promise.all(
         request.productIds.map(async (productId) => {
           const w = this.watch(productId);
-          let stream = w.streams.get(rate);
-          if (!stream) w.streams.set(rate, (stream = new Stream(productId, rate || null, this)));
+          let stream = w.streams.get(streamKey);
+          if (!stream) w.streams.set(streamKey, (stream = new Stream(productId, rate || null, locations && new Set(locations), this)));
           // streams[i] is the stream of sub.watches[i].
           stream.watches.add(sub.watch(productId));
           streams.push(stream);

@@ -1,9 +1,13 @@
 // Which subscribers can share one execution: the same document and operation,
-// the same values for the variables the selection set uses (the root field's
-// own arguments only choose which products, so they do not count), and the
-// same kind of viewer (admins may see fields others may not). The fields under
+// the same values for the variables the selection set uses and for those of
+// root arguments that change what it renders (locationIds; productIds and
+// maxUpdatesPerSecond only choose which products and how often, so they do
+// not count), and the same kind of viewer (admins may see fields others may not). The fields under
 // StockChange depend on nobody's identity: a customer sees what anyone sees.
 import { Kind, visit, type ASTNode, type DocumentNode, type ExecutionArgs, type OperationDefinitionNode } from "graphql";
+
+/** Root arguments that choose what a subscriber is sent, not how it is rendered. */
+const ROUTING_ARGUMENTS = new Set(["productIds", "maxUpdatesPerSecond"]);
 
 const usedVariables = new WeakMap<DocumentNode, Map<string | undefined, string[]>>();
 
@@ -30,6 +34,7 @@ function variablesOutsideRootArguments(document: DocumentNode, operationName: st
     });
   for (const selection of operation?.selectionSet.selections ?? []) {
     if (selection.kind === Kind.FIELD) {
+      for (const arg of selection.arguments ?? []) if (!ROUTING_ARGUMENTS.has(arg.name.value)) collect(arg);
       selection.directives?.forEach(collect);
       if (selection.selectionSet) collect(selection.selectionSet);
     } else collect(selection);

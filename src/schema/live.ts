@@ -3,9 +3,10 @@
 import type { OrderStatusChange, StockChange } from "../services/live.service.js";
 import { builder } from "./builder.js";
 import { codedError } from "./mask-error.js";
-import { expectGlobalId } from "./ids.js";
+import { expectGlobalId, fromGlobalId } from "./ids.js";
 import { OrderStatusEnum } from "./order-status.js";
-import { OrderRef, ProductRef } from "./refs.js";
+import { OrderRef, ProductRef, StockLevelRef } from "./refs.js";
+import { MAX_SUBSCRIBED_LOCATIONS } from "../services/live.service.js";
 
 const StockChangeReason = builder.enumType("StockChangeReason", {
   values: {
@@ -44,6 +45,14 @@ const StockChangeType = builder.objectRef<StockChange>("StockChange").implement(
     orderId: t.id({ nullable: true, resolve: (c) => c.orderId }),
     holdId: t.id({ nullable: true, resolve: (c) => c.holdId }),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
+    levels: t.field({
+      type: [StockLevelRef],
+      description:
+        "The product's levels per location after this change (only the subscription's locationIds, when it names some), " +
+        "in the order of Product.stockLevels when the server started watching the product (a location stocked since comes last). " +
+        "Each update carries every level, so one that replaced others loses nothing",
+      resolve: (c) => c.levels,
+    }),
   }),
 });
 
@@ -68,14 +77,20 @@ builder.subscriptionType({
           required: false,
           description: "At most this many updates per product per second, each the newest count (1-1000; default: every change)",
         }),
+        locationIds: t.arg.idList({
+          required: false,
+          description: `For a store screen: only changes that touch one of these locations (1-${MAX_SUBSCRIBED_LOCATIONS}), and only their levels`,
+        }),
       },
       subscribe: async (_root, args, ctx) => {
         const ids = args.productIds.map((gid) => expectGlobalId("Product", String(gid)));
-        const request = await ctx.services.live.stockChanges(ctx, ids, { maxUpdatesPerSecond: args.maxUpdatesPerSecond });
+        const locationIds = args.locationIds?.map((gid) => expectGlobalId("Location", String(gid)));
+        const request = await ctx.services.live.stockChanges(ctx, ids, { maxUpdatesPerSecond: args.maxUpdatesPerSecond, locationIds });
         if (!ctx.live) throw new Error("stockChanged is served by the live fan-out (fanout/use-live-fanout.ts), which is not installed");
         return ctx.live.serve(request);
       },
-      resolve: (change) => change,
+      // Run once per shape (the fan-out shares it), which includes locationIds: the filter costs nothing per subscriber.
+      resolve: (change, args) => (args.locationIds ? onlyAt(change, args.locationIds) : change),
     }),
     orderStatusChanged: t.field({
       type: OrderStatusChangeType,
@@ -95,4 +110,10 @@ async function* withCodedErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> 
   } catch (err) {
     throw codedError(err) ?? err;
   }
+}
+
+/** A change with only the levels at `locationIds` (global IDs, checked when the subscription started). */
+function onlyAt(change: StockChange, locationIds: readonly (string | number)[]): StockChange {
+  const ids = new Set(locationIds.map((gid) => fromGlobalId("Location", String(gid))));
+  return { ...change, levels: change.levels.filter((l) => ids.has(l.locationId)) };
 }

@@ -53,7 +53,7 @@ export function createServices(deps: {
   const locations = new LocationService(deps.prisma, deps.metrics);
   const products = new ProductService(deps.prisma, deps.outbox, deps.metrics, deps.reads, holdSettings.waitlistTtlSeconds, locations);
   // One StockHub per process: live subscriptions and the sold-out short cut share its state.
-  const stock = new StockHub(deps.pubsub, products);
+  const stock = new StockHub(deps.pubsub, products, locations);
   const orders = new OrderService(deps.prisma, deps.outbox, {
     batchMax: deps.orders?.batchMax,
     batchesInFlight: deps.orders?.batchesInFlight,
@@ -68,7 +68,7 @@ export function createServices(deps: {
     products,
     customers: new CustomerService(deps.prisma, deps.reads),
     orders,
-    live: new LiveService(deps.pubsub, products, orders, deps.live, stock),
+    live: new LiveService(deps.pubsub, products, orders, deps.live, stock, locations),
     holds,
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
     locations,

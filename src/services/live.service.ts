@@ -12,17 +12,22 @@ import type { OrderService, OrderRow } from "./order.service.js";
 import { liveFeed } from "./live-feed.js";
 import { StockHub, type StockChange } from "./stock-hub.js";
 import { requireInt } from "./limits.js";
+import type { LocationService } from "./location.service.js";
 
 export type { StockChange };
 
 export const MAX_SUBSCRIBED_PRODUCTS = 100;
 export const MAX_UPDATES_PER_SECOND = 1000;
+/** A store screen watches its own location or a few: a bound on the filter every change is checked against. */
+export const MAX_SUBSCRIBED_LOCATIONS = 20;
 
 export interface StockWatchRequest {
   /** Database ids, distinct, each an existing product. */
   productIds: string[];
   /** At most this many updates per product per second (the newest state each time); null = every change. */
   maxUpdatesPerSecond: number | null;
+  /** Database ids, distinct, each an existing location: only changes that touch one, and only their levels; null = all. */
+  locationIds?: string[] | null;
   /** When the subscriber's token expires (ms since the epoch). */
   expiresAt?: number;
 }
@@ -44,6 +49,7 @@ export class LiveService {
     private readonly orders: OrderService,
     private readonly defaults: { maxUpdatesPerSecond: number } = { maxUpdatesPerSecond: 0 },
     stock?: StockHub,
+    private readonly locations?: Pick<LocationService, "byIds">,
   ) {
     this.stock = stock ?? new StockHub(pubsub, products);
   }
@@ -51,7 +57,7 @@ export class LiveService {
   async stockChanges(
     ctx: RequestContext,
     productIds: string[],
-    opts: { maxUpdatesPerSecond?: number | null } = {},
+    opts: { maxUpdatesPerSecond?: number | null; locationIds?: string[] | null } = {},
   ): Promise<StockWatchRequest> {
     const ids = [...new Set(productIds)];
     if (ids.length === 0) throw new ValidationError("productIds", "Subscribe to at least one product");
@@ -60,10 +66,25 @@ export class LiveService {
     }
     const rate = opts.maxUpdatesPerSecond ?? (this.defaults.maxUpdatesPerSecond || null);
     if (rate !== null) requireInt("maxUpdatesPerSecond", rate, 1, MAX_UPDATES_PER_SECOND);
+    const locationIds = await this.knownLocations(opts.locationIds);
     const current = await this.stock.current(ids);
     const missing = current.findIndex((c) => !c);
     if (missing >= 0) throw new NotFoundError("Product", ids[missing]!);
-    return { productIds: ids, maxUpdatesPerSecond: rate, expiresAt: expiresAt(ctx) };
+    return { productIds: ids, maxUpdatesPerSecond: rate, locationIds, expiresAt: expiresAt(ctx) };
+  }
+
+  /** The locations a subscription filters on, checked: distinct, a bounded few, each one that exists. */
+  private async knownLocations(locationIds: string[] | null | undefined): Promise<string[] | null> {
+    if (locationIds == null) return null;
+    const ids = [...new Set(locationIds)];
+    if (ids.length === 0) throw new ValidationError("locationIds", "Name at least one location, or leave locationIds out for all");
+    if (ids.length > MAX_SUBSCRIBED_LOCATIONS) {
+      throw new ValidationError("locationIds", `At most ${MAX_SUBSCRIBED_LOCATIONS} locations per subscription`);
+    }
+    const found = this.locations ? await this.locations.byIds(ids) : [];
+    const missing = ids.findIndex((_, i) => !found[i]);
+    if (missing >= 0) throw new NotFoundError("Location", ids[missing]!);
+    return ids;
   }
 
   async orderStatusChanges(ctx: RequestContext, orderId: string): Promise<AsyncIterable<OrderStatusChange>> {

@@ -7,11 +7,10 @@ import type { DbClient } from "../db/database.js";
 import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { Product } from "../generated/prisma/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { adjustStockAtomically, ensureLevel, type OnHandChange } from "../db/stock.sql.js";
+import { adjustStockAtomically, createdEvent, ensureLevel, type OnHandChange } from "../db/stock.sql.js";
 import { requireAdjustmentReason } from "./adjustment-reason.js";
 import { openingMovements } from "../db/ledger.sql.js";
 import { LocationService } from "./location.service.js";
-import { stockChangedOutbox } from "../events/stock-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { requireAdmin, type RequestContext } from "../auth/viewer.js";
 import {
@@ -170,21 +169,7 @@ export class ProductService {
         this.prisma.product.create({ data: { ...data, createdAt: now, updatedAt: now } }),
         // Its level at the default location is made by the database (product_default_level): the ledger opens with it.
         openingMovements(this.prisma, data.id, actorOf(ctx)),
-        this.prisma.outboxEvent.create({
-          data: stockChangedOutbox({
-            productId: data.id,
-            sku: data.sku,
-            stock: data.stock,
-            available: data.stock,
-            committed: 0,
-            reserved: 0,
-            version: 0,
-            delta: data.stock,
-            reason: "CREATED",
-            orderId: null,
-            occurredAt: now.toISOString(),
-          }),
-        }),
+        createdEvent(this.prisma, data.id),
       ]);
       this.outbox.committed();
       return product;

@@ -10,9 +10,14 @@
 //   every change carries absolute state, so skipping intermediate ones loses
 //   nothing a shopper can see, and the final state always arrives;
 // - after a pub/sub reconnect, watched products are re-read and anything
-//   newer is passed on as CURRENT.
+//   newer is passed on as CURRENT;
+// - each state carries all of the product's levels: the snapshot's, with the
+//   levels each event touched merged in (per location, the highest level
+//   version wins), so skipping a change never loses a location's numbers.
 import DataLoader from "dataloader";
-import type { StockChangedEvent, StockChangeReason } from "../events/stock-changed.event.js";
+import type { StockChangedEvent, StockChangedLevel, StockChangeReason } from "../events/stock-changed.event.js";
+import type { LevelRow } from "../db/location.sql.js";
+import { idOfType } from "../ids/index.js";
 import type { PubSubBackend, Traced } from "../realtime/pubsub.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import type { ProductRow, ProductService } from "./product.service.js";
@@ -32,6 +37,13 @@ export interface StockChange {
   orderId: string | null;
   holdId: string | null;
   occurredAt: Date;
+  /** Every level of the product known after this change, in Product.stockLevels order as at the snapshot. */
+  levels: readonly LevelRow[];
+  /**
+   * The locations whose levels this change (or the changes it stands for, when newer ones replaced older)
+   * touched; null: any may have changed (a snapshot, or an event without levels).
+   */
+  touched: readonly string[] | null;
   /** The trace the change travels in (from the order or adjustment that made it), when tracing is on. */
   traceContext?: TraceCarrier;
 }
@@ -67,17 +79,31 @@ export interface StockHubStats {
   listenerErrors: number;
 }
 
+/** A product and its levels as read. */
+interface Snapshot {
+  product: ProductRow;
+  levels: readonly LevelRow[];
+}
+
+/** Where the hub reads levels (LocationService); without one, states carry no levels. */
+export interface LevelSource {
+  levelsByProductIds(productIds: readonly string[]): Promise<LevelRow[][]>;
+}
+
 export class StockHub {
   private readonly watched = new Map<string, Watched>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
   readonly stats: StockHubStats = { watchedProducts: 0, changes: 0, conflated: 0, snapshotQueries: 0, listenerErrors: 0 };
   // Everyone who needs current rows in the same tick shares one query.
-  private readonly rows = new DataLoader<string, ProductRow | null>(
+  private readonly rows = new DataLoader<string, Snapshot | null>(
     async (ids) => {
       this.stats.snapshotQueries++;
       const [rows, lapsed] = await Promise.all([this.products.byIds(ids), this.products.lapsedReserved(ids)]);
-      return rows.map((row, i) => row && { ...row, lapsedReserved: lapsed[i]! });
+      // Levels after the product rows: at least as new as them, so no event the product's version already
+      // covers (and that would be dropped as old) holds a level newer than these. Merging keeps the newest per level.
+      const levels = this.levels ? await this.levels.levelsByProductIds(ids) : ids.map(() => []);
+      return rows.map((row, i) => row && { product: { ...row, lapsedReserved: lapsed[i]! }, levels: levels[i]! });
     },
     { cache: false, maxBatchSize: SNAPSHOT_BATCH },
   );
@@ -85,6 +111,7 @@ export class StockHub {
   constructor(
     private readonly pubsub: PubSubBackend,
     private readonly products: ProductService,
+    private readonly levels?: LevelSource,
   ) {
     pubsub.onResync(() => void this.resync().catch(() => {}));
   }
@@ -128,7 +155,7 @@ export class StockHub {
         const w = this.watched.get(id);
         if (w) {
           await w.ready.catch(() => {});
-          if (w.latest) return { ...w.latest, reason: "CURRENT" as const, delta: 0, orderId: null, holdId: null };
+          if (w.latest) return { ...w.latest, reason: "CURRENT" as const, delta: 0, orderId: null, holdId: null, touched: null };
         }
         const row = await this.rows.load(id);
         return row && snapshot(row);
@@ -163,7 +190,9 @@ export class StockHub {
     const w = this.watched.get(productId);
     if (!w) return;
     if (w.early) return void w.early.push(e); // the first read is still running
-    const base = w.latest!.product;
+    // The newest state known, queued or passed on: the levels this event did not touch are as there.
+    const newest = w.queue.at(-1)?.change ?? w.latest!;
+    const base = newest.product;
     // Events from before holds existed carry neither: nothing was held then.
     const reserved = e.reserved ?? 0;
     const committed = e.committed ?? 0;
@@ -178,6 +207,8 @@ export class StockHub {
       orderId: e.orderId,
       holdId: e.holdId ?? null,
       occurredAt: new Date(e.occurredAt),
+      levels: e.levels ? mergeLevels(newest.levels, productId, e.levels) : newest.levels,
+      touched: e.levels ? e.levels.map((l) => idOfType("Location", l.locationId) ?? "") : null,
     };
     if (e.traceContext) change.traceContext = e.traceContext;
     this.offer(productId, w, change, false);
@@ -211,7 +242,7 @@ export class StockHub {
       w.queue = [];
       // Behind: hand on only the newest state. On time: every change, in order.
       const behind = now - queue[0]!.at > LAG_BUDGET_MS;
-      const pass = behind ? [queue.at(-1)!] : queue;
+      const pass = behind ? [{ change: standingFor(queue.map((q) => q.change)) }] : queue;
       this.stats.conflated += queue.length - pass.length;
       for (const { change } of pass) {
         w.latest = change;
@@ -239,7 +270,7 @@ export class StockHub {
   }
 }
 
-function snapshot(p: ProductRow): StockChange {
+function snapshot({ product: p, levels }: Snapshot): StockChange {
   const reserved = p.reserved - (p.lapsedReserved ?? 0);
   return {
     product: p,
@@ -252,5 +283,34 @@ function snapshot(p: ProductRow): StockChange {
     orderId: null,
     holdId: null,
     occurredAt: p.updatedAt,
+    levels,
+    touched: null,
   };
+}
+
+/** `levels` with an event's levels merged in: per location the higher level version wins, a new location comes last. */
+function mergeLevels(levels: readonly LevelRow[], productId: string, touched: readonly StockChangedLevel[]): readonly LevelRow[] {
+  const merged = levels.slice();
+  for (const l of touched) {
+    const locationId = idOfType("Location", l.locationId);
+    if (!locationId) continue;
+    const { onHand, committed, reserved, incoming, version, fulfilsOrders: fulfils } = l;
+    const row: LevelRow = { productId, locationId, onHand, committed, reserved, incoming, version, fulfils };
+    const i = merged.findIndex((m) => m.locationId === locationId);
+    if (i < 0) merged.push(row);
+    else if (merged[i]!.version < version) merged[i] = row;
+  }
+  return merged;
+}
+
+/** The newest of `changes` (oldest first), standing for all of them: it touched what any of them touched. */
+function standingFor(changes: StockChange[]): StockChange {
+  const newest = changes.at(-1)!;
+  if (changes.length === 1 || newest.touched === null) return newest;
+  const touched = new Set<string>();
+  for (const c of changes) {
+    if (c.touched === null) return { ...newest, touched: null };
+    c.touched.forEach((id) => touched.add(id));
+  }
+  return { ...newest, touched: [...touched] };
 }

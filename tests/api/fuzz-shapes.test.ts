@@ -17,6 +17,9 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { startServer, type ServerProcess } from "../support/process.js";
 import { JWT_SECRET } from "../support/shop.js";
 import { seededRandom } from "../support/random.js";
+import { signToken } from "../../src/auth/tokens.js";
+import { encodeGlobalId } from "../../src/ids/index.js";
+import { MAX_SUBSCRIBED_LOCATIONS, MAX_SUBSCRIBED_PRODUCTS } from "../../src/services/live.service.js";
 
 const SHAPES = 80;
 const CONCURRENCY = 2;
@@ -233,3 +236,81 @@ async function eventLoopMaxMs(): Promise<number> {
   if (!line) throw new Error("no nodejs_eventloop_lag_max_seconds on /metrics");
   return Number(line.split(" ").pop()) * 1000;
 }
+
+// The largest stockChanged a client may open (MAX_SUBSCRIBED_PRODUCTS products, MAX_SUBSCRIBED_LOCATIONS
+// locations, every level field with its location): it starts and sends each product's CURRENT state with
+// only those locations' levels, the server keeps answering, and one location more is refused.
+it(
+  "the most expensive legal stockChanged (100 products x 20 locations, all level fields) runs; one location more is refused",
+  { timeout: 120_000 },
+  async () => {
+    const admin = { authorization: `Bearer ${await signToken({ role: "admin" }, JWT_SECRET)}` };
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...admin },
+        body: JSON.stringify({ query, variables }),
+      });
+      const json = (await res.json()) as { data?: any; errors?: unknown };
+      if (json.errors) throw new Error(JSON.stringify(json.errors));
+      return json.data;
+    };
+    const locationIds: string[] = [(await gql(`{ locations(first: 1) { edges { node { id } } } }`)).locations.edges[0].node.id];
+    while (locationIds.length < MAX_SUBSCRIBED_LOCATIONS) {
+      const input = { code: `FZ-LOC-${SEED}-${locationIds.length}`, name: "Store", fulfilsOrders: true, priority: locationIds.length };
+      const r = await gql(
+        `mutation($input: CreateLocationInput!) { createLocation(input: $input) { ... on CreateLocationSuccess { location { id } } } }`,
+        {
+          input,
+        },
+      );
+      locationIds.push(r.createLocation.location.id);
+    }
+    const productIds: string[] = [];
+    while (productIds.length < MAX_SUBSCRIBED_PRODUCTS) {
+      const input = { sku: `FZ-LIVE-${SEED}-${productIds.length}`, name: "Live", priceCents: 100, currency: "EUR", initialStock: 3 };
+      const r = await gql(
+        `mutation($input: CreateProductInput!) { createProduct(input: $input) { ... on CreateProductSuccess { product { id } } } }`,
+        {
+          input,
+        },
+      );
+      productIds.push(r.createProduct.product.id);
+    }
+    const query = `subscription($ids: [ID!]!, $locations: [ID!]) {
+    stockChanged(productIds: $ids, locationIds: $locations, maxUpdatesPerSecond: 1) {
+      product { id sku } stock available reserved version delta reason orderId holdId occurredAt
+      levels { location { id code name fulfilsOrders priority active version } onHand committed reserved incoming available version }
+    }
+  }`;
+    const open = (locations: string[]) =>
+      fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ query, variables: { ids: productIds, locations } }),
+        signal: AbortSignal.timeout(60_000),
+      });
+
+    const res = await open(locationIds);
+    const reader = res.body!.getReader();
+    let text = "";
+    const frames = () => [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!));
+    while (frames().length < MAX_SUBSCRIBED_PRODUCTS) text += new TextDecoder().decode((await reader.read()).value);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    await reader.cancel();
+    const events = frames();
+    expect(STACK.test(text)).toBe(false);
+    expect(events.map((f) => f.errors)).toEqual(events.map(() => undefined));
+    expect(new Set(events.map((f) => f.data.stockChanged.product.id))).toEqual(new Set(productIds));
+    for (const f of events) {
+      expect(f.data.stockChanged).toMatchObject({ reason: "CURRENT", stock: 3 });
+      // Each product is stocked at the default location only: the one level among the twenty.
+      expect(f.data.stockChanged.levels).toMatchObject([{ location: { id: locationIds[0] }, onHand: 3, available: 3 }]);
+    }
+
+    const tooMany = await open([...locationIds, encodeGlobalId("Location", "00000000-0000-4000-8000-000000000000")]);
+    const refused = await tooMany.text();
+    expect(refused).toContain('"code":"BAD_USER_INPUT"');
+    expect(refused).toContain('"field":"locationIds"');
+  },
+);

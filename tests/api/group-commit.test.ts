@@ -418,12 +418,21 @@ describe("group commit", () => {
       expect(results.filter((r) => r.__typename === "PlaceOrderSuccess")).toHaveLength(60);
       expect(results.filter((r) => r.__typename === "InsufficientStockError")).toHaveLength(90);
       expect(await two.stockOf(hot.id)).toEqual({ stock: 0, version: 60 });
-      const { rows } = await two.sql.query<{ available: number; version: number }>(
-        `SELECT (payload->>'available')::int AS available, (payload->>'version')::int AS version
+      // Each event's level (schema version 2) is the level right after its own order, not the batch's end state.
+      const { rows } = await two.sql.query<{ available: number; version: number; level: unknown }>(
+        `SELECT (payload->>'available')::int AS available, (payload->>'version')::int AS version,
+           jsonb_build_object('committed', payload->'levels'->0->'committed', 'available', payload->'levels'->0->'available',
+             'version', payload->'levels'->0->'version', 'count', jsonb_array_length(payload->'levels')) AS level
          FROM outbox_event WHERE key = $1 AND payload->>'reason' = 'ORDER_PLACED' ORDER BY id`,
         [rowId(hot.id)],
       );
-      expect(rows).toEqual(Array.from({ length: 60 }, (_, i) => ({ available: 59 - i, version: i + 1 })));
+      expect(rows).toEqual(
+        Array.from({ length: 60 }, (_, i) => ({
+          available: 59 - i,
+          version: i + 1,
+          level: { committed: i + 1, available: 59 - i, version: i + 1, count: 1 },
+        })),
+      );
       expect(most).toBe(2); // the two slots were both used
     });
   });

@@ -14,7 +14,7 @@ const topics = { stockChanged: "inventory.stock-changed", orderStatusChanged: "o
 /** The subset of JSON Schema our event schemas use. */
 function conforms(value: Record<string, unknown>, schema: any): string[] {
   const problems: string[] = [];
-  for (const key of schema.required) if (!(key in value)) problems.push(`missing ${key}`);
+  for (const key of schema.required ?? []) if (!(key in value)) problems.push(`missing ${key}`);
   for (const [key, v] of Object.entries(value)) {
     const prop = schema.properties[key];
     if (!prop) {
@@ -23,10 +23,16 @@ function conforms(value: Record<string, unknown>, schema: any): string[] {
     }
     const types = prop.enum ? null : [prop.type].flat();
     if (prop.enum && !prop.enum.includes(v)) problems.push(`${key}=${String(v)} not in enum`);
+    if (prop.const !== undefined && v !== prop.const) problems.push(`${key}=${String(v)}, want ${String(prop.const)}`);
     if (types) {
-      const actual = v === null ? "null" : Number.isInteger(v) ? "integer" : typeof v;
-      if (!types.includes(actual)) problems.push(`${key} is ${actual}, want ${types.join("|")}`);
+      const actual = v === null ? "null" : Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v;
+      // An integer is a number too.
+      if (!types.includes(actual) && !(actual === "integer" && types.includes("number"))) {
+        problems.push(`${key} is ${actual}, want ${types.join("|")}`);
+      }
     }
+    if (Array.isArray(v) && prop.items)
+      v.forEach((item, i) => problems.push(...conforms(item, prop.items).map((p) => `${key}[${i}].${p}`)));
     if (prop.minimum !== undefined && typeof v === "number" && v < prop.minimum) problems.push(`${key} below minimum`);
     if (prop.pattern && typeof v === "string" && !new RegExp(prop.pattern).test(v)) problems.push(`${key} does not match ${prop.pattern}`);
     if (prop.format === "date-time" && Number.isNaN(Date.parse(String(v)))) problems.push(`${key} is not a date-time`);
@@ -76,6 +82,33 @@ it("writes one event per stock change and order transition, each matching its pu
     expect(e.event.productId).toBe(product.id);
   }
   expect(stock.find((e) => e.event.reason === "ORDER_PLACED")!.event.orderId).toBe(placed.order.id);
+  // Schema version 2: each event lists the level it changed (the one default location here), as after the change.
+  const [level] = (
+    await api.admin(`query($id: ID!) { node(id: $id) { ... on Product { stockLevels { location { id code } } } } }`, { id: product.id })
+  ).data.node.stockLevels;
+  expect(stock.map((e) => [e.event.schemaVersion, e.event.levels])).toEqual(
+    [
+      [10, 0, 0, 0],
+      [10, 3, 0, 1],
+      [15, 3, 0, 2],
+      [15, 0, 0, 3],
+    ].map(([onHand, committed, reserved, version]) => [
+      2,
+      [
+        {
+          locationId: level.location.id,
+          locationCode: level.location.code,
+          onHand,
+          committed,
+          reserved,
+          incoming: 0,
+          available: onHand! - committed! - reserved!,
+          version,
+          fulfilsOrders: true,
+        },
+      ],
+    ]),
+  );
 
   const status = events.filter((e) => e.topic === topics.orderStatusChanged);
   expect(status).toHaveLength(1);

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { createPubSub } from "../../src/realtime/pubsub.js";
 import { StockHub, type StockChange } from "../../src/services/stock-hub.js";
 import type { ProductService } from "../../src/services/product.service.js";
-import type { StockChangedEvent } from "../../src/events/stock-changed.event.js";
+import type { StockChangedEvent, StockChangedLevel } from "../../src/events/stock-changed.event.js";
+import type { LevelRow } from "../../src/db/location.sql.js";
+import { encodeGlobalId } from "../../src/ids/index.js";
 
 const product = {
   id: "6f1c2b9e-3d4a-4e5f-8a7b-1c2d3e4f5a6b",
@@ -88,5 +90,110 @@ describe("StockHub", () => {
     const [current] = await hub.current([product.id]);
     expect(current).toMatchObject({ version: 2, stock: 98, reason: "CURRENT" });
     expect(hub.stats.snapshotQueries).toBe(queries);
+  });
+});
+
+// Levels: the snapshot has all of them, each event the ones it touched.
+const [A, B] = ["0b6a1d2c-1111-4a5b-8c7d-000000000001", "0b6a1d2c-1111-4a5b-8c7d-000000000002"];
+const level = (locationId: string, onHand: number, version: number): LevelRow => ({
+  productId: product.id,
+  locationId,
+  onHand,
+  committed: 0,
+  reserved: 0,
+  incoming: 0,
+  version,
+  fulfils: true,
+});
+const touched = (l: LevelRow): StockChangedLevel => ({
+  locationId: encodeGlobalId("Location", l.locationId),
+  locationCode: l.locationId.slice(-1),
+  onHand: l.onHand,
+  committed: 0,
+  reserved: 0,
+  incoming: 0,
+  available: l.onHand,
+  version: l.version,
+  fulfilsOrders: true,
+});
+
+async function hubWithLevels(listener: (c: StockChange) => void) {
+  const pubsub = createPubSub({ kind: "memory" });
+  const products = {
+    byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })),
+    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
+  } as unknown as ProductService;
+  const levels = { levelsByProductIds: async (ids: readonly string[]) => ids.map(() => [level(A, 10, 0), level(B, 10, 0)]) };
+  const hub = new StockHub(pubsub, products, levels);
+  await hub.watch(product.id, listener);
+  const publish = (version: number, ...ls: LevelRow[]) =>
+    pubsub.publish("stock", product.id, { ...event(version), levels: ls.map(touched), schemaVersion: 2 });
+  return { hub, publish };
+}
+
+const numbers = (c: StockChange) => c.levels.map((l) => [l.locationId, l.onHand, l.version]);
+
+describe("StockHub levels", () => {
+  it("each state carries every level: the touched ones merged into the newest known, older level versions ignored", async () => {
+    const seen: StockChange[] = [];
+    const { publish } = await hubWithLevels((c) => seen.push(c));
+    await publish(1, level(A, 9, 1));
+    await publish(2, level(B, 8, 1));
+    await publish(3, level(A, 7, 2), level(B, 7, 2));
+    // A level older than the one known (levels are read after the product row, so may be newer than its version).
+    await publish(4, level(A, 1, 1));
+    await nextTurn();
+    expect(seen.map((c) => [numbers(c), c.touched])).toEqual([
+      [
+        [
+          [A, 9, 1],
+          [B, 10, 0],
+        ],
+        [A],
+      ],
+      [
+        [
+          [A, 9, 1],
+          [B, 8, 1],
+        ],
+        [B],
+      ],
+      [
+        [
+          [A, 7, 2],
+          [B, 7, 2],
+        ],
+        [A, B],
+      ],
+      [
+        [
+          [A, 7, 2],
+          [B, 7, 2],
+        ],
+        [A],
+      ],
+    ]);
+  });
+
+  it("when it fell behind, the newest state it passes on stands for the skipped ones: their levels and the locations they touched", async () => {
+    const seen: StockChange[] = [];
+    const { hub, publish } = await hubWithLevels((c) => seen.push(c));
+    await publish(1, level(A, 9, 1));
+    await publish(2, level(B, 8, 1));
+    const until = performance.now() + 80; // the event loop is busy elsewhere before it gets to them
+    while (performance.now() < until);
+    await nextTurn();
+    expect(hub.stats.conflated).toBe(1);
+    // A store screen at A still hears of version 2, and with A's numbers of version 1.
+    expect(seen.map((c) => [c.version, numbers(c), c.touched])).toEqual([
+      [
+        2,
+        [
+          [A, 9, 1],
+          [B, 8, 1],
+        ],
+        [A, B],
+      ],
+    ]);
   });
 });
