@@ -13,6 +13,9 @@ import { createProduct, Storefront } from "./support/storefront.js";
 import { sqlPool } from "../support/database.js";
 import { rowId } from "../support/shop.js";
 
+// vitest polls for 1 s by default: a page's read after an action can take longer on a machine running the whole suite.
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+
 let browser: Browser;
 let server: DemoServer;
 let store: Storefront | undefined;
@@ -102,13 +105,13 @@ describe("admin: stock by location", () => {
     const panel = page.locator("#admin-panel");
     const table = panel.getByTestId("levels");
     await panel.getByLabel("Search the catalogue").fill(product.sku);
-    await expect.poll(() => panel.getByLabel("Product").inputValue()).toBe(product.id);
+    await poll(() => panel.getByLabel("Product").inputValue()).toBe(product.id);
 
     // Both locations, in allocation order, with the API's numbers.
     const expected = { default: at(12, 2, 0, 0), "store-1": at(8, 0, 0, 0) };
-    await expect.poll(() => shownLevels(table)).toEqual(expected);
+    await poll(() => shownLevels(table)).toEqual(expected);
     expect(await apiLevels(product.id)).toEqual(expected);
-    await expect.poll(() => panel.getByTestId("transfers").locator(".transfer").count()).toBe(TRANSFERS_PAGE);
+    await poll(() => panel.getByTestId("transfers").locator(".transfer").count()).toBe(TRANSFERS_PAGE);
     expect(
       await table.locator("tbody tr[data-location-code]").evaluateAll((rows) => rows.map((r) => r.querySelector("th")!.textContent)),
     ).toEqual(["defaultDefaultAdjust", "store-1City storeAdjust"]);
@@ -125,7 +128,7 @@ describe("admin: stock by location", () => {
     await expect
       .poll(() => panel.locator("#levels-result.ok").textContent())
       .toBe("Took off 3 × Two Shop Lantern at City store (Damaged): 5 on hand, 5 available there.");
-    await expect.poll(() => shownLevels(table)).toEqual({ default: at(12, 2, 0, 0), "store-1": at(5, 0, 0, 0) });
+    await poll(() => shownLevels(table)).toEqual({ default: at(12, 2, 0, 0), "store-1": at(5, 0, 0, 0) });
     expect(await apiLevels(product.id)).toEqual({ default: at(12, 2, 0, 0), "store-1": at(5, 0, 0, 0) });
     const sql = sqlPool(server.databaseUrl);
     try {
@@ -157,7 +160,7 @@ describe("admin: stock by location", () => {
     await expect
       .poll(() => panel.locator("#levels-result.ok").textContent())
       .toBe("Counted 15 × Two Shop Lantern at Default: 13 available there.");
-    await expect.poll(() => shownLevels(table)).toEqual({ default: at(15, 2, 0, 0), "store-1": at(5, 0, 0, 0) });
+    await poll(() => shownLevels(table)).toEqual({ default: at(15, 2, 0, 0), "store-1": at(5, 0, 0, 0) });
 
     // A transfer: it leaves what is available at Default and shows as incoming at the city store.
     const transfer = panel.locator("#transfer-form");
@@ -169,10 +172,10 @@ describe("admin: stock by location", () => {
       .poll(() => panel.locator("#transfer-result.ok").textContent())
       .toBe("Sent 4 × Two Shop Lantern from Default to City store.");
     const afterSend = { default: at(11, 2, 0, 0), "store-1": at(5, 0, 0, 4) };
-    await expect.poll(() => shownLevels(table)).toEqual(afterSend);
+    await poll(() => shownLevels(table)).toEqual(afterSend);
     expect(await apiLevels(product.id)).toEqual(afterSend);
     const onTheWay = panel.getByTestId("transfers").locator(".transfer", { hasText: "Two Shop Lantern" });
-    await expect.poll(() => onTheWay.locator(".transfer-items").textContent()).toBe("4 × Two Shop Lantern");
+    await poll(() => onTheWay.locator(".transfer-items").textContent()).toBe("4 × Two Shop Lantern");
     await store.screenshot("stock-levels-in-transit", true);
     await panel.screenshot({ path: artifact("stock-levels-panel.png") });
 
@@ -180,15 +183,15 @@ describe("admin: stock by location", () => {
     const what = "Two Shop Lantern from Default to City store";
     await onTheWay.getByLabel(`Units of ${what} (empty: all)`).fill("1");
     await onTheWay.getByRole("button", { name: `Receive ${what}` }).click();
-    await expect.poll(() => panel.locator("#transfer-result.ok").textContent()).toBe("Received 1 × Two Shop Lantern at City store.");
-    await expect.poll(() => shownLevels(table)).toEqual({ default: at(11, 2, 0, 0), "store-1": at(6, 0, 0, 3) });
-    await expect.poll(() => onTheWay.locator(".transfer-items").textContent()).toBe("3 × Two Shop Lantern");
+    await poll(() => panel.locator("#transfer-result.ok").textContent()).toBe("Received 1 × Two Shop Lantern at City store.");
+    await poll(() => shownLevels(table)).toEqual({ default: at(11, 2, 0, 0), "store-1": at(6, 0, 0, 3) });
+    await poll(() => onTheWay.locator(".transfer-items").textContent()).toBe("3 × Two Shop Lantern");
     await onTheWay.getByRole("button", { name: `Receive ${what}` }).click();
-    await expect.poll(() => panel.locator("#transfer-result.ok").textContent()).toBe("Received 3 × Two Shop Lantern at City store.");
+    await poll(() => panel.locator("#transfer-result.ok").textContent()).toBe("Received 3 × Two Shop Lantern at City store.");
     const landed = { default: at(11, 2, 0, 0), "store-1": at(9, 0, 0, 0) };
-    await expect.poll(() => shownLevels(table)).toEqual(landed);
+    await poll(() => shownLevels(table)).toEqual(landed);
     expect(await apiLevels(product.id)).toEqual(landed);
-    await expect.poll(() => onTheWay.count()).toBe(0);
+    await poll(() => onTheWay.count()).toBe(0);
 
     // Another one, cancelled: its units go back where they came from.
     await transfer.getByLabel("From", { exact: true }).selectOption(store1.id);
@@ -196,15 +199,15 @@ describe("admin: stock by location", () => {
     await transfer.getByLabel("Units to send").fill("2");
     await transfer.getByRole("button", { name: "Send" }).click();
     const back = panel.getByTestId("transfers").locator(".transfer", { hasText: "Two Shop Lantern" });
-    await expect.poll(() => shownLevels(table)).toEqual({ default: at(11, 2, 0, 2), "store-1": at(7, 0, 0, 0) });
+    await poll(() => shownLevels(table)).toEqual({ default: at(11, 2, 0, 2), "store-1": at(7, 0, 0, 0) });
     await back.getByRole("button", { name: "Cancel Two Shop Lantern from City store to Default" }).click();
-    await expect.poll(() => panel.locator("#transfer-result.ok").textContent()).toBe("Cancelled 2 × Two Shop Lantern: back at City store.");
-    await expect.poll(() => shownLevels(table)).toEqual(landed);
+    await poll(() => panel.locator("#transfer-result.ok").textContent()).toBe("Cancelled 2 × Two Shop Lantern: back at City store.");
+    await poll(() => shownLevels(table)).toEqual(landed);
     expect(await apiLevels(product.id)).toEqual(landed);
-    await expect.poll(() => back.count()).toBe(0);
+    await poll(() => back.count()).toBe(0);
 
     // A change made elsewhere (another admin, through the API) reaches the table live.
     await server.shop.adjustStock(product.id, 6, "from elsewhere");
-    await expect.poll(() => shownLevels(table), { timeout: 10_000 }).toEqual({ default: at(17, 2, 0, 0), "store-1": at(9, 0, 0, 0) });
+    await poll(() => shownLevels(table)).toEqual({ default: at(17, 2, 0, 0), "store-1": at(9, 0, 0, 0) });
   });
 });
