@@ -8,6 +8,7 @@ import { metricsResponse, type PrometheusMetrics } from "../observability/promet
 import { readiness } from "../observability/readiness.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { StreamBackend } from "../realtime/stream.js";
+import type { Backend, Breakers } from "../observability/breakers.js";
 
 /**
  * GET /ready: 200 when the database and pub/sub answer, else 503 naming the
@@ -18,7 +19,7 @@ import type { StreamBackend } from "../realtime/stream.js";
  * bridge roles report Kafka as failing on their own /ready (process.ts).
  */
 export function useReady(
-  deps: { db: Database; pubsub: PubSubBackend; stream: StreamBackend },
+  deps: { db: Database; pubsub: PubSubBackend; stream: StreamBackend; breakers?: Breakers },
   log: (line: string) => void,
   alsoDegraded?: () => string[],
 ): Plugin {
@@ -26,6 +27,7 @@ export function useReady(
     checks: { database: () => deps.db.ping(), pubsub: () => deps.pubsub.ping(), stream: () => deps.stream.ping() },
     degradesOnly: { stream: "stock changes wait in the outbox" },
     replicas: () => deps.db.reads.status(),
+    breakers: deps.breakers && (() => breakerStates(deps as Required<typeof deps>)),
     alsoDegraded,
     log,
   });
@@ -36,6 +38,16 @@ export function useReady(
       return new fetchAPI.Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
     },
   });
+}
+
+/** The breakers of the backends this instance really has (the embedded ones have none). */
+export function breakerStates(d: { db: Database; pubsub: PubSubBackend; stream: StreamBackend; breakers: Breakers }) {
+  const real: Backend[] = [
+    ...(d.db.kind === "postgres" ? (["postgres"] as const) : []),
+    ...(d.pubsub.kind === "redis" ? (["redis"] as const) : []),
+    ...(d.stream.kind === "kafka" ? (["kafka"] as const) : []),
+  ];
+  return Object.fromEntries(real.map((b) => [b, d.breakers[b].state()]));
 }
 
 /** GET /metrics on the API port (when METRICS_PORT does not move it to a listener of its own). */

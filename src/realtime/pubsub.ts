@@ -11,6 +11,7 @@ import type { Config } from "../config/config.js";
 import type { StockChangedEvent } from "../events/stock-changed.event.js";
 import type { OrderStatusChangedEvent } from "../events/order-status-changed.event.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
+import type { Breaker } from "../observability/breakers.js";
 
 /** An event on pub/sub: the public event, plus the trace context it travels in (when tracing is on). */
 export type Traced<E> = E & { traceContext?: TraceCarrier };
@@ -57,7 +58,13 @@ export interface PubSubBackend {
   close(): Promise<void>;
 }
 
-export function createPubSub(config: Config["redis"]): PubSubBackend {
+/** How long a command or SUBSCRIBE waits for Redis when the config does not say (REDIS_COMMAND_TIMEOUT_MS). */
+const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+
+/** Redis answered with an error (wrong type, a script's error): Redis working, not failing. */
+const isRedisFailure = (err: unknown) => !(err instanceof Error && err.name === "ReplyError");
+
+export function createPubSub(config: Config["redis"], breaker?: Breaker): PubSubBackend {
   if (config.kind === "memory") {
     // One listener per subscribed channel and process is normal here, not a leak.
     const eventEmitter = new EventEmitter();
@@ -73,8 +80,14 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
     };
   }
   // ioredis reconnects on its own and re-subscribes its channels afterwards;
-  // commands issued meanwhile wait in its offline queue rather than fail.
-  const options = { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(n * 100, 1000) };
+  // commands issued meanwhile wait in its offline queue, each for at most commandTimeout.
+  const timeout = config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const options = {
+    maxRetriesPerRequest: null,
+    retryStrategy: (n: number) => Math.min(n * 100, 1000),
+    commandTimeout: timeout,
+    connectTimeout: timeout,
+  };
   const publisher = new Redis(config.url, options);
   const subscriber = new Redis(config.url, options);
   for (const client of [publisher, subscriber]) client.on("error", () => {});
@@ -98,7 +111,7 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
   // rejects with "Connection is closed" as an unhandled rejection. After
   // close() there is nothing to unsubscribe from anyway.
   let closed = false;
-  const live = typed(engine, "redis", () => !closed);
+  const live = typed(engine, "redis", () => !closed, breaker);
   return {
     kind: "redis",
     describe: `${where.hostname}:${where.port || 6379}`,
@@ -114,7 +127,7 @@ export function createPubSub(config: Config["redis"]): PubSubBackend {
     },
     async ping() {
       if (publisher.status !== "ready") throw new Error(`redis is ${publisher.status}`);
-      await publisher.ping();
+      await (breaker ? breaker.execute(() => publisher.ping(), isRedisFailure) : publisher.ping());
     },
     async close() {
       closed = true;
@@ -129,16 +142,18 @@ function typed(
   engine: PubSubEngine,
   kind: PubSubBackend["kind"],
   open: () => boolean = () => true,
+  breaker?: Breaker,
 ): Pick<PubSubBackend, "publish" | "subscribe" | "subscribeAll"> {
+  const guard = <T>(fn: () => Promise<T>) => (breaker ? breaker.execute(fn, isRedisFailure) : fn());
   const subscribe = async (name: string, onMessage: (payload: never) => void, options: object) => {
-    const subId = await engine.subscribe(name, onMessage, options);
+    const subId = await guard(() => engine.subscribe(name, onMessage, options));
     return () => {
       if (open()) engine.unsubscribe(subId);
     };
   };
   return {
     publish: async (channel, id, payload) => {
-      await engine.publish(channelName(channel, id), payload);
+      await guard(() => engine.publish(channelName(channel, id), payload));
       if (kind === "memory") await engine.publish(channelName(channel, "*"), payload);
     },
     subscribe: (channel, id, onMessage) => subscribe(channelName(channel, id), onMessage, {}),
