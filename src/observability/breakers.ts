@@ -1,8 +1,8 @@
 // One circuit breaker per backend (cockatiel): after `failures` consecutive
 // failures or timeouts of a backend's calls it opens, and calls are refused at
 // once (BackendUnavailableError) instead of each waiting out a timeout; after
-// `halfOpenAfterMs` the next call is let through as a probe: its success
-// closes the breaker, its failure opens it again. Only the backend's own
+// `halfOpenAfterMs` the next call is let through as a probe (the others are
+// refused meanwhile): its success closes the breaker, its failure opens it again. Only the backend's own
 // failures count (unreachable, timed out): an answer that is an error (a
 // unique violation, a syntax error) is the backend working, and counts as a
 // success. Transitions are reported to listeners (process.ts logs them; the
@@ -66,6 +66,8 @@ export function createBreakers(options: BreakerOptions): Breakers {
     });
     policy.onStateChange((s) => listeners.forEach((l) => l(backend, STATES[s])));
     const run = async <T>(fn: () => Promise<T>, isFailure: (err: unknown) => boolean): Promise<T> => {
+      // cockatiel queues calls behind a half-open probe; we refuse them, as while open: the probe may take a timeout.
+      if (policy.state === CircuitState.HalfOpen) throw new BackendUnavailableError(backend);
       let result: T | Answered;
       try {
         result = await policy.execute(() =>

@@ -80,15 +80,14 @@ export function createPubSub(config: Config["redis"], breaker?: Breaker): PubSub
     };
   }
   // ioredis reconnects on its own and re-subscribes its channels afterwards;
-  // commands issued meanwhile wait in its offline queue, each for at most commandTimeout.
+  // commands issued meanwhile wait in its offline queue: a publish or ping for
+  // at most commandTimeout. Not on the subscriber connection: graphql-redis-
+  // subscriptions fires its (UN)SUBSCRIBE commands without handling their
+  // rejections, so a timed-out one would be an unhandled rejection; subscribe
+  // is bounded below instead.
   const timeout = config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const options = {
-    maxRetriesPerRequest: null,
-    retryStrategy: (n: number) => Math.min(n * 100, 1000),
-    commandTimeout: timeout,
-    connectTimeout: timeout,
-  };
-  const publisher = new Redis(config.url, options);
+  const options = { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(n * 100, 1000), connectTimeout: timeout };
+  const publisher = new Redis(config.url, { ...options, commandTimeout: timeout });
   const subscriber = new Redis(config.url, options);
   for (const client of [publisher, subscriber]) client.on("error", () => {});
   const listeners = new Set<() => void>();
@@ -111,7 +110,7 @@ export function createPubSub(config: Config["redis"], breaker?: Breaker): PubSub
   // rejects with "Connection is closed" as an unhandled rejection. After
   // close() there is nothing to unsubscribe from anyway.
   let closed = false;
-  const live = typed(engine, "redis", () => !closed, breaker);
+  const live = typed(engine, "redis", () => !closed, breaker, timeout);
   return {
     kind: "redis",
     describe: `${where.hostname}:${where.port || 6379}`,
@@ -143,10 +142,27 @@ function typed(
   kind: PubSubBackend["kind"],
   open: () => boolean = () => true,
   breaker?: Breaker,
+  timeoutMs?: number,
 ): Pick<PubSubBackend, "publish" | "subscribe" | "subscribeAll"> {
   const guard = <T>(fn: () => Promise<T>) => (breaker ? breaker.execute(fn, isRedisFailure) : fn());
+  // A SUBSCRIBE that Redis has not answered within timeoutMs fails ("Command timed out", as ioredis says it);
+  // if it is answered later, it is undone.
+  const bounded = (subscribing: Promise<number>) =>
+    timeoutMs === undefined
+      ? subscribing
+      : new Promise<number>((resolve, reject) => {
+          let late = false;
+          const timer = setTimeout(() => {
+            late = true;
+            reject(new Error("Command timed out"));
+          }, timeoutMs);
+          subscribing.then(
+            (id) => (clearTimeout(timer), late ? open() && engine.unsubscribe(id) : resolve(id)),
+            (err: unknown) => (clearTimeout(timer), reject(err)),
+          );
+        });
   const subscribe = async (name: string, onMessage: (payload: never) => void, options: object) => {
-    const subId = await guard(() => engine.subscribe(name, onMessage, options));
+    const subId = await guard(() => bounded(engine.subscribe(name, onMessage, options)));
     return () => {
       if (open()) engine.unsubscribe(subId);
     };
