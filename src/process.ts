@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "./config/config.js";
 import { openDatabase, type Database, type DatabaseOptions } from "./db/database.js";
 import { seedDemoData } from "./db/seed.js";
-import { createPubSub, type PubSubBackend } from "./realtime/pubsub.js";
+import { createPubSub, type HandOff, type PubSubBackend } from "./realtime/pubsub.js";
 import { createStream, type StreamBackend } from "./realtime/stream.js";
 import { startOutboxRelay } from "./realtime/outbox-relay.js";
 import { startBridge } from "./realtime/bridge.js";
@@ -24,6 +24,7 @@ import { breakerStates } from "./app/operator-endpoints.js";
 
 export interface StockwireProcess {
   db: Database;
+  pubsub: PubSubBackend;
   app?: App;
   /** Base URL of the API, when this process runs it. */
   url?: string;
@@ -50,6 +51,8 @@ interface StartOptions {
   dbOptions?: DatabaseOptions;
   /** On a pipeline thread: the process metrics and the scrape-time reads (outbox, lag) are the main thread's. */
   pipelineThread?: boolean;
+  /** On a pipeline thread: where messages go that Redis could not take (the API thread's subscribers). */
+  pubsubHandOff?: HandOff;
 }
 
 /** Opens and migrates the database (seeding it when configured), then pub/sub and the stream. */
@@ -84,7 +87,9 @@ export async function openBackends(config: Config, opts: StartOptions = {}): Pro
     await db.close().catch(() => {});
     throw err;
   }
-  const pubsub = createPubSub(config.redis, breakers.redis);
+  // API processes deliver in process while Redis is unreachable (degraded, not down).
+  const fallback = opts.pubsubHandOff ?? (config.roles.includes("api") ? "local" : undefined);
+  const pubsub = createPubSub(config.redis, { breaker: breakers.redis, fallback });
   say(`pubsub    ${pubsub.kind === "redis" ? `Redis at ${pubsub.describe}` : "in-process (embedded)"}`);
   const stream = createStream(config.kafka, breakers.kafka);
   say(`stream    ${stream.kind === "kafka" ? `Kafka at ${stream.describe}` : "in-process (embedded)"}`);
@@ -168,6 +173,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
     }
     return {
       db,
+      pubsub,
       app,
       url,
       metrics,

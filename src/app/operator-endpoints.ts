@@ -11,8 +11,9 @@ import type { StreamBackend } from "../realtime/stream.js";
 import type { Backend, Breakers } from "../observability/breakers.js";
 
 /**
- * GET /ready: 200 when the database and pub/sub answer, else 503 naming the
- * failing ones (observability/readiness.ts). With Kafka away, orders still
+ * GET /ready: 200 when the database answers, else 503 naming it
+ * (observability/readiness.ts). With Redis away the instance is "degraded"
+ * (its subscribers keep what its own bridge publishes). With Kafka away, orders still
  * commit (their events wait in the outbox) and live stock from the other
  * instances' bridges still arrives, so a load balancer must keep the instance:
  * "degraded", still 200, as with a read replica down or lagging. The relay and
@@ -25,7 +26,11 @@ export function useReady(
 ): Plugin {
   const ready = readiness({
     checks: { database: () => deps.db.ping(), pubsub: () => deps.pubsub.ping(), stream: () => deps.stream.ping() },
-    degradesOnly: { stream: "stock changes wait in the outbox" },
+    degradesOnly: {
+      stream: "stock changes wait in the outbox",
+      // realtime/pubsub.ts withLocalFallback; subscribers re-read current state when Redis is back.
+      pubsub: "live updates reach this instance's subscribers only from its own bridge, if it runs one, until Redis is back",
+    },
     replicas: () => deps.db.reads.status(),
     breakers: deps.breakers && (() => breakerStates(deps as Required<typeof deps>)),
     alsoDegraded,
