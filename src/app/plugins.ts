@@ -80,7 +80,7 @@ export function yogaPlugins(d: PluginDeps): (Plugin | Plugin<GraphQLContext>)[] 
     ),
     useCloseAfterTooLarge(),
     // After the plugins that wrap execute (graphql-jit, tracing): its timer bounds all of them.
-    useRequestDeadline(config.requestDeadlineMs, d.breakers?.postgres),
+    ...(config.requestDeadlineMs > 0 ? [useRequestDeadline(config.requestDeadlineMs, d.breakers?.postgres)] : []),
     useGraphQLMetrics(metrics),
     ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
     // Anonymous catalogue reads from memory (after graphql-jit, whose execute it wraps).

@@ -31,6 +31,7 @@ describe("config", () => {
     });
     expect(c.database).toMatchObject({ timeouts: { connectMs: 2_000, statementMs: 5_000, idleInTransactionMs: 60_000 } });
     expect(c.requestDeadlineMs).toBe(2_000);
+    expect(loadConfig({}).requestDeadlineMs).toBe(0); // embedded: no bound unless REQUEST_DEADLINE_MS says so
     expect(c.breakers).toEqual({ failures: 5, halfOpenAfterMs: 1_000 });
     expect(c.jwt).toEqual({ secret: "x".repeat(32), isDevSecret: false });
     expect(c.seed).toBe(false);
