@@ -16,6 +16,8 @@ import { viewerReader } from "./auth/tokens.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
 import { serveWsOperations } from "./fanout/ws-operations.js";
 import { createPrometheusMetrics, type PrometheusMetrics } from "./observability/prometheus.js";
+import type { Breakers } from "./observability/breakers.js";
+import { breakerStates } from "./app/operator-endpoints.js";
 import { createLog, yogaLogger, type Logger } from "./observability/log.js";
 import { createCostBuckets } from "./protection/cost-buckets.js";
 import { clientAddress } from "./protection/client.js";
@@ -38,6 +40,8 @@ export interface AppDeps {
   metrics?: PrometheusMetrics;
   /** Where logs go (pino); from the config otherwise. */
   log?: Logger;
+  /** The backends' circuit breakers (process.ts opened the backends with them). */
+  breakers?: Breakers;
 }
 
 export interface App {
@@ -58,6 +62,10 @@ export function buildApp(deps: AppDeps): App {
   const { config } = deps;
   const metrics = deps.metrics ?? createPrometheusMetrics();
   metrics.provide({ replicas: () => deps.db.reads.status() });
+  const { breakers } = deps;
+  if (breakers) metrics.provide({ breakers: () => breakerStates({ ...deps, breakers }) });
+  // A registry of the app's own (tests): process.ts counts the transitions into the one it passes.
+  if (breakers && !deps.metrics) breakers.onTransition((backend, to) => metrics.breakerTransition(backend, to));
   const log = deps.log ?? createLog(config);
   const services = createServices({
     prisma: deps.db.prisma,

@@ -38,10 +38,16 @@ try {
   let pipeline: PipelineThread | undefined;
   try {
     pipeline = threadRoles.length
-      ? await startPipelineThread(env, threadRoles, say, (why) => {
-          console.error(`stockwire: ${why}`);
-          void running.stop().finally(() => process.exit(1));
-        })
+      ? await startPipelineThread(
+          env,
+          threadRoles,
+          say,
+          (why) => {
+            console.error(`stockwire: ${why}`);
+            void running.stop().finally(() => process.exit(1));
+          },
+          (m) => void running.pubsub.deliverLocally?.(m.channel, m.id, m.payload).catch(() => {}),
+        )
       : undefined;
   } catch (err) {
     await running.stop();

@@ -12,6 +12,7 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { loadConfig, type Config } from "./config/config.js";
 import type { Registry } from "prom-client";
+import type { LiveChannel, LiveChannels } from "./realtime/pubsub.js";
 
 type Role = Config["roles"][number];
 
@@ -29,7 +30,14 @@ interface ThreadData {
 }
 
 type MetricsJSON = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
-type FromThread = { say: string } | { started: true } | { failed: string } | { stopped: true } | { metrics: number; json: MetricsJSON };
+type Undelivered = { channel: LiveChannel; id: string; payload: LiveChannels[LiveChannel] };
+type FromThread =
+  | { say: string }
+  | { started: true }
+  | { failed: string }
+  | { stopped: true }
+  | { metrics: number; json: MetricsJSON }
+  | { undelivered: Undelivered };
 type ToThread = "stop" | "committed" | { metrics: number };
 
 export interface PipelineThread {
@@ -53,6 +61,8 @@ export function startPipelineThread(
   roles: Role[],
   say: (line: string) => void,
   onExit: (why: string) => void,
+  /** A message the thread's bridge could not pass through Redis: for this thread's subscribers (pubsub.deliverLocally). */
+  deliver: (m: Undelivered) => void = () => {},
 ): Promise<PipelineThread> {
   const data: ThreadData = { stockwirePipeline: true, env, roles };
   const worker = spawn(data);
@@ -66,6 +76,7 @@ export function startPipelineThread(
     const stopped = new Promise<void>((done) => worker.once("exit", () => done()));
     worker.on("message", (m: FromThread) => {
       if ("say" in m) say(m.say);
+      else if ("undelivered" in m) deliver(m.undelivered);
       else if ("metrics" in m) {
         asked.get(m.metrics)?.(m.json);
         asked.delete(m.metrics);
@@ -129,7 +140,12 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
       ? (await import("./observability/tracing.js")).startTracing(config.tracing, { roles: config.roles })
       : undefined;
     const { startProcess } = await import("./process.js");
-    const started = await startProcess(config, { say: (line) => post({ say: line }), pipelineThread: true });
+    const started = await startProcess(config, {
+      say: (line) => post({ say: line }),
+      pipelineThread: true,
+      // Redis unreachable: the API thread's subscribers still get this thread's bridge's events.
+      pubsubHandOff: (channel, id, payload) => post({ undelivered: { channel, id, payload } }),
+    });
     const running = { ...started, stop: () => started.stop().finally(() => tracing?.shutdown()) };
     port.on("message", (m: ToThread) => {
       if (m === "committed") return running.outbox.wake();

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "./config/config.js";
 import { openDatabase, type Database, type DatabaseOptions } from "./db/database.js";
 import { seedDemoData } from "./db/seed.js";
-import { createPubSub, type PubSubBackend } from "./realtime/pubsub.js";
+import { createPubSub, type HandOff, type PubSubBackend } from "./realtime/pubsub.js";
 import { createStream, type StreamBackend } from "./realtime/stream.js";
 import { startOutboxRelay } from "./realtime/outbox-relay.js";
 import { startBridge } from "./realtime/bridge.js";
@@ -19,9 +19,12 @@ import { createOutboxSignal, OUTBOX_CHANNEL, type OutboxSignal } from "./events/
 import { outboxBacklog } from "./realtime/outbox-relay.js";
 import { createPrometheusMetrics, metricsResponse, type PrometheusMetrics } from "./observability/prometheus.js";
 import { readiness } from "./observability/readiness.js";
+import { createBreakers, type Breakers } from "./observability/breakers.js";
+import { breakerStates } from "./app/operator-endpoints.js";
 
 export interface StockwireProcess {
   db: Database;
+  pubsub: PubSubBackend;
   app?: App;
   /** Base URL of the API, when this process runs it. */
   url?: string;
@@ -34,6 +37,8 @@ export interface StockwireProcess {
 }
 
 export interface Backends {
+  /** One circuit breaker per backend, shared by every role of this process. */
+  breakers: Breakers;
   db: Database;
   pubsub: PubSubBackend;
   stream: StreamBackend;
@@ -46,6 +51,8 @@ interface StartOptions {
   dbOptions?: DatabaseOptions;
   /** On a pipeline thread: the process metrics and the scrape-time reads (outbox, lag) are the main thread's. */
   pipelineThread?: boolean;
+  /** On a pipeline thread: where messages go that Redis could not take (the API thread's subscribers). */
+  pubsubHandOff?: HandOff;
 }
 
 /** Opens and migrates the database (seeding it when configured), then pub/sub and the stream. */
@@ -58,7 +65,11 @@ export async function openBackends(config: Config, opts: StartOptions = {}): Pro
   if (database.kind === "pglite" && !existsSync(path.join(database.dataDir, "PG_VERSION"))) {
     say(`database  creating PGlite (embedded) at ${database.dataDir} (first start: about 10 s)`);
   }
+  const breakers = createBreakers(config.breakers);
+  // Once per transition, not per refused call.
+  breakers.onTransition((backend, to) => say(`breaker   ${backend} ${to}`));
   const db = await openDatabase(database, {
+    breaker: breakers.postgres,
     onReplicaState: (r) => say(`replica   ${r.name} ${r.state}${r.lagMs ? ` (${r.lagMs} ms behind)` : ""}${r.error ? `: ${r.error}` : ""}`),
     ...opts.dbOptions,
   });
@@ -79,11 +90,14 @@ export async function openBackends(config: Config, opts: StartOptions = {}): Pro
     await db.close().catch(() => {});
     throw err;
   }
-  const pubsub = createPubSub(config.redis);
+  // API processes deliver in process while Redis is unreachable (degraded, not down).
+  const fallback = opts.pubsubHandOff ?? (config.roles.includes("api") ? "local" : undefined);
+  const pubsub = createPubSub(config.redis, { breaker: breakers.redis, fallback });
   say(`pubsub    ${pubsub.kind === "redis" ? `Redis at ${pubsub.describe}` : "in-process (embedded)"}`);
-  const stream = createStream(config.kafka);
+  const stream = createStream(config.kafka, breakers.kafka);
   say(`stream    ${stream.kind === "kafka" ? `Kafka at ${stream.describe}` : "in-process (embedded)"}`);
   return {
+    breakers,
     db,
     pubsub,
     stream,
@@ -102,9 +116,11 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
   const backends = await openBackends(config, opts);
   const { db, pubsub, stream, outbox } = backends;
   const metrics = createPrometheusMetrics({ defaults: !opts.pipelineThread });
+  backends.breakers.onTransition((backend, to) => metrics.breakerTransition(backend, to));
   // Read from the shared database and Kafka: every role shows the backlog and the bridge's lag, also while those are down.
   if (!opts.pipelineThread) {
     metrics.provide({
+      breakers: () => breakerStates(backends),
       outbox: () => outboxBacklog(db),
       consumerLag: () => stream.consumerLag(config.bridgeGroup, [config.topics.stockChanged, config.topics.orderStatusChanged]),
     });
@@ -141,7 +157,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
     let app: App | undefined;
     let url: string | undefined;
     if (roles.has("api")) {
-      app = buildApp({ config, db, pubsub, stream, outbox, metrics });
+      app = buildApp({ config, db, pubsub, stream, outbox, metrics, breakers: backends.breakers });
       url = await app.start();
       stops.unshift(() => app!.stop());
     }
@@ -151,7 +167,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
       const checks: Record<string, () => Promise<void>> = { stream: () => stream.ping() };
       if (roles.has("relay")) checks.database = () => db.ping();
       if (roles.has("bridge")) checks.pubsub = () => pubsub.ping();
-      const listener = await serveMetrics(metrics, config, checks, say);
+      const listener = await serveMetrics(metrics, config, checks, say, () => breakerStates(backends));
       metricsUrl = listener.url;
       stops.unshift(listener.stop);
       say(`metrics   ${metricsUrl}/metrics`);
@@ -160,6 +176,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
     }
     return {
       db,
+      pubsub,
       app,
       url,
       metrics,
@@ -187,8 +204,9 @@ async function serveMetrics(
   config: Config,
   checks: Record<string, () => Promise<void>>,
   say: (line: string) => void,
+  breakers: () => Record<string, string>,
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const ready = readiness({ checks, log: say });
+  const ready = readiness({ checks, log: say, breakers });
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server = createServer((req, res) => {

@@ -8,24 +8,31 @@ import { metricsResponse, type PrometheusMetrics } from "../observability/promet
 import { readiness } from "../observability/readiness.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { StreamBackend } from "../realtime/stream.js";
+import type { Backend, Breakers } from "../observability/breakers.js";
 
 /**
- * GET /ready: 200 when the database and pub/sub answer, else 503 naming the
- * failing ones (observability/readiness.ts). With Kafka away, orders still
+ * GET /ready: 200 when the database answers, else 503 naming it
+ * (observability/readiness.ts). With Redis away the instance is "degraded"
+ * (its subscribers keep what its own bridge publishes). With Kafka away, orders still
  * commit (their events wait in the outbox) and live stock from the other
  * instances' bridges still arrives, so a load balancer must keep the instance:
  * "degraded", still 200, as with a read replica down or lagging. The relay and
  * bridge roles report Kafka as failing on their own /ready (process.ts).
  */
 export function useReady(
-  deps: { db: Database; pubsub: PubSubBackend; stream: StreamBackend },
+  deps: { db: Database; pubsub: PubSubBackend; stream: StreamBackend; breakers?: Breakers },
   log: (line: string) => void,
   alsoDegraded?: () => string[],
 ): Plugin {
   const ready = readiness({
     checks: { database: () => deps.db.ping(), pubsub: () => deps.pubsub.ping(), stream: () => deps.stream.ping() },
-    degradesOnly: { stream: "stock changes wait in the outbox" },
+    degradesOnly: {
+      stream: "stock changes wait in the outbox",
+      // realtime/pubsub.ts withLocalFallback; subscribers re-read current state when Redis is back.
+      pubsub: "live updates reach this instance's subscribers only from its own bridge, if it runs one, until Redis is back",
+    },
     replicas: () => deps.db.reads.status(),
+    breakers: deps.breakers && (() => breakerStates(deps as Required<typeof deps>)),
     alsoDegraded,
     log,
   });
@@ -36,6 +43,16 @@ export function useReady(
       return new fetchAPI.Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
     },
   });
+}
+
+/** The breakers of the backends this instance really has (the embedded ones have none). */
+export function breakerStates(d: { db: Database; pubsub: PubSubBackend; stream: StreamBackend; breakers: Breakers }) {
+  const real: Backend[] = [
+    ...(d.db.kind === "postgres" ? (["postgres"] as const) : []),
+    ...(d.pubsub.kind === "redis" ? (["redis"] as const) : []),
+    ...(d.stream.kind === "kafka" ? (["kafka"] as const) : []),
+  ];
+  return Object.fromEntries(real.map((b) => [b, d.breakers[b].state()]));
 }
 
 /** GET /metrics on the API port (when METRICS_PORT does not move it to a listener of its own). */

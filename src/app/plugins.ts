@@ -19,6 +19,8 @@ import { useGraphQLMetrics } from "../schema/use-graphql-metrics.js";
 import { useReadRouting } from "../schema/read-routing.js";
 import { useRequestLog } from "../schema/request-log.js";
 import { useTracing } from "../schema/use-tracing.js";
+import { useRequestDeadline } from "../schema/use-request-deadline.js";
+import type { Breakers } from "../observability/breakers.js";
 import type { LiveFanout } from "../fanout/live-fanout.js";
 import { useLiveFanout } from "../fanout/use-live-fanout.js";
 import type { Extra, UpgradeRequest } from "../fanout/ws-server.js";
@@ -41,6 +43,8 @@ export interface PluginDeps {
   db: Database;
   pubsub: PubSubBackend;
   stream: StreamBackend;
+  /** The backends' circuit breakers (process.ts), for /ready and the request deadline. */
+  breakers?: Breakers;
   services: Services;
   fanout: LiveFanout;
   metrics: PrometheusMetrics;
@@ -75,6 +79,8 @@ export function yogaPlugins(d: PluginDeps): (Plugin | Plugin<GraphQLContext>)[] 
       () => d.responseCache?.degraded() ?? [],
     ),
     useCloseAfterTooLarge(),
+    // After the plugins that wrap execute (graphql-jit, tracing): its timer bounds all of them.
+    ...(config.requestDeadlineMs > 0 ? [useRequestDeadline(config.requestDeadlineMs, d.breakers?.postgres)] : []),
     useGraphQLMetrics(metrics),
     ...(config.metrics.port === undefined ? [useMetricsEndpoint(metrics, config.metrics.token)] : []),
     // Anonymous catalogue reads from memory (after graphql-jit, whose execute it wraps).

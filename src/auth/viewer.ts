@@ -1,4 +1,5 @@
 // Who is calling, independent of GraphQL: services receive this first.
+import type { RequestDeadline } from "../errors/service-unavailable.js";
 import { ForbiddenError, UnauthenticatedError } from "../errors/domain-errors.js";
 
 /** `expiresAt` (ms since the epoch): when the token it came from expires; long-lived subscriptions end then. */
@@ -11,6 +12,8 @@ export interface RequestContext {
   viewer: Viewer;
   /** Set for read-only operations: their reads may go to a read replica. Absent: the primary (mutations, subscriptions). */
   readFrom?: ReadFrom;
+  /** Queries and mutations over HTTP: when the request is answered regardless (schema/use-request-deadline.ts). */
+  deadline?: RequestDeadline;
 }
 
 /** `after`: the primary's WAL position after this viewer's latest write; only a replica that has replayed it will do. */

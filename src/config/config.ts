@@ -73,6 +73,16 @@ const EnvSchema = z.object({
       )
       .pipe(z.array(url(["postgres:", "postgresql:"], "postgresql://user:pass@replica:5432/db")).min(1)),
   ),
+  // Bounded waits (README, Resilience): every call to a backend gives up after these, and a request after REQUEST_DEADLINE_MS in all.
+  REQUEST_DEADLINE_MS: optional(z.coerce.number().int().min(0).max(600_000)),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2_000),
+  KAFKA_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(3_000),
+  KAFKA_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  BREAKER_HALF_OPEN_AFTER_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(1).max(3_600_000).default(2_000),
   STOCKWIRE_DATA_DIR: z.string().default(".data"),
   REDIS_URL: optional(url(["redis:", "rediss:"], "redis://host:6379")),
@@ -169,14 +179,31 @@ export interface Config {
         poolSize: number;
         /** Read replicas (streaming standbys of `url`) for read-only requests; a replica further behind than maxLagMs serves none. */
         replicas?: { urls: string[]; maxLagMs: number };
+        /** Bounded waits; defaults (POSTGRES_TIMEOUTS) when not given. */
+        timeouts?: PostgresTimeouts;
       }
     | { kind: "pglite"; dataDir: string };
-  redis: { kind: "redis"; url: string } | { kind: "memory" };
+  /** commandTimeoutMs: how long a command (or SUBSCRIBE) waits for Redis before it fails. */
+  redis: { kind: "redis"; url: string; commandTimeoutMs?: number } | { kind: "memory" };
   /**
    * partitions: of the topics the app creates when missing (existing topics are left as they are).
    * sessionTimeoutMs: how long a bridge that died without leaving its group (SIGKILL, lost node) holds its partitions.
    */
-  kafka: { kind: "kafka"; brokers: string[]; partitions: number; sessionTimeoutMs: number } | { kind: "memory" };
+  kafka:
+    | {
+        kind: "kafka";
+        brokers: string[];
+        partitions: number;
+        sessionTimeoutMs: number;
+        /** How long connecting to a broker, and one request to it (produce, fetch, admin), may take. */
+        connectTimeoutMs?: number;
+        requestTimeoutMs?: number;
+      }
+    | { kind: "memory" };
+  /** The most a GraphQL request waits in all (ms): past it, SERVICE_UNAVAILABLE naming the backend it waited on; 0: no bound. */
+  requestDeadlineMs: number;
+  /** Per-backend circuit breakers (observability/breakers.ts): open after `failures` in a row, probe after halfOpenAfterMs. */
+  breakers: { failures: number; halfOpenAfterMs: number };
   topics: { stockChanged: string; orderStatusChanged: string };
   /** How long the relay keeps published outbox rows before deleting them (s; 0: forever). */
   outboxRetentionSeconds: number;
@@ -250,6 +277,17 @@ export interface Config {
   };
 }
 
+export interface PostgresTimeouts {
+  /** Waiting for a pooled connection (pool acquire) or opening a new one. */
+  connectMs: number;
+  /** statement_timeout on every connection; the client gives up on a statement a second after it (a server that does not answer). */
+  statementMs: number;
+  /** idle_in_transaction_session_timeout: a transaction left open this long is ended by the server. */
+  idleInTransactionMs: number;
+}
+
+export const POSTGRES_TIMEOUTS: PostgresTimeouts = { connectMs: 2_000, statementMs: 5_000, idleInTransactionMs: 60_000 };
+
 export interface BucketSize {
   /** Points the bucket holds (Shopify's maximumAvailable). */
   points: number;
@@ -319,12 +357,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           url: e.DATABASE_URL,
           poolSize: e.DATABASE_POOL_SIZE,
           ...(e.DATABASE_REPLICA_URL && { replicas: { urls: e.DATABASE_REPLICA_URL, maxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS } }),
+          timeouts: {
+            connectMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+            statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+            idleInTransactionMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+          },
         }
       : { kind: "pglite", dataDir: path.resolve(e.STOCKWIRE_DATA_DIR, "pglite") },
-    redis: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "memory" },
+    redis: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : { kind: "memory" },
     kafka: e.KAFKA_BROKERS
-      ? { kind: "kafka", brokers: e.KAFKA_BROKERS, partitions: e.KAFKA_PARTITIONS, sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS }
+      ? {
+          kind: "kafka",
+          brokers: e.KAFKA_BROKERS,
+          partitions: e.KAFKA_PARTITIONS,
+          sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+          connectTimeoutMs: e.KAFKA_CONNECT_TIMEOUT_MS,
+          requestTimeoutMs: e.KAFKA_REQUEST_TIMEOUT_MS,
+        }
       : { kind: "memory" },
+    // The embedded PGlite runs in this process: a wait there is load (a demo's burst of orders), not a hung backend.
+    requestDeadlineMs: e.REQUEST_DEADLINE_MS ?? (embedded ? 0 : 2_000),
+    breakers: { failures: e.BREAKER_FAILURES, halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS },
     topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS },
     outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,

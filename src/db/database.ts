@@ -8,7 +8,9 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { lockDataDir } from "./data-dir-lock.js";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
-import type { Config } from "../config/config.js";
+import { POSTGRES_TIMEOUTS, type Config, type PostgresTimeouts } from "../config/config.js";
+import type { Breaker } from "../observability/breakers.js";
+import { isDatabaseFailure } from "./errors.js";
 import { applyMigrations } from "./migrations.js";
 import { primaryOnly, ReplicaRouter, type Reads, type ReplicaStatus } from "./replicas.js";
 import { preparedName, rawSqlOverPg, rawSqlOverPrisma, type RawSql } from "./raw-sql.js";
@@ -46,6 +48,8 @@ export interface DatabaseOptions {
   onQuery?: (sql: string) => void;
   /** A read replica changed state (ok, lagging, down, ...): for the log. */
   onReplicaState?: (replica: ReplicaStatus) => void;
+  /** The primary's circuit breaker (PostgreSQL only): every pool acquire and pooled statement goes through it. */
+  breaker?: Breaker;
 }
 
 export async function openDatabase(config: Config["database"], options: DatabaseOptions = {}): Promise<Database> {
@@ -67,16 +71,53 @@ const describeUrl = (url: string) => {
   return `${where.hostname}:${where.port || 5432}${where.pathname}`;
 };
 
-function openPool(url: string, poolSize: number, options: DatabaseOptions, extra: pg.PoolConfig = {}) {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...extra });
+/** The client gives up on a statement this long after the server should have cancelled it (statement_timeout). */
+const CLIENT_STATEMENT_GRACE_MS = 1_000;
+
+/**
+ * Bounded waits on every connection: pool acquire and connect (connectionTimeoutMillis), the
+ * server's statement_timeout and idle_in_transaction_session_timeout, and a client-side bound
+ * on each statement (query_timeout) for a server that does not answer at all (paused, partitioned),
+ * where statement_timeout cannot fire.
+ */
+export function boundedPoolConfig(timeouts: PostgresTimeouts = POSTGRES_TIMEOUTS): pg.PoolConfig {
+  return {
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    query_timeout: timeouts.statementMs + CLIENT_STATEMENT_GRACE_MS,
+  };
+}
+
+function openPool(url: string, poolSize: number, options: DatabaseOptions, extra: pg.PoolConfig = {}, breaker?: Breaker) {
+  const pool = guarded(new pg.Pool({ connectionString: url, max: poolSize, ...extra }), breaker);
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on("error", () => {});
   return { pool, prisma: createClient(new PrismaPg(pool, { statementNameGenerator: preparedName }), options) };
 }
 
+/**
+ * Acquires and pooled statements through the breaker: Prisma's adapter and raw-sql.ts both call
+ * pool.connect() (transactions) and pool.query() (everything else) without callbacks; pg-pool's
+ * own query() acquires with a callback, which passes straight through so nothing counts twice.
+ */
+function guarded(pool: pg.Pool, breaker: Breaker | undefined): pg.Pool {
+  if (!breaker) return pool;
+  const connect = pool.connect.bind(pool) as (cb?: unknown) => Promise<pg.PoolClient> | undefined;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown> | undefined;
+  pool.connect = ((cb?: unknown) =>
+    cb ? connect(cb) : breaker.execute(() => connect() as Promise<pg.PoolClient>, isDatabaseFailure)) as typeof pool.connect;
+  pool.query = ((...args: unknown[]) =>
+    typeof args.at(-1) === "function"
+      ? query(...args)
+      : breaker.execute(() => query(...args) as Promise<unknown>, isDatabaseFailure)) as typeof pool.query;
+  return pool;
+}
+
 async function openPostgres(config: Extract<Config["database"], { kind: "postgres" }>, options: DatabaseOptions): Promise<Database> {
   const { url, poolSize } = config;
-  const { pool, prisma } = openPool(url, poolSize, options);
+  const bounded = boundedPoolConfig(config.timeouts);
+  const { pool, prisma } = openPool(url, poolSize, options, bounded, options.breaker);
   const sql = rawSqlOverPg(pool, options.onQuery);
   let reads: Reads = primaryOnly(prisma, sql);
   if (config.replicas) {
@@ -86,7 +127,7 @@ async function openPostgres(config: Extract<Config["database"], { kind: "postgre
       primarySql: sql,
       // A replica that stops answering fails its reads over to the primary within seconds, not at the OS timeout.
       replicas: config.replicas.urls.map((u) => {
-        const replica = openPool(u, poolSize, options, { connectionTimeoutMillis: 3_000 });
+        const replica = openPool(u, poolSize, options, { ...bounded, connectionTimeoutMillis: 3_000 });
         return { name: describeUrl(u), ...replica, sql: rawSqlOverPg(replica.pool, options.onQuery) };
       }),
       maxLagMs: config.replicas.maxLagMs,
@@ -124,7 +165,7 @@ async function openPostgres(config: Extract<Config["database"], { kind: "postgre
     async ping() {
       await prisma.$queryRaw`SELECT 1`;
     },
-    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
+    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, bounded.connectionTimeoutMillis),
     async notify(channel) {
       await pool.query("SELECT pg_notify($1, '')", [channel]);
     },
@@ -184,12 +225,12 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
  * (e.g. a PostgreSQL restart) it reconnects, and fires onNotify once so the
  * listener catches up on anything it missed meanwhile.
  */
-async function listenPostgres(url: string, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+async function listenPostgres(url: string, channel: string, onNotify: () => void, connectTimeoutMs?: number): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url });
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
     c.on("notification", (n) => n.channel === channel && onNotify());
     c.on("error", () => {});
     try {

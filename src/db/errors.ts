@@ -50,7 +50,7 @@ const UNREACHABLE_SQLSTATE = /^(08...|57P01|57P02|57P03|53300)$/;
 const UNREACHABLE_PRISMA = new Set(["P1001", "P1002", "P1017"]);
 const UNREACHABLE_ADAPTER = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 const UNREACHABLE_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection/i;
+  /Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|Query read timeout/i;
 
 /** Whether an error means the database server cannot be reached right now (so: try again later). */
 export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
@@ -72,3 +72,9 @@ export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
   if (Array.isArray(errors) && errors.some((x) => isDatabaseUnreachable(x, depth + 1))) return true;
   return isDatabaseUnreachable(e.cause, depth + 1);
 }
+
+/** statement_timeout cancelled the statement (57014 is also a cancel by hand, which we never send). */
+export const isStatementTimeout = (err: unknown) => sqlState(err) === "57014";
+
+/** The database failing rather than answering: unreachable, or it did not answer in time. What its circuit breaker counts. */
+export const isDatabaseFailure = (err: unknown) => isDatabaseUnreachable(err) || isStatementTimeout(err);

@@ -10,6 +10,7 @@ import { Prisma } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { traceContextParam } from "../events/outbox.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
+import type { RequestDeadline } from "../errors/service-unavailable.js";
 import { pageBounds, type PageRequest } from "./keyset.js";
 import { HELD_CTES } from "./ledger.sql.js";
 import { LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
@@ -53,6 +54,8 @@ export interface BatchOrder {
   lines: { productId: string; quantity: number }[];
   /** The placing operation's trace context, stored with the order's outbox events. */
   traceContext?: TraceCarrier;
+  /** The placing request's deadline: an order whose request already expired is not sent; one sent is marked so. */
+  deadline?: RequestDeadline;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface Metrics {
   bridgePublished(seconds: number): void;
   /** A request or subscription refused by a rate limit (`limit` names which). */
   rateLimited(limit: string): void;
+  /** A backend's circuit breaker entered `to` (closed, open, half-open). */
+  breakerTransition(backend: string, to: string): void;
 }
 
 export const noMetrics: Metrics = {
@@ -28,4 +30,5 @@ export const noMetrics: Metrics = {
   relayPublished() {},
   bridgePublished() {},
   rateLimited() {},
+  breakerTransition() {},
 };

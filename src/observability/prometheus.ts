@@ -21,6 +21,8 @@ export interface ScrapeSources {
   replicas?(): { name: string; state: string; lagMs?: number }[];
   /** The API's sockets and live subscriptions, from counters they keep anyway. */
   live?(): { connections: number; subscriptions: ReadonlyMap<string, number>; deliveries: number; conflated: number };
+  /** Circuit breaker states by backend (observability/breakers.ts). */
+  breakers?(): Record<string, string>;
   /** The catalogue response cache's counters and size (schema/response-cache). */
   responseCache?(): ResponseCacheReport;
 }
@@ -47,6 +49,8 @@ export interface PrometheusMetrics extends Metrics {
   exposition(): Promise<string>;
   contentType: string;
 }
+
+const BREAKER_VALUE: Record<string, number> = { closed: 0, "half-open": 1, open: 2 };
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -166,6 +170,23 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
     },
   });
   new Gauge({
+    name: "stockwire_breaker_state",
+    help: "Circuit breaker of each backend: 0 closed (calls go through), 1 half-open (one probe out), 2 open (calls refused at once).",
+    labelNames: ["backend"],
+    aggregator: "max",
+    registers,
+    collect() {
+      this.reset();
+      for (const [backend, state] of Object.entries(sources.breakers?.() ?? {})) this.set({ backend }, BREAKER_VALUE[state] ?? 2);
+    },
+  });
+  const breakerTransitions = new Counter({
+    name: "stockwire_breaker_transitions_total",
+    help: "Circuit breaker transitions by backend and the state entered.",
+    labelNames: ["backend", "to"],
+    registers,
+  });
+  new Gauge({
     name: "stockwire_ws_connections",
     help: "Open graphql-ws connections.",
     registers,
@@ -216,6 +237,7 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
     relayPublished: (seconds) => relaySeconds.observe(seconds),
     bridgePublished: (seconds) => bridgeSeconds.observe(seconds),
     rateLimited: (limit) => rateLimited.inc({ limit }),
+    breakerTransition: (backend, to) => breakerTransitions.inc({ backend, to }),
     liveDeliveryLatency: (seconds) => deliveryLatency.observe(seconds),
     provide: (more) => void Object.assign(sources, more),
     addRemote: (read) => void remotes.push(read),

@@ -13,6 +13,8 @@ export interface ReadinessOptions {
   degradesOnly?: Record<string, string>;
   /** Read replicas, when configured: one that is not ok degrades the instance (its reads go to the primary). */
   replicas?: () => { state: string; lagMs?: number }[];
+  /** Circuit breakers by backend (observability/breakers.ts): closed, open or half-open. */
+  breakers?: () => Record<string, string>;
   /** Other reasons the instance is degraded right now (e.g. the response cache is off while its stream is away). */
   alsoDegraded?: () => string[];
   /** Where the causes go. */
@@ -33,6 +35,7 @@ export interface ReadyBody {
   failing: string[];
   degraded?: string[];
   components: Record<string, ComponentReadiness | { replica: number; state: string; lagMs?: number }[]>;
+  breakers?: Record<string, string>;
 }
 
 export function readiness(opts: ReadinessOptions): () => Promise<{ status: number; body: ReadyBody }> {
@@ -81,6 +84,7 @@ export function readiness(opts: ReadinessOptions): () => Promise<{ status: numbe
       failing,
       ...((replicas.length || degraded.length) && { degraded }),
       components: { ...Object.fromEntries(results), ...(replicas.length && { replicas }) },
+      ...(opts.breakers && { breakers: opts.breakers() }),
     };
     return { status: failing.length ? 503 : 200, body };
   };

@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from "kafkajs";
 import type { Config } from "../config/config.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
+import type { Breaker } from "../observability/breakers.js";
 import { leaveGroupFor } from "./kafka-leave-group.js";
 import "./kafkajs-idle-fix.js"; // before any kafkajs client exists: see the file
 
@@ -42,17 +43,25 @@ export interface StreamBackend {
   close(): Promise<void>;
 }
 
-export function createStream(config: Config["kafka"]): StreamBackend {
-  return config.kind === "kafka" ? kafkaStream(config) : memoryStream();
+export function createStream(config: Config["kafka"], breaker?: Breaker): StreamBackend {
+  return config.kind === "kafka" ? kafkaStream(config, breaker) : memoryStream();
 }
+
+/** Connecting to a broker, and one request to it, when the config does not say (KAFKA_CONNECT_TIMEOUT_MS, KAFKA_REQUEST_TIMEOUT_MS). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 // Retries wait at most 1 s: once Kafka is back, the relay's producer and the
 // bridge's consumer notice within a second (kafkajs' default climbs to 30 s).
 const RETRY = { initialRetryTime: 100, maxRetryTime: 1_000 };
 
-function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["kafka"], { kind: "kafka" }>): StreamBackend {
-  const connection = { brokers, connectionTimeout: 3000 };
+function kafkaStream(config: Extract<Config["kafka"], { kind: "kafka" }>, breaker?: Breaker): StreamBackend {
+  const { brokers, partitions, sessionTimeoutMs } = config;
+  const requestTimeout = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const connection = { brokers, connectionTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, requestTimeout };
   const kafka = new Kafka({ ...connection, clientId: "stockwire", logLevel: logLevel.NOTHING, retry: { retries: 8, ...RETRY } });
+  // Produce and admin calls through the breaker (the consumer's fetch loop has its own retries and restarts, below).
+  const guard = <T>(fn: () => Promise<T>) => (breaker ? breaker.execute(fn, () => true) : fn());
   const admin = kafka.admin();
   let producer: Producer | undefined;
   let adminReady: Promise<void> | undefined;
@@ -74,28 +83,30 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
     missing.forEach((t) => knownTopics.add(t));
   }
 
+  async function publishNow(messages: StreamMessage[]) {
+    const byTopic = new Map<string, StreamMessage[]>();
+    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    await ensureTopics([...byTopic.keys()]);
+    if (!producer) {
+      // Idempotent: a retried send cannot duplicate or reorder within a partition.
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      producer = p;
+    }
+    await producer.sendBatch({
+      acks: -1,
+      timeout: requestTimeout,
+      topicMessages: [...byTopic].map(([topic, ms]) => ({
+        topic,
+        messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+      })),
+    });
+  }
+
   return {
     kind: "kafka",
     describe: brokers.join(","),
-    async publish(messages) {
-      if (!messages.length) return;
-      const byTopic = new Map<string, StreamMessage[]>();
-      for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
-      await ensureTopics([...byTopic.keys()]);
-      if (!producer) {
-        // Idempotent: a retried send cannot duplicate or reorder within a partition.
-        const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-        await p.connect();
-        producer = p;
-      }
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, ms]) => ({
-          topic,
-          messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        })),
-      });
-    },
+    publish: (messages) => (messages.length ? guard(() => publishNow(messages)) : Promise.resolve()),
     async consume({ groupId, topics, onBatch, onError = () => {} }) {
       await ensureTopics(topics);
       let stopped = false;
@@ -212,30 +223,34 @@ function kafkaStream({ brokers, partitions, sessionTimeoutMs }: Extract<Config["
       stops.add(stop);
       return { stop };
     },
-    async consumerLag(groupId, topics) {
-      await connectAdmin();
-      const [ends, committed] = await Promise.all([
-        Promise.all(topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) }))),
-        admin.fetchOffsets({ groupId, topics }),
-      ]);
-      return ends.flatMap(({ topic, partitions }) =>
-        partitions.map((p) => {
-          const offset = committed.find((c) => c.topic === topic)?.partitions.find((c) => c.partition === p.partition)?.offset;
-          // Nothing committed yet ("-1"): the group starts from the beginning, i.e. the low watermark.
-          const from = offset === undefined || Number(offset) < 0 ? Number(p.low) : Number(offset);
-          return { topic, partition: p.partition, lag: Math.max(0, Number(p.high) - from) };
-        }),
-      );
-    },
+    consumerLag: (groupId, topics) => guard(() => lagOf(groupId, topics)),
     async ping() {
-      await connectAdmin();
-      await admin.describeCluster();
+      await guard(async () => {
+        await connectAdmin();
+        await admin.describeCluster();
+      });
     },
     async close() {
       await Promise.allSettled([...stops].map((stop) => stop()));
       await Promise.allSettled([producer?.disconnect(), admin.disconnect()]);
     },
   };
+
+  async function lagOf(groupId: string, topics: string[]) {
+    await connectAdmin();
+    const [ends, committed] = await Promise.all([
+      Promise.all(topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) }))),
+      admin.fetchOffsets({ groupId, topics }),
+    ]);
+    return ends.flatMap(({ topic, partitions }) =>
+      partitions.map((p) => {
+        const offset = committed.find((c) => c.topic === topic)?.partitions.find((c) => c.partition === p.partition)?.offset;
+        // Nothing committed yet ("-1"): the group starts from the beginning, i.e. the low watermark.
+        const from = offset === undefined || Number(offset) < 0 ? Number(p.low) : Number(offset);
+        return { topic, partition: p.partition, lag: Math.max(0, Number(p.high) - from) };
+      }),
+    );
+  }
 }
 
 /**

@@ -5,7 +5,9 @@
 import { GraphQLError, type ExecutionResult } from "graphql";
 import { maskError as yogaMaskError, type YogaServerOptions } from "graphql-yoga";
 import * as E from "../errors/domain-errors.js";
-import { isDatabaseUnreachable } from "../db/errors.js";
+import { isDatabaseUnreachable, isStatementTimeout } from "../db/errors.js";
+import { DeadlineExceededError, type Service, type WriteOutcome } from "../errors/service-unavailable.js";
+import { BackendUnavailableError, type Backend } from "../observability/breakers.js";
 
 const codes: [abstract new (...args: never[]) => Error, string][] = [
   [E.UnauthenticatedError, "UNAUTHENTICATED"],
@@ -21,7 +23,10 @@ export const maskError: NonNullable<Exclude<YogaServerOptions<object, object>["m
   message,
 ) => {
   const original = error instanceof GraphQLError ? error.originalError : undefined;
-  if (isDatabaseUnreachable(original ?? error)) return databaseUnavailable(error instanceof GraphQLError ? error : undefined);
+  const at = error instanceof GraphQLError ? error : undefined;
+  const unavailable = unavailableCause(original ?? error);
+  if (unavailable) return serviceUnavailable(unavailable, at);
+  if (isDatabaseUnreachable(original ?? error)) return databaseUnavailable(at);
   const coded = original && error instanceof GraphQLError ? codedError(original, error) : undefined;
   // Never Yoga's development mode: it would put the original error (and its stack) in the response.
   return withCoercionCode(withoutOriginalError(coded ?? yogaMaskError(error, message, false)));
@@ -37,6 +42,58 @@ function databaseUnavailable(at?: GraphQLError): GraphQLError {
     nodes: at?.nodes,
     path: at?.path,
     extensions: { code: "SERVICE_UNAVAILABLE", service: "database", http: { status: 503, headers: { "Retry-After": "5" } } },
+  });
+}
+
+const SERVICE_OF: Record<Backend, Service> = { postgres: "database", redis: "pubsub", kafka: "stream" };
+
+export interface Unavailable {
+  service: Service;
+  /** DEADLINE_EXCEEDED: no answer in time (REQUEST_DEADLINE_MS, or the backend's own timeout); CIRCUIT_OPEN: not even tried. */
+  reason: "DEADLINE_EXCEEDED" | "CIRCUIT_OPEN";
+  outcome?: WriteOutcome;
+}
+
+/** A deadline or an open breaker behind an error, wherever Prisma or a driver put it (cause, driver adapter error). */
+function unavailableCause(err: unknown, depth = 0): Unavailable | undefined {
+  if (!err || typeof err !== "object" || depth > 8) return undefined;
+  if (err instanceof DeadlineExceededError) return { service: err.service, reason: "DEADLINE_EXCEEDED", outcome: err.outcome };
+  if (err instanceof BackendUnavailableError) return { service: SERVICE_OF[err.backend], reason: "CIRCUIT_OPEN", outcome: "NOT_APPLIED" };
+  if (isStatementTimeout(err) || /Query read timeout/.test(String((err as Error).message)))
+    return { service: "database", reason: "DEADLINE_EXCEEDED" };
+  // ioredis' commandTimeout (REDIS_COMMAND_TIMEOUT_MS): a SUBSCRIBE that got no answer.
+  if ((err as Error).message === "Command timed out") return { service: "pubsub", reason: "DEADLINE_EXCEEDED" };
+  const e = err as { cause?: unknown; meta?: { driverAdapterError?: { cause?: unknown } } };
+  return (
+    unavailableCause(e.meta?.driverAdapterError?.cause ?? e.meta?.driverAdapterError, depth + 1) ?? unavailableCause(e.cause, depth + 1)
+  );
+}
+
+const MESSAGES: Record<Service, string> = {
+  database: "The database did not answer in time",
+  pubsub: "Live updates (pub/sub) did not answer in time",
+  stream: "The event stream did not answer in time",
+};
+
+/**
+ * A backend that did not answer within the request's deadline, or whose
+ * circuit breaker is open: 503 with Retry-After (the breaker probes again
+ * after BREAKER_HALF_OPEN_AFTER_MS, 1 s by default) and, for a write, what
+ * became of it (extensions.outcome, README "Unknown outcome").
+ */
+export function serviceUnavailable(u: Unavailable, at?: GraphQLError): GraphQLError {
+  const what = u.reason === "CIRCUIT_OPEN" ? MESSAGES[u.service].replace(/did not answer in time/, "is unavailable") : MESSAGES[u.service];
+  const outcome = u.outcome === "UNKNOWN" ? " Your change may or may not have been applied: retry with the same idempotency key." : "";
+  return new GraphQLError(`${what}; try again shortly.${outcome}`, {
+    nodes: at?.nodes,
+    path: at?.path,
+    extensions: {
+      code: "SERVICE_UNAVAILABLE",
+      service: u.service,
+      reason: u.reason,
+      ...(u.outcome && { outcome: u.outcome }),
+      http: { status: 503, headers: { "Retry-After": "1" } },
+    },
   });
 }
 

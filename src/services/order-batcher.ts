@@ -18,6 +18,7 @@ import DataLoader from "dataloader";
 import type { RawQuery } from "../db/raw-sql.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
+import { DeadlineExceededError } from "../errors/service-unavailable.js";
 import { activeTraceCarrier, linkTo, tracer, tracingEnabled, withSpan } from "../observability/trace-context.js";
 
 export interface OrderBatchStats {
@@ -33,6 +34,8 @@ export interface OrderBatchStats {
   fallbacks: number;
   /** Batches that failed as a whole: every order in them got the error. */
   failed: number;
+  /** Orders whose request's deadline passed while they waited for a batch: never sent. */
+  expired: number;
   /** Orders waiting for the next batch right now. */
   waiting: number;
   /** Batches sent (or about to be) and not back yet: at most ORDER_BATCH_IN_FLIGHT. */
@@ -47,6 +50,7 @@ export class OrderBatcher {
     deferred: 0,
     fallbacks: 0,
     failed: 0,
+    expired: 0,
     waiting: 0,
     inFlight: 0,
   };
@@ -97,16 +101,26 @@ export class OrderBatcher {
     try {
       // A key repeated in one batch would conflict with itself: the repeat
       // goes into the next batch and replays the order this one placed.
+      // An order whose request was answered at its deadline (told NOT_APPLIED) is left out: it must not commit now.
       const seen = new Set<string>();
+      const batch: BatchOrder[] = [];
       const repeat = orders.map((o) => {
+        if (o.deadline?.expired) return true;
         const id = `${o.customerId}\n${o.idempotencyKey}`;
-        return seen.has(id) || !seen.add(id);
+        if (seen.has(id)) return true;
+        seen.add(id);
+        batch.push(o);
+        if (o.deadline) o.deadline.sent = true;
+        return false;
       });
-      const batch = orders.filter((_, i) => !repeat[i]);
-      const results = await this.send(batch);
+      const results = batch.length ? await this.send(batch) : [];
       let j = 0;
       return orders.map((o, i) => {
         if (!repeat[i]) return results[j++]!;
+        if (o.deadline?.expired) {
+          this.stats.expired++;
+          return new DeadlineExceededError("database", "NOT_APPLIED");
+        }
         this.stats.deferred++;
         // Resolving with a promise adopts it: this caller gets the next batch's outcome.
         return this.place(o) as unknown as PlaceOrderResult;

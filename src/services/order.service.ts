@@ -131,7 +131,9 @@ export class OrderService {
 
     let result;
     try {
-      result = await this.batcher.place({ customerId, idempotencyKey: key, lines });
+      // Tracked: the deadline's error can tell whether this order went out (extensions.outcome).
+      if (ctx.deadline) ctx.deadline.trackedWrites++;
+      result = await this.batcher.place({ customerId, idempotencyKey: key, lines, deadline: ctx.deadline });
     } catch (err) {
       // A concurrent duplicate committed first: answer with that order.
       if (isUniqueViolation(err)) return [await this.replay(customerId, key, lines), "replayed"];

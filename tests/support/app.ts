@@ -23,7 +23,17 @@ export async function startTestApp(
 ): Promise<TestApp> {
   // The response cache off unless a test asks for it: many tests change rows with SQL by hand, which
   // no event announces (tests/api/response-cache.test.ts and tests/realtime/response-cache.test.ts turn it on).
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", STOCKWIRE_SEED: "never", RESPONSE_CACHE: "off", ...env });
+  // A generous request deadline unless a test asks for one (tests/api/request-deadline.test.ts): on a loaded
+  // machine a burst of test orders may take longer than the 2 s default, which is not what those tests test.
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    STOCKWIRE_SEED: "never",
+    RESPONSE_CACHE: "off",
+    REQUEST_DEADLINE_MS: "30000",
+    ...env,
+  });
   const backends = await openBackends(config, { dbOptions: options });
   const { db } = backends;
   const app = buildApp({ config, ...backends, ...deps });

@@ -77,6 +77,8 @@ export function stockwireEnv(backends: Backends, names: ReturnType<typeof stream
     LOG_LEVEL: "silent",
     STOCKWIRE_SEED: "never",
     STOCKWIRE_ROLES: roles.join(","),
+    // Generous, as in tests/support/app.ts: a loaded machine is not a hung backend (tests/api/backend-hang.test.ts sets its own).
+    REQUEST_DEADLINE_MS: "30000",
   };
 }
 

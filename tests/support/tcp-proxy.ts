@@ -1,6 +1,9 @@
-// A TCP proxy in front of a service (Redis, here) that a test can cut: it
-// drops every client connection and refuses new ones while the service
+// A TCP proxy in front of a service (Redis, PostgreSQL) that a test can cut:
+// it drops every client connection and refuses new ones while the service
 // itself stays up, as a network partition would; restore() lets them in again.
+// pause() stops forwarding without closing anything, as a service that hangs
+// (SIGSTOP, a stalled disk) looks from outside: connections open, bytes held;
+// resume() delivers what was held, in order, and forwards again.
 import net from "node:net";
 
 export interface TcpProxy {
@@ -8,12 +11,16 @@ export interface TcpProxy {
   url: string;
   cut(): void;
   restore(): void;
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
 export async function tcpProxy(target: URL): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  const flushes = new Set<() => void>();
   let cut = false;
+  let paused = false;
   const server = net.createServer((client) => {
     if (cut) return client.destroy();
     const upstream = net.connect(Number(target.port), target.hostname);
@@ -22,9 +29,14 @@ export async function tcpProxy(target: URL): Promise<TcpProxy> {
       [upstream, client],
     ] as const) {
       sockets.add(from);
-      from.pipe(to);
+      const held: Buffer[] = [];
+      const flush = () => {
+        for (const chunk of held.splice(0)) to.write(chunk);
+      };
+      flushes.add(flush);
+      from.on("data", (chunk: Buffer) => (paused ? held.push(chunk) : to.write(chunk)));
       from.on("error", () => to.destroy());
-      from.on("close", () => (to.destroy(), sockets.delete(from)));
+      from.on("close", () => (to.destroy(), sockets.delete(from), flushes.delete(flush)));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -36,6 +48,13 @@ export async function tcpProxy(target: URL): Promise<TcpProxy> {
     },
     restore() {
       cut = false;
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      flushes.forEach((f) => f());
     },
     close: () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
   };

@@ -20,8 +20,19 @@ describe("config", () => {
       JWT_SECRET: "x".repeat(32),
     });
     expect(c.database).toMatchObject({ kind: "postgres", url: "postgresql://u:p@db:5432/stockwire" });
-    expect(c.redis).toEqual({ kind: "redis", url: "redis://cache:6379" });
-    expect(c.kafka).toEqual({ kind: "kafka", brokers: ["k1:9092", "k2:9092"], partitions: 12, sessionTimeoutMs: 6_000 });
+    expect(c.redis).toEqual({ kind: "redis", url: "redis://cache:6379", commandTimeoutMs: 2_000 });
+    expect(c.kafka).toEqual({
+      kind: "kafka",
+      brokers: ["k1:9092", "k2:9092"],
+      partitions: 12,
+      sessionTimeoutMs: 6_000,
+      connectTimeoutMs: 3_000,
+      requestTimeoutMs: 5_000,
+    });
+    expect(c.database).toMatchObject({ timeouts: { connectMs: 2_000, statementMs: 5_000, idleInTransactionMs: 60_000 } });
+    expect(c.requestDeadlineMs).toBe(2_000);
+    expect(loadConfig({}).requestDeadlineMs).toBe(0); // embedded: no bound unless REQUEST_DEADLINE_MS says so
+    expect(c.breakers).toEqual({ failures: 5, halfOpenAfterMs: 1_000 });
     expect(c.jwt).toEqual({ secret: "x".repeat(32), isDevSecret: false });
     expect(c.seed).toBe(false);
   });
