@@ -63,6 +63,8 @@ export interface WatchResult {
   lagFromSale: Percentiles;
   lagFromLastWin: Percentiles;
   drained: boolean;
+  /** Sockets closed by the server after their snapshot (a reset while connecting counts as not connected instead). */
+  closedAfterConnect: number;
   check: ClientCheck;
 }
 
@@ -158,7 +160,7 @@ export async function apiPhase(ctx: FlashContext, round: number, watchers: numbe
   const product = await freshProduct(ctx, `${watchers} watchers`);
   const name = `round ${round}, ${watchers.toLocaleString("en-US")} watchers`;
   let clients: Awaited<ReturnType<typeof startClients>> | undefined;
-  let connect = { connected: 0, ms: 0, failures: [] as string[] };
+  let connect = { connected: 0, ms: 0, failures: [] as string[], closes: 0 };
   if (watchers > 0) {
     const sub = subscriptionFor(opts.maxUpdatesPerSecond, ctx.rateArgument);
     clients = await startClients(h, {
@@ -171,7 +173,8 @@ export async function apiPhase(ctx: FlashContext, round: number, watchers: numbe
       variables: sub.variables,
       rateLimit: sub.sent ? opts.maxUpdatesPerSecond : undefined,
     });
-    connect = await clients.connect();
+    // Closes so far are of sockets that never got in: counted as not connected, not as closed later.
+    connect = { ...(await clients.connect()), closes: (await clients.check([0])).unexpectedCloses };
     h.log(
       `${name}: ${connect.connected} of ${watchers} watchers connected in ${(connect.ms / 1000).toFixed(1)} s` +
         (connect.failures.length ? `; failures e.g. ${connect.failures[0]}` : ""),
@@ -216,7 +219,7 @@ async function watchOutcome(
   ctx: FlashContext,
   clients: Awaited<ReturnType<typeof startClients>>,
   watchers: number,
-  connect: { connected: number; ms: number; failures: string[] },
+  connect: { connected: number; ms: number; failures: string[]; closes: number },
   sold: Sold,
   b: BurstResult,
 ): Promise<WatchResult> {
@@ -237,7 +240,7 @@ async function watchOutcome(
     `  watchers: ${fromSale.length} of ${connect.connected} saw the final count` +
       (d.complete ? "" : ` (${d.behind} still behind after ${ctx.opts.drainTimeoutMs / 1000} s)`) +
       `; lag from the last sale p50 ${percentiles(fromSale.values()).p50.toFixed(0)} p99 ${percentiles(fromSale.values()).p99.toFixed(0)} ms; ` +
-      `${check.unexpectedCloses} sockets closed, at most ${check.maxPerSecond} updates in 1 s`,
+      `${watchers - connect.connected} not connected, ${check.unexpectedCloses - connect.closes} sockets closed after connecting, at most ${check.maxPerSecond} updates in 1 s`,
   );
   return {
     watchers,
@@ -248,6 +251,7 @@ async function watchOutcome(
     lagFromSale: percentiles(fromSale.values()),
     lagFromLastWin: percentiles(fromWin.values()),
     drained: d.complete,
+    closedAfterConnect: check.unexpectedCloses - connect.closes,
     check,
   };
 }
