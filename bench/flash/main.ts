@@ -163,10 +163,11 @@ async function flash(h: Harness, opts: FlashOptions): Promise<Outcome> {
   const phases: PhaseResult[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     if (opts.rounds > 1) log(`round ${round} of ${opts.rounds}`);
-    for (const watchers of opts.watchers) {
+    // Every other round in reverse, so no watcher count always runs first on a fresh process or last on a tired machine.
+    for (const watchers of round % 2 ? opts.watchers : [...opts.watchers].reverse()) {
       const p = await apiPhase(ctx, round, watchers);
       phases.push(p);
-      if (watchers === 0 || !apiSizes.length) apiSizes = ordersOf(p.api!.sizes);
+      if (watchers === Math.min(...opts.watchers)) apiSizes = ordersOf(p.api!.sizes);
     }
     for (const kind of opts.floors) phases.push(await floorPhase(ctx, round, kind, floorOps));
   }
@@ -190,7 +191,8 @@ async function flash(h: Harness, opts: FlashOptions): Promise<Outcome> {
         `connected ${opts.connectConcurrency} at a time per thread before the burst and closed after it; lag to the final count: from the last sale's ` +
         `${commitTimestamps ? "commit (pg_xact_commit_timestamp)" : "created_at (its transaction's now(), ms; track_commit_timestamp is off)"} ` +
         `to the watcher's callback with its version (wall clock; this process's clock minus Date.now() drifted ${clockSkewStart.toFixed(1)} -> ${clockSkewEnd.toFixed(1)} ms)`,
-      `${opts.rounds > 1 ? `${opts.rounds} rounds, each: ` : "order: "}the API bursts (watchers ${opts.watchers.join(", ")}), then the raw-SQL floor bursts (${opts.floors.join(", ") || "none"})`,
+      `${opts.rounds > 1 ? `${opts.rounds} rounds, each: ` : "order: "}the API bursts (watchers ${opts.watchers.join(", ")}${opts.rounds > 1 ? ", every other round in reverse" : ""}), ` +
+        `then the raw-SQL floor bursts (${opts.floors.join(", ") || "none"})`,
     ],
   };
 }
