@@ -81,9 +81,10 @@ export function flashReport(phases: PhaseResult[], opts: FlashOptions) {
     out.push(
       `Watchers (maxUpdatesPerSecond ${opts.maxUpdatesPerSecond}). \`connected\`: got their snapshot before the burst (the rest were reset, refused or timed out); ` +
         "`closed`: closed by the server after that (close codes beside); " +
-        "`lag` (ms): each watcher's wait for the final count (the last sale's version, available 0), from the last sale's commit, p50/p99/max, " +
+        "`lag` (ms): each watcher's wait for the final count (the last sale's version, available 0), from the last sale (its commit time, or its created_at where the database keeps no commit times: see above), p50/p99/max, " +
         "and its p99 from the last win's answer (this process's clock alone); `updates in 1 s`: the most one watcher got within any second; `over`: watchers above the limit + 1; " +
-        "`sale -> Redis`: the last sale's event from commit to the bench's Redis tap.",
+        "`sale -> Redis`: the last sale's event from commit to the bench's Redis tap, timed on the bench's main thread, which also runs the burst's client " +
+        "(an upper bound: it can exceed the watchers' lag).",
       "",
       ...table(
         [
