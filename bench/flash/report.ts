@@ -178,7 +178,7 @@ export function flashReport(phases: PhaseResult[], opts: FlashOptions) {
           .map((f) => `round ${f.round} ${f.kind} p99 ${ms(f.p99)} ms (API unwatched ${ratio(f.apiP99, f.p99)} of it)`)
           .join("; ")}`,
     );
-  out.push("");
+  if (taxes.length || floors.length) out.push("");
 
   // The issue's goals: reported, never a failure of the run.
   const apiBursts = phases.filter((p) => p.kind === "api");
