@@ -83,6 +83,12 @@ export interface CheckReply {
   /** Snapshots (CURRENT) after the first: a re-sync after a pub/sub reconnect. */
   resyncs: number;
   errors: number;
+  /**
+   * Of those, errors the server sent as GraphQL errors (in a next payload or
+   * an error message) or events of a product not asked for: a wrong answer,
+   * unlike a socket that closed.
+   */
+  payloadErrors: number;
   /** Sockets that closed while they should have been open. */
   unexpectedCloses: number;
   /** Those closes by close code (1006: no close frame, i.e. the connection just went away). */
@@ -131,6 +137,7 @@ function run(init: WorkerInit) {
   let resyncs = 0;
   let notIncreasing = 0;
   let errors = 0;
+  let payloadErrors = 0;
   let unexpectedCloses = 0;
   const closeCodes: Record<string, number> = {};
   // Rate tracking (only with rateLimit): the last few delivery times per slot, in a ring.
@@ -175,7 +182,10 @@ function run(init: WorkerInit) {
     const p = productIndex.get(c.product.id);
     const products = subs[sub]!;
     const j = p === undefined ? -1 : products.indexOf(p);
-    if (j < 0) return noteError(`subscriber ${sub}: event for a product it did not ask for: ${c.product.id}`);
+    if (j < 0) {
+      payloadErrors++;
+      return noteError(`subscriber ${sub}: event for a product it did not ask for: ${c.product.id}`);
+    }
     const slot = offsets[sub]! + j;
     if (c.reason === "CURRENT") {
       if (first[slot] === -1) {
@@ -250,11 +260,14 @@ function run(init: WorkerInit) {
           next(result) {
             const t = wall();
             const c = result.data?.stockChanged;
-            if (result.errors?.length || !c)
+            if (result.errors?.length || !c) {
+              payloadErrors++;
               return noteError(`subscriber ${sub}: ${JSON.stringify(result.errors ?? result).slice(0, 300)}`);
+            }
             deliver(sub, c, t);
           },
           error(err) {
+            if (Array.isArray(err)) payloadErrors++;
             const msg =
               err instanceof Error
                 ? err.message
@@ -373,6 +386,7 @@ function run(init: WorkerInit) {
         noSnapshot,
         resyncs,
         errors,
+        payloadErrors,
         unexpectedCloses,
         closeCodes,
         maxPerSecond,

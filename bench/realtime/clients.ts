@@ -87,6 +87,7 @@ export async function startClients(h: Harness, o: ClientsOptions): Promise<Clien
         noSnapshot: sum((c) => c.noSnapshot),
         resyncs: sum((c) => c.resyncs),
         errors: sum((c) => c.errors),
+        payloadErrors: sum((c) => c.payloadErrors),
         unexpectedCloses: sum((c) => c.unexpectedCloses),
         closeCodes,
         maxPerSecond: Math.max(0, ...checks.map((c) => c.maxPerSecond)),
