@@ -23,8 +23,10 @@ export async function orderChecks(
 ): Promise<Check[]> {
   const checks: Check[] = [];
   {
+    // Orders commit their units (stock on hand stays until they ship): what is left is available.
     const { rows: f } = await pool.query<{ stock: number; sold: string | null }>(
-      `SELECT p.stock, (SELECT sum(quantity) FROM order_item WHERE product_id = p.id) AS sold FROM product p WHERE p.id = $1`,
+      `SELECT p.stock - p.committed - p.reserved AS stock, (SELECT sum(quantity) FROM order_item WHERE product_id = p.id) AS sold
+       FROM product p WHERE p.id = $1`,
       [a.flash],
     );
     const sold = Number(f[0]!.sold ?? 0);
@@ -36,13 +38,13 @@ export async function orderChecks(
     });
   }
   const { rows: all } = await pool.query<{ id: string; stock: number; sold: string }>(
-    `SELECT p.id, p.stock, COALESCE(s.sold, 0) AS sold
+    `SELECT p.id, p.stock - p.committed - p.reserved AS stock, COALESCE(s.sold, 0) AS sold
      FROM product p LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_item GROUP BY product_id) s ON s.product_id = p.id`,
   );
   const bad = all.filter((p) => p.stock < 0 || a.initialStock.get(p.id) !== p.stock + Number(p.sold));
   checks.push({
     text:
-      `no oversell: for all ${all.length} products initial stock = stock + sum(order_item.quantity) and stock >= 0` +
+      `no oversell: for all ${all.length} products initial stock = available + sum(order_item.quantity) and available >= 0` +
       (bad.length ? ` (${bad.length} violate it, e.g. ${JSON.stringify(bad[0])})` : ""),
     pass: bad.length === 0 && all.length === a.initialStock.size,
   });

@@ -124,6 +124,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     { name: "raw SQL (c) batched, spread", op: ops.batchedOrder(spreadProduct, sizesOf("GraphQL placeOrder, spread")) },
     { name: "GraphQL placeOrder, hot", op: ops.graphqlOrder(() => hot) },
     { name: "raw SQL (a) classic tx, hot", op: ops.classicOrder(() => hot) },
+    { name: "raw SQL (a2) classic tx per location, hot", op: ops.classicLocationOrder(() => hot) },
     { name: "raw SQL (b) single statement, hot", op: ops.singleStatementOrder(() => hot) },
     { name: "raw SQL (c) batched, hot", op: ops.batchedOrder(() => hot, sizesOf("GraphQL placeOrder, hot")) },
     { name: "GraphQL placeOrder, hot at 3 locations", op: ops.graphqlOrder(() => hot3) },

@@ -168,6 +168,100 @@ export function orderOperations(ctx: OperationsContext) {
       }
     };
 
+  // (a2) The classic transaction for the order as stock per location keeps it: the product and its
+  // first level that can fill the line (priority order) locked and committed, the order, its item, its
+  // allocation, a ledger row and the event. The same writes the API's statement makes, one statement
+  // each: the floor of a classic application doing this order's work.
+  const classicLocationOrder =
+    (pick: () => string): Op =>
+    async () => {
+      const productId = pick();
+      const customer = anyCustomer();
+      const c = await pool.connect();
+      try {
+        await c.query("BEGIN");
+        const up = await c.query<{ sku: string; stock: number; committed: number; version: number; price_cents: number; currency: string }>(
+          `UPDATE product SET committed = committed + $2, version = version + 1, updated_at = now()
+           WHERE id = $1 AND stock - committed - reserved >= $2 RETURNING sku, stock, committed, version, price_cents, currency`,
+          [productId, 1],
+        );
+        const p = up.rows[0];
+        const level = p
+          ? (
+              await c.query<{ location_id: string; on_hand: number; committed: number; reserved: number; incoming: number }>(
+                `UPDATE stock_level s SET committed = s.committed + $2, version = s.version + 1, updated_at = now()
+                 WHERE (s.product_id, s.location_id) = (
+                   SELECT l.product_id, l.location_id FROM stock_level l JOIN location loc ON loc.id = l.location_id
+                   WHERE l.product_id = $1 AND loc.active AND loc.fulfils_orders AND l.on_hand - l.committed - l.reserved >= $2
+                   ORDER BY loc.priority, loc.id LIMIT 1 FOR UPDATE OF l)
+                 RETURNING s.location_id, s.on_hand, s.committed, s.reserved, s.incoming`,
+                [productId, 1],
+              )
+            ).rows[0]
+          : undefined;
+        if (!p || !level) {
+          await c.query("ROLLBACK");
+          c.release();
+          return "refused";
+        }
+        const order = await c.query<{ id: string; created_at: Date }>(
+          `INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
+          [customer.id, p.price_cents, p.currency, nextKey()],
+        );
+        const o = order.rows[0]!;
+        await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [
+          o.id,
+          productId,
+          1,
+          p.price_cents,
+        ]);
+        await c.query(`INSERT INTO order_allocation (order_id, product_id, location_id, quantity) VALUES ($1, $2, $3, $4)`, [
+          o.id,
+          productId,
+          level.location_id,
+          1,
+        ]);
+        await c.query(
+          `INSERT INTO stock_movement (product_id, location_id, delta_on_hand, delta_committed, delta_reserved, delta_incoming,
+             on_hand_after, committed_after, reserved_after, incoming_after, reason, order_id, actor, version_after)
+           VALUES ($1, $2, 0, 1, 0, 0, $3, $4, $5, $6, 'ORDER_PLACED', $7, $8, $9)`,
+          [
+            productId,
+            level.location_id,
+            level.on_hand,
+            level.committed,
+            level.reserved,
+            level.incoming,
+            o.id,
+            `customer:${customer.id}`,
+            p.version,
+          ],
+        );
+        await c.query(`INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3)`, [
+          STOCK_CHANGED,
+          productId,
+          JSON.stringify({
+            productId,
+            sku: p.sku,
+            stock: p.stock,
+            committed: p.committed,
+            version: p.version,
+            delta: 0,
+            reason: "ORDER_PLACED",
+            orderId: o.id,
+            occurredAt: o.created_at.toISOString(),
+          }),
+        ]);
+        await c.query("COMMIT");
+        c.release();
+        return counted("ok");
+      } catch (err) {
+        await c.query("ROLLBACK").catch(() => {});
+        c.release(true);
+        throw err;
+      }
+    };
+
   // (b) The API's own statement for one order (a batch of one), over the
   // same pg driver path the API sends it by (src/db/raw-sql.ts, prepared
   // statements included), so this never drifts from src/db/order.sql.ts.
@@ -232,5 +326,14 @@ export function orderOperations(ctx: OperationsContext) {
     };
   };
 
-  return { graphqlOrder, graphqlHold, graphqlTrivial, classicOrder, singleStatementOrder, batchedOrder, okTotal: () => okTotal };
+  return {
+    graphqlOrder,
+    graphqlHold,
+    graphqlTrivial,
+    classicOrder,
+    classicLocationOrder,
+    singleStatementOrder,
+    batchedOrder,
+    okTotal: () => okTotal,
+  };
 }
