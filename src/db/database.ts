@@ -189,12 +189,13 @@ async function openPglite(dataDir: string, options: DatabaseOptions): Promise<Da
     throw err;
   }
   const prisma = createClient(new PrismaPGlite(pglite), options);
+  const sql = rawSqlOverPrisma(prisma);
   return {
     kind: "pglite",
     describe: dataDir,
     prisma,
-    sql: rawSqlOverPrisma(prisma),
-    reads: primaryOnly(prisma, rawSqlOverPrisma(prisma)),
+    sql,
+    reads: primaryOnly(prisma, sql),
     // One process owns a PGlite data directory, so there is no one to race.
     migrate: () => applyMigrations(new PrismaPGlite(pglite)),
     async ping() {

@@ -1,7 +1,6 @@
 // Catalogue rules: listing, lookups, and every write to a product. Writes are
 // optimistic: each bumps `version`, and a write that names an expectedVersion
 // succeeds only if it still matches, checked in the same statement.
-import type { Prisma } from "../generated/prisma/client.js";
 import { randomUUID } from "node:crypto";
 import type { DbClient } from "../db/database.js";
 import { primaryOnly, type Reads } from "../db/replicas.js";
@@ -25,7 +24,7 @@ import { pageBounds, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
 import { lapsedReservedByProduct } from "../db/hold.sql.js";
-import { productsByIds, productsPage } from "../db/product.sql.js";
+import { productsByIds, productsCount, productsPage, type ProductFilterQuery } from "../db/product.sql.js";
 import { holdTimesByProduct, type HoldTimes } from "../db/hold-times.sql.js";
 import { actorOf } from "./hold-status.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
@@ -123,20 +122,13 @@ export class ProductService {
   }
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {
-    const bounds = pageBounds(page);
-    const query = {
-      ...bounds,
-      limit: page.limit,
-      inverted: page.inverted,
-      search: searchPattern(filter),
-      inStock: filter.inStock ?? undefined,
-    };
+    const query = { ...pageBounds(page), limit: page.limit, inverted: page.inverted, ...filterQuery(filter) };
     return this.reads.run(ctx, (_db, sql) => productsPage(sql, query));
   }
 
   /** How many products match the filter (all pages). */
   count(ctx: RequestContext, filter: ProductFilter = {}): Promise<number> {
-    return this.reads.run(ctx, (db) => db.product.count({ where: { AND: filterWhere(filter, db.product.fields.committed) } }));
+    return this.reads.run(ctx, (_db, sql) => productsCount(sql, filterQuery(filter)));
   }
 
   /** One query for many ids, in the order asked; null where none exists. Without ctx: on the primary (live snapshots). */
@@ -282,24 +274,12 @@ export class ProductService {
   }
 }
 
-/** The search as the inside of a LIKE pattern: its wildcards escaped, so "A_B" means A_B. */
-function searchPattern(filter: ProductFilter): string | undefined {
-  return (
+/** The filter as SQL wants it: the search as the inside of a LIKE pattern, its wildcards escaped ("A_B" means A_B). */
+function filterQuery(filter: ProductFilter): ProductFilterQuery {
+  const search =
     filter.search
       ?.trim()
       .slice(0, 100)
-      .replace(/[\\%_]/g, (c) => `\\${c}`) || undefined
-  );
-}
-
-function filterWhere(filter: ProductFilter, committed: Prisma.FieldRef<"Product", "Int">) {
-  // DbClient's `contains` is a LIKE pattern (see searchPattern).
-  const search = searchPattern(filter);
-  return [
-    search
-      ? { OR: [{ name: { contains: search, mode: "insensitive" as const } }, { sku: { contains: search, mode: "insensitive" as const } }] }
-      : {},
-    // Sold out as before committed stock: nothing on hand that is not committed to an unshipped order.
-    filter.inStock === true ? { stock: { gt: committed } } : filter.inStock === false ? { stock: { lte: committed } } : {},
-  ];
+      .replace(/[\\%_]/g, (c) => `\\${c}`) || undefined;
+  return { search, inStock: filter.inStock ?? undefined };
 }
