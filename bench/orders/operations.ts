@@ -112,60 +112,80 @@ export function orderOperations(ctx: OperationsContext) {
       : { outcome: "error" as const, detail: JSON.stringify(json).slice(0, 200) };
   };
 
+  /**
+   * One classic transaction on its own connection: `body` returns the order's writes as done (COMMIT,
+   * "ok") or refuses it (ROLLBACK, "refused"); an error rolls back and drops the connection.
+   */
+  const classicTransaction = async (body: (c: pg.PoolClient) => Promise<boolean>): Promise<Outcome> => {
+    const c = await pool.connect();
+    try {
+      await c.query("BEGIN");
+      if (!(await body(c))) {
+        await c.query("ROLLBACK");
+        c.release();
+        return "refused";
+      }
+      await c.query("COMMIT");
+      c.release();
+      return counted("ok");
+    } catch (err) {
+      await c.query("ROLLBACK").catch(() => {});
+      c.release(true);
+      throw err;
+    }
+  };
+  type Priced = { sku: string; stock: number; version: number; price_cents: number; currency: string };
+  /** The order and its one item (one unit of productId at p's price), as both classic transactions write them. */
+  const insertOrder = async (c: pg.PoolClient, customerId: string, productId: string, p: Priced) => {
+    const order = await c.query<{ id: string; created_at: Date }>(
+      `INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
+      [customerId, p.price_cents, p.currency, nextKey()],
+    );
+    const o = order.rows[0]!;
+    await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [
+      o.id,
+      productId,
+      1,
+      p.price_cents,
+    ]);
+    return o;
+  };
+  /** The order's stock-changed event in the outbox. */
+  const insertEvent = (c: pg.PoolClient, productId: string, p: Priced, o: { id: string; created_at: Date }, more: object) =>
+    c.query(`INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3)`, [
+      STOCK_CHANGED,
+      productId,
+      JSON.stringify({
+        productId,
+        sku: p.sku,
+        stock: p.stock,
+        version: p.version,
+        ...more,
+        reason: "ORDER_PLACED",
+        orderId: o.id,
+        occurredAt: o.created_at.toISOString(),
+      }),
+    ]);
+
   // (a) The classic order transaction: six round trips, the product row locked
   // from the UPDATE to the COMMIT.
   const classicOrder =
     (pick: () => string): Op =>
-    async () => {
+    () => {
       const productId = pick();
       const customer = anyCustomer();
-      const c = await pool.connect();
-      try {
-        await c.query("BEGIN");
-        const up = await c.query<{ sku: string; stock: number; version: number; price_cents: number; currency: string }>(
+      return classicTransaction(async (c) => {
+        const up = await c.query<Priced>(
           `UPDATE product SET stock = stock - $2, version = version + 1, updated_at = now()
            WHERE id = $1 AND stock >= $2 RETURNING sku, stock, version, price_cents, currency`,
           [productId, 1],
         );
         const p = up.rows[0];
-        if (!p) {
-          await c.query("ROLLBACK");
-          c.release();
-          return "refused";
-        }
-        const order = await c.query<{ id: string; created_at: Date }>(
-          `INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
-          [customer.id, p.price_cents, p.currency, nextKey()],
-        );
-        const o = order.rows[0]!;
-        await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [
-          o.id,
-          productId,
-          1,
-          p.price_cents,
-        ]);
-        await c.query(`INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3)`, [
-          STOCK_CHANGED,
-          productId,
-          JSON.stringify({
-            productId,
-            sku: p.sku,
-            stock: p.stock,
-            version: p.version,
-            delta: -1,
-            reason: "ORDER_PLACED",
-            orderId: o.id,
-            occurredAt: o.created_at.toISOString(),
-          }),
-        ]);
-        await c.query("COMMIT");
-        c.release();
-        return counted("ok");
-      } catch (err) {
-        await c.query("ROLLBACK").catch(() => {});
-        c.release(true);
-        throw err;
-      }
+        if (!p) return false;
+        const o = await insertOrder(c, customer.id, productId, p);
+        await insertEvent(c, productId, p, o, { delta: -1 });
+        return true;
+      });
     };
 
   // (a2) The classic transaction for the order as stock per location keeps it: the product and its
@@ -174,47 +194,30 @@ export function orderOperations(ctx: OperationsContext) {
   // each: the floor of a classic application doing this order's work.
   const classicLocationOrder =
     (pick: () => string): Op =>
-    async () => {
+    () => {
       const productId = pick();
       const customer = anyCustomer();
-      const c = await pool.connect();
-      try {
-        await c.query("BEGIN");
-        const up = await c.query<{ sku: string; stock: number; committed: number; version: number; price_cents: number; currency: string }>(
+      return classicTransaction(async (c) => {
+        const up = await c.query<Priced & { committed: number }>(
           `UPDATE product SET committed = committed + $2, version = version + 1, updated_at = now()
            WHERE id = $1 AND stock - committed - reserved >= $2 RETURNING sku, stock, committed, version, price_cents, currency`,
           [productId, 1],
         );
         const p = up.rows[0];
-        const level = p
-          ? (
-              await c.query<{ location_id: string; on_hand: number; committed: number; reserved: number; incoming: number }>(
-                `UPDATE stock_level s SET committed = s.committed + $2, version = s.version + 1, updated_at = now()
-                 WHERE (s.product_id, s.location_id) = (
-                   SELECT l.product_id, l.location_id FROM stock_level l JOIN location loc ON loc.id = l.location_id
-                   WHERE l.product_id = $1 AND loc.active AND loc.fulfils_orders AND l.on_hand - l.committed - l.reserved >= $2
-                   ORDER BY loc.priority, loc.id LIMIT 1 FOR UPDATE OF l)
-                 RETURNING s.location_id, s.on_hand, s.committed, s.reserved, s.incoming`,
-                [productId, 1],
-              )
-            ).rows[0]
-          : undefined;
-        if (!p || !level) {
-          await c.query("ROLLBACK");
-          c.release();
-          return "refused";
-        }
-        const order = await c.query<{ id: string; created_at: Date }>(
-          `INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
-          [customer.id, p.price_cents, p.currency, nextKey()],
-        );
-        const o = order.rows[0]!;
-        await c.query(`INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [
-          o.id,
-          productId,
-          1,
-          p.price_cents,
-        ]);
+        if (!p) return false;
+        const level = (
+          await c.query<{ location_id: string; on_hand: number; committed: number; reserved: number; incoming: number }>(
+            `UPDATE stock_level s SET committed = s.committed + $2, version = s.version + 1, updated_at = now()
+             WHERE (s.product_id, s.location_id) = (
+               SELECT l.product_id, l.location_id FROM stock_level l JOIN location loc ON loc.id = l.location_id
+               WHERE l.product_id = $1 AND loc.active AND loc.fulfils_orders AND l.on_hand - l.committed - l.reserved >= $2
+               ORDER BY loc.priority, loc.id LIMIT 1 FOR UPDATE OF l)
+             RETURNING s.location_id, s.on_hand, s.committed, s.reserved, s.incoming`,
+            [productId, 1],
+          )
+        ).rows[0];
+        if (!level) return false;
+        const o = await insertOrder(c, customer.id, productId, p);
         await c.query(`INSERT INTO order_allocation (order_id, product_id, location_id, quantity) VALUES ($1, $2, $3, $4)`, [
           o.id,
           productId,
@@ -237,29 +240,9 @@ export function orderOperations(ctx: OperationsContext) {
             p.version,
           ],
         );
-        await c.query(`INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3)`, [
-          STOCK_CHANGED,
-          productId,
-          JSON.stringify({
-            productId,
-            sku: p.sku,
-            stock: p.stock,
-            committed: p.committed,
-            version: p.version,
-            delta: 0,
-            reason: "ORDER_PLACED",
-            orderId: o.id,
-            occurredAt: o.created_at.toISOString(),
-          }),
-        ]);
-        await c.query("COMMIT");
-        c.release();
-        return counted("ok");
-      } catch (err) {
-        await c.query("ROLLBACK").catch(() => {});
-        c.release(true);
-        throw err;
-      }
+        await insertEvent(c, productId, p, o, { committed: p.committed, delta: 0 });
+        return true;
+      });
     };
 
   // (b) The API's own statement for one order (a batch of one), over the
