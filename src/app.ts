@@ -14,6 +14,7 @@ import { maskResult } from "./schema/mask-error.js";
 import { quietAboutClientErrors } from "./schema/client-error-log.js";
 import { viewerReader } from "./auth/tokens.js";
 import { LiveFanout } from "./fanout/live-fanout.js";
+import { LoopPacing } from "./fanout/pacing.js";
 import { serveWsOperations } from "./fanout/ws-operations.js";
 import { createPrometheusMetrics, type PrometheusMetrics } from "./observability/prometheus.js";
 import type { Breakers } from "./observability/breakers.js";
@@ -89,7 +90,11 @@ export function buildApp(deps: AppDeps): App {
   const readViewer = viewerReader(config.jwt.secret);
   // Shared executions run the subscription's selection set as graphql-js does
   // for each event (execute with the event as root), errors masked as everywhere.
+  // Live delivery yields to requests while the event loop lags (buyers first).
+  const pacing = new LoopPacing(config.live.pacing);
+  pacing.start();
   const fanout = new LiveFanout({
+    pacing,
     hub: services.live.stock,
     sharedContext: (admin) => createGraphQLContext({ viewer: admin ? { kind: "admin" } : { kind: "anonymous" } }, services),
     execute: (args) => maskResult(execute(args)),
@@ -129,6 +134,8 @@ export function buildApp(deps: AppDeps): App {
       subscriptions: ws.subscriptions,
       deliveries: fanout.stats.deliveries,
       conflated: fanout.stats.conflated,
+      stretch: pacing.stretch,
+      pacedSeconds: pacing.stretchedSeconds,
     }),
   });
 
@@ -142,6 +149,7 @@ export function buildApp(deps: AppDeps): App {
     stop: (graceMs = 5000) => {
       void ws.dispose();
       fanout.stop();
+      pacing.stop();
       responseCache?.stop();
       void services.sweeper.stop();
       return closeGracefully(server, graceMs);

@@ -109,6 +109,8 @@ const EnvSchema = z.object({
   LIVE_MAX_CONNECTIONS_PER_ADDRESS: optional(z.coerce.number().int().min(0)),
   LIVE_MAX_UPDATES_PER_SECOND: z.coerce.number().int().min(0).max(1000).default(0),
   LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  LIVE_LAG_THRESHOLD_MS: z.coerce.number().int().min(0).max(10_000).default(50),
+  LIVE_MAX_STRETCH: z.coerce.number().min(1).max(100).default(8),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
   METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
   METRICS_TOKEN: optional(z.string().min(16, { message: "must be at least 16 characters" })),
@@ -261,6 +263,8 @@ export interface Config {
     defaultMaxUpdatesPerSecond: number;
     /** A subscriber whose socket has not drained for this long is closed (1008). */
     slowSubscriberCloseMs: number;
+    /** Buyers first (fanout/pacing.ts): event-loop lag (ms) past which live intervals stretch (0: never), and the widest stretch. */
+    pacing: { lagThresholdMs: number; maxStretch: number };
   };
   /**
    * Cost-based rate limits: a bucket of points per client (customer, admin or
@@ -410,6 +414,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       capSparesLoopback: e.LIVE_MAX_CONNECTIONS_PER_ADDRESS === undefined,
       defaultMaxUpdatesPerSecond: e.LIVE_MAX_UPDATES_PER_SECOND,
       slowSubscriberCloseMs: e.LIVE_SLOW_SUBSCRIBER_CLOSE_SECONDS * 1000,
+      pacing: { lagThresholdMs: e.LIVE_LAG_THRESHOLD_MS, maxStretch: e.LIVE_MAX_STRETCH },
     },
     rateLimit: {
       anonymous: { points: e.RATE_LIMIT_ANONYMOUS_BUCKET, restorePerSecond: e.RATE_LIMIT_ANONYMOUS_RESTORE },

@@ -15,6 +15,7 @@ import type { ExecutionArgs, ExecutionResult } from "graphql";
 import type { StockChange, StockHub } from "../services/stock-hub.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import { operationShape } from "./shape.js";
+import { unpaced, type Pacing } from "./pacing.js";
 import { Subscriber, type Delivery, type SubscriberHost, type Target, type Watch } from "./subscriber.js";
 import { SpanKind, continueTrace, withSpan } from "../observability/trace-context.js";
 import type { Span } from "@opentelemetry/api";
@@ -31,6 +32,8 @@ export interface FanoutOptions {
   log?: (line: string) => void;
   /** A change's age (s, from its occurredAt) when it was written to sockets: sampled once per change per stream. */
   deliveryLatency?: (seconds: number) => void;
+  /** Stretches streams' intervals while the event loop lags (default: none). */
+  pacing?: Pacing;
 }
 
 export interface FanoutStats {
@@ -99,20 +102,27 @@ class Stream {
   private timer?: NodeJS.Timeout;
   // Deliveries whose rendering is asynchronous go out in change order.
   private tail?: Promise<void>;
+  /** The interval its subscribers asked for (ms; 0: every change). */
+  private readonly base: number;
 
   constructor(
     readonly productId: string,
     readonly rate: number | null,
     private readonly locations: ReadonlySet<string> | null,
     private readonly fanout: LiveFanout,
-  ) {}
+  ) {
+    this.base = rate ? 1000 / rate : 0;
+  }
 
   offer(change: StockChange) {
     if (this.locations && change.touched && !change.touched.some((id) => this.locations!.has(id))) return;
-    if (!this.rate) return this.emit(change);
+    // The pacing stretches the interval while the event loop lags (fanout/pacing.ts); unrated streams
+    // are paced then too. A held change always goes out at its slot, so the newest state arrives.
+    const interval = this.fanout.pacing.interval(this.base);
+    if (!interval && !this.timer) return this.emit(change);
     const now = Date.now();
     if (now >= this.nextAt && !this.timer) {
-      this.nextAt = now + 1000 / this.rate;
+      this.nextAt = now + interval;
       return this.emit(change);
     }
     // The newest state goes out at the next slot; a change it replaces is one no subscriber of this stream gets.
@@ -123,7 +133,7 @@ class Stream {
         this.timer = undefined;
         const held = this.held!;
         this.held = undefined;
-        this.nextAt = Date.now() + 1000 / this.rate!;
+        this.nextAt = Date.now() + this.fanout.pacing.interval(this.base);
         this.emit(held);
       },
       Math.max(0, this.nextAt - now),
@@ -193,8 +203,11 @@ export class LiveFanout implements SubscriberHost {
   // Subscribers with something held back (backlog or rate), checked on a short timer.
   private readonly held = new Set<Subscriber>();
   private flushTimer?: NodeJS.Timeout;
+  readonly pacing: Pacing;
 
-  constructor(private readonly opts: FanoutOptions) {}
+  constructor(private readonly opts: FanoutOptions) {
+    this.pacing = opts.pacing ?? unpaced;
+  }
 
   execute(args: ExecutionArgs): Rendered | Promise<Rendered> {
     this.stats.executions++;

@@ -20,7 +20,15 @@ export interface ScrapeSources {
   /** Read replicas as the API last checked them (db/replicas.ts). */
   replicas?(): { name: string; state: string; lagMs?: number }[];
   /** The API's sockets and live subscriptions, from counters they keep anyway. */
-  live?(): { connections: number; subscriptions: ReadonlyMap<string, number>; deliveries: number; conflated: number };
+  live?(): {
+    connections: number;
+    subscriptions: ReadonlyMap<string, number>;
+    deliveries: number;
+    conflated: number;
+    /** The pacing's current stretch of live intervals (1: none) and the time spent stretched (s). */
+    stretch: number;
+    pacedSeconds: number;
+  };
   /** Circuit breaker states by backend (observability/breakers.ts). */
   breakers?(): Record<string, string>;
   /** The catalogue response cache's counters and size (schema/response-cache). */
@@ -221,6 +229,23 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
     collect() {
       this.reset();
       this.inc(sources.live?.().conflated ?? 0);
+    },
+  });
+  new Gauge({
+    name: "stockwire_live_pacing_stretch",
+    help: "How far live update intervals are stretched while the event loop lags (1: not at all; see LIVE_LAG_THRESHOLD_MS).",
+    registers,
+    collect() {
+      this.set(sources.live?.().stretch ?? 1);
+    },
+  });
+  new Counter({
+    name: "stockwire_live_paced_seconds_total",
+    help: "Time live delivery spent stretched (yielding to requests because the event loop lagged).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sources.live?.().pacedSeconds ?? 0);
     },
   });
   responseCacheMetrics(registers, () => sources.responseCache?.());
