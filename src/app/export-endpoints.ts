@@ -4,16 +4,16 @@
 // (@whatwg-node/server) pipes into the socket: pipe() waits for 'drain', so a
 // slow client slows the page reads down, and the adapter destroys the body when
 // the connection closes, which ends the reads (no page after that one).
-import { pipeline, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { stringify } from "csv-stringify";
+import { stringify } from "csv-stringify/sync";
 import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { requireAdmin, type Viewer } from "../auth/viewer.js";
 import { ForbiddenError, UnauthenticatedError, ValidationError } from "../errors/domain-errors.js";
 import type { Logger } from "../observability/log.js";
 import { maskError } from "../schema/mask-error.js";
-import type { CsvExport, ExportKind, ExportPages, ExportService } from "../services/export.service.js";
+import type { CsvExport, ExportKind, ExportService } from "../services/export.service.js";
 
 const PATHS: Record<string, ExportKind> = {
   "/export/products.csv": "products",
@@ -79,14 +79,29 @@ export const fileName = (kind: ExportKind, at: Date) =>
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z")}.csv`;
 
-/** The header row, then one CSV record per row; the page reads stop when the stream is destroyed. */
+/**
+ * The header row, then each page as one chunk of CSV records (csv-stringify's sync API: a page is one
+ * socket write, not a thousand). One page waits in the stream at most (highWaterMark 1) while the next
+ * is read; the page reads stop when the stream is destroyed.
+ */
 function csvBody(csv: CsvExport, onError: (err: Error) => void): Readable {
-  return pipeline(Readable.from(records(csv.pages)), stringify({ header: true, columns: [...csv.columns] }), (err) => err && onError(err));
+  const body = Readable.from(chunks(csv), { objectMode: true, highWaterMark: 1 });
+  body.once("error", onError);
+  return body;
 }
 
-async function* records(pages: ExportPages) {
+async function* chunks({ columns, pages }: CsvExport): AsyncGenerator<string> {
+  let header = true;
   try {
-    for await (const page of pages) yield* page;
+    for await (const page of pages) {
+      // Arrays in the columns' order: csv-stringify looks a record's fields up by path otherwise.
+      yield stringify(
+        page.map((row) => columns.map((c) => row[c])),
+        { header, columns: [...columns] },
+      );
+      header = false;
+    }
+    if (header) yield stringify([], { header, columns: [...columns] });
   } finally {
     await pages.return();
   }

@@ -62,48 +62,63 @@ function productPage(kind: "products" | "stock", after: string | undefined, limi
   const from = after === undefined ? Prisma.empty : Prisma.sql`WHERE sku > ${after}`;
   const columns =
     kind === "products"
-      ? Prisma.sql`p.sku, p.name, p.description, p.price_cents, p.currency, l.code AS location, s.on_hand`
-      : Prisma.sql`p.sku, l.code AS location, s.on_hand, s.committed, s.reserved, s.incoming,
+      ? Prisma.sql`p.sku, p.name, p.description, p.price_cents, p.currency, s.location, s.on_hand`
+      : Prisma.sql`p.sku, s.location, s.on_hand, s.committed, s.reserved, s.incoming,
           greatest(0, s.on_hand - s.committed - s.reserved) AS available`;
+  // OFFSET 0 keeps the levels a subquery per product (an index lookup each): flattened, the planner
+  // hashed all of stock_level for every page.
   return Prisma.sql`
+    -- export:${Prisma.raw(kind)}
     WITH page AS (SELECT id, sku, name, description, price_cents, currency FROM product ${from} ORDER BY sku LIMIT ${limit})
     SELECT ${columns}
-    FROM page p LEFT JOIN stock_level s ON s.product_id = p.id LEFT JOIN location l ON l.id = s.location_id
-    ORDER BY p.sku, l.code`;
+    FROM page p LEFT JOIN LATERAL (
+      SELECT l.code AS location, s.on_hand, s.committed, s.reserved, s.incoming
+      FROM stock_level s JOIN location l ON l.id = s.location_id WHERE s.product_id = p.id OFFSET 0
+    ) s ON true
+    ORDER BY p.sku, s.location`;
 }
 
-/** One page of the ledger after movement `after` (ids ascend with time of writing), optionally from `since` on. */
+/**
+ * One page of the ledger after movement `after` (ids ascend with time of writing), optionally from `since` on.
+ * Product and location by scalar subqueries: an index lookup per row, never a join over whole tables.
+ */
 function ledgerPage(after: string | undefined, since: Date | undefined, limit: number): Prisma.Sql {
   const where = [
     ...(after === undefined ? [] : [Prisma.sql`m.id > ${after}::bigint`]),
     ...(since === undefined ? [] : [Prisma.sql`m.occurred_at >= ${since}`]),
   ];
   return Prisma.sql`
-    SELECT m.id::text AS id, ${isoUtc(Prisma.sql`m.occurred_at`)} AS occurred_at, p.sku, l.code AS location, m.reason,
+    -- export:ledger
+    SELECT m.id::text AS id, ${isoUtc(Prisma.sql`m.occurred_at`)} AS occurred_at,
+      (SELECT sku FROM product WHERE id = m.product_id) AS sku, (SELECT code FROM location WHERE id = m.location_id) AS location, m.reason,
       m.adjustment_reason, m.delta_on_hand, m.delta_committed, m.delta_reserved, m.delta_incoming,
       m.on_hand_after, m.committed_after, m.reserved_after, m.incoming_after, m.version_after,
       m.order_id::text AS order_id, m.hold_id::text AS hold_id, m.transfer_id::text AS transfer_id, m.actor, m.note
-    FROM stock_movement m JOIN product p ON p.id = m.product_id JOIN location l ON l.id = m.location_id
+    FROM stock_movement m
     ${where.length ? Prisma.sql`WHERE ${Prisma.join(where, " AND ")}` : Prisma.empty}
     ORDER BY m.id LIMIT ${limit}`;
 }
 
 /**
  * The rows of one export, a page at a time (ids of orders, holds and transfers as the database's
- * uuids: the caller encodes them). Stops reading when whoever iterates stops (return() ends the loop
- * before the next page).
+ * uuids: the caller encodes them). The next page is read while the caller works on this one (the
+ * database and this process work at once); whoever iterates stops the reads with return(), after the
+ * page already asked for at most.
  */
 export async function* exportPages(sql: RawQuery, kind: ExportKind, q: ExportQuery): AsyncGenerator<ExportRow[]> {
-  let after: string | undefined;
+  const read = (after: string | undefined) => {
+    const page = sql.query<ExportRow>(kind === "ledger" ? ledgerPage(after, q.since, q.pageSize) : productPage(kind, after, q.pageSize));
+    // Read ahead and then not wanted (the caller stopped): its failure is nobody's.
+    page.catch(() => {});
+    return page;
+  };
+  let next = read(undefined);
   for (;;) {
-    const page =
-      kind === "ledger"
-        ? await sql.query<ExportRow>(ledgerPage(after, q.since, q.pageSize))
-        : await sql.query<ExportRow>(productPage(kind, after, q.pageSize));
-    if (!page.length) return;
-    after = String(kind === "ledger" ? page.at(-1)!.id : page.at(-1)!.sku);
-    yield kind === "stock" ? page.filter((r) => r.location !== null) : page;
+    const page = await next;
     // products and stock: at least one row per product, so a short page had the last products.
-    if (page.length < q.pageSize) return;
+    const more = page.length >= q.pageSize;
+    if (more) next = read(String(kind === "ledger" ? page.at(-1)!.id : page.at(-1)!.sku));
+    if (page.length) yield kind === "stock" ? page.filter((r) => r.location !== null) : page;
+    if (!more) return;
   }
 }
