@@ -10,7 +10,7 @@ import { stringify } from "csv-stringify/sync";
 import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { requireAdmin, type Viewer } from "../auth/viewer.js";
-import { ForbiddenError, UnauthenticatedError, ValidationError } from "../errors/domain-errors.js";
+import { ForbiddenError, TooManyExportsError, UnauthenticatedError, ValidationError } from "../errors/domain-errors.js";
 import type { Logger } from "../observability/log.js";
 import { maskError } from "../schema/mask-error.js";
 import type { CsvExport, ExportKind, ExportService } from "../services/export.service.js";
@@ -90,18 +90,20 @@ function csvBody(csv: CsvExport, onError: (err: Error) => void): Readable {
   return body;
 }
 
-async function* chunks({ columns, pages }: CsvExport): AsyncGenerator<string> {
+/** Buffers, not strings: @whatwg-node/fetch joins a body's chunks with Buffer.concat (in-process requests). */
+async function* chunks({ columns, pages }: CsvExport): AsyncGenerator<Buffer> {
+  const csv = (records: unknown[][], header: boolean) => Buffer.from(stringify(records, { header, columns: [...columns] }));
   let header = true;
   try {
     for await (const page of pages) {
       // Arrays in the columns' order: csv-stringify looks a record's fields up by path otherwise.
-      yield stringify(
+      yield csv(
         page.map((row) => columns.map((c) => row[c])),
-        { header, columns: [...columns] },
+        header,
       );
       header = false;
     }
-    if (header) yield stringify([], { header, columns: [...columns] });
+    if (header) yield csv([], true);
   } finally {
     await pages.return();
   }
@@ -117,6 +119,8 @@ function errorAnswer(err: unknown): { status: number; body: string; headers: Rec
   if (err instanceof UnauthenticatedError)
     return { status: 401, body: errorBody(err.message, "UNAUTHENTICATED"), headers: { "www-authenticate": "Bearer" } };
   if (err instanceof ForbiddenError) return { status: 403, body: errorBody(err.message, "FORBIDDEN"), headers: {} };
+  if (err instanceof TooManyExportsError)
+    return { status: 429, body: errorBody(err.message, "THROTTLED", { limit: err.limit }), headers: { "retry-after": "5" } };
   if (err instanceof ValidationError)
     return { status: 400, body: errorBody(err.message, "BAD_USER_INPUT", { field: err.field }), headers: {} };
   // A database that is down or slow: 503 with Retry-After, as for GraphQL; anything else "Unexpected error." (logged).

@@ -5,13 +5,18 @@
 import { requireAdmin, type RequestContext } from "../auth/viewer.js";
 import { EXPORT_COLUMNS, exportPages, type ExportKind, type ExportRow } from "../db/export.sql.js";
 import type { RawQuery } from "../db/raw-sql.js";
-import { ValidationError } from "../errors/domain-errors.js";
+import { TooManyExportsError, ValidationError } from "../errors/domain-errors.js";
 import { encodeGlobalId } from "../ids/index.js";
 
 export type { ExportKind, ExportRow };
 
 /** Rows per page: the most an export holds in memory at once, times the locations a product is stocked at. */
 export const EXPORT_PAGE_SIZE = 1_000;
+/**
+ * Exports one process streams at once. Each has one page read in flight at most, so they hold this
+ * many pool connections at most and the rest of the API (orders, /ready's ping) keeps the others.
+ */
+export const MAX_CONCURRENT_EXPORTS = 4;
 
 export interface CsvExport {
   kind: ExportKind;
@@ -40,13 +45,19 @@ export class ExportService {
   constructor(
     private readonly sql: RawQuery,
     private readonly pageSize = EXPORT_PAGE_SIZE,
+    private readonly maxConcurrent = MAX_CONCURRENT_EXPORTS,
   ) {}
 
-  /** Throws UnauthenticatedError / ForbiddenError for non-admins, ValidationError for a bad `since`. */
+  /**
+   * Throws UnauthenticatedError / ForbiddenError for non-admins, ValidationError for a bad `since`,
+   * TooManyExportsError while maxConcurrent exports are running.
+   */
   async open(ctx: RequestContext, kind: ExportKind, params: { since?: string | null }): Promise<CsvExport> {
     requireAdmin(ctx);
     if (kind !== "ledger" && params.since != null) throw new ValidationError("since", `since applies to the ledger only, not ${kind}`);
     const since = params.since == null ? undefined : parseSince(params.since);
+    // Counted from here on without a turn of the event loop in between (track() counts on its first next()).
+    if (this.stats.active >= this.maxConcurrent) throw new TooManyExportsError(this.maxConcurrent);
     const pages = this.track(encoded(kind, exportPages(this.sql, kind, { since, pageSize: this.pageSize })));
     const first = await pages.next();
     return { kind, columns: EXPORT_COLUMNS[kind], pages: prepend(first, pages) };

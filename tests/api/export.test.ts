@@ -7,7 +7,7 @@ import { get, type IncomingMessage } from "node:http";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
-import { EXPORT_PAGE_SIZE } from "../../src/services/export.service.js";
+import { EXPORT_PAGE_SIZE, MAX_CONCURRENT_EXPORTS } from "../../src/services/export.service.js";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type Api } from "../support/api.js";
 import { expectTypename, JWT_SECRET, rowId } from "../support/shop.js";
@@ -259,5 +259,22 @@ describe("streaming a large table", () => {
     expect(api.app.services.exports.stats.abandoned).toBe(abandoned + 1);
     const after = await settledPageReads();
     expect(after - before).toBeLessThanOrEqual(Math.ceil(PRODUCTS / EXPORT_PAGE_SIZE) / 3);
+  });
+
+  it(`${MAX_CONCURRENT_EXPORTS} exports at once: one more is refused with 429 THROTTLED until one ends`, { timeout: 120_000 }, async () => {
+    const running = await Promise.all(Array.from({ length: MAX_CONCURRENT_EXPORTS }, () => open("/export/products.csv")));
+    expect(running.map((r) => r.res.statusCode)).toEqual(running.map(() => 200));
+    const refused = await exportOf("/export/stock.csv");
+    const text = await refused.text();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(JSON.parse(text).errors[0].extensions).toEqual({ code: "THROTTLED", limit: MAX_CONCURRENT_EXPORTS });
+    running[0]!.destroy();
+    await vi.waitFor(() => expect(api.app.services.exports.stats.active).toBe(MAX_CONCURRENT_EXPORTS - 1), { timeout: 10_000 });
+    const next = await exportOf("/export/stock.csv");
+    expect(next.status).toBe(200);
+    await next.text();
+    for (const r of running.slice(1)) r.destroy();
+    await vi.waitFor(() => expect(api.app.services.exports.stats.active).toBe(0), { timeout: 10_000 });
   });
 });
