@@ -3,7 +3,7 @@
 // the floor of the same run: `COPY (SELECT the same columns, in the same order) TO STDOUT (FORMAT csv,
 // HEADER)` on the same PostgreSQL, read by this process as fast as it can (pg-copy-streams). Interleaved
 // rounds, medians. The API's resident memory is sampled during its exports and compared with its idle
-// RSS (after a full GC, with one small export behind it). Checks: every export is whole (its bytes are
+// RSS (after a full GC, with one small export behind it); a full GC follows each export. Checks: every export is whole (its bytes are
 // the floor's, byte for byte: the seeded data has no empty strings, which COPY alone would quote).
 // Goals: export >= 0.5x the COPY rate; the API's RSS within 100 MB of idle.
 //
@@ -123,6 +123,8 @@ interface Row {
   kind: Kind;
   floor: Read[];
   api: (Read & { rssMax: number })[];
+  /** The API's RSS after each of its exports and a full GC. */
+  rssAfterGc: number[];
 }
 
 async function bulkExport(h: Harness): Promise<Outcome> {
@@ -149,11 +151,13 @@ async function bulkExport(h: Harness): Promise<Outcome> {
   const idle = (await api.memory()).rss;
   h.log(`API idle RSS ${f1(idle / MIB)} MiB (after a full GC)`);
 
-  const rows: Row[] = KINDS.map((kind) => ({ kind, floor: [], api: [] }));
+  const rows: Row[] = KINDS.map((kind) => ({ kind, floor: [], api: [], rssAfterGc: [] }));
   for (let round = 1; round <= opts.rounds; round++) {
     for (const row of rows) {
       row.floor.push(await floorRead(pool, row.kind));
       row.api.push(await apiRead(api, token, row.kind));
+      // A full GC after each export, so that each one's peak is its own, not the garbage of the one before.
+      row.rssAfterGc.push((await api.memory()).rss);
       const f = row.floor.at(-1)!;
       const a = row.api.at(-1)!;
       h.log(
@@ -175,7 +179,8 @@ function report(rows: Row[], idle: number, after: NodeJS.MemoryUsage): Outcome {
     const apiMs = median(r.api.map((x) => x.ms));
     const same = r.api.every((a, i) => a.sha256 === r.floor[i]!.sha256 && a.bytes === r.floor[i]!.bytes);
     const growth = (Math.max(...r.api.map((a) => a.rssMax)) - idle) / MIB;
-    return { kind: r.kind, floorMs, apiMs, ratio: floorMs / apiMs, rows: opts.products, bytes: r.floor[0]!.bytes, same, growth };
+    const afterGc = (Math.max(...r.rssAfterGc) - idle) / MIB;
+    return { kind: r.kind, floorMs, apiMs, ratio: floorMs / apiMs, rows: opts.products, bytes: r.floor[0]!.bytes, same, growth, afterGc };
   });
   const products = lines.find((l) => l.kind === "products")!;
   const maxGrowth = Math.max(...lines.map((l) => l.growth));
@@ -186,7 +191,7 @@ function report(rows: Row[], idle: number, after: NodeJS.MemoryUsage): Outcome {
   ];
   const markdown = [
     ...table(
-      ["<export", "rows", "MiB", "COPY ms", "API ms", "API rows/s", "x COPY", "API RSS growth MiB", "<bytes = COPY's"],
+      ["<export", "rows", "MiB", "COPY ms", "API ms", "API rows/s", "x COPY", "API RSS growth MiB", "after GC MiB", "<bytes = COPY's"],
       lines.map((l) => [
         `${l.kind}.csv`,
         int(l.rows),
@@ -196,6 +201,7 @@ function report(rows: Row[], idle: number, after: NodeJS.MemoryUsage): Outcome {
         int(l.rows / (l.apiMs / 1000)),
         `${f2(l.ratio)}x`,
         `+${f1(l.growth)}`,
+        `+${f1(l.afterGc)}`,
         l.same ? "yes" : "NO",
       ]),
     ),
