@@ -120,7 +120,9 @@ function prepend(first: IteratorResult<ExportRow[]>, rest: AsyncGenerator<Export
 const SINCE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 /** An ISO 8601 instant with its zone (2026-12-07T06:00:00Z, ...+01:00), or a date (midnight UTC). */
-export function parseSince(text: string): Date {
+export function parseSince(given: string): Date {
+  // An offset's "+" sent unencoded in a query string arrives as a space.
+  const text = given.replace(/ (\d{2}:\d{2})$/, "+$1");
   const m = SINCE.exec(text);
   const bad = () =>
     new ValidationError("since", `since must be an ISO 8601 timestamp with a time zone (e.g. 2026-12-07T06:00:00Z) or a date (2026-12-07)`);
