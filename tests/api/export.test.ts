@@ -279,4 +279,36 @@ describe("streaming a large table", () => {
     for (const r of running.slice(1)) r.destroy();
     await vi.waitFor(() => expect(api.app.services.exports.stats.active).toBe(0), { timeout: 10_000 });
   });
+
+  it(
+    "a page read that fails after the status line cuts the connection: a broken download, not a short file",
+    { timeout: 120_000 },
+    async () => {
+      const { abandoned } = api.app.services.exports.stats;
+      const { res } = await open("/export/products.csv");
+      expect(res.statusCode).toBe(200);
+      await settledPageReads(); // waiting for the client, pages read ahead
+      // The next page reads fail (no such table) until it is back.
+      await api.sql.query(`ALTER TABLE product RENAME TO product_away`);
+      let ended = false;
+      try {
+        const outcome = await new Promise<string>((resolve) => {
+          res.on("data", () => {});
+          res.on("end", () => resolve("end"));
+          res.on("error", (err) => resolve(`error: ${err.message}`));
+          res.on("close", () => resolve(res.complete ? "end" : "closed incomplete"));
+          // Without the cut the response would stay open for good: fail rather than wait for the test's timeout.
+          setTimeout(() => resolve("hung: neither ended nor cut"), 30_000).unref();
+        });
+        ended = outcome === "end";
+        expect(outcome).not.toBe("end");
+        expect(res.complete).toBe(false);
+      } finally {
+        await api.sql.query(`ALTER TABLE product_away RENAME TO product`);
+      }
+      expect(ended).toBe(false);
+      await vi.waitFor(() => expect(api.app.services.exports.stats.active).toBe(0), { timeout: 10_000 });
+      expect(api.app.services.exports.stats.abandoned).toBe(abandoned + 1);
+    },
+  );
 });
