@@ -3,7 +3,7 @@
 // streamed. The body is a Node Readable, which Yoga's server adapter
 // (@whatwg-node/server) pipes into the socket: pipe() waits for 'drain', so a
 // slow client slows the page reads down, and the adapter destroys the body when
-// the connection closes, which ends the reads (no page after that one).
+// the connection closes, which ends the reads (none after the one under way).
 import { Readable } from "node:stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { stringify } from "csv-stringify/sync";
