@@ -9,13 +9,15 @@
 //
 //   npm run bench:bulk:export [-- --products 100000 --rounds 3]
 import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import { request, type IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { signToken } from "../src/auth/tokens.js";
 import { startApi, type ApiProcess } from "./lib/api.js";
-import { runBench, type Harness, type Outcome } from "./lib/harness.js";
+import { root, runBench, type Harness, type Outcome } from "./lib/harness.js";
 import { parseOptions } from "./lib/options.js";
 import { f1, f2, int, table } from "./lib/report.js";
 import { freshDatabase, startBenchServices } from "./lib/services.js";
@@ -24,12 +26,17 @@ import { processMemory } from "./lib/stats.js";
 const options = parseOptions("npx tsx bench/bulk-export.ts [options]", {
   products: { arg: "<n>", default: "100000", help: "Products seeded (each with one level and one ledger row)" },
   rounds: { arg: "<n>", default: "3", help: "Interleaved rounds (floor, then API) per export; medians reported" },
+  "cpu-prof": {
+    flag: true,
+    help: "Write a V8 CPU profile of the API process to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)",
+  },
   save: { flag: true, default: true, help: "Write the report to bench/results (--no-save: do not)" },
   "results-dir": { arg: "<dir>", default: "bench/results", help: "Where reports go" },
 });
 const opts = {
   products: options.int("products", 1),
   rounds: options.int("rounds", 1),
+  cpuProf: options.flag("cpu-prof"),
   save: options.flag("save"),
   resultsDir: options.string("results-dir")!,
 };
@@ -136,7 +143,9 @@ async function bulkExport(h: Harness): Promise<Outcome> {
   await seed(h, pool);
 
   const jwtSecret = randomBytes(32).toString("hex");
-  const api = await startApi({ databaseUrl: db.url, poolSize: 10, jwtSecret, memoryProbe: true });
+  const cpuProfDir = opts.cpuProf ? path.join(root, ".cache", "bench-profiles") : undefined;
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+  const api = await startApi({ databaseUrl: db.url, poolSize: 10, jwtSecret, memoryProbe: true, cpuProfDir });
   h.onCleanup(() => api.stop());
   h.log(`API ${api.url} (pid ${api.pid})`);
   const token = await signToken({ role: "admin" }, jwtSecret);
