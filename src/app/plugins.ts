@@ -34,6 +34,7 @@ import { useDemoSession } from "../demo/demo-session.js";
 import { graphiqlOptions, useGraphiQL } from "../demo/graphiql.js";
 import { useWebDemo } from "../demo/web-demo.js";
 import { useMetricsEndpoint, useReady, useStats } from "./operator-endpoints.js";
+import { useExports } from "./export-endpoints.js";
 
 /** Documents up to this many fields (fragments expanded) run compiled: the compiler's time grows with the expansion. */
 const COMPILED_MAX_FIELDS = 100;
@@ -87,7 +88,14 @@ export function yogaPlugins(d: PluginDeps): (Plugin | Plugin<GraphQLContext>)[] 
     ...(d.responseCache?.plugins ?? []),
     // Before the fan-out: a subscription it refuses never reaches the shared execution.
     costLimit(d),
-    useStats(d.readViewer, () => ({ orders: services.orders.stats, stockHub: services.live.stock.stats, fanout: fanout.stats })),
+    useStats(d.readViewer, () => ({
+      orders: services.orders.stats,
+      stockHub: services.live.stock.stats,
+      fanout: fanout.stats,
+      exports: services.exports.stats,
+    })),
+    // GET /export/*.csv (admins): streamed CSV, outside GraphQL.
+    useExports({ readViewer: d.readViewer, exports: services.exports, log: d.log }),
     useLiveFanout(fanout),
     // The storefront demo at / and, in demo mode only, GET /demo/session.
     useWebDemo(),

@@ -128,3 +128,10 @@ export class InvalidCursorError extends DomainError {
     super("Invalid cursor: pass a cursor returned by this API");
   }
 }
+
+/** As many exports as one process streams at once are running: try again once one has finished. */
+export class TooManyExportsError extends DomainError {
+  constructor(readonly limit: number) {
+    super(`${limit} exports are running on this server already; try again when one has finished`);
+  }
+}

@@ -1,7 +1,7 @@
 // The services a request can use; built once per process from its backends.
 import type { DbClient } from "../db/database.js";
 import type { Reads } from "../db/replicas.js";
-import type { RawSql } from "../db/raw-sql.js";
+import { rawSqlOverPrisma, type RawSql } from "../db/raw-sql.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { LiveService } from "./live.service.js";
@@ -17,6 +17,7 @@ import { LocationService } from "./location.service.js";
 import { TransferService } from "./transfer.service.js";
 import { HoldSweeper } from "./hold-sweeper.js";
 import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
+import { ExportService } from "./export.service.js";
 import type { RequestContext } from "../auth/viewer.js";
 
 export interface Services {
@@ -30,6 +31,8 @@ export interface Services {
   transfers: TransferService;
   /** Ends holds past their expiry; the app starts and stops it. */
   sweeper: HoldSweeper;
+  /** GET /export/*.csv */
+  exports: ExportService;
   /** subscription { myHolds } */
   myHolds: (ctx: RequestContext) => Promise<AsyncIterable<HoldChange>>;
 }
@@ -73,6 +76,7 @@ export function createServices(deps: {
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
     locations,
     transfers: new TransferService(deps.prisma, deps.outbox, locations),
+    exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma)),
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
     myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
   };

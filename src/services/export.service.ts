@@ -1,0 +1,136 @@
+// Bulk exports (products, stock per location, the ledger), admins only: who
+// may export, what `since` means, and the rows, a page at a time. The first
+// page is read before open() resolves, so a database that does not answer is
+// an error the caller can still answer with a status (not a cut-off download).
+import { requireAdmin, type RequestContext } from "../auth/viewer.js";
+import { EXPORT_COLUMNS, exportPages, type ExportKind, type ExportRow } from "../db/export.sql.js";
+import type { RawQuery } from "../db/raw-sql.js";
+import { TooManyExportsError, ValidationError } from "../errors/domain-errors.js";
+import { encodeGlobalId } from "../ids/index.js";
+
+export type { ExportKind, ExportRow };
+
+/** Rows per page: the most an export holds in memory at once, times the locations a product is stocked at. */
+export const EXPORT_PAGE_SIZE = 1_000;
+/**
+ * Exports one process streams at once. Each has one page read in flight at most, so they hold this
+ * many pool connections at most and the rest of the API (orders, /ready's ping) keeps the others.
+ */
+export const MAX_CONCURRENT_EXPORTS = 4;
+
+export interface CsvExport {
+  kind: ExportKind;
+  columns: readonly string[];
+  /** The rows, page by page; iterate to the end or call return() (the client went away) to stop reading. */
+  pages: ExportPages;
+}
+
+export interface ExportPages extends AsyncIterableIterator<ExportRow[]> {
+  return(): Promise<IteratorResult<ExportRow[]>>;
+}
+
+export interface ExportStats {
+  /** Exports started and not yet ended (finished, failed or abandoned). */
+  active: number;
+  started: number;
+  /** Read to the end. */
+  completed: number;
+  /** Ended before the end: the client went away, or a read failed. */
+  abandoned: number;
+}
+
+export class ExportService {
+  readonly stats: ExportStats = { active: 0, started: 0, completed: 0, abandoned: 0 };
+
+  constructor(
+    private readonly sql: RawQuery,
+    private readonly pageSize = EXPORT_PAGE_SIZE,
+    private readonly maxConcurrent = MAX_CONCURRENT_EXPORTS,
+  ) {}
+
+  /**
+   * Throws UnauthenticatedError / ForbiddenError for non-admins, ValidationError for a bad `since`,
+   * TooManyExportsError while maxConcurrent exports are running.
+   */
+  async open(ctx: RequestContext, kind: ExportKind, params: { since?: string | null }): Promise<CsvExport> {
+    requireAdmin(ctx);
+    if (kind !== "ledger" && params.since != null) throw new ValidationError("since", `since applies to the ledger only, not ${kind}`);
+    const since = params.since == null ? undefined : parseSince(params.since);
+    // Counted from here on without a turn of the event loop in between (track() counts on its first next()).
+    if (this.stats.active >= this.maxConcurrent) throw new TooManyExportsError(this.maxConcurrent);
+    const pages = this.track(encoded(kind, exportPages(this.sql, kind, { since, pageSize: this.pageSize })));
+    const first = await pages.next();
+    return { kind, columns: EXPORT_COLUMNS[kind], pages: prepend(first, pages) };
+  }
+
+  /** Counts the export in `stats` from its first read until it ends, whichever way. */
+  private async *track(pages: AsyncGenerator<ExportRow[]>): AsyncGenerator<ExportRow[]> {
+    this.stats.active++;
+    this.stats.started++;
+    let completed = false;
+    try {
+      yield* pages;
+      completed = true;
+    } finally {
+      this.stats.active--;
+      if (completed) this.stats.completed++;
+      else this.stats.abandoned++;
+    }
+  }
+}
+
+/** The ledger's order, hold and transfer ids as the API's global IDs (actor already holds global IDs). */
+async function* encoded(kind: ExportKind, pages: AsyncGenerator<ExportRow[]>): AsyncGenerator<ExportRow[]> {
+  if (kind !== "ledger") return yield* pages;
+  const gid = (type: string, id: string | number | null) => (id === null ? null : encodeGlobalId(type, String(id)));
+  for await (const page of pages) {
+    for (const r of page) {
+      r.order_id = gid("Order", r.order_id!);
+      r.hold_id = gid("Hold", r.hold_id!);
+      r.transfer_id = gid("Transfer", r.transfer_id!);
+    }
+    yield page;
+  }
+}
+
+/**
+ * `first`, then the rest of `rest`. An object rather than a generator: return() must reach `rest`
+ * even before anyone asked for the first page (a generator never started skips its finally).
+ */
+function prepend(first: IteratorResult<ExportRow[]>, rest: AsyncGenerator<ExportRow[]>): ExportPages {
+  let pending = first.done ? undefined : first.value;
+  return {
+    next: async () => {
+      if (!pending) return rest.next();
+      const value = pending;
+      pending = undefined;
+      return { done: false, value };
+    },
+    return: async () => {
+      pending = undefined;
+      await rest.return(undefined);
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+const SINCE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** An ISO 8601 instant with its zone (2026-12-07T06:00:00Z, ...+01:00), or a date (midnight UTC). */
+export function parseSince(given: string): Date {
+  // An offset's "+" sent unencoded in a query string arrives as a space.
+  const text = given.replace(/ (\d{2}:\d{2})$/, "+$1");
+  const m = SINCE.exec(text);
+  const bad = () =>
+    new ValidationError("since", `since must be an ISO 8601 timestamp with a time zone (e.g. 2026-12-07T06:00:00Z) or a date (2026-12-07)`);
+  if (!m) throw bad();
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((v) => (v === undefined ? undefined : Number(v)));
+  const calendar = new Date(Date.UTC(year!, month! - 1, day!));
+  if (calendar.getUTCMonth() !== month! - 1 || calendar.getUTCDate() !== day || hour! > 23 || minute! > 59 || second! > 59) throw bad();
+  const at = new Date(m[4] === undefined ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(at.getTime())) throw bad();
+  return at;
+}
