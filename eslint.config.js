@@ -19,7 +19,7 @@ const FLOORS = [
   ["schema"],
   ["fanout", "protection"],
   ["app.ts", "app", "demo"],
-  ["process.ts", "pipeline-thread.ts", "main.ts"],
+  ["process.ts", "pipeline-thread.ts", "cluster.ts", "main.ts"],
 ];
 
 // One zone per entry below the top floor: from src/ it may import only its own floor and those below.

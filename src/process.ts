@@ -53,6 +53,8 @@ interface StartOptions {
   pipelineThread?: boolean;
   /** On a pipeline thread: where messages go that Redis could not take (the API thread's subscribers). */
   pubsubHandOff?: HandOff;
+  /** The primary of API workers (cluster.ts): they serve /metrics for it. */
+  apiWorkers?: boolean;
 }
 
 /** Opens and migrates the database (seeding it when configured), then pub/sub and the stream. */
@@ -171,7 +173,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
       metricsUrl = listener.url;
       stops.unshift(listener.stop);
       say(`metrics   ${metricsUrl}/metrics`);
-    } else if (!app && !opts.pipelineThread) {
+    } else if (!app && !opts.pipelineThread && !opts.apiWorkers) {
       say("metrics   not served: set METRICS_PORT (this process has no API port)");
     }
     return {

@@ -88,10 +88,11 @@ async function flash(h: Harness, opts: FlashOptions): Promise<Outcome> {
       KAFKA_TOPIC_ORDER_STATUS: `${prefix}.order-status-changed`,
       KAFKA_BRIDGE_GROUP: `${prefix}.bridge`,
       STOCKWIRE_ROLES: "api,relay,bridge",
+      API_WORKERS: String(opts.apiWorkers),
     },
   });
   h.onCleanup(() => api.stop());
-  log(`API ${api.url} (pid ${api.pid}, roles api,relay,bridge, DATABASE_POOL_SIZE=${opts.pool})`);
+  log(`API ${api.url} (pid ${api.pid}, roles api,relay,bridge, DATABASE_POOL_SIZE=${opts.pool}, API_WORKERS=${opts.apiWorkers})`);
   const alive = () => {
     const signalled = /^stockwire: (SIG\w+): stopping/m.exec(api.logTail())?.[1];
     if (api.exitedAs() || signalled)
@@ -181,7 +182,7 @@ async function flash(h: Harness, opts: FlashOptions): Promise<Outcome> {
       `PostgreSQL ${pgVersion.split(" ")[0]} (${services.postgres.given ? "DATABASE_URL" : "throwaway, default settings + track_commit_timestamp=on"}); ` +
         `${services.redis!.given ? "Redis from REDIS_URL" : services.redis!.describe.split(" (")[0]}; ` +
         `Kafka ${services.kafka!.given ? "from KAFKA_BROKERS" : `${kafkaVersion()} KRaft, one broker`}`,
-      `the API: dist/main.js, NODE_ENV=production, roles api,relay,bridge in one process, DATABASE_POOL_SIZE=${opts.pool}; ` +
+      `the API: dist/main.js, NODE_ENV=production, roles api,relay,bridge ${opts.apiWorkers > 1 ? `(the API in ${opts.apiWorkers} worker processes, API_WORKERS; /stats batch sizes are one worker's)` : "in one process"}, DATABASE_POOL_SIZE=${opts.pool}; ` +
         `warmed with ${opts.warmup} ordinary orders on 20 other products first`,
       `each burst: a fresh product with ${opts.units.toLocaleString("en-US")} units; ${opts.orders.toLocaleString("en-US")} placeOrder of one unit, ` +
         `each from a different customer, all sent at once through at most ${opts.connections} keep-alive connections (opened before the burst); ` +

@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   // Node's default is 511: a sale's opening second (thousands of sockets at once) overflows it and the
   // kernel resets the rest. The kernel caps it at net.core.somaxconn.
   LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65_535).default(4_096),
+  API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   HOST: optional(z.string().min(1)),
   CORS_ORIGINS: optional(
     z
@@ -168,6 +169,8 @@ export interface Config {
   port: number;
   /** Connections the kernel may queue before the server accepts them (listen(2)'s backlog). */
   listenBacklog: number;
+  /** API worker processes sharing the port (cluster.ts); 1: the API runs in this process. */
+  apiWorkers: number;
   /** Interface to listen on: loopback in demo mode unless HOST says otherwise, else all. */
   host: string;
   /** Origins other than the API's own that browsers may call it from (CORS); empty = same origin only. */
@@ -346,9 +349,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         "with the development secret (it is in the source): set JWT_SECRET (at least 32 characters) or listen on 127.0.0.1",
     );
   }
+  // PGlite, the in-process stream and pub/sub live in one process: workers could not share them.
+  if (e.API_WORKERS > 1 && !(e.DATABASE_URL && e.REDIS_URL && e.KAFKA_BROKERS)) {
+    throw new ConfigError(
+      "invalid API_WORKERS: more than 1 needs DATABASE_URL, REDIS_URL and KAFKA_BROKERS (the embedded default runs in one process)",
+    );
+  }
   return {
     port: e.PORT,
     listenBacklog: e.LISTEN_BACKLOG,
+    apiWorkers: e.API_WORKERS,
     // Demo mode hands out tokens, and the development secret is public: only this machine may
     // reach either (HOST set to a loopback address on purpose is fine too).
     host: e.HOST ?? (demo || !e.JWT_SECRET ? "127.0.0.1" : "0.0.0.0"),

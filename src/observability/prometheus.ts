@@ -235,6 +235,8 @@ export function createPrometheusMetrics(opts: { defaults?: boolean } = {}): Prom
     name: "stockwire_live_pacing_stretch",
     help: "How far live update intervals are stretched while the event loop lags (1: not at all; see LIVE_LAG_THRESHOLD_MS).",
     registers,
+    // Across API workers (cluster.ts): the most stretched one.
+    aggregator: "max",
     collect() {
       this.set(sources.live?.().stretch ?? 1);
     },

@@ -93,6 +93,21 @@ describe("config", () => {
     expect(() => loadConfig({ LISTEN_BACKLOG: "70000" })).toThrow(/invalid LISTEN_BACKLOG/);
   });
 
+  it("runs API_WORKERS API processes (default 1), more than one only on PostgreSQL, Redis and Kafka", () => {
+    const external = { DATABASE_URL: "postgresql://db/s", REDIS_URL: "redis://r:6379", KAFKA_BROKERS: "k:9092" };
+    expect(loadConfig({}).apiWorkers).toBe(1);
+    expect(loadConfig({ ...external, API_WORKERS: "4" }).apiWorkers).toBe(4);
+    expect(() => loadConfig({ API_WORKERS: "2" })).toThrow(/invalid API_WORKERS: .*embedded default runs in one process/);
+    expect(() => loadConfig({ ...external, KAFKA_BROKERS: undefined, API_WORKERS: "2" })).toThrow(/invalid API_WORKERS/);
+    expect(() => loadConfig({ ...external, API_WORKERS: "0" })).toThrow(/invalid API_WORKERS/);
+  });
+
+  it("stretches live intervals past LIVE_LAG_THRESHOLD_MS (default 50; 0: never), at most LIVE_MAX_STRETCH (default 8)", () => {
+    expect(loadConfig({}).live.pacing).toEqual({ lagThresholdMs: 50, maxStretch: 8 });
+    expect(loadConfig({ LIVE_LAG_THRESHOLD_MS: "0", LIVE_MAX_STRETCH: "3" }).live.pacing).toEqual({ lagThresholdMs: 0, maxStretch: 3 });
+    expect(() => loadConfig({ LIVE_MAX_STRETCH: "0.5" })).toThrow(/invalid LIVE_MAX_STRETCH/);
+  });
+
   it("caps the order batch at ORDER_BATCH_MAX (default 64, 1-1000)", () => {
     expect(loadConfig({}).orders.batchMax).toBe(64);
     expect(loadConfig({ ORDER_BATCH_MAX: "1" }).orders.batchMax).toBe(1);
