@@ -46,7 +46,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   await pool.query(
     `INSERT INTO product (sku, name, price_cents, currency, stock)
      VALUES ('BENCH-HOT', 'Hot product', 2500, 'EUR', $1), ('BENCH-FLASH', 'Flash sale product', 1999, 'EUR', $2),
-       ('BENCH-HOT3', 'Hot product at three locations', 2500, 'EUR', $1)`,
+       ('BENCH-HOT3', 'Hot product at three locations', 2500, 'EUR', $1), ('BENCH-SOLDOUT', 'Sold out product', 999, 'EUR', 0)`,
     [BIG_STOCK, opts.flashUnits],
   );
   // BENCH-HOT3's stock in three parts at three locations (the migration's default, priority 0, and two more):
@@ -67,12 +67,13 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   await pool.query("VACUUM ANALYZE");
   const productRows = (await pool.query<{ id: string; sku: string; stock: number }>("SELECT id, sku, stock FROM product")).rows;
   const initialStock = new Map(productRows.map((p) => [p.id, p.stock]));
-  const spread = productRows.filter((p) => !["BENCH-HOT", "BENCH-FLASH", "BENCH-HOT3"].includes(p.sku)).map((p) => p.id);
+  const spread = productRows.filter((p) => !["BENCH-HOT", "BENCH-FLASH", "BENCH-HOT3", "BENCH-SOLDOUT"].includes(p.sku)).map((p) => p.id);
   const hot = productRows.find((p) => p.sku === "BENCH-HOT")!.id;
   const hot3 = productRows.find((p) => p.sku === "BENCH-HOT3")!.id;
   const flash = productRows.find((p) => p.sku === "BENCH-FLASH")!.id;
+  const soldOut = productRows.find((p) => p.sku === "BENCH-SOLDOUT")!.id;
   const customerIds = (await pool.query<{ id: string }>("SELECT id FROM customer")).rows.map((r) => r.id);
-  log(`seeded ${spread.length} + 2 products, ${customerIds.length} customers`);
+  log(`seeded ${spread.length} + 4 products, ${customerIds.length} customers`);
 
   // --- the API --------------------------------------------------------------
   const jwtSecret = randomBytes(32).toString("hex");
@@ -128,6 +129,8 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     { name: "raw SQL (b) single statement, hot", op: ops.singleStatementOrder(() => hot) },
     { name: "raw SQL (c) batched, hot", op: ops.batchedOrder(() => hot, sizesOf("GraphQL placeOrder, hot")) },
     { name: "GraphQL placeOrder, hot at 3 locations", op: ops.graphqlOrder(() => hot3) },
+    // Every answer a refusal (issue 31: refusals of a product known to be sold out should cost next to nothing).
+    { name: "GraphQL placeOrder, sold out (refusals/s)", op: ops.graphqlOrder(() => soldOut) },
     {
       name: "raw SQL (c) batched, hot at 3 locations",
       op: ops.batchedOrder(() => hot3, sizesOf("GraphQL placeOrder, hot at 3 locations")),

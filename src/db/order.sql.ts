@@ -228,6 +228,25 @@ export function findOrdersForCustomers(
  * The order a customer placed under an idempotency key, with its lines (product, quantity; by product), or
  * none: what a retry is answered with. One prepared statement: a refusal of a sold-out product asks it first.
  */
+/**
+ * The orders of many (customer, idempotency key) pairs in one statement, aligned with `keys`
+ * (undefined where none): a flood of sold-out refusals checks its keys in one round trip.
+ */
+export async function ordersByKeys(
+  sql: RawQuery,
+  keys: readonly { customerId: string; idempotencyKey: string }[],
+): Promise<((OrderRow & { items: { productId: string; quantity: number }[] }) | undefined)[]> {
+  const rows = await sql.query<OrderRow & { items: { productId: string; quantity: number }[] }>(Prisma.sql`-- prepare:orders-by-keys
+    SELECT ${ORDER_COLUMNS},
+      (SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.product_id), '[]')
+       FROM order_item i WHERE i.order_id = o.id) AS items
+    FROM "order" o
+    JOIN unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.idempotencyKey)}::text[]) AS k(customer_id, idempotency_key)
+      ON o.customer_id = k.customer_id AND o.idempotency_key = k.idempotency_key`);
+  const byKey = new Map(rows.map((r) => [`${r.customerId} ${r.idempotencyKey}`, r]));
+  return keys.map((k) => byKey.get(`${k.customerId.toLowerCase()} ${k.idempotencyKey}`));
+}
+
 export async function orderByKey(
   sql: RawQuery,
   customerId: string,

@@ -7,7 +7,8 @@ import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
-import { findOrdersForCustomers, orderByKey, type OrderRow } from "../db/order.sql.js";
+import { findOrdersForCustomers, orderByKey, ordersByKeys, type OrderRow } from "../db/order.sql.js";
+import DataLoader from "dataloader";
 import { releaseOrderStock } from "../db/stock.sql.js";
 import { consumeHold } from "../db/hold.sql.js";
 import { orderStatusChangedOutbox } from "../events/order-status-changed.event.js";
@@ -80,7 +81,17 @@ export class OrderService {
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);
     this.waitlistTtlSeconds = opts.waitlistTtlSeconds ?? 600;
+    // A sale's losers arrive in floods: their retry checks share one statement per turn of the event loop.
+    this.keyChecks = new DataLoader((keys) => (this.keyCheckStatements++, ordersByKeys(this.sql, keys)), {
+      cache: false,
+      maxBatchSize: 500,
+      batchScheduleFn: (run) => setImmediate(run),
+    });
   }
+
+  /** Statements that checked sold-out refusals' keys (each for up to 500 refusals). */
+  private keyCheckStatements = 0;
+  private readonly keyChecks: DataLoader<{ customerId: string; idempotencyKey: string }, Awaited<ReturnType<typeof orderByKey>>>;
 
   private readonly sql: RawSql;
   private readonly soldOut: SoldOutGuard | undefined;
@@ -90,8 +101,13 @@ export class OrderService {
   private readonly waitlistTtlSeconds: number;
 
   /** Group commit and sold-out short cut, for tests and the benchmark. */
-  get stats(): OrderBatchStats & { soldOutRefusals: number } {
-    return { ...this.batcher.stats, sizes: { ...this.batcher.stats.sizes }, soldOutRefusals: this.soldOut?.refusals ?? 0 };
+  get stats(): OrderBatchStats & { soldOutRefusals: number; soldOutKeyChecks: number } {
+    return {
+      ...this.batcher.stats,
+      sizes: { ...this.batcher.stats.sizes },
+      soldOutRefusals: this.soldOut?.refusals ?? 0,
+      soldOutKeyChecks: this.keyCheckStatements,
+    };
   }
 
   async placeOrder(ctx: RequestContext, input: PlaceOrderInput): Promise<OrderRow> {
@@ -123,8 +139,8 @@ export class OrderService {
     const lines = mergeLines(input.items ?? []);
     const soldOut = this.soldOut?.check(lines);
     if (soldOut) {
-      // A retry after a lost response must get its order back: one indexed read of the key, not the locking statement.
-      const placed = await this.findByKey(customerId, key);
+      // A retry after a lost response must get its order back: an indexed read of the key (batched), not the locking statement.
+      const placed = await this.keyChecks.load({ customerId, idempotencyKey: key });
       if (placed) return [this.sameOrder(placed, lines), "replayed"];
       throw new InsufficientStockError(soldOut.productId, soldOut.sku, soldOut.requested, soldOut.available);
     }

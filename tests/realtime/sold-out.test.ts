@@ -79,6 +79,37 @@ describe("sold-out short cut", () => {
     expect(retried).toMatchObject({ __typename: "PlaceOrderSuccess", order: { id: placed.order.id } });
   });
 
+  it("a flood of refusals and retries at once: every retry gets its order, the rest are refused, the keys checked together", async () => {
+    const services = api.running.app!.services;
+    const p = await shop.createProduct({ stock: 5 });
+    const id = idOfType("Product", p.id)!;
+    const buyers = await Promise.all(Array.from({ length: 5 }, () => shop.createCustomer()));
+    const placed = await Promise.all(
+      buyers.map(async (b, i) =>
+        expectTypename(await shop.placeOrder(b.token, [{ productId: p.id, quantity: 1 }], `flood-${i}`), "PlaceOrderSuccess"),
+      ),
+    );
+    const late = await shop.createCustomer();
+    expectTypename(await shop.placeOrder(late.token, [{ productId: p.id, quantity: 1 }]), "InsufficientStockError");
+    await vi.waitFor(() => expect(services.live.stock.known(id)?.available).toBe(0), { timeout: 20_000 });
+
+    const before = services.orders.stats;
+    const [retries, refusals] = await Promise.all([
+      Promise.all(buyers.map((b, i) => shop.placeOrder(b.token, [{ productId: p.id, quantity: 1 }], `flood-${i}`))),
+      Promise.all(Array.from({ length: 40 }, () => shop.placeOrder(late.token, [{ productId: p.id, quantity: 1 }]))),
+    ]);
+    retries.forEach((r, i) => expect(r).toMatchObject({ __typename: "PlaceOrderSuccess", order: { id: placed[i]!.order.id } }));
+    for (const r of refusals) expectTypename(r, "InsufficientStockError");
+    const after = services.orders.stats;
+    expect(after.soldOutRefusals - before.soldOutRefusals).toBe(45);
+    expect(after.batchedOrders - before.batchedOrders).toBe(0);
+    // 45 keys, fewer statements: refusals that arrive together share one.
+    const statements = after.soldOutKeyChecks - before.soldOutKeyChecks;
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(45);
+    expect(await shop.stockOf(p.id)).toEqual({ stock: 0, version: 5 }); // nothing more sold, nothing written
+  });
+
   it("trusts a sold-out state only for ORDER_SOLD_OUT_TRUST_MS: stock restored behind the app's back (no event) is sold again", async () => {
     const api2 = await startInstance({ ...env, STOCKWIRE_ROLES: "api", ORDER_SOLD_OUT_TRUST_MS: "300" });
     const sql = sqlPool(db.url, 1);
