@@ -116,6 +116,7 @@ export class PriceListService {
     const [list, productIds] = await this.prisma.$transaction(async (tx) => {
       const current = await tx.priceList.findUnique({ where: { id } });
       if (!current) throw new NotFoundError("PriceList", id);
+      if (current.version !== expected) throw new VersionConflictError("PriceList", id, expected, current.version);
       const data = change(current);
       const [list] = await tx.priceList.updateManyAndReturn({
         where: { id, version: expected },
