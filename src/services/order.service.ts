@@ -212,7 +212,16 @@ export class OrderService {
   private async placeHeld(customerId: string, key: string, holdId: string): Promise<[OrderRow, OrderOutcome]> {
     let result;
     try {
-      result = await consumeHold(this.prisma, { customerId, idempotencyKey: key, holdId });
+      for (let round = 1; ; round++) {
+        // The hold's lines, priced from memory like any order's (one indexed read of its lines).
+        const held = await this.prisma.holdLine.findMany({ where: { holdId }, orderBy: { productId: "asc" } });
+        const prices = await this.prices.priceLines(customerId, held);
+        result = await consumeHold(this.prisma, { customerId, idempotencyKey: key, holdId, prices });
+        if (!result.priceStale) break;
+        this.prices.dropProducts(held.map((l) => l.productId));
+        this.prices.dropCustomer(customerId);
+        if (round === MAX_REPRICES) throw new Error(`prices changed ${MAX_REPRICES} times while the hold was ordered`);
+      }
     } catch (err) {
       if (isOutOfRange(err)) throw new ValidationError("holdId", "The order total is too large");
       if (!isUniqueViolation(err)) throw err;

@@ -8,6 +8,7 @@ import { startApi, type Api } from "../support/api.js";
 import { rowId } from "../support/shop.js";
 import { priceChangedEvent } from "../../src/events/price-changed.event.js";
 import { toStreamMessage } from "../../src/realtime/stream-events.js";
+import { holdClient } from "../support/holds.js";
 
 let api: Api;
 let sql: pg.Pool;
@@ -228,6 +229,30 @@ describe("orders", () => {
     await sql.query(`UPDATE customer SET customer_group = 'vip' WHERE id = $1`, [rowId(c.id)]);
     const r = await placeOrder(c.token, [{ productId: p.id, quantity: 1 }]);
     expect(r.data.placeOrder.order.items).toEqual([{ quantity: 1, unitPriceCents: 1200 }]);
+  });
+});
+
+describe("orders from holds", () => {
+  it("are charged the rule's price when ordered (not when held), also after a change made elsewhere", async () => {
+    const holds = holdClient(api.gql);
+    const p = await api.createProduct({ priceCents: 1999 });
+    const list = await createList();
+    await setEntry(list.id, p.id, 1899, TIERS);
+    const member = await groupedCustomer("members");
+    const held = await holds.reserve(member.token, [{ productId: p.id, quantity: 3 }]);
+    expect(held.__typename).toBe("ReserveStockSuccess");
+    const holdId = (held as { hold: { id: string } }).hold.id;
+    await priceOf(p.id, member.token, 3); // remembered: 1799 for 3
+    // Another process's change, no event here.
+    await sql.query(`UPDATE price_list_entry SET tiers = '[{"minQuantity": 3, "unitPriceCents": 1700}]' WHERE product_id = $1`, [
+      rowId(p.id),
+    ]);
+    await sql.query(`UPDATE product SET price_version = price_version + 1 WHERE id = $1`, [rowId(p.id)]);
+    const ordered = await holds.orderHold(member.token, holdId);
+    expect(ordered.__typename, JSON.stringify(ordered)).toBe("PlaceOrderSuccess");
+    const orderId = (ordered as { order: { id: string } }).order.id;
+    const { rows } = await sql.query(`SELECT unit_price_cents, price_list_id FROM order_item WHERE order_id = $1`, [rowId(orderId)]);
+    expect(rows).toEqual([{ unit_price_cents: 1700, price_list_id: rowId(list.id) }]);
   });
 });
 
