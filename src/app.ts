@@ -9,6 +9,7 @@ import type { PubSubBackend } from "./realtime/pubsub.js";
 import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { createServices, type Services } from "./services/index.js";
+import { followPriceChanges } from "./services/pricing/price-follower.js";
 import { createGraphQLContext } from "./schema/context.js";
 import { maskResult } from "./schema/mask-error.js";
 import { quietAboutClientErrors } from "./schema/client-error-log.js";
@@ -128,6 +129,11 @@ export function buildApp(deps: AppDeps): App {
   });
   // Holds past their expiry are ended (and announced) by every API process; see hold-sweeper.ts.
   services.sweeper.start();
+  // In-memory prices drop what other processes changed (price-changed events); see price-book.ts.
+  const followingPrices = followPriceChanges(deps.pubsub, services.prices).catch((err: unknown) => {
+    log.warn({ err }, "price-changed events not followed: prices are re-read when an order finds them stale");
+    return () => {};
+  });
   metrics.provide({
     live: () => ({
       connections: ws.connections(),
@@ -152,6 +158,7 @@ export function buildApp(deps: AppDeps): App {
       pacing.stop();
       responseCache?.stop();
       void services.sweeper.stop();
+      void followingPrices.then((off) => off());
       return closeGracefully(server, graceMs);
     },
   };

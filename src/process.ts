@@ -141,7 +141,7 @@ export async function startProcess(config: Config, opts: StartOptions = {}): Pro
       });
       stops.unshift(() => relay.stop());
       say(
-        `relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}` : "in-process stream"}`,
+        `relay     outbox -> ${stream.kind === "kafka" ? `Kafka topics ${config.topics.stockChanged}, ${config.topics.orderStatusChanged}, ${config.topics.priceChanged}` : "in-process stream"}`,
       );
     }
     if (roles.has("bridge")) {

@@ -96,6 +96,10 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w.-]+$/)
     .default("orders.status-changed"),
+  KAFKA_TOPIC_PRICE: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default("pricing.price-changed"),
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   // Kafka's own floor (the broker's group.min.session.timeout.ms, default 6 s): lower it on the broker to go lower here.
@@ -209,7 +213,7 @@ export interface Config {
   requestDeadlineMs: number;
   /** Per-backend circuit breakers (observability/breakers.ts): open after `failures` in a row, probe after halfOpenAfterMs. */
   breakers: { failures: number; halfOpenAfterMs: number };
-  topics: { stockChanged: string; orderStatusChanged: string };
+  topics: { stockChanged: string; orderStatusChanged: string; priceChanged: string };
   /** How long the relay keeps published outbox rows before deleting them (s; 0: forever). */
   outboxRetentionSeconds: number;
   bridgeGroup: string;
@@ -392,7 +396,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // The embedded PGlite runs in this process: a wait there is load (a demo's burst of orders), not a hung backend.
     requestDeadlineMs: e.REQUEST_DEADLINE_MS ?? (embedded ? 0 : 2_000),
     breakers: { failures: e.BREAKER_FAILURES, halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS },
-    topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS },
+    topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS, priceChanged: e.KAFKA_TOPIC_PRICE },
     outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },

@@ -175,17 +175,32 @@ export interface ConsumeResult {
   order: OrderRow | null;
   /** Set when the hold's lines were priced in more than one currency. */
   mixedCurrencies: boolean;
+  /** Refused, nothing written: a line's price or the customer's group was not what the locked rows say (reprice, resend). */
+  priceStale: boolean;
+}
+
+/** The hold's lines priced by the rule (services/pricing) for the customer's group, as of each product's priceVersion. */
+export interface HeldPrices {
+  customerGroup: string | null;
+  lines: { productId: string; unitPriceCents: number; priceListId: string | null; priceVersion: number }[];
 }
 
 /**
  * placeOrder with a hold: orders exactly the hold's lines from the units it set
  * aside (they move from reserved to committed), so it cannot fail for lack of stock
  * while the hold is ACTIVE and unexpired. Idempotent per (customer, key) like
- * every order.
+ * every order. Charged the prices given, checked against the locked rows as
+ * placeOrdersBatch checks them (a line without a price, or priced at another
+ * price version or for another group, refuses it: priceStale). Without
+ * prices (tools and tests below the services) the base prices as locked.
  */
-export async function consumeHold(db: Db, p: { customerId: string; idempotencyKey: string; holdId: string }): Promise<ConsumeResult> {
+export async function consumeHold(
+  db: Db,
+  p: { customerId: string; idempotencyKey: string; holdId: string; prices?: HeldPrices },
+): Promise<ConsumeResult> {
+  const pl = p.prices?.lines ?? [];
   const rows = await db.$queryRaw<
-    (Partial<OrderRow> & { existing_id: string | null; found: ConsumeResult["found"]; currencies: number | null })[]
+    (Partial<OrderRow> & { existing_id: string | null; found: ConsumeResult["found"]; currencies: number | null; price_stale: boolean })[]
   >`-- prepare:consume-hold
     WITH existing AS (
       SELECT id FROM "order" WHERE customer_id = ${p.customerId}::uuid AND idempotency_key = ${p.idempotencyKey}
@@ -193,8 +208,19 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     lines AS (SELECT product_id, quantity FROM hold_line WHERE hold_id = ${p.holdId}::uuid AND NOT EXISTS (SELECT 1 FROM existing)),
     held_at AS (SELECT product_id, location_id, quantity FROM hold_allocation WHERE hold_id = ${p.holdId}::uuid),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.price_cents, p.price_version, p.currency
       FROM product p WHERE p.id IN (SELECT product_id FROM lines) ORDER BY p.id FOR UPDATE
+    ),
+    priced AS (
+      SELECT * FROM unnest(${pl.map((l) => l.productId)}::uuid[], ${pl.map((l) => l.unitPriceCents)}::int[],
+        ${pl.map((l) => l.priceListId)}::uuid[], ${pl.map((l) => l.priceVersion)}::int[]) AS x(product_id, unit_price_cents, price_list_id, price_version)
+    ),
+    stale AS (
+      SELECT ${p.prices !== undefined} AND EXISTS (
+          SELECT 1 FROM lines x JOIN locked l ON l.id = x.product_id LEFT JOIN priced pr ON pr.product_id = x.product_id
+          WHERE pr.price_version IS DISTINCT FROM l.price_version)
+        OR ${p.prices !== undefined} AND (SELECT customer_group FROM customer WHERE id = ${p.customerId}::uuid)
+          IS DISTINCT FROM ${p.prices?.customerGroup ?? null}::text AS stale
     ),${HELD_CTES},${LOCKED_LEVELS},
     cur AS (
       SELECT h.id, h.customer_id, h.status, h.order_id, h.expires_at <= c.t AS lapsed
@@ -202,21 +228,24 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
     ),
     verdict AS (
       SELECT cur.status = 'ACTIVE' AND NOT cur.lapsed AND cur.customer_id = ${p.customerId}::uuid
-        AND NOT EXISTS (SELECT 1 FROM existing) AND (SELECT count(DISTINCT currency) FROM locked) = 1 AS ok
+        AND NOT EXISTS (SELECT 1 FROM existing) AND (SELECT count(DISTINCT currency) FROM locked) = 1
+        AND NOT (SELECT stale FROM stale) AS ok
       FROM cur
     ),
     placed AS (
       INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
       SELECT ${p.customerId}::uuid, t.total, t.currency, ${p.idempotencyKey}
       FROM (
-        SELECT sum(l.price_cents::bigint * x.quantity) AS total, min(l.currency) AS currency FROM lines x JOIN locked l ON l.id = x.product_id
+        SELECT sum(coalesce(pr.unit_price_cents, l.price_cents)::bigint * x.quantity) AS total, min(l.currency) AS currency
+        FROM lines x JOIN locked l ON l.id = x.product_id LEFT JOIN priced pr ON pr.product_id = x.product_id
       ) t, verdict v
       WHERE v.ok
       RETURNING *
     ),
     items AS (
-      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
-      SELECT o.id, x.product_id, x.quantity, l.price_cents FROM placed o, lines x JOIN locked l ON l.id = x.product_id
+      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents, price_list_id)
+      SELECT o.id, x.product_id, x.quantity, coalesce(pr.unit_price_cents, l.price_cents), pr.price_list_id
+      FROM placed o, lines x JOIN locked l ON l.id = x.product_id LEFT JOIN priced pr ON pr.product_id = x.product_id
       RETURNING 1
     ),
     taken AS (
@@ -243,16 +272,18 @@ export async function consumeHold(db: Db, p: { customerId: string; idempotencyKe
       (SELECT id FROM existing) AS existing_id,
       (SELECT json_build_object('customerId', customer_id, 'status', status, 'orderId', order_id, 'lapsed', lapsed) FROM cur) AS found,
       (SELECT count(DISTINCT currency)::int FROM locked) AS currencies,
+      (SELECT stale FROM stale) AND (SELECT ok FROM verdict) IS NOT TRUE AND NOT EXISTS (SELECT 1 FROM existing) AS price_stale,
       o.id, o.customer_id AS "customerId", o.status, o.total_cents AS "totalCents", o.currency, o.version,
       o.idempotency_key AS "idempotencyKey", o.created_at AS "createdAt", o.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN placed o ON true
   `;
-  const { existing_id, found, currencies, ...order } = rows[0]!;
+  const { existing_id, found, currencies, price_stale, ...order } = rows[0]!;
   return {
     existingOrderId: existing_id,
     found,
     order: order.id ? (order as OrderRow) : null,
     mixedCurrencies: (currencies ?? 0) > 1,
+    priceStale: price_stale === true,
   };
 }
 

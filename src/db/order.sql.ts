@@ -45,13 +45,29 @@ export interface PlaceOrderResult {
   order: OrderRow | null;
   /** Stock as seen under lock, to explain a refusal. */
   products: LockedProduct[];
+  /** Refused, nothing written: a line's priceVersion or the customer's group was not the locked rows' (reprice and resend). */
+  priceStale: boolean;
+}
+
+export interface BatchLine {
+  productId: string;
+  quantity: number;
+  unitPriceCents?: number;
+  priceListId?: string | null;
+  priceVersion?: number;
 }
 
 export interface BatchOrder {
   customerId: string;
   idempotencyKey: string;
-  /** Merged, validated lines in product-id order. */
-  lines: { productId: string; quantity: number }[];
+  /** The group the lines were priced for: the customer's must still be it. Absent: lines are unpriced. */
+  customerGroup?: string | null;
+  /**
+   * Merged, validated lines in product-id order, priced by the price rule (services/pricing) as of
+   * priceVersion. A line without a price (tools and tests that place orders below the services) is
+   * charged the product's base price as locked.
+   */
+  lines: BatchLine[];
   /** The placing operation's trace context, stored with the order's outbox events. */
   traceContext?: TraceCarrier;
   /** The placing request's deadline: an order whose request already expired is not sent; one sent is marked so. */
@@ -71,41 +87,69 @@ export interface BatchOrder {
  * must be distinct within a batch (the caller defers repeats to the next
  * batch). Any error leaves the whole batch unwritten. A single order is a
  * batch of one (the batcher's one-by-one fallback sends those).
+ *
+ * Prices come with the lines, chosen in memory (services/pricing/price-book.ts);
+ * each line names the product's priceVersion it was priced at and the order the
+ * customer's group. Every price change bumps price_version under the product's
+ * row lock, so comparing them with the locked rows makes the price charged the
+ * rule's price at commit time: an order priced from anything older is refused
+ * unwritten (priceStale) and repriced by the caller.
  */
 export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promise<PlaceOrderResult[]> {
   const lineOrd: number[] = [];
   const lineProduct: string[] = [];
   const lineQuantity: number[] = [];
+  const linePrice: (number | null)[] = [];
+  const lineList: (string | null)[] = [];
+  const lineVersion: (number | null)[] = [];
   batch.forEach((o, i) =>
     o.lines.forEach((l) => {
       lineOrd.push(i + 1);
       lineProduct.push(l.productId);
       lineQuantity.push(l.quantity);
+      linePrice.push(l.priceVersion === undefined ? null : l.unitPriceCents!);
+      lineList.push(l.priceVersion === undefined ? null : (l.priceListId ?? null));
+      lineVersion.push(l.priceVersion ?? null);
     }),
   );
   const rows = await db.query<
-    Partial<OrderRow> & { ord: number; existing_id: string | null; products: LockedProduct[] | null; ok: boolean | null }
+    Partial<OrderRow> & {
+      ord: number;
+      existing_id: string | null;
+      products: LockedProduct[] | null;
+      ok: boolean | null;
+      price_stale: boolean;
+    }
   >(Prisma.sql`-- prepare:place-orders
     WITH RECURSIVE
     ords AS (
-      SELECT o.customer_id, o.idempotency_key, o.trace_context::jsonb AS trace_context, o.ord::int AS ord
+      SELECT o.customer_id, o.idempotency_key, o.trace_context::jsonb AS trace_context, o.customer_group, o.priced, o.ord::int AS ord
       FROM unnest(
         ${batch.map((o) => o.customerId)}::uuid[], ${batch.map((o) => o.idempotencyKey)}::text[],
-        ${batch.map((o) => traceContextParam(o.traceContext))}::text[]
-      ) WITH ORDINALITY AS o(customer_id, idempotency_key, trace_context, ord)
+        ${batch.map((o) => traceContextParam(o.traceContext))}::text[], ${batch.map((o) => o.customerGroup ?? null)}::text[],
+        ${batch.map((o) => o.customerGroup !== undefined)}::boolean[]
+      ) WITH ORDINALITY AS o(customer_id, idempotency_key, trace_context, customer_group, priced, ord)
     ),
     req AS (
-      SELECT * FROM unnest(${lineOrd}::int[], ${lineProduct}::uuid[], ${lineQuantity}::int[]) AS r(ord, product_id, quantity)
+      SELECT * FROM unnest(${lineOrd}::int[], ${lineProduct}::uuid[], ${lineQuantity}::int[], ${linePrice}::int[],
+        ${lineList}::uuid[], ${lineVersion}::int[]) AS r(ord, product_id, quantity, unit_price_cents, price_list_id, price_version)
     ),
     existing AS (
       SELECT o.ord, x.id FROM ords o JOIN "order" x ON x.customer_id = o.customer_id AND x.idempotency_key = o.idempotency_key
     ),
     locked AS (
-      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.price_cents, p.currency
+      SELECT p.id, p.sku, p.stock, p.committed, p.reserved, p.version, p.price_cents, p.price_version, p.currency
       FROM product p
       WHERE p.id IN (SELECT product_id FROM req WHERE ord NOT IN (SELECT ord FROM existing))
       ORDER BY p.id
       FOR UPDATE
+    ),
+    -- Orders priced from what the locked rows and the customer's group still say (see the header).
+    stale AS (
+      SELECT o.ord FROM ords o
+      WHERE o.ord NOT IN (SELECT ord FROM existing) AND (
+        EXISTS (SELECT 1 FROM req r JOIN locked l ON l.id = r.product_id WHERE r.ord = o.ord AND l.price_version <> r.price_version)
+        OR o.priced AND (SELECT c.customer_group FROM customer c WHERE c.id = o.customer_id) IS DISTINCT FROM o.customer_group)
     ),${HELD_CTES},${LOCKED_LEVELS},
     -- Order n is judged against "left", what each level had available (on hand minus committed and held)
     -- after the accepted orders 1..n-1, keyed "product:location"; its lines are allocated from that.
@@ -122,6 +166,7 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
         SELECT
           coalesce(
             NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = w.ord + 1)
+              AND NOT EXISTS (SELECT 1 FROM stale s WHERE s.ord = w.ord + 1)
               AND (SELECT count(l.id) = count(*) AND count(DISTINCT l.currency) = 1
                    FROM req r LEFT JOIN locked l ON l.id = r.product_id WHERE r.ord = w.ord + 1)
               AND bool_and(x.line_ok),
@@ -141,7 +186,7 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
     verdict AS (SELECT ord, ok, left_before, alloc FROM walk WHERE ord > 0),
     -- Accepted lines, and what each takes from which location.
     acc AS (
-      SELECT r.ord, r.product_id, r.quantity, l.price_cents, l.currency
+      SELECT r.ord, r.product_id, r.quantity, coalesce(r.unit_price_cents, l.price_cents) AS unit_price_cents, r.price_list_id, l.currency
       FROM req r JOIN verdict v ON v.ord = r.ord AND v.ok JOIN locked l ON l.id = r.product_id
     ),
     taken AS (
@@ -152,7 +197,7 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
     placed AS (
       INSERT INTO "order" (customer_id, total_cents, currency, idempotency_key)
       SELECT o.customer_id, t.total, t.currency, o.idempotency_key
-      FROM (SELECT ord, sum(price_cents::bigint * quantity) AS total, min(currency) AS currency FROM acc GROUP BY ord) t
+      FROM (SELECT ord, sum(unit_price_cents::bigint * quantity) AS total, min(currency) AS currency FROM acc GROUP BY ord) t
       JOIN ords o ON o.ord = t.ord
       ORDER BY t.ord
       RETURNING *
@@ -161,8 +206,8 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
       SELECT o.ord, o.trace_context, p.* FROM placed p JOIN ords o ON o.customer_id = p.customer_id AND o.idempotency_key = p.idempotency_key
     ),
     items AS (
-      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
-      SELECT po.id, a.product_id, a.quantity, a.price_cents FROM placed_ord po JOIN acc a ON a.ord = po.ord
+      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents, price_list_id)
+      SELECT po.id, a.product_id, a.quantity, a.unit_price_cents, a.price_list_id FROM placed_ord po JOIN acc a ON a.ord = po.ord
       RETURNING 1
     ),
     allocations AS (
@@ -178,7 +223,7 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
         'customer:' || po.customer_id AS actor, po.trace_context
       FROM taken t JOIN placed_ord po ON po.ord = t.ord
     ),${stockChangeCtes()}
-    SELECT v.ord, e.id AS existing_id, v.ok,
+    SELECT v.ord, e.id AS existing_id, v.ok, EXISTS (SELECT 1 FROM stale s WHERE s.ord = v.ord) AS price_stale,
       CASE WHEN NOT v.ok AND e.id IS NULL THEN (
         SELECT json_agg(json_build_object('id', l.id, 'sku', l.sku, 'held', h.reserved, 'currency', l.currency,
           'stock', (SELECT coalesce(sum((v.left_before ->> (l.id || ':' || lv.location_id))::int), 0)
@@ -192,8 +237,13 @@ export async function placeOrdersBatch(db: RawQuery, batch: BatchOrder[]): Promi
   `);
   if (rows.length !== batch.length) throw new Error(`order batch: ${rows.length} verdicts for ${batch.length} orders`);
   return rows.map((row) => {
-    const { ord: _ord, existing_id, ok: _ok, products, ...order } = row;
-    return { existingOrderId: existing_id, order: order.id ? (order as OrderRow) : null, products: products ?? [] };
+    const { ord: _ord, existing_id, ok: _ok, products, price_stale, ...order } = row;
+    return {
+      existingOrderId: existing_id,
+      order: order.id ? (order as OrderRow) : null,
+      products: products ?? [],
+      priceStale: price_stale,
+    };
   });
 }
 

@@ -8,7 +8,7 @@ import type { RawQuery } from "./raw-sql.js";
 
 /** Prisma's Product, column by column. */
 const PRODUCT_COLUMNS = Prisma.sql`id, sku, name, description, price_cents AS "priceCents", currency, stock, reserved, committed,
-  version, created_at AS "createdAt", updated_at AS "updatedAt"`;
+  version, price_version AS "priceVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export async function productsByIds(sql: RawQuery, ids: readonly string[]): Promise<Product[]> {
   return sql.query<Product>(Prisma.sql`-- prepare:products-by-ids

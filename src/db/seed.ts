@@ -89,6 +89,38 @@ const stockTheStore = (db: DbClient) => db.$executeRaw`
   )
   INSERT INTO stock_level (product_id, location_id, on_hand) SELECT moved.product_id, store.id, moved.units FROM moved, store`;
 
+/** The seed's price list: members (the demo customer) pay less for every fourth product, and less again from 3 units. */
+export const DEMO_PRICE_LIST = { code: "MEMBERS", name: "Members", currency: "EUR", customerGroup: "members" };
+
+/**
+ * Every fourth product (in SKU order) gets a member price a euro or a tenth
+ * below its own and a tier from 3 units a euro below that; the
+ * price ledger opens with each entry; the demo customer (the seed's first)
+ * becomes a member.
+ */
+const memberPrices = (db: DbClient) => db.$executeRaw`
+  WITH list AS (
+    INSERT INTO price_list (code, name, currency, customer_group)
+    VALUES (${DEMO_PRICE_LIST.code}, ${DEMO_PRICE_LIST.name}, ${DEMO_PRICE_LIST.currency}, ${DEMO_PRICE_LIST.customerGroup})
+    RETURNING id
+  ),
+  priced AS (
+    SELECT p.id, p.price_cents - greatest(100, round(p.price_cents * 0.001)::int * 100) AS member
+    FROM (SELECT id, price_cents, row_number() OVER (ORDER BY sku) AS n FROM product) p
+    WHERE p.n % 4 = 1 AND p.price_cents >= 399
+  ),
+  entries AS (
+    INSERT INTO price_list_entry (price_list_id, product_id, unit_price_cents, tiers)
+    SELECT list.id, priced.id, priced.member, jsonb_build_array(jsonb_build_object('minQuantity', 3, 'unitPriceCents', priced.member - 100))
+    FROM list, priced
+    RETURNING price_list_id, product_id, unit_price_cents, tiers
+  ),
+  ledger AS (
+    INSERT INTO price_change (price_list_id, product_id, to_unit_price_cents, to_tiers, actor)
+    SELECT price_list_id, product_id, unit_price_cents, tiers, 'system' FROM entries
+  )
+  UPDATE customer SET customer_group = ${DEMO_PRICE_LIST.customerGroup} WHERE email = ${demoCustomers()[0]!.email}`;
+
 /** Seeds only an empty catalogue; returns how many products it wrote. */
 export async function seedDemoData(prisma: DbClient): Promise<number> {
   if ((await prisma.product.count()) > 0) return 0;
@@ -105,6 +137,7 @@ export async function seedDemoData(prisma: DbClient): Promise<number> {
     stockTheStore(prisma),
     // The stock ledger opens with each level's on hand (per product: sum of on-hand deltas = stock).
     openingMovements(prisma, null, "system"),
+    memberPrices(prisma),
   ]);
   return products.length;
 }

@@ -73,7 +73,7 @@ export async function adjustStockAtomically(
       (SELECT json_build_object('sku', sku, 'stock', on_hand, 'available', available, 'version', version, 'levelVersion', level_version,
         'located', active) FROM cur) AS current,
       (SELECT delta FROM cur) AS delta,
-      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.committed, u.reserved, u.version,
+      u.id, u.sku, u.name, u.description, u.price_cents AS "priceCents", u.currency, u.stock, u.committed, u.reserved, u.version, u.price_version AS "priceVersion",
       u.created_at AS "createdAt", u.updated_at AS "updatedAt"
     FROM (SELECT 1) one LEFT JOIN stock_written u ON true
   `;

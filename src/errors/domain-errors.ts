@@ -135,3 +135,20 @@ export class TooManyExportsError extends DomainError {
     super(`${limit} exports are running on this server already; try again when one has finished`);
   }
 }
+
+/** The unit price the rule gives now is not the one the shopper was shown (expectedUnitPriceCents). */
+export class PriceChangedError extends DomainError {
+  constructor(
+    readonly productId: string,
+    readonly expectedUnitPriceCents: number,
+    readonly currentUnitPriceCents: number,
+  ) {
+    super(`The price changed: expected ${expectedUnitPriceCents}, now ${currentUnitPriceCents}`);
+  }
+}
+
+export class DuplicatePriceListCodeError extends DomainError {
+  constructor(readonly code: string) {
+    super(`A price list with code ${code} already exists`);
+  }
+}

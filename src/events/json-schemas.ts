@@ -3,7 +3,12 @@
 import { z } from "zod";
 import { stockChangedEvent } from "./stock-changed.event.js";
 import { orderStatusChangedEvent } from "./order-status-changed.event.js";
+import { priceChangedEvent } from "./price-changed.event.js";
 
-export const EVENT_SCHEMAS = { "stock-changed": stockChangedEvent, "order-status-changed": orderStatusChangedEvent };
+export const EVENT_SCHEMAS = {
+  "stock-changed": stockChangedEvent,
+  "order-status-changed": orderStatusChangedEvent,
+  "price-changed": priceChangedEvent,
+};
 
 export const printEventSchema = (schema: z.ZodType) => JSON.stringify(z.toJSONSchema(schema, { target: "draft-2020-12" }), null, 2) + "\n";

@@ -6,6 +6,7 @@
 import { idOfType } from "../ids/index.js";
 import { stockChangedEvent } from "../events/stock-changed.event.js";
 import { orderStatusChangedEvent } from "../events/order-status-changed.event.js";
+import { priceChangedEvent } from "../events/price-changed.event.js";
 import type { PubSubBackend } from "./pubsub.js";
 import type { StreamBackend, StreamMessage } from "./stream.js";
 import type { Topics } from "./stream-events.js";
@@ -38,6 +39,10 @@ export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promis
       const id = event.success ? idOfType("Product", event.data.productId) : null;
       if (event.success && id)
         return bridgeTraced(m, (traceContext) => pubsub.publish("stock", id, traceContext ? { ...event.data, traceContext } : event.data));
+    } else if (m.topic === topics.priceChanged) {
+      const event = priceChangedEvent.safeParse(json);
+      const id = event.success ? idOfType("Product", event.data.productId) : null;
+      if (event.success && id) return pubsub.publish("price", id, event.data);
     } else {
       const event = orderStatusChangedEvent.safeParse(json);
       const id = event.success ? idOfType("Order", event.data.orderId) : null;
@@ -51,7 +56,7 @@ export async function startBridge(opts: BridgeOptions): Promise<{ stop(): Promis
   };
   return stream.consume({
     groupId,
-    topics: [topics.stockChanged, topics.orderStatusChanged],
+    topics: [topics.stockChanged, topics.orderStatusChanged, topics.priceChanged],
     // One connection, commands in order: a product's events reach Redis in stream order.
     onBatch: async (messages) => {
       const started = performance.now();

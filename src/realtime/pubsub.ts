@@ -10,6 +10,7 @@ import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { Config } from "../config/config.js";
 import type { StockChangedEvent } from "../events/stock-changed.event.js";
 import type { OrderStatusChangedEvent } from "../events/order-status-changed.event.js";
+import type { PriceChangedEvent } from "../events/price-changed.event.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import type { Breaker } from "../observability/breakers.js";
 
@@ -30,10 +31,16 @@ export interface LiveChannels {
   stock: Traced<StockChangedEvent>;
   orderStatus: Traced<OrderStatusChangedEvent>;
   catalog: CatalogChangedMessage;
+  price: PriceChangedEvent;
 }
 export type LiveChannel = keyof LiveChannels;
 
-const prefixes: Record<LiveChannel, string> = { stock: "stock-changed.", orderStatus: "order-status.", catalog: "catalog-changed." };
+const prefixes: Record<LiveChannel, string> = {
+  stock: "stock-changed.",
+  orderStatus: "order-status.",
+  catalog: "catalog-changed.",
+  price: "price-changed.",
+};
 /** The pub/sub channel name of one product's or order's events (`id` is the database id). */
 export const channelName = (channel: LiveChannel, id: string) => prefixes[channel] + id;
 

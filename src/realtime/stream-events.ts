@@ -3,6 +3,7 @@
 import type { Config } from "../config/config.js";
 import { STOCK_CHANGED, toStockChangedEvent, type StockChangedPayload } from "../events/stock-changed.event.js";
 import { ORDER_STATUS_CHANGED, toOrderStatusChangedEvent, type OrderStatusChangedPayload } from "../events/order-status-changed.event.js";
+import { PRICE_CHANGED, toPriceChangedEvent, type PriceChangedPayload } from "../events/price-changed.event.js";
 import type { StreamMessage } from "./stream.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 
@@ -22,6 +23,10 @@ export function toStreamMessage(
   if (row.topic === ORDER_STATUS_CHANGED) {
     const event = toOrderStatusChangedEvent(eventId, row.payload as OrderStatusChangedPayload);
     return { topic: topics.orderStatusChanged, key: event.orderId, value: JSON.stringify(event), headers };
+  }
+  if (row.topic === PRICE_CHANGED) {
+    const event = toPriceChangedEvent(eventId, row.payload as PriceChangedPayload);
+    return { topic: topics.priceChanged, key: event.productId, value: JSON.stringify(event), headers };
   }
   throw new Error(`outbox row ${eventId} has unknown topic ${row.topic}`);
 }

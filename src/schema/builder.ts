@@ -1,5 +1,6 @@
 // The one Pothos builder: owns the plugins, the context type and the scalars.
 import SchemaBuilder from "@pothos/core";
+import { GraphQLError } from "graphql";
 import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
@@ -38,9 +39,12 @@ export const builder = new SchemaBuilder<{
 builder.scalarType("DateTime", {
   description: "An ISO-8601 timestamp in UTC",
   serialize: (d) => d.toISOString(),
+  // A client's mistake, coded as one (a TypeError here would be masked as a server error).
   parseValue: (v) => {
-    const d = new Date(String(v));
-    if (Number.isNaN(d.getTime())) throw new TypeError("DateTime must be an ISO-8601 string");
+    const d = typeof v === "string" ? new Date(v) : new Date(NaN);
+    if (Number.isNaN(d.getTime())) {
+      throw new GraphQLError("DateTime must be an ISO-8601 string", { extensions: { code: "BAD_USER_INPUT" } });
+    }
     return d;
   },
 });

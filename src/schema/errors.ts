@@ -95,6 +95,20 @@ builder.objectType(E.TransferNotInTransitError, {
   }),
 });
 
+builder.objectType(E.PriceChangedError, {
+  ...error(E.PriceChangedError, "A line's unit price is no longer the expectedUnitPriceCents you sent; nothing was written"),
+  fields: (t) => ({
+    productId: t.id({ resolve: (e) => toGlobalId("Product", e.productId) }),
+    expectedUnitPriceCents: t.exposeInt("expectedUnitPriceCents"),
+    currentUnitPriceCents: t.exposeInt("currentUnitPriceCents", { description: "What the line would cost now (for its quantity)" }),
+  }),
+});
+
+builder.objectType(E.DuplicatePriceListCodeError, {
+  ...error(E.DuplicatePriceListCodeError, "The price list code is taken"),
+  fields: (t) => ({ code: t.exposeString("code") }),
+});
+
 /** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
 export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: never[]) => E.DomainError)[]) {
   return {

@@ -1,6 +1,7 @@
 // Order and OrderItem types, order queries and the order mutations.
 import {
   HoldNotActiveError,
+  PriceChangedError,
   InsufficientStockError,
   InvalidTransitionError,
   NotFoundError,
@@ -36,7 +37,10 @@ builder.objectType(OrderItemRef, {
   fields: (t) => ({
     product: t.field({ type: ProductRef, resolve: async (i, _args, ctx) => (await ctx.loaders.product.load(i.productId))! }),
     quantity: t.exposeInt("quantity"),
-    unitPriceCents: t.exposeInt("unitPriceCents", { description: "The product's price when the order was placed" }),
+    unitPriceCents: t.exposeInt("unitPriceCents", {
+      description:
+        "What the price rule charged when the order was placed (your group's list and tier, else the base price); never changes after",
+    }),
   }),
 });
 
@@ -72,7 +76,15 @@ async function loadVisibleOrder(ctx: GraphQLContext, id: string) {
 }
 
 const OrderLineInput = builder.inputType("OrderLineInput", {
-  fields: (t) => ({ productId: t.id({ required: true }), quantity: t.int({ required: true }) }),
+  fields: (t) => ({
+    productId: t.id({ required: true }),
+    quantity: t.int({ required: true }),
+    expectedUnitPriceCents: t.int({
+      required: false,
+      description:
+        "The unit price you showed (Product.price for this quantity): PriceChangedError, nothing written, if it is no longer that",
+    }),
+  }),
 });
 
 const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
@@ -105,7 +117,7 @@ builder.mutationFields((t) => ({
     type: Order,
     description: "Customers. All lines or nothing; stock never oversold",
     args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
-    errors: mutationResult("PlaceOrder", "order", [InsufficientStockError, NotFoundError, HoldNotActiveError]),
+    errors: mutationResult("PlaceOrder", "order", [InsufficientStockError, NotFoundError, HoldNotActiveError, PriceChangedError]),
     resolve: (_root, { input }, ctx) =>
       ctx.services.orders.placeOrder(ctx, {
         idempotencyKey: input.idempotencyKey,
@@ -114,6 +126,7 @@ builder.mutationFields((t) => ({
           input.items?.map((item) => ({
             productId: fromGlobalId("Product", String(item.productId)),
             quantity: item.quantity,
+            expectedUnitPriceCents: item.expectedUnitPriceCents,
           })) ?? null,
       }),
   }),

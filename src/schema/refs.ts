@@ -1,6 +1,6 @@
 // Type references shared across domain files, so product.ts, customer.ts and
 // order.ts can point at each other without importing each other.
-import type { Customer, HoldLine, Location, OrderItem, StockMovement, WaitlistEntry } from "../generated/prisma/client.js";
+import type { Customer, HoldLine, Location, OrderItem, PriceList, StockMovement, WaitlistEntry } from "../generated/prisma/client.js";
 import type { AllocationRow, LevelRow } from "../db/location.sql.js";
 import type { Inventory } from "../services/location.service.js";
 import type { OrderRow } from "../db/order.sql.js";
@@ -22,3 +22,4 @@ export const StockLevelRef = builder.objectRef<LevelRow>("StockLevel");
 export const InventoryRef = builder.objectRef<Inventory>("Inventory");
 export const AllocationRef = builder.objectRef<AllocationRow>("Allocation");
 export const TransferRef = builder.objectRef<TransferRow>("Transfer");
+export const PriceListRef = builder.objectRef<PriceList>("PriceList");

@@ -19,6 +19,8 @@ import { HoldSweeper } from "./hold-sweeper.js";
 import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
 import { ExportService } from "./export.service.js";
 import type { RequestContext } from "../auth/viewer.js";
+import { PriceBook } from "./pricing/price-book.js";
+import { PriceListService } from "./price-list.service.js";
 
 export interface Services {
   products: ProductService;
@@ -29,6 +31,9 @@ export interface Services {
   waitlist: WaitlistService;
   locations: LocationService;
   transfers: TransferService;
+  priceLists: PriceListService;
+  /** The prices orders are charged, from memory: the app drops entries on price-changed events. */
+  prices: PriceBook;
   /** Ends holds past their expiry; the app starts and stops it. */
   sweeper: HoldSweeper;
   /** GET /export/*.csv */
@@ -54,7 +59,16 @@ export function createServices(deps: {
 }): Services {
   const holdSettings = deps.holds ?? DEFAULT_HOLD_SETTINGS;
   const locations = new LocationService(deps.prisma, deps.metrics);
-  const products = new ProductService(deps.prisma, deps.outbox, deps.metrics, deps.reads, holdSettings.waitlistTtlSeconds, locations);
+  const prices = new PriceBook(deps.sql ?? rawSqlOverPrisma(deps.prisma));
+  const products = new ProductService(
+    deps.prisma,
+    deps.outbox,
+    deps.metrics,
+    deps.reads,
+    holdSettings.waitlistTtlSeconds,
+    locations,
+    prices,
+  );
   // One StockHub per process: live subscriptions and the sold-out short cut share its state.
   const stock = new StockHub(deps.pubsub, products, locations);
   const orders = new OrderService(deps.prisma, deps.outbox, {
@@ -65,6 +79,7 @@ export function createServices(deps: {
     reads: deps.reads,
     sql: deps.sql,
     waitlistTtlSeconds: holdSettings.waitlistTtlSeconds,
+    prices,
   });
   const holds = new HoldService(deps.prisma, deps.outbox, holdSettings);
   return {
@@ -77,6 +92,8 @@ export function createServices(deps: {
     locations,
     transfers: new TransferService(deps.prisma, deps.outbox, locations),
     exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma)),
+    priceLists: new PriceListService(deps.prisma, deps.outbox, prices),
+    prices,
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
     myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
   };

@@ -22,7 +22,9 @@ import {
   ValidationError,
   DomainError,
   VersionConflictError,
+  PriceChangedError,
 } from "../errors/domain-errors.js";
+import { PriceBook as PriceBookImpl, type PriceBook, type PricedLine } from "./pricing/price-book.js";
 import { alignByIds } from "../db/align-by-ids.js";
 import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
@@ -44,7 +46,12 @@ export type { OrderRow };
 export interface OrderLineInput {
   productId: string;
   quantity: number;
+  /** The unit price the shopper was shown: refused with PriceChangedError if the rule now gives another. */
+  expectedUnitPriceCents?: number | null;
 }
+
+/** Repricing rounds for one order whose prices changed while it was in flight, before giving up. */
+const MAX_REPRICES = 5;
 
 /** Either items (taken from what is available) or holdId (exactly the hold's lines, from the units it set aside). */
 export interface PlaceOrderInput {
@@ -73,6 +80,8 @@ export class OrderService {
       /** Where placeOrder's statements go: the pg driver on PostgreSQL (Database.sql); Prisma when not given. */
       sql?: RawSql;
       waitlistTtlSeconds?: number;
+      /** Prices from memory (the group commit never reads them per order); one of its own when not given. */
+      prices?: PriceBook;
     } = {},
   ) {
     this.sql = opts.sql ?? rawSqlOverPrisma(prisma);
@@ -81,6 +90,7 @@ export class OrderService {
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);
     this.waitlistTtlSeconds = opts.waitlistTtlSeconds ?? 600;
+    this.prices = opts.prices ?? new PriceBookImpl(this.sql);
     // A sale's losers arrive in floods: their retry checks share one statement per turn of the event loop.
     this.keyChecks = new DataLoader((keys) => (this.keyCheckStatements++, ordersByKeys(this.sql, keys)), {
       cache: false,
@@ -88,6 +98,8 @@ export class OrderService {
       batchScheduleFn: (run) => setImmediate(run),
     });
   }
+
+  private readonly prices: PriceBook;
 
   /** Statements that checked sold-out refusals' keys (each for up to 500 refusals). */
   private keyCheckStatements = 0;
@@ -149,7 +161,16 @@ export class OrderService {
     try {
       // Tracked: the deadline's error can tell whether this order went out (extensions.outcome).
       if (ctx.deadline) ctx.deadline.trackedWrites++;
-      result = await this.batcher.place({ customerId, idempotencyKey: key, lines, deadline: ctx.deadline });
+      for (let round = 1; ; round++) {
+        const priced = await this.priced(customerId, key, lines);
+        if ("replayed" in priced) return [priced.replayed, "replayed"];
+        result = await this.batcher.place({ customerId, idempotencyKey: key, ...priced, deadline: ctx.deadline });
+        if (!result.priceStale) break;
+        // Priced from memory older than the locked rows (another process changed a price, its event not here yet).
+        this.prices.dropProducts(lines.map((l) => l.productId));
+        this.prices.dropCustomer(customerId);
+        if (round === MAX_REPRICES) throw new Error(`prices changed ${MAX_REPRICES} times while the order was placed`);
+      }
     } catch (err) {
       // A concurrent duplicate committed first: answer with that order.
       if (isUniqueViolation(err)) return [await this.replay(customerId, key, lines), "replayed"];
@@ -176,11 +197,47 @@ export class OrderService {
     throw new InsufficientStockError(p.id, p.sku, short.quantity, p.stock);
   }
 
+  /**
+   * The lines priced by the rule for this customer, from memory. A line whose
+   * expectedUnitPriceCents differs is checked against a fresh read before it
+   * is refused (memory may trail a change made elsewhere), and a retry of an
+   * order already placed under the key is answered with that order.
+   */
+  private async priced(
+    customerId: string,
+    key: string,
+    lines: OrderLineInput[],
+  ): Promise<{ customerGroup: string | null; lines: PricedLine[] } | { replayed: OrderRow }> {
+    const mismatch = (p: PricedLine[]) =>
+      lines.findIndex(
+        (l, i) => l.expectedUnitPriceCents != null && p[i]!.priceVersion >= 0 && p[i]!.unitPriceCents !== l.expectedUnitPriceCents,
+      );
+    let priced = await this.prices.priceLines(customerId, lines);
+    if (mismatch(priced.lines) < 0) return priced;
+    this.prices.dropProducts(lines.map((l) => l.productId));
+    this.prices.dropCustomer(customerId);
+    priced = await this.prices.priceLines(customerId, lines);
+    const i = mismatch(priced.lines);
+    if (i < 0) return priced;
+    const placed = await this.findByKey(customerId, key);
+    if (placed) return { replayed: this.sameOrder(placed, lines) };
+    throw new PriceChangedError(lines[i]!.productId, lines[i]!.expectedUnitPriceCents!, priced.lines[i]!.unitPriceCents);
+  }
+
   /** Orders exactly a hold's lines from the units it set aside: no stock check can fail while it is ACTIVE. */
   private async placeHeld(customerId: string, key: string, holdId: string): Promise<[OrderRow, OrderOutcome]> {
     let result;
     try {
-      result = await consumeHold(this.prisma, { customerId, idempotencyKey: key, holdId });
+      for (let round = 1; ; round++) {
+        // The hold's lines, priced from memory like any order's (one indexed read of its lines).
+        const held = await this.prisma.holdLine.findMany({ where: { holdId }, orderBy: { productId: "asc" } });
+        const prices = await this.prices.priceLines(customerId, held);
+        result = await consumeHold(this.prisma, { customerId, idempotencyKey: key, holdId, prices });
+        if (!result.priceStale) break;
+        this.prices.dropProducts(held.map((l) => l.productId));
+        this.prices.dropCustomer(customerId);
+        if (round === MAX_REPRICES) throw new Error(`prices changed ${MAX_REPRICES} times while the hold was ordered`);
+      }
     } catch (err) {
       if (isOutOfRange(err)) throw new ValidationError("holdId", "The order total is too large");
       if (!isUniqueViolation(err)) throw err;
@@ -344,13 +401,25 @@ export function sameLines(stored: readonly OrderLineInput[], lines: readonly Ord
 export function mergeLines(items: OrderLineInput[]): OrderLineInput[] {
   if (!Array.isArray(items) || items.length === 0) throw new ValidationError("items", "An order needs at least one item");
   if (items.length > LIMITS.maxOrderLines) throw new ValidationError("items", `An order can have at most ${LIMITS.maxOrderLines} items`);
-  const merged = new Map<string, number>();
+  const merged = new Map<string, OrderLineInput>();
   items.forEach((item, i) => {
     const productId = requireUuid(`items[${i}].productId`, item.productId);
     const quantity = requireInt(`items[${i}].quantity`, item.quantity, 1, LIMITS.maxQuantityPerLine);
-    merged.set(productId, (merged.get(productId) ?? 0) + quantity);
+    const expected =
+      item.expectedUnitPriceCents == null
+        ? null
+        : requireInt(`items[${i}].expectedUnitPriceCents`, item.expectedUnitPriceCents, 0, LIMITS.maxPriceCents);
+    const seen = merged.get(productId);
+    if (seen && expected !== null && seen.expectedUnitPriceCents != null && seen.expectedUnitPriceCents !== expected) {
+      throw new ValidationError(`items[${i}].expectedUnitPriceCents`, "Lines of one product must expect the same unit price");
+    }
+    merged.set(productId, {
+      productId,
+      quantity: (seen?.quantity ?? 0) + quantity,
+      expectedUnitPriceCents: expected ?? seen?.expectedUnitPriceCents ?? null,
+    });
   });
-  const lines = [...merged].map(([productId, quantity]) => ({ productId, quantity }));
+  const lines = [...merged.values()].map((l) => (l.expectedUnitPriceCents == null ? { productId: l.productId, quantity: l.quantity } : l));
   for (const l of lines) requireInt("items.quantity", l.quantity, 1, LIMITS.maxQuantityPerLine);
   return lines.sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }

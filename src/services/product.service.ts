@@ -9,6 +9,7 @@ import { isUniqueViolation } from "../db/errors.js";
 import { adjustStockAtomically, createdEvent, ensureLevel, type OnHandChange } from "../db/stock.sql.js";
 import { requireAdjustmentReason } from "./adjustment-reason.js";
 import { openingMovements } from "../db/ledger.sql.js";
+import { priceChangedOutbox } from "../events/price-changed.event.js";
 import { LocationService } from "./location.service.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { requireAdmin, type RequestContext } from "../auth/viewer.js";
@@ -90,6 +91,8 @@ export class ProductService {
     private readonly reads: Reads = primaryOnly(prisma),
     private readonly waitlistTtlSeconds = 600,
     private readonly locations = new LocationService(prisma, metrics),
+    /** This process's in-memory prices, dropped for a product whose base price changed. */
+    private readonly prices?: { dropProducts(productIds: string[]): void },
   ) {}
 
   /** Admin: a page of a product's stock ledger, newest first (keyset on the movement id). */
@@ -181,12 +184,28 @@ export class ProductService {
     };
     if (Object.keys(data).length === 0) throw new ValidationError("input", "Nothing to update: give name, description or priceCents");
     const expectedVersion = requireInt("expectedVersion", input.expectedVersion, 0, 2 ** 31 - 1);
-    // The version check and the write are one UPDATE ... WHERE version = $expected.
-    const [product] = await this.prisma.product.updateManyAndReturn({
-      where: { id, version: expectedVersion },
-      data: { ...data, version: { increment: 1 } },
+    const repriced = data.priceCents !== undefined;
+    // The version check and the write are one UPDATE ... WHERE version = $expected; a new base price is a price change.
+    const [product] = await this.prisma.$transaction(async (tx) => {
+      const rows = await tx.product.updateManyAndReturn({
+        where: { id, version: expectedVersion },
+        data: { ...data, version: { increment: 1 }, ...(repriced && { priceVersion: { increment: 1 } }) },
+      });
+      if (rows[0] && repriced) {
+        const occurredAt = rows[0].updatedAt.toISOString();
+        await tx.outboxEvent.create({
+          data: priceChangedOutbox({ productId: id, priceListId: null, priceVersion: rows[0].priceVersion, occurredAt }),
+        });
+      }
+      return rows;
     });
-    if (product) return product;
+    if (product) {
+      if (repriced) {
+        this.prices?.dropProducts([id]);
+        this.outbox.committed();
+      }
+      return product;
+    }
     const current = await this.prisma.product.findUnique({ where: { id }, select: { version: true } });
     if (!current) throw new NotFoundError("Product", id);
     this.metrics.versionConflict("Product");

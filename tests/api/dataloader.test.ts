@@ -150,4 +150,32 @@ describe("DataLoader batching (no N+1)", () => {
     expect(many.sql.length, show("nodes(50)", many.sql)).toBeLessThanOrEqual(MAX_STATEMENTS);
     expect(many.sql.length, `${show("nodes(2)", few.sql)}\n${show("nodes(50)", many.sql)}`).toBe(few.sql.length);
   });
+
+  it("products { price priceTiers } for a grouped customer: one statement for every product's prices, none once they are in memory", async () => {
+    const [c] = customers;
+    const grouped = await api.admin(`mutation($input: SetCustomerGroupInput!) { setCustomerGroup(input: $input) { __typename } }`, {
+      input: { customerId: c!.id, customerGroup: "members" },
+    });
+    expect(grouped.data.setCustomerGroup.__typename).toBe("SetCustomerGroupSuccess");
+    const query = `{ products(first: 8) { edges { node { price(quantity: 5) { amountCents } priceTiers { minQuantity } } } } }`;
+    const asCustomer = async () => {
+      statements.length = 0;
+      recording = true;
+      try {
+        const res = await api.gql(query, {}, api.bearer(c!.token));
+        expect(res.errors).toBeUndefined();
+        expect(res.data.products.edges).toHaveLength(8);
+        return [...statements];
+      } finally {
+        recording = false;
+      }
+    };
+    const pricingReads = (sql: string[]) => sql.filter((s) => /price_list_entry/i.test(s));
+    api.app.services.prices.dropAll(); // the orders above priced these products already
+    const first = await asCustomer();
+    expect(pricingReads(first), show("first", first)).toHaveLength(1);
+    expect(first.length, show("first", first)).toBeLessThanOrEqual(MAX_STATEMENTS);
+    const again = await asCustomer();
+    expect(pricingReads(again), show("again", again)).toHaveLength(0);
+  });
 });

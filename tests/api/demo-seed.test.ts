@@ -3,7 +3,10 @@
 // well-stocked product, with the products' totals as the catalogue says and
 // the ledger adding up.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { DEMO_STORE, demoProducts, seedDemoData } from "../../src/db/seed.js";
+import { DEMO_PRICE_LIST, DEMO_STORE, demoCustomers, demoProducts, seedDemoData } from "../../src/db/seed.js";
+import { signToken } from "../../src/auth/tokens.js";
+import { encodeGlobalId } from "../../src/ids/index.js";
+import { JWT_SECRET } from "../support/shop.js";
 import { ledgerMismatches } from "../../src/db/ledger.sql.js";
 import { startApi, type Api } from "../support/api.js";
 
@@ -45,4 +48,27 @@ it("seeds a second location that fulfils orders after default, holding a quarter
   expect(await ledgerMismatches(api.db.prisma)).toEqual([]);
   // Seeding again changes nothing.
   expect(await seedDemoData(api.db.prisma)).toBe(0);
+});
+
+it("seeds a member price list: the demo customer pays less for every fourth product, and less again from 3", async () => {
+  const { rows } = await api.sql.query(`SELECT id FROM customer WHERE email = $1 AND customer_group = $2`, [
+    demoCustomers()[0]!.email,
+    DEMO_PRICE_LIST.customerGroup,
+  ]);
+  expect(rows).toHaveLength(1);
+  const token = await signToken({ role: "customer", sub: encodeGlobalId("Customer", rows[0].id) }, JWT_SECRET);
+  const products = [...demoProducts()].sort((a, b) => (a.sku < b.sku ? -1 : 1));
+  const first = products[0]!;
+  const query = `query($sku: String!) { product(sku: $sku) { priceCents price { amountCents } three: price(quantity: 3) { amountCents } priceTiers { minQuantity } } }`;
+  const res = await api.gql(query, { sku: first.sku }, api.bearer(token));
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  const member = res.data.product;
+  expect(member.price.amountCents).toBeLessThan(first.priceCents);
+  expect(member.three.amountCents).toBe(member.price.amountCents - 100);
+  expect(member.priceTiers).toEqual([{ minQuantity: 3 }]);
+  // Everyone else: the base price.
+  const anonymous = (await api.gql(query, { sku: first.sku })).data.product;
+  expect(anonymous).toMatchObject({ price: { amountCents: first.priceCents }, priceTiers: [] });
+  const { rows: ledger } = await api.sql.query(`SELECT count(*)::int AS n FROM price_change WHERE actor = 'system'`);
+  expect(ledger[0].n).toBeGreaterThan(50);
 });

@@ -9,7 +9,11 @@ import { startApi, type Api } from "../support/api.js";
 import { expectTypename } from "../support/shop.js";
 
 const schemaOf = (name: string) => JSON.parse(readFileSync(new URL(`../../docs/events/${name}.schema.json`, import.meta.url), "utf8"));
-const topics = { stockChanged: "inventory.stock-changed", orderStatusChanged: "orders.status-changed" };
+const topics = {
+  stockChanged: "inventory.stock-changed",
+  orderStatusChanged: "orders.status-changed",
+  priceChanged: "pricing.price-changed",
+};
 
 /** The subset of JSON Schema our event schemas use. */
 function conforms(value: Record<string, unknown>, schema: any): string[] {

@@ -15,7 +15,7 @@ import { createStream, type StreamBackend } from "../../src/realtime/stream.js";
 import { createTestDatabase, sqlPool, type TestDatabase } from "../support/database.js";
 import { eventually } from "../support/stockwire.js";
 
-const topics = { stockChanged: "test.stock-changed", orderStatusChanged: "test.order-status-changed" };
+const topics = { stockChanged: "test.stock-changed", orderStatusChanged: "test.order-status-changed", priceChanged: "test.price-changed" };
 const INSERT = `INSERT INTO outbox_event (topic, key, payload) VALUES ($1, $2, $3) RETURNING id::text`;
 const payload = () => {
   const productId = randomUUID();

@@ -26,11 +26,14 @@ export interface Backends {
 }
 
 /** Topic and consumer-group names of one test file, so files sharing a Kafka never see each other's events. */
-export function streamNames(label: string): Record<"KAFKA_TOPIC_STOCK" | "KAFKA_TOPIC_ORDER_STATUS" | "KAFKA_BRIDGE_GROUP", string> {
+export function streamNames(
+  label: string,
+): Record<"KAFKA_TOPIC_STOCK" | "KAFKA_TOPIC_ORDER_STATUS" | "KAFKA_TOPIC_PRICE" | "KAFKA_BRIDGE_GROUP", string> {
   const id = `${label}-${randomBytes(4).toString("hex")}`;
   return {
     KAFKA_TOPIC_STOCK: `test.${id}.stock-changed`,
     KAFKA_TOPIC_ORDER_STATUS: `test.${id}.order-status-changed`,
+    KAFKA_TOPIC_PRICE: `test.${id}.price-changed`,
     KAFKA_BRIDGE_GROUP: `test.${id}.bridge`,
   };
 }

@@ -7,7 +7,7 @@
 import { announce } from "./announcer";
 import type { Live } from "./live";
 import { request } from "./http";
-import { ProductsQuery, StockChangedSubscription } from "./operations";
+import { ProductsQuery, StockChangedSubscription, ViewerPricesQuery } from "./operations";
 import type { ResultOf } from "./graphql";
 import { productCard, type PlaceOrder, type Product, type ProductCard } from "./product-card";
 import { STOCK_LABEL, stockLevel } from "./format";
@@ -57,6 +57,8 @@ export class Catalogue {
     private readonly els: CatalogueElements,
     private readonly liveClient: Live,
     private readonly placeOrder?: PlaceOrder,
+    /** The shopper's token: their own prices (member prices, quantity breaks) are asked for with it. */
+    private readonly shopperToken?: string,
   ) {
     let debounce: ReturnType<typeof setTimeout> | undefined;
     els.search.addEventListener("input", () => {
@@ -136,6 +138,11 @@ export class Catalogue {
       loadMore.hidden = !this.hasMore;
       this.arrange();
       if (fresh.length) this.subscribe(fresh.map((p) => p.id));
+      if (fresh.length && this.shopperToken)
+        void this.showViewerPrices(
+          fresh.map((p) => p.id),
+          this.shopperToken,
+        );
       this.listListeners.forEach((l) => l([...this.products.values()].map((v) => v.product)));
     } catch (err) {
       if (generation === this.generation) summary.textContent = `Could not load products: ${(err as Error).message}`;
@@ -144,6 +151,19 @@ export class Catalogue {
         loadMore.disabled = false;
         grid.removeAttribute("aria-busy");
       }
+    }
+  }
+
+  /** The catalogue page itself is the same for everyone (and cached); the shopper's prices come on top. */
+  private async showViewerPrices(ids: string[], token: string): Promise<void> {
+    try {
+      const { nodes } = await request(ViewerPricesQuery, { ids }, token);
+      for (const node of nodes) {
+        if (!node || !("price" in node)) continue;
+        this.products.get(node.id)?.card.setViewerPrice(node.price, node.priceTiers);
+      }
+    } catch {
+      // List prices stay: ordering still charges the shopper's own.
     }
   }
 

@@ -26,6 +26,25 @@ export const ProductsQuery = graphql(`
   }
 `);
 
+/** What the signed-in shopper pays for a page of products: their group's price and quantity breaks. */
+export const ViewerPricesQuery = graphql(`
+  query ViewerPrices($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      ... on Product {
+        id
+        price {
+          amountCents
+          currency
+        }
+        priceTiers {
+          minQuantity
+          unitPriceCents
+        }
+      }
+    }
+  }
+`);
+
 export const StockChangedSubscription = graphql(`
   subscription StockChanged($ids: [ID!]!) {
     stockChanged(productIds: $ids) {

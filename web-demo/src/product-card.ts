@@ -44,6 +44,8 @@ export interface ProductCard {
   setStock(counts: Counts, delta: number, at: number): void;
   /** Whether ordering is possible now (the page is live). */
   setOrderable(live: boolean): void;
+  /** The shopper's own unit price and quantity breaks, when they differ from the list price. */
+  setViewerPrice(price: { amountCents: number; currency: string }, tiers: readonly { minQuantity: number; unitPriceCents: number }[]): void;
 }
 
 /** How long an order message stays before it fades (a refusal stays longer). */
@@ -53,6 +55,10 @@ let cards = 0;
 
 export function productCard(product: Product, placeOrder?: PlaceOrder, live = true): ProductCard {
   const n = ++cards;
+  const priceEl = h("p", { class: "price", dataset: { testid: "price" }, text: money(product.priceCents, product.currency) });
+  const priceBox = h("div", { class: "price-box" }, priceEl);
+  const tierHint = h("p", { class: "tier-hint", dataset: { testid: "tier-hint" } });
+  tierHint.hidden = true;
   const badge = h("span", { class: "badge" });
   const count = h("span", { class: "count", dataset: { testid: "stock-count" } });
   const spark = sparkline(`Recent stock of ${product.name}`);
@@ -136,7 +142,8 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
       { attrs: { "aria-labelledby": `name-${n}` } },
       h("h3", { class: "name", attrs: { id: `name-${n}` }, text: product.name }),
       h("p", { class: "sku", text: product.sku }),
-      h("div", { class: "price-row" }, h("p", { class: "price", text: money(product.priceCents, product.currency) }), spark.root),
+      h("div", { class: "price-row" }, priceBox, spark.root),
+      tierHint,
       stockLine,
       h("div", { class: "order-area" }, held, form, result),
     ),
@@ -179,6 +186,20 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
     setOrderable(live) {
       orderable = live;
       refreshButton();
+    },
+    setViewerPrice(price, tiers) {
+      if (price.amountCents < product.priceCents) {
+        priceEl.textContent = money(price.amountCents, price.currency);
+        priceEl.classList.add("member");
+        priceBox.replaceChildren(
+          priceEl,
+          h("s", { class: "list-price", dataset: { testid: "list-price" }, text: money(product.priceCents, product.currency) }),
+          h("span", { class: "member-label", text: "Member price" }),
+        );
+      }
+      const tier = tiers[0];
+      tierHint.hidden = !tier;
+      tierHint.textContent = tier ? `${tier.minQuantity}+ for ${money(tier.unitPriceCents, price.currency).replace(/^[^\d]+/, "")}` : "";
     },
   };
 }

@@ -33,7 +33,7 @@ export async function startDemoServer(label: string, env: Record<string, string>
   await ensureDemoBuilt();
   mkdirSync(ARTIFACTS, { recursive: true });
   const names = streamNames(label);
-  await prepareTopics(kafkaBrokers(), [names.KAFKA_TOPIC_STOCK, names.KAFKA_TOPIC_ORDER_STATUS]);
+  await prepareTopics(kafkaBrokers(), [names.KAFKA_TOPIC_STOCK, names.KAFKA_TOPIC_ORDER_STATUS, names.KAFKA_TOPIC_PRICE]);
   const database = await createTestDatabase();
   try {
     const config = {
