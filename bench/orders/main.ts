@@ -64,6 +64,22 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
      SELECT 'bench-' || g || '@example.test', 'Bench customer ' || g FROM generate_series(1, $1::int) g`,
     [opts.customers],
   );
+  // Issue 27's goal: the same orders from customers in a group whose list prices every product with tiers.
+  await pool.query(
+    `INSERT INTO customer (email, name, customer_group)
+     SELECT 'bench-member-' || g || '@example.test', 'Bench member ' || g, 'bench-members' FROM generate_series(1, $1::int) g`,
+    [opts.customers],
+  );
+  await pool.query(
+    `WITH list AS (
+       INSERT INTO price_list (code, name, currency, customer_group, priority) VALUES ('BENCH-MEMBERS', 'Bench members', 'EUR', 'bench-members', 0)
+       RETURNING id
+     )
+     INSERT INTO price_list_entry (price_list_id, product_id, unit_price_cents, tiers)
+     SELECT list.id, p.id, p.price_cents - 100,
+       jsonb_build_array(jsonb_build_object('minQuantity', 3, 'unitPriceCents', p.price_cents - 200), jsonb_build_object('minQuantity', 10, 'unitPriceCents', p.price_cents - 300))
+     FROM product p, list WHERE p.sku NOT IN ('BENCH-SOLDOUT')`,
+  );
   await pool.query("VACUUM ANALYZE");
   const productRows = (await pool.query<{ id: string; sku: string; stock: number }>("SELECT id, sku, stock FROM product")).rows;
   const initialStock = new Map(productRows.map((p) => [p.id, p.stock]));
@@ -72,7 +88,10 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
   const hot3 = productRows.find((p) => p.sku === "BENCH-HOT3")!.id;
   const flash = productRows.find((p) => p.sku === "BENCH-FLASH")!.id;
   const soldOut = productRows.find((p) => p.sku === "BENCH-SOLDOUT")!.id;
-  const customerIds = (await pool.query<{ id: string }>("SELECT id FROM customer")).rows.map((r) => r.id);
+  const customerIds = (await pool.query<{ id: string }>("SELECT id FROM customer WHERE customer_group IS NULL")).rows.map((r) => r.id);
+  const memberIds = (await pool.query<{ id: string }>("SELECT id FROM customer WHERE customer_group = 'bench-members'")).rows.map(
+    (r) => r.id,
+  );
   log(`seeded ${spread.length} + 4 products, ${customerIds.length} customers`);
 
   // --- the API --------------------------------------------------------------
@@ -95,13 +114,15 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
       auth: `Bearer ${await signToken({ role: "customer", sub: toGlobalId("Customer", id) }, jwtSecret)}`,
     })),
   );
-  const ops = orderOperations({
-    runId: h.runId,
-    http,
-    pool,
-    customers,
-    productGid: new Map(productRows.map((p) => [p.id, toGlobalId("Product", p.id)])),
-  });
+  const productGid = new Map(productRows.map((p) => [p.id, toGlobalId("Product", p.id)]));
+  const ops = orderOperations({ runId: h.runId, http, pool, customers, productGid });
+  const members = await Promise.all(
+    memberIds.map(async (id) => ({
+      id,
+      auth: `Bearer ${await signToken({ role: "customer", sub: toGlobalId("Customer", id) }, jwtSecret)}`,
+    })),
+  );
+  const memberOps = orderOperations({ runId: `${h.runId}m`, http, pool, customers: members, productGid });
   const spreadProduct = () => spread[Math.floor(Math.random() * spread.length)]!;
 
   // The API's own counters (GET /stats): batch sizes and sold-out refusals, per scenario.
@@ -129,6 +150,9 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     { name: "raw SQL (b) single statement, hot", op: ops.singleStatementOrder(() => hot) },
     { name: "raw SQL (c) batched, hot", op: ops.batchedOrder(() => hot, sizesOf("GraphQL placeOrder, hot")) },
     { name: "GraphQL placeOrder, hot at 3 locations", op: ops.graphqlOrder(() => hot3) },
+    // Issue 27: the same orders priced by a tiered list of every customer's group (>= 0.9x of the rows above).
+    { name: "GraphQL placeOrder, spread, members' tiered prices", op: memberOps.graphqlOrder(spreadProduct) },
+    { name: "GraphQL placeOrder, hot, members' tiered prices", op: memberOps.graphqlOrder(() => hot) },
     // Every answer a refusal (issue 31: refusals of a product known to be sold out should cost next to nothing).
     { name: "GraphQL placeOrder, sold out (refusals/s)", op: ops.graphqlOrder(() => soldOut) },
     {
@@ -210,7 +234,7 @@ async function orders(h: Harness, opts: OrdersOptions): Promise<Outcome> {
     flashOrders: opts.flashOrders,
     flashResult,
     initialStock,
-    okTotal: ops.okTotal(),
+    okTotal: ops.okTotal() + memberOps.okTotal(),
   });
   const settings = (
     await pool.query<{ name: string; setting: string }>(
