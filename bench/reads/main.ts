@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { encodeGlobalId } from "../../src/ids/index.js";
+import { signToken } from "../../src/auth/tokens.js";
 import { startApi, type ApiProcess } from "../lib/api.js";
 import { cpuMark, cpuShare } from "../lib/cpu.js";
 import { root, runBench, type Harness, type Outcome } from "../lib/harness.js";
@@ -48,11 +49,14 @@ const opts = {
 const PRODUCT = `query ($id: ID!) { product(id: $id) { id sku name priceCents stock available version } }`;
 const PAGE = `query ($after: String) { products(first: 20, after: $after) { edges { cursor node { id sku name priceCents stock available } } pageInfo { hasNextPage endCursor } } }`;
 const FLOOR = `{ __typename }`;
+// Issue 27: a grouped customer's price for 5 (the rule over its list's tiers) against the base price, same viewer.
+const BASE_PRICE = `query ($id: ID!) { product(id: $id) { id priceCents } }`;
+const MEMBER_PRICE = `query ($id: ID!) { product(id: $id) { id price(quantity: 5) { amountCents currency } } }`;
 
 type Op = () => Promise<"ok" | "error" | { outcome: "error"; detail: string }>;
-const gqlOp = (http: JsonClient, query: string, variables: () => Record<string, unknown>): Op => {
+const gqlOp = (http: JsonClient, query: string, variables: () => Record<string, unknown>, headers?: Record<string, string>): Op => {
   return async () => {
-    const { status, json } = await http.post("/graphql", JSON.stringify({ query, variables: variables() }));
+    const { status, json } = await http.post("/graphql", JSON.stringify({ query, variables: variables() }), headers);
     const body = json as { data?: unknown; errors?: { message: string }[] };
     return status === 200 && body.data && !body.errors
       ? "ok"
@@ -60,7 +64,7 @@ const gqlOp = (http: JsonClient, query: string, variables: () => Record<string, 
   };
 };
 
-type Key = "floor" | "product" | "page" | "miss";
+type Key = "floor" | "product" | "page" | "miss" | "base-price" | "member-price";
 interface Row {
   cache: "on" | "off";
   key: Key;
@@ -80,7 +84,22 @@ async function reads(h: Harness): Promise<Outcome> {
      SELECT 'READ-' || lpad(g::text, 6, '0'), 'Read product ' || g, 'A product to read', 1000 + g, 'EUR', 1000 FROM generate_series(1, $1::int) g`,
     [opts.products],
   );
-  await pool.query("VACUUM ANALYZE product");
+  // A member of a group whose list prices every product with tiers (the member-price scenarios).
+  const member = (
+    await pool.query<{ id: string }>(
+      `INSERT INTO customer (email, name, customer_group) VALUES ('reads-member@example.test', 'Reads member', 'reads-members') RETURNING id`,
+    )
+  ).rows[0]!.id;
+  await pool.query(
+    `WITH list AS (
+       INSERT INTO price_list (code, name, currency, customer_group) VALUES ('READS-MEMBERS', 'Reads members', 'EUR', 'reads-members') RETURNING id
+     )
+     INSERT INTO price_list_entry (price_list_id, product_id, unit_price_cents, tiers)
+     SELECT list.id, p.id, p.price_cents - 100,
+       jsonb_build_array(jsonb_build_object('minQuantity', 3, 'unitPriceCents', p.price_cents - 200), jsonb_build_object('minQuantity', 10, 'unitPriceCents', p.price_cents - 300))
+     FROM product p, list`,
+  );
+  await pool.query("VACUUM ANALYZE");
   const ids = (await pool.query<{ id: string }>("SELECT id FROM product ORDER BY id")).rows.map((r) => encodeGlobalId("Product", r.id));
   h.log(`seeded ${ids.length} products`);
 
@@ -88,24 +107,35 @@ async function reads(h: Harness): Promise<Outcome> {
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const rows: Row[] = [];
   for (const cache of ["on", "off"] as const) {
+    const jwtSecret = randomBytes(32).toString("hex");
+    const memberAuth = {
+      authorization: `Bearer ${await signToken({ role: "customer", sub: encodeGlobalId("Customer", member) }, jwtSecret)}`,
+    };
     const api = await startApi({
       databaseUrl: db.url,
       poolSize: opts.pool,
-      jwtSecret: randomBytes(32).toString("hex"),
+      jwtSecret,
       env: { RESPONSE_CACHE: cache },
       cpuProfDir,
     });
     const stop = h.deferred(() => api.stop());
     h.log(`API RESPONSE_CACHE=${cache}: ${api.url} (pid ${api.pid})`);
     const http = jsonClient(api.url, opts.concurrency);
-    rows.push(...(await scenarios(h, api, http, cache, ids)));
+    rows.push(...(await scenarios(h, api, http, cache, ids, memberAuth)));
     http.close();
     await stop();
   }
   return report(rows);
 }
 
-async function scenarios(h: Harness, api: ApiProcess, http: JsonClient, cache: "on" | "off", ids: string[]): Promise<Row[]> {
+async function scenarios(
+  h: Harness,
+  api: ApiProcess,
+  http: JsonClient,
+  cache: "on" | "off",
+  ids: string[],
+  memberAuth: Record<string, string>,
+): Promise<Row[]> {
   const workingSet = ids.slice(0, opts.workingSet);
   // Page cursors of the first five pages (the working set of the page scenario).
   const cursors: (string | null)[] = [null];
@@ -125,6 +155,16 @@ async function scenarios(h: Harness, api: ApiProcess, http: JsonClient, cache: "
       "miss",
       `product(id), miss-heavy (each of ${int(unread.length)} once)`,
       gqlOp(http, PRODUCT, () => ({ id: unread[cold++ % unread.length] })),
+    ],
+    [
+      "base-price",
+      `product(id) { priceCents } as a member, ${workingSet.length} products`,
+      gqlOp(http, BASE_PRICE, () => ({ id: workingSet[next++ % workingSet.length] }), memberAuth),
+    ],
+    [
+      "member-price",
+      `product(id) { price(quantity: 5) } as a member, ${workingSet.length} products`,
+      gqlOp(http, MEMBER_PRICE, () => ({ id: workingSet[next++ % workingSet.length] }), memberAuth),
     ],
   ];
   const out: Row[] = [];
@@ -154,6 +194,7 @@ function report(rows: Row[]): Outcome {
       rate("on", "miss") / rate("off", "miss"),
       2,
     ],
+    ["member's price(quantity: 5) >= 0.9x its priceCents (cache on)", rate("on", "member-price") / rate("on", "base-price"), 0.9],
   ];
   const errors = rows.reduce((n, r) => n + r.result.errors, 0);
   const markdown = [
