@@ -80,6 +80,7 @@ export async function startCluster(h: Harness): Promise<Cluster> {
   for (const port of ports) {
     let proc: ApiProcess | undefined;
     const launch = async () => {
+      await proc?.stop(); // a killed one: only its temp dir is left to remove
       proc = await startApi({ databaseUrl: db.url, poolSize: 10, jwtSecret, env: env(port) });
       log(`API ${proc.url} (pid ${proc.pid})`);
     };

@@ -78,6 +78,17 @@ async function runFault(h: Harness, c: Cluster, watchers: Watchers, fault: Fault
   return { fault, startedAt, endedAt, closedAt: Date.now(), subscribersBackMs, subscribersOnNewest, subscribers: watchers.count };
 }
 
+/** An API instance that exited by itself during a fault is a finding: its log's tail goes to stderr, the note to the report, and it is started again. */
+async function reviveApis(h: Harness, c: Cluster, during: string, notes: string[]): Promise<void> {
+  for (const [i, api] of c.apis.entries()) {
+    const how = api.current().exitedAs();
+    if (!how) continue;
+    notes.push(`- API instance ${i + 1} exited by itself (${how}) during "${during}"; restarted.`);
+    h.log(`API instance ${i + 1} exited (${how}) during ${during}; its log:\n${api.current().logTail()}`);
+    await api.restart();
+  }
+}
+
 async function chaos(h: Harness): Promise<Outcome> {
   const c = await startCluster(h);
   const targets = c.balancer ? [c.balancer] : c.apis.map((a) => a.url);
@@ -107,7 +118,11 @@ async function chaos(h: Harness): Promise<Outcome> {
       subscribers: watchers.count,
     },
   ];
-  for (const fault of faultsOf(c)) windows.push(await runFault(h, c, watchers, fault));
+  const findings: string[] = [];
+  for (const fault of faultsOf(c)) {
+    windows.push(await runFault(h, c, watchers, fault));
+    await reviveApis(h, c, fault.name, findings);
+  }
   await load.stop();
   h.log(`load stopped: ${load.samples.length} requests; retrying every order key`);
   const orders = load.samples.filter((s) => s.kind === "order");
@@ -117,8 +132,11 @@ async function chaos(h: Harness): Promise<Outcome> {
   const lost = rows.reduce((n, r) => n + r.lost, 0);
   const doubled = rows.reduce((n, r) => n + r.doubled, 0);
   const notes = [
+    ...findings,
     `- ${orders.length} order keys retried at the end: ${retryFailed.length} retries not answered with their order${retryFailed.length ? ` (${retryFailed[0]!.retryFailed})` : ""}.`,
     `- Load: ${opts.rate} orders/s and ${opts.rate / 10} holds/s, open loop; ${opts.subscribers} stockChanged subscribers over graphql-ws; ${c.balancer ? "through HAProxy (leastconn, /ready checks)" : "haproxy not installed: the client takes the two instances in turn"}.`,
+    "- Error codes: GraphQL `extensions.code`; HTTP_<status> is a page that was not GraphQL (HAProxy's 502/503: no instance passing its /ready check, or the connection to one lost); otherwise the socket error.",
+    "- Outage: from the fault to the backend's return, a restart's start-up included (Kafka's JVM, the API's build and start).",
     "- Recovery: from the backend's return (resumed, or restarted and accepting) to the first 1 s in which every request succeeded. Subscribers back: from the return until every subscriber had the versions the database had just after it; on newest: subscribers at the database's versions a moment before the next fault.",
     "- Indicative figures: a shared machine, the load client, both API instances and all servers on the same cores.",
   ];
