@@ -119,7 +119,10 @@ async function chaos(h: Harness): Promise<Outcome> {
     },
   ];
   const findings: string[] = [];
-  for (const fault of faultsOf(c)) {
+  const faults = faultsOf(c);
+  // Stopped before its servers (cleanups run last first): a paused server is resumed, so its clean stop works at once.
+  h.onCleanup(() => Promise.all(faults.filter((f) => f.kind === "pause").map((f) => f.end())));
+  for (const fault of faults) {
     windows.push(await runFault(h, c, watchers, fault));
     await reviveApis(h, c, fault.name, findings);
   }
@@ -134,6 +137,7 @@ async function chaos(h: Harness): Promise<Outcome> {
   const notes = [
     ...findings,
     `- ${orders.length} order keys retried at the end: ${retryFailed.length} retries not answered with their order${retryFailed.length ? ` (${retryFailed[0]!.retryFailed})` : ""}.`,
+    `- Subscriptions the server ended during the run, each subscribed again after 500 ms: ${watchers.ended.errors} with an error, ${watchers.ended.completes} completed.`,
     `- Load: ${opts.rate} orders/s and ${opts.rate / 10} holds/s, open loop; ${opts.subscribers} stockChanged subscribers over graphql-ws; ${c.balancer ? "through HAProxy (leastconn, /ready checks)" : "haproxy not installed: the client takes the two instances in turn"}.`,
     "- Error codes: GraphQL `extensions.code`; HTTP_<status> is a page that was not GraphQL (HAProxy's 502/503: no instance passing its /ready check, or the connection to one lost); otherwise the socket error.",
     "- Outage: from the fault to the backend's return, a restart's start-up included (Kafka's JVM, the API's build and start).",

@@ -9,6 +9,8 @@ const STOCK_CHANGED = `subscription Stock($ids: [ID!]!) { stockChanged(productId
 
 export interface Watchers {
   count: number;
+  /** Subscriptions the server ended (with an error, or completed), each subscribed again. */
+  ended: { errors: number; completes: number };
   /** Subscribers that have seen at least `versions[product]` of every product. */
   onVersions(versions: Map<string, number>): number;
   close(): Promise<void>;
@@ -18,6 +20,7 @@ export async function startWatchers(wsUrl: string, products: string[], count: nu
   const seen = Array.from({ length: count }, () => new Map<string, number>());
   const clients: Client[] = [];
   let closed = false;
+  const ended = { errors: 0, completes: 0 };
   const firsts: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const client = createClient({
@@ -42,10 +45,17 @@ export async function startWatchers(wsUrl: string, products: string[], count: nu
             if ((mine.get(change.product.id) ?? -1) < change.version) mine.set(change.product.id, change.version);
             first();
           },
-          // graphql-ws retries a lost socket itself, not a subscription the server ended with an error
+          // graphql-ws retries a lost socket itself, not a subscription the server ended (with an error or complete)
           // (e.g. SERVICE_UNAVAILABLE while the database is down): subscribe again, as a client would.
-          error: () => void setTimeout(() => !closed && subscribe(), 500),
-          complete: () => {},
+          error: () => {
+            ended.errors++;
+            setTimeout(() => !closed && subscribe(), 500);
+          },
+          complete: () => {
+            if (closed) return;
+            ended.completes++;
+            setTimeout(() => !closed && subscribe(), 500);
+          },
         },
       );
     subscribe();
@@ -59,6 +69,7 @@ export async function startWatchers(wsUrl: string, products: string[], count: nu
   await Promise.race([Promise.all(firsts), timeout]);
   return {
     count,
+    ended,
     onVersions: (versions) => seen.filter((mine) => [...versions].every(([p, v]) => (mine.get(p) ?? -1) >= v)).length,
     async close() {
       closed = true;
