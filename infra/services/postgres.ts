@@ -49,34 +49,43 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Started
       max_wal_senders: 10,
       ...opts.settings,
     };
-    proc = spawnService(
-      "postgres",
-      path.join(bin, "postgres"),
-      ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
-      { cwd: dir.path, logFile: path.join(dir.path, "postgres.log"), runAs, stopSignal: "SIGINT" },
-    );
     const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-    const version = await waitUntil(
-      `postgres to accept connections on 127.0.0.1:${port}`,
-      opts.readyTimeoutMs ?? 30_000,
-      async () => {
-        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-        try {
-          await client.connect();
-          return (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(" ")[0];
-        } finally {
-          await client.end().catch(() => {});
-        }
-      },
-      proc,
-    );
-    const started = proc;
+    // Also what resume() runs: the same data dir, port and settings (crash recovery after a kill).
+    const launch = async () => {
+      proc = spawnService(
+        "postgres",
+        path.join(bin, "postgres"),
+        ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
+        { cwd: dir.path, logFile: path.join(dir.path, "postgres.log"), runAs, stopSignal: "SIGINT" },
+      );
+      return waitUntil(
+        `postgres to accept connections on 127.0.0.1:${port}`,
+        opts.readyTimeoutMs ?? 30_000,
+        async () => {
+          const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+          try {
+            await client.connect();
+            return (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(" ")[0];
+          } finally {
+            await client.end().catch(() => {});
+          }
+        },
+        proc,
+      );
+    };
+    const version = await launch();
+    const first = proc!;
     return {
       url,
-      pid: started.pid,
-      describe: `PostgreSQL ${version} (pid ${started.pid}, dir ${dir.path})`,
+      pid: first.pid,
+      describe: `PostgreSQL ${version} (pid ${first.pid}, dir ${dir.path})`,
+      processId: () => proc!.pid,
+      pause: () => proc!.stop(),
+      async resume() {
+        if (proc!.hasExited()) await launch();
+      },
       async stop() {
-        await started.stop();
+        await proc!.stop();
         await dir.remove();
       },
     };

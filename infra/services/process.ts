@@ -64,6 +64,8 @@ export interface StartedService {
   pause?(): Promise<void>;
   /** After pause(): the same process again (same ports, dir and config); resolves once it is ready. */
   resume?(): Promise<void>;
+  /** The pid of the process running now (it changes with each resume()), for faults that signal it (bench/chaos). */
+  processId?(): number;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function restartable<T>(
   let proc = first.proc;
   return {
     ...info(first),
+    processId: () => proc.pid,
     pause: () => proc.stop(),
     async resume() {
       if (proc.hasExited()) ({ proc } = await launch());
