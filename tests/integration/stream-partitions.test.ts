@@ -6,6 +6,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStream, createTopicsAndWait, type StreamBackend } from "../../src/realtime/stream.js";
 import { kafkaBrokers } from "../support/services.js";
+import { testKafkaClient } from "../support/stockwire.js";
 
 const admin = new Kafka({ clientId: "stockwire-test", brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
 const streams: StreamBackend[] = [];
@@ -16,7 +17,7 @@ afterAll(async () => {
 
 const partitionsOf = async (topic: string) => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
 const streamWith = (partitions: number) => {
-  const stream = createStream({ kind: "kafka", brokers: kafkaBrokers(), partitions, sessionTimeoutMs: 6_000 });
+  const stream = createStream({ kind: "kafka", client: testKafkaClient(), brokers: kafkaBrokers(), partitions, sessionTimeoutMs: 6_000 });
   streams.push(stream);
   return stream;
 };
