@@ -123,8 +123,8 @@ function groupConsumer(base: BaseOptions, sessionTimeoutMs: number, { groupId, t
     retries: 10,
     sessionTimeout: sessionTimeoutMs,
     heartbeatInterval,
-    // A member stuck in a rebalance is dropped after 10 s, as in the kafkajs backend.
-    rebalanceTimeout: 10_000,
+    // A member stuck in a rebalance is dropped after 10 s, as in the kafkajs backend (the library refuses less than the session).
+    rebalanceTimeout: Math.max(10_000, sessionTimeoutMs),
     // Fetching has connections of its own here, so idle fetches may wait longer than a heartbeat.
     maxWaitTime: 500,
     deserializers: stringDeserializers,
