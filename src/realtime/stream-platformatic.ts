@@ -83,7 +83,7 @@ export function platformaticStream(config: KafkaConfig, breaker?: Breaker): Stre
 
   return {
     kind: "kafka",
-    describe: brokers.join(","),
+    describe: `${brokers.join(",")} via @platformatic/kafka`,
     publish: (messages) => (messages.length ? guard(() => publishNow(messages)) : Promise.resolve()),
     async consume(options) {
       await ensureTopics(options.topics);
@@ -127,6 +127,10 @@ function groupConsumer(base: BaseOptions, sessionTimeoutMs: number, { groupId, t
     rebalanceTimeout: Math.max(10_000, sessionTimeoutMs),
     // Fetching has connections of its own here, so idle fetches may wait longer than a heartbeat.
     maxWaitTime: 500,
+    // kafkajs' round-robin protocol, by its name: a group admits only members
+    // with a protocol in common, so bridges on either client share one group
+    // (a rolling switch of KAFKA_CLIENT). The assignment itself is the same.
+    protocols: [{ name: "RoundRobinAssigner", version: 0 }],
     deserializers: stringDeserializers,
   });
   const queues = new Map<string, StringMessage[]>();

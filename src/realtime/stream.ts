@@ -108,7 +108,7 @@ function kafkaStream(config: Extract<Config["kafka"], { kind: "kafka" }>, breake
 
   return {
     kind: "kafka",
-    describe: brokers.join(","),
+    describe: `${brokers.join(",")} via kafkajs`,
     publish: (messages) => (messages.length ? guard(() => publishNow(messages)) : Promise.resolve()),
     async consume({ groupId, topics, onBatch, onError = () => {} }) {
       await ensureTopics(topics);
