@@ -101,6 +101,8 @@ const EnvSchema = z.object({
     .regex(/^[\w.-]+$/)
     .default("pricing.price-changed"),
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
+  // The Kafka client library behind the stream (realtime/stream.ts); the same topics, partitions and groups either way.
+  KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   // Kafka's own floor (the broker's group.min.session.timeout.ms, default 6 s): lower it on the broker to go lower here.
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(6_000),
@@ -201,6 +203,8 @@ export interface Config {
   kafka:
     | {
         kind: "kafka";
+        /** The client library: kafkajs, or @platformatic/kafka. */
+        client: "kafkajs" | "platformatic";
         brokers: string[];
         partitions: number;
         sessionTimeoutMs: number;
@@ -386,6 +390,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kafka: e.KAFKA_BROKERS
       ? {
           kind: "kafka",
+          client: e.KAFKA_CLIENT,
           brokers: e.KAFKA_BROKERS,
           partitions: e.KAFKA_PARTITIONS,
           sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,

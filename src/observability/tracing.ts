@@ -14,6 +14,9 @@
 // it missed ioredis and kafkajs wherever imports arrive as resolved file URLs
 // (vitest), and it would add a loader thread to every start; the test proves
 // this way (tests/observability/tracing.test.ts: pg, Redis and Kafka spans).
+// With KAFKA_CLIENT=platformatic no Kafka library spans exist (no instrumentation
+// here for @platformatic/kafka); the change's own spans (realtime/change-tracing.ts)
+// and the headers that carry its context do not depend on the client.
 import { createRequire } from "node:module";
 import type { IncomingMessage } from "node:http";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";

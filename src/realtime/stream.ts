@@ -1,6 +1,7 @@
 // The durable event stream between the outbox relay and the bridge. With
 // KAFKA_BROKERS: Apache Kafka via kafkajs (idempotent producer, acks from all
-// in-sync replicas, offsets committed only after the handler finished). Without:
+// in-sync replicas, offsets committed only after the handler finished), or via
+// @platformatic/kafka with KAFKA_CLIENT=platformatic (stream-platformatic.ts). Without:
 // an in-process log with the same contract, for the embedded default.
 import { EventEmitter } from "node:events";
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from "kafkajs";
@@ -9,6 +10,7 @@ import type { TraceCarrier } from "../observability/trace-context.js";
 import type { Breaker } from "../observability/breakers.js";
 import { leaveGroupFor } from "./kafka-leave-group.js";
 import "./kafkajs-idle-fix.js"; // before any kafkajs client exists: see the file
+import { platformaticStream } from "./stream-platformatic.js";
 
 /** How long a start waits for new topics' partitions to get leaders. */
 const TOPIC_READY_TIMEOUT_MS = 30_000;
@@ -44,7 +46,8 @@ export interface StreamBackend {
 }
 
 export function createStream(config: Config["kafka"], breaker?: Breaker): StreamBackend {
-  return config.kind === "kafka" ? kafkaStream(config, breaker) : memoryStream();
+  if (config.kind === "memory") return memoryStream();
+  return config.client === "platformatic" ? platformaticStream(config, breaker) : kafkaStream(config, breaker);
 }
 
 /** Connecting to a broker, and one request to it, when the config does not say (KAFKA_CONNECT_TIMEOUT_MS, KAFKA_REQUEST_TIMEOUT_MS). */
@@ -105,7 +108,7 @@ function kafkaStream(config: Extract<Config["kafka"], { kind: "kafka" }>, breake
 
   return {
     kind: "kafka",
-    describe: brokers.join(","),
+    describe: `${brokers.join(",")} via kafkajs`,
     publish: (messages) => (messages.length ? guard(() => publishNow(messages)) : Promise.resolve()),
     async consume({ groupId, topics, onBatch, onError = () => {} }) {
       await ensureTopics(topics);

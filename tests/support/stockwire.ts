@@ -67,12 +67,21 @@ export const UNTHROTTLED: Record<string, string> = {
   RATE_LIMIT_ADMIN_RESTORE: "100000000",
 };
 
+/**
+ * The Kafka client library of the tests' Stockwire processes and streams
+ * (KAFKA_CLIENT): STOCKWIRE_TEST_KAFKA_CLIENT=platformatic runs the same
+ * tests on @platformatic/kafka; unset, on the default (kafkajs).
+ */
+export const testKafkaClient = (): "kafkajs" | "platformatic" =>
+  process.env.STOCKWIRE_TEST_KAFKA_CLIENT === "platformatic" ? "platformatic" : "kafkajs";
+
 /** The environment of a Stockwire process on these backends (as main.ts would read it). */
 export function stockwireEnv(backends: Backends, names: ReturnType<typeof streamNames>, roles: Role[]): Record<string, string> {
   return {
     DATABASE_URL: backends.databaseUrl,
     REDIS_URL: backends.redisUrl,
     KAFKA_BROKERS: backends.kafkaBrokers.join(","),
+    KAFKA_CLIENT: testKafkaClient(),
     ...names,
     JWT_SECRET,
     PORT: "0",
