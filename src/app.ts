@@ -9,6 +9,7 @@ import type { PubSubBackend } from "./realtime/pubsub.js";
 import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { createServices, type Services } from "./services/index.js";
+import type { BulkImportRunnerOptions } from "./services/bulk-import-runner.js";
 import { createGraphQLContext } from "./schema/context.js";
 import { maskResult } from "./schema/mask-error.js";
 import { quietAboutClientErrors } from "./schema/client-error-log.js";
@@ -43,6 +44,8 @@ export interface AppDeps {
   log?: Logger;
   /** The backends' circuit breakers (process.ts opened the backends with them). */
   breakers?: Breakers;
+  /** Tests: the bulk import runner's chunk size, poll and takeover times, a hook after each chunk. */
+  bulkImport?: BulkImportRunnerOptions;
 }
 
 export interface App {
@@ -79,6 +82,11 @@ export function buildApp(deps: AppDeps): App {
     orders: config.orders,
     holds: config.holds,
     onError: (err) => log.error({ err }, "hold sweep failed"),
+    bulkImport: {
+      maxBytes: config.bulkImportMaxBytes,
+      onError: (err) => log.error({ err }, "bulk import chunk failed"),
+      ...deps.bulkImport,
+    },
   });
   const logger = quietAboutClientErrors(yogaLogger(log));
   const info = (line: string) => config.logLevel !== "silent" && logger.info(line);
@@ -128,6 +136,8 @@ export function buildApp(deps: AppDeps): App {
   });
   // Holds past their expiry are ended (and announced) by every API process; see hold-sweeper.ts.
   services.sweeper.start();
+  // Bulk imports: every API process runs a runner; the claim lets one job run at a time (bulk-import-runner.ts).
+  services.bulkImportRunner.start();
   metrics.provide({
     live: () => ({
       connections: ws.connections(),
@@ -152,7 +162,8 @@ export function buildApp(deps: AppDeps): App {
       pacing.stop();
       responseCache?.stop();
       void services.sweeper.stop();
-      return closeGracefully(server, graceMs);
+      const imports = services.bulkImportRunner.stop().catch(() => {});
+      return closeGracefully(server, graceMs).finally(() => imports);
     },
   };
 }

@@ -3,7 +3,7 @@
 // bridge and the tokens' `sub`. Pure: callers decide what a bad ID means.
 import { isUuid } from "./uuid.js";
 
-export type EntityType = "Product" | "Customer" | "Order" | "Hold" | "WaitlistEntry" | "Location" | "Transfer";
+export type EntityType = "Product" | "Customer" | "Order" | "Hold" | "WaitlistEntry" | "Location" | "Transfer" | "BulkOperation";
 
 export interface DecodedGlobalId {
   typename: string;

@@ -14,6 +14,8 @@ export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    /** Yoga's: a part of a multipart request (the GraphQL multipart request spec). */
+    File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
 }>({
@@ -42,6 +44,13 @@ builder.scalarType("DateTime", {
     const d = new Date(String(v));
     if (Number.isNaN(d.getTime())) throw new TypeError("DateTime must be an ISO-8601 string");
     return d;
+  },
+});
+
+builder.scalarType("File", {
+  description: "A file uploaded in a multipart request (the GraphQL multipart request spec)",
+  serialize: () => {
+    throw new TypeError("File is an input type only");
   },
 });
 

@@ -10,6 +10,7 @@ import "./hold.js";
 import "./waitlist.js";
 import "./location.js";
 import "./transfer.js";
+import "./bulk-import.js";
 import "./node.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

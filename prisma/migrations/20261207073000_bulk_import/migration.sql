@@ -14,6 +14,7 @@ CREATE TABLE "bulk_operation" (
     "started_at" TIMESTAMPTZ(3),
     "finished_at" TIMESTAMPTZ(3),
     "heartbeat_at" TIMESTAMPTZ(3),
+    "claimed_by" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "version" INTEGER NOT NULL DEFAULT 0,
     CONSTRAINT "bulk_operation_pkey" PRIMARY KEY ("id"),
