@@ -237,7 +237,8 @@ describe("the runner", () => {
     let revive!: () => void;
     const dead = new Promise<void>((r) => (revive = r));
     afterChunk = () => dead;
-    const id = await start(file("RES", 2000));
+    // CREATE_ONLY: a row written twice would be refused the second time (its SKU exists), so rowsFailed counts any.
+    const id = await start(file("RES", 2000), "CREATE_ONLY");
     for (let i = 0; i < 600 && (await operation(id)).rowsDone < 500; i++) await new Promise((r) => setTimeout(r, 20));
     const stalled = await operation(id);
     expect(stalled).toMatchObject({ status: "RUNNING", rowsDone: 500 });
