@@ -1,5 +1,6 @@
 // The one Pothos builder: owns the plugins, the context type and the scalars.
 import SchemaBuilder from "@pothos/core";
+import { GraphQLError } from "graphql";
 import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
@@ -47,10 +48,32 @@ builder.scalarType("DateTime", {
   },
 });
 
+const notAFile = () =>
+  new GraphQLError("File must be a file part of a multipart request (the GraphQL multipart request spec)", {
+    extensions: { code: "BAD_USER_INPUT" },
+  });
+
 builder.scalarType("File", {
   description: "A file uploaded in a multipart request (the GraphQL multipart request spec)",
   serialize: () => {
     throw new TypeError("File is an input type only");
+  },
+  // Yoga puts the uploaded part here (its fetch implementation's File, not always the global class).
+  parseValue: (v) => {
+    const f = v as Partial<File> | null;
+    if (
+      typeof f !== "object" ||
+      f === null ||
+      typeof f.arrayBuffer !== "function" ||
+      typeof f.size !== "number" ||
+      typeof f.name !== "string"
+    ) {
+      throw notAFile();
+    }
+    return f as File;
+  },
+  parseLiteral: () => {
+    throw notAFile();
   },
 });
 
