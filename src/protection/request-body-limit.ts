@@ -17,15 +17,19 @@ const badLength = () =>
   createGraphQLError("Content-Length header is invalid.", { extensions: { http: { status: 400 }, code: "BAD_REQUEST" } });
 
 /**
- * Multipart requests (the GraphQL multipart request spec) carry a file for startBulkImport: they may
- * be as large as `multipart.limit`, and are refused (400) for any other operation, so every other
- * request stays within `limit`.
+ * Multipart requests (the GraphQL multipart request spec) with an Authorization header carry a file
+ * for startBulkImport: they may be as large as `multipart.limit`, and are refused (400) for any other
+ * operation, so every other request stays within `limit`.
  */
 export function useRequestBodyLimit(limit: number, multipart?: { limit: number; operations: readonly string[] }): Plugin {
   const uploads = new WeakSet<Request>();
   return {
     onRequestParse({ request, requestParser, setRequestParser, serverContext, fetchAPI }) {
-      const upload = multipart !== undefined && /^multipart\/form-data\b/i.test(request.headers.get("content-type") ?? "");
+      // Only with credentials (an admin's, the resolver checks): an anonymous client stays within `limit`.
+      const upload =
+        multipart !== undefined &&
+        /^multipart\/form-data\b/i.test(request.headers.get("content-type") ?? "") &&
+        request.headers.has("authorization");
       if (upload) uploads.add(request);
       return parseWithin(upload ? multipart.limit : limit, { request, requestParser, setRequestParser, serverContext, fetchAPI });
     },

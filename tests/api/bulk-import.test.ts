@@ -364,6 +364,12 @@ describe("file-level refusals write nothing", () => {
       body: form(START, { mode: "UPSERT" }, "x".repeat(MAX_BYTES + 200_000), "big.csv"),
     });
     expect(big.status).toBe(413);
+    // Without credentials a multipart body gets no more room than any other.
+    const anonymous = await fetch(`${url}/graphql`, {
+      method: "POST",
+      body: form(START, { mode: "UPSERT" }, "x".repeat(150_000), "a.csv"),
+    });
+    expect(anonymous.status).toBe(413);
     const other = await api.fetch("/graphql", {
       method: "POST",
       headers: { authorization: `Bearer ${api.adminToken}` },
