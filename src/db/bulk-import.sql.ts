@@ -248,3 +248,11 @@ export async function setLevels(
       (SELECT count(*) FROM stock_written) AS products, (SELECT count(*) FROM change_events) AS events, (SELECT count(*) FROM change_moves) AS moves`;
   return { refused: result!.refused, restocked: result!.restocked };
 }
+
+/** Those of the products with someone WAITING on their waitlist: the only ones offerToWaitlist has work for. */
+export async function withWaitlist(tx: DbTransaction, productIds: readonly string[]): Promise<string[]> {
+  if (!productIds.length) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT DISTINCT product_id::text AS id FROM waitlist_entry WHERE status = 'WAITING' AND product_id = ANY(${productIds as string[]}::uuid[])`;
+  return rows.map((r) => r.id);
+}

@@ -21,6 +21,7 @@ import {
   releaseOperation,
   setLevels,
   upsertProducts,
+  withWaitlist,
   type BulkImportMode,
   type BulkOperationErrorRow,
   type LevelTarget,
@@ -211,8 +212,10 @@ export class BulkImportRunner {
       );
       restocked = [...restocked, ...second.restocked];
     }
-    // Units that arrive go to the waitlist first, as adjustStock's do.
-    if (restocked.length) await offerToWaitlist(tx, restocked, this.options.waitlistTtlSeconds ?? 600);
+    // Units that arrive go to the waitlist first, as adjustStock's do (asked only for products with a line:
+    // two statements per product otherwise).
+    const waiting = await withWaitlist(tx, restocked);
+    if (waiting.length) await offerToWaitlist(tx, waiting, this.options.waitlistTtlSeconds ?? 600);
 
     const rowsDone = rows.at(-1)!.row;
     await finishChunk(tx, id, rowsDone, errors);

@@ -213,6 +213,22 @@ describe("a 2,000-row import with bad rows", () => {
     expect(levels[0].n).toBe(3);
   });
 
+  it("units an import brings in go to the product's waitlist first, as a restock's do", async () => {
+    const product = await api.createProduct({ sku: "WAIT-1", stock: 0, priceCents: 100, currency: "EUR", name: "Waited for" });
+    const customer = await api.createCustomer();
+    const joined = await api.gql(
+      `mutation ($id: ID!) { joinWaitlist(productId: $id, quantity: 2) { __typename } }`,
+      { id: product.id },
+      api.bearer(customer.token),
+    );
+    expect((joined.data as any).joinWaitlist.__typename).toBe("JoinWaitlistSuccess");
+    expect((await settled(await start(csv(["WAIT-1,Waited for,,100,EUR,default,5"])))).rowsFailed).toBe(0);
+    const { rows } = await api.sql.query(
+      `SELECT w.status::text, p.reserved FROM waitlist_entry w JOIN product p ON p.id = w.product_id WHERE p.sku = 'WAIT-1'`,
+    );
+    expect(rows).toEqual([{ status: "OFFERED", reserved: 2 }]);
+  });
+
   it("JSONL: one object per line, numbers as numbers", async () => {
     const lines = [
       { sku: "JL-1", name: "Json one", description: "d", price_cents: 5, currency: "USD", location: "north", on_hand: 4 },
