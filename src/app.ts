@@ -10,6 +10,7 @@ import type { StreamBackend } from "./realtime/stream.js";
 import type { OutboxSignal } from "./events/outbox-signal.js";
 import { createServices, type Services } from "./services/index.js";
 import { followPriceChanges } from "./services/pricing/price-follower.js";
+import type { BulkImportRunnerOptions } from "./services/bulk-import-runner.js";
 import { createGraphQLContext } from "./schema/context.js";
 import { maskResult } from "./schema/mask-error.js";
 import { quietAboutClientErrors } from "./schema/client-error-log.js";
@@ -44,6 +45,8 @@ export interface AppDeps {
   log?: Logger;
   /** The backends' circuit breakers (process.ts opened the backends with them). */
   breakers?: Breakers;
+  /** Tests: the bulk import runner's chunk size, poll and takeover times, a hook after each chunk. */
+  bulkImport?: BulkImportRunnerOptions;
 }
 
 export interface App {
@@ -80,6 +83,11 @@ export function buildApp(deps: AppDeps): App {
     orders: config.orders,
     holds: config.holds,
     onError: (err) => log.error({ err }, "hold sweep failed"),
+    bulkImport: {
+      maxBytes: config.bulkImportMaxBytes,
+      onError: (err) => log.error({ err }, "bulk import chunk failed"),
+      ...deps.bulkImport,
+    },
   });
   const logger = quietAboutClientErrors(yogaLogger(log));
   const info = (line: string) => config.logLevel !== "silent" && logger.info(line);
@@ -134,6 +142,8 @@ export function buildApp(deps: AppDeps): App {
     log.warn({ err }, "price-changed events not followed: prices are re-read when an order finds them stale");
     return () => {};
   });
+  // Bulk imports: every API process runs a runner; the claim lets one job run at a time (bulk-import-runner.ts).
+  services.bulkImportRunner.start();
   metrics.provide({
     live: () => ({
       connections: ws.connections(),
@@ -159,7 +169,8 @@ export function buildApp(deps: AppDeps): App {
       responseCache?.stop();
       void services.sweeper.stop();
       void followingPrices.then((off) => off());
-      return closeGracefully(server, graceMs);
+      const imports = services.bulkImportRunner.stop().catch(() => {});
+      return closeGracefully(server, graceMs).finally(() => imports);
     },
   };
 }

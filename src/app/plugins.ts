@@ -63,7 +63,11 @@ export function yogaPlugins(d: PluginDeps): (Plugin | Plugin<GraphQLContext>)[] 
   return [
     // Before the body limit, which then counts the form body this reads.
     useJsonQueryParams(),
-    useRequestBodyLimit(REQUEST_LIMITS.maxBodyBytes),
+    // Multipart bodies (startBulkImport's file) up to the import limit, with room for the other parts.
+    useRequestBodyLimit(REQUEST_LIMITS.maxBodyBytes, {
+      limit: config.bulkImportMaxBytes + REQUEST_LIMITS.maxBodyBytes,
+      operations: ["startBulkImport"],
+    }),
     useParseOverflowGuard(),
     ...(config.graphiql ? [graphiql(d)] : []),
     ...useShapeLimits({ introspection: config.introspection }),

@@ -107,6 +107,13 @@ const EnvSchema = z.object({
   // Kafka's own floor (the broker's group.min.session.timeout.ms, default 6 s): lower it on the broker to go lower here.
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(6_000),
   OUTBOX_RETENTION_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(3_600),
+  // startBulkImport: the largest file accepted (bytes; 50 MB).
+  BULK_IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2_000_000_000)
+    .default(50 * 1024 * 1024),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
   STOCKWIRE_SEED: optional(z.enum(["auto", "never"])),
   STOCKWIRE_DEMO: optional(z.enum(["on", "off"])),
@@ -220,6 +227,8 @@ export interface Config {
   topics: { stockChanged: string; orderStatusChanged: string; priceChanged: string };
   /** How long the relay keeps published outbox rows before deleting them (s; 0: forever). */
   outboxRetentionSeconds: number;
+  /** startBulkImport: the largest file accepted (bytes); multipart bodies up to it (and a little) are let through. */
+  bulkImportMaxBytes: number;
   bridgeGroup: string;
   jwt: { secret: string; isDevSecret: boolean };
   /** Seed the demo catalogue into an empty database (embedded default only, unless asked). */
@@ -403,6 +412,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breakers: { failures: e.BREAKER_FAILURES, halfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS },
     topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS, priceChanged: e.KAFKA_TOPIC_PRICE },
     outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
+    bulkImportMaxBytes: e.BULK_IMPORT_MAX_BYTES,
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },
     seed: e.STOCKWIRE_SEED ? e.STOCKWIRE_SEED === "auto" : embedded,

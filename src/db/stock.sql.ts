@@ -121,7 +121,10 @@ export async function ensureLevel(db: DbClient | DbTransaction, productId: strin
  * The stock-changed event (CREATED) of a product just created, with the levels the database gave it
  * (product_default_level). A statement for the Prisma batch transaction that creates the product.
  */
-export const createdEvent = (db: DbClient, productId: string) => db.$executeRaw`
+export const createdEvent = (db: DbClient | DbTransaction, productId: string) => createdEvents(db, [productId]);
+
+/** The CREATED stock-changed events of products just created (the bulk import's new products), one statement. */
+export const createdEvents = (db: DbClient | DbTransaction, productIds: readonly string[]) => db.$executeRaw`
   INSERT INTO outbox_event (topic, key, payload, trace_context)
   SELECT ${stockChangedOutboxSql({
     productId: Prisma.sql`p.id`,
@@ -144,4 +147,4 @@ export const createdEvent = (db: DbClient, productId: string) => db.$executeRaw`
       fulfilsOrders: Prisma.sql`loc.active AND loc.fulfils_orders`,
     })} ORDER BY s.location_id), '[]'::jsonb) FROM stock_level s JOIN location loc ON loc.id = s.location_id WHERE s.product_id = p.id)`,
   })}, ${currentTraceSql()}
-  FROM product p WHERE p.id = ${productId}::uuid`;
+  FROM product p WHERE p.id = ANY(${productIds as string[]}::uuid[]) ORDER BY p.id`;

@@ -152,3 +152,18 @@ export class DuplicatePriceListCodeError extends DomainError {
     super(`A price list with code ${code} already exists`);
   }
 }
+
+/** What is wrong with a bulk import file as a whole (nothing of it was written). */
+export type BulkImportFileProblem =
+  "UNKNOWN_COLUMNS" | "MISSING_COLUMNS" | "EMPTY_FILE" | "NOT_CSV_OR_JSONL" | "INVALID_UTF8" | "TOO_LARGE";
+
+export class BulkImportFileError extends DomainError {
+  constructor(
+    readonly problem: BulkImportFileProblem,
+    message: string,
+    /** The columns concerned (UNKNOWN_COLUMNS, MISSING_COLUMNS) */
+    readonly columns: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}

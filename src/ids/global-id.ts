@@ -3,7 +3,8 @@
 // bridge and the tokens' `sub`. Pure: callers decide what a bad ID means.
 import { isUuid } from "./uuid.js";
 
-export type EntityType = "Product" | "Customer" | "Order" | "Hold" | "WaitlistEntry" | "Location" | "Transfer" | "PriceList";
+export type EntityType =
+  "Product" | "Customer" | "Order" | "Hold" | "WaitlistEntry" | "Location" | "Transfer" | "PriceList" | "BulkOperation";
 
 export interface DecodedGlobalId {
   typename: string;

@@ -9,28 +9,80 @@
 import type { IncomingMessage } from "node:http";
 import { createGraphQLError } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
+import { Kind, parse, type DocumentNode } from "graphql";
 
 const tooLarge = () =>
   createGraphQLError("Request body too large", { extensions: { http: { status: 413 }, code: "REQUEST_ENTITY_TOO_LARGE" } });
 const badLength = () =>
   createGraphQLError("Content-Length header is invalid.", { extensions: { http: { status: 400 }, code: "BAD_REQUEST" } });
 
-export function useRequestBodyLimit(limit: number): Plugin {
+/**
+ * Multipart requests (the GraphQL multipart request spec) with an Authorization header carry a file
+ * for startBulkImport: they may be as large as `multipart.limit`, and are refused (400) for any other
+ * operation, so every other request stays within `limit`.
+ */
+export function useRequestBodyLimit(limit: number, multipart?: { limit: number; operations: readonly string[] }): Plugin {
+  const uploads = new WeakSet<Request>();
   return {
     onRequestParse({ request, requestParser, setRequestParser, serverContext, fetchAPI }) {
-      const length = request.headers.get("content-length");
-      if (length != null) {
-        // One non-negative integer only (a comma-joined list is a smuggling attempt).
-        if (!/^\d+$/.test(length)) throw badLength();
-        if (Number(length) > limit) throw tooLarge();
-        // Node's parser holds a body to its Content-Length; an in-process request's header proves nothing.
-        if ((serverContext as { req?: IncomingMessage }).req) return;
+      // Only with credentials (an admin's, the resolver checks): an anonymous client stays within `limit`.
+      const upload =
+        multipart !== undefined &&
+        /^multipart\/form-data\b/i.test(request.headers.get("content-type") ?? "") &&
+        request.headers.has("authorization");
+      if (upload) uploads.add(request);
+      return parseWithin(upload ? multipart.limit : limit, { request, requestParser, setRequestParser, serverContext, fetchAPI });
+    },
+    onParams({ request, params }) {
+      if (multipart && uploads.has(request) && !onlyRootFields(params.query, multipart.operations)) {
+        throw createGraphQLError(`Multipart requests are accepted for ${multipart.operations.join(", ")} only`, {
+          extensions: { http: { status: 400 }, code: "BAD_REQUEST" },
+        });
       }
-      if (!requestParser || !request.body) return;
-      const parse = requestParser;
-      setRequestParser((req) => parse(counted(req, limit, fetchAPI)));
     },
   };
+}
+
+/** Whether the document's operations select no root fields but these (and __typename). */
+function onlyRootFields(query: string | undefined, names: readonly string[]): boolean {
+  if (!query) return false;
+  let doc: DocumentNode;
+  try {
+    doc = parse(query, { maxTokens: 2_000 });
+  } catch {
+    return false;
+  }
+  return doc.definitions.every(
+    (d) =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      d.operation === "mutation" &&
+      d.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (names.includes(s.name.value) || s.name.value === "__typename")),
+  );
+}
+
+type ParsePayload = Parameters<NonNullable<Plugin["onRequestParse"]>>[0];
+
+function parseWithin(
+  limit: number,
+  {
+    request,
+    requestParser,
+    setRequestParser,
+    serverContext,
+    fetchAPI,
+  }: Pick<ParsePayload, "request" | "requestParser" | "setRequestParser" | "serverContext" | "fetchAPI">,
+) {
+  const length = request.headers.get("content-length");
+  if (length != null) {
+    // One non-negative integer only (a comma-joined list is a smuggling attempt).
+    if (!/^\d+$/.test(length)) throw badLength();
+    if (Number(length) > limit) throw tooLarge();
+    // Node's parser holds a body to its Content-Length; an in-process request's header proves nothing.
+    if ((serverContext as { req?: IncomingMessage }).req) return;
+  }
+  if (!requestParser || !request.body) return;
+  const parseBody = requestParser;
+  setRequestParser((req) => parseBody(counted(req, limit, fetchAPI)));
 }
 
 /** The same request with a body that errors with 413 once it passes `limit` bytes. */

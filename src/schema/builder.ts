@@ -15,6 +15,8 @@ export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    /** Yoga's: a part of a multipart request (the GraphQL multipart request spec). */
+    File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
 }>({
@@ -46,6 +48,35 @@ builder.scalarType("DateTime", {
       throw new GraphQLError("DateTime must be an ISO-8601 string", { extensions: { code: "BAD_USER_INPUT" } });
     }
     return d;
+  },
+});
+
+const notAFile = () =>
+  new GraphQLError("File must be a file part of a multipart request (the GraphQL multipart request spec)", {
+    extensions: { code: "BAD_USER_INPUT" },
+  });
+
+builder.scalarType("File", {
+  description: "A file uploaded in a multipart request (the GraphQL multipart request spec)",
+  serialize: () => {
+    throw new TypeError("File is an input type only");
+  },
+  // Yoga puts the uploaded part here (its fetch implementation's File, not always the global class).
+  parseValue: (v) => {
+    const f = v as Partial<File> | null;
+    if (
+      typeof f !== "object" ||
+      f === null ||
+      typeof f.arrayBuffer !== "function" ||
+      typeof f.size !== "number" ||
+      typeof f.name !== "string"
+    ) {
+      throw notAFile();
+    }
+    return f as File;
+  },
+  parseLiteral: () => {
+    throw notAFile();
   },
 });
 

@@ -109,6 +109,25 @@ builder.objectType(E.DuplicatePriceListCodeError, {
   fields: (t) => ({ code: t.exposeString("code") }),
 });
 
+const BulkImportFileProblemEnum = builder.enumType("BulkImportFileProblem", {
+  values: {
+    UNKNOWN_COLUMNS: { description: "The header names columns the importer does not know (or one twice)" },
+    MISSING_COLUMNS: { description: "sku, name, price_cents or currency is missing, or one of location and on_hand without the other" },
+    EMPTY_FILE: { description: "No rows" },
+    NOT_CSV_OR_JSONL: { description: "Neither CSV with a header row nor JSONL (one object per line)" },
+    INVALID_UTF8: { description: "Not UTF-8 text" },
+    TOO_LARGE: { description: "Larger than the server accepts (BULK_IMPORT_MAX_BYTES)" },
+  } as const,
+});
+
+builder.objectType(E.BulkImportFileError, {
+  ...error(E.BulkImportFileError, "The file was refused as a whole; nothing of it was written"),
+  fields: (t) => ({
+    problem: t.field({ type: BulkImportFileProblemEnum, resolve: (e) => e.problem }),
+    columns: t.stringList({ description: "The columns concerned (UNKNOWN_COLUMNS, MISSING_COLUMNS)", resolve: (e) => [...e.columns] }),
+  }),
+});
+
 /** Options for a mutation returning `<Name>Success { <dataField> } | <errors>`, named as the API documents. */
 export function mutationResult<N extends string>(name: N, dataField: string, types: (new (...args: never[]) => E.DomainError)[]) {
   return {

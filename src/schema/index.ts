@@ -11,6 +11,7 @@ import "./waitlist.js";
 import "./location.js";
 import "./transfer.js";
 import "./pricing.js";
+import "./bulk-import.js";
 import "./node.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

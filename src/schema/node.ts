@@ -19,6 +19,7 @@ const loaders: Record<string, (ctx: GraphQLContext, id: string) => Promise<objec
   Location: (ctx, id) => ctx.loaders.location.load(id),
   Transfer: async (ctx, id) => (isAdmin(ctx) ? ctx.loaders.transfer.load(id) : null),
   PriceList: async (ctx, id) => (isAdmin(ctx) ? ctx.loaders.priceList.load(id) : null),
+  BulkOperation: async (ctx, id) => (await ctx.services.bulkImports.byIds(ctx, [id]))[0] ?? null,
 };
 
 async function loadNode(ctx: GraphQLContext, globalId: string): Promise<object | null> {

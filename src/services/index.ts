@@ -18,6 +18,8 @@ import { TransferService } from "./transfer.service.js";
 import { HoldSweeper } from "./hold-sweeper.js";
 import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
 import { ExportService } from "./export.service.js";
+import { BulkImportService } from "./bulk-import.service.js";
+import { BulkImportRunner, type BulkImportRunnerOptions } from "./bulk-import-runner.js";
 import type { RequestContext } from "../auth/viewer.js";
 import { PriceBook } from "./pricing/price-book.js";
 import { PriceListService } from "./price-list.service.js";
@@ -38,6 +40,10 @@ export interface Services {
   sweeper: HoldSweeper;
   /** GET /export/*.csv */
   exports: ExportService;
+  /** startBulkImport, bulkOperation, cancelBulkOperation */
+  bulkImports: BulkImportService;
+  /** Writes the imports' rows; the app starts and stops it. */
+  bulkImportRunner: BulkImportRunner;
   /** subscription { myHolds } */
   myHolds: (ctx: RequestContext) => Promise<AsyncIterable<HoldChange>>;
 }
@@ -56,6 +62,7 @@ export function createServices(deps: {
   metrics?: Metrics;
   holds?: HoldSettings & { sweepIntervalMs?: number };
   onError?: (err: unknown) => void;
+  bulkImport?: BulkImportRunnerOptions & { maxBytes?: number };
 }): Services {
   const holdSettings = deps.holds ?? DEFAULT_HOLD_SETTINGS;
   const locations = new LocationService(deps.prisma, deps.metrics);
@@ -82,6 +89,11 @@ export function createServices(deps: {
     prices,
   });
   const holds = new HoldService(deps.prisma, deps.outbox, holdSettings);
+  const bulkImportRunner = new BulkImportRunner(deps.prisma, deps.outbox, {
+    waitlistTtlSeconds: holdSettings.waitlistTtlSeconds,
+    onError: deps.onError,
+    ...deps.bulkImport,
+  });
   return {
     products,
     customers: new CustomerService(deps.prisma, deps.reads),
@@ -91,6 +103,8 @@ export function createServices(deps: {
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
     locations,
     transfers: new TransferService(deps.prisma, deps.outbox, locations),
+    bulkImports: new BulkImportService(deps.prisma, bulkImportRunner, deps.bulkImport?.maxBytes),
+    bulkImportRunner,
     exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma)),
     priceLists: new PriceListService(deps.prisma, deps.outbox, prices),
     prices,

@@ -19,7 +19,7 @@ export interface TestApp {
 export async function startTestApp(
   env: Record<string, string | undefined>,
   options: DatabaseOptions = {},
-  deps: Pick<AppDeps, "log"> = {},
+  deps: Pick<AppDeps, "log" | "bulkImport"> = {},
 ): Promise<TestApp> {
   // The response cache off unless a test asks for it: many tests change rows with SQL by hand, which
   // no event announces (tests/api/response-cache.test.ts and tests/realtime/response-cache.test.ts turn it on).

@@ -1,0 +1,258 @@
+// The bulk import's statements: staging a parsed file, the runner's claim of
+// the next job (one at a time across instances), a chunk's writes, progress
+// and cancel. The same SQL runs on PostgreSQL and PGlite.
+//
+// Stock goes through the stock-change builder (stock-change.sql.ts), so an
+// imported count is a ledger row and a stock-changed event like any other.
+import { Prisma } from "../generated/prisma/client.js";
+import type { DbClient, DbTransaction } from "./database.js";
+import { currentTraceSql, LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
+
+export type BulkImportMode = "UPSERT" | "CREATE_ONLY";
+export type BulkOperationStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED";
+
+export interface BulkOperationRow {
+  id: string;
+  status: BulkOperationStatus;
+  mode: BulkImportMode;
+  rowsTotal: number;
+  rowsDone: number;
+  rowsFailed: number;
+  actor: string;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  version: number;
+}
+
+export interface BulkOperationErrorRow {
+  row: number;
+  column: string | null;
+  message: string;
+}
+
+/** A staged row: the file's values by column, and (set at staging) the row number of the same SKU and location earlier in the file. */
+export type StagedRow = Record<string, string | number | null> & { _duplicateOf?: number; _firstOfSku?: number };
+
+const OPERATION_COLUMNS = Prisma.sql`id, status::text AS status, mode, rows_total AS "rowsTotal", rows_done AS "rowsDone",
+  rows_failed AS "rowsFailed", actor, started_at AS "startedAt", finished_at AS "finishedAt", created_at AS "createdAt", version`;
+
+/** Rows staged per INSERT: one parameter each (a jsonb array), so the statement stays small whatever the file. */
+const STAGE_BATCH = 1_000;
+
+/** The job and all its rows, in one transaction: a job is never seen half-staged. */
+export async function stageImport(
+  tx: DbTransaction,
+  job: { id: string; mode: BulkImportMode; actor: string },
+  rows: readonly StagedRow[],
+): Promise<void> {
+  await tx.$executeRaw`INSERT INTO bulk_operation (id, mode, rows_total, actor) VALUES (${job.id}::uuid, ${job.mode}, ${rows.length}, ${job.actor})`;
+  for (let at = 0; at < rows.length; at += STAGE_BATCH) {
+    const batch = JSON.stringify(rows.slice(at, at + STAGE_BATCH));
+    await tx.$executeRaw`
+      INSERT INTO bulk_operation_row (operation_id, row, data)
+      SELECT ${job.id}::uuid, ${at}::int + r.n::int, r.data FROM jsonb_array_elements(${batch}::jsonb) WITH ORDINALITY AS r(data, n)`;
+  }
+}
+
+export async function operationsByIds(db: DbClient, ids: readonly string[]): Promise<BulkOperationRow[]> {
+  return db.$queryRaw<BulkOperationRow[]>`SELECT ${OPERATION_COLUMNS} FROM bulk_operation WHERE id = ANY(${ids as string[]}::uuid[])`;
+}
+
+export async function operationErrors(db: DbClient, id: string, offset: number, limit: number): Promise<BulkOperationErrorRow[]> {
+  return db.$queryRaw<BulkOperationErrorRow[]>`
+    SELECT row, "column", message FROM bulk_operation_error WHERE operation_id = ${id}::uuid ORDER BY id OFFSET ${offset} LIMIT ${limit}`;
+}
+
+/** QUEUED or RUNNING -> CANCELLED (a running chunk finishes first: it holds the row); null if there is no such job. */
+export async function cancelOperation(db: DbClient, id: string): Promise<BulkOperationRow | null> {
+  await db.$executeRaw`
+    UPDATE bulk_operation SET status = 'CANCELLED', finished_at = now(), claimed_by = NULL, version = version + 1
+    WHERE id = ${id}::uuid AND status IN ('QUEUED', 'RUNNING')`;
+  return (await operationsByIds(db, [id]))[0] ?? null;
+}
+
+/** Taken inside the claim's transaction: claims of all instances queue on it, so at most one job runs at a time. */
+const CLAIM_LOCK = 0x5717_0b1c;
+
+/**
+ * Claims the oldest job waiting, or a RUNNING one whose runner stopped beating (it died) for
+ * `staleMs`, unless another job is running with a live runner. Returns its id, or null.
+ */
+export async function claimNext(db: DbClient, runner: string, staleMs: number): Promise<string | null> {
+  const stale = Prisma.sql`(status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => ${staleMs / 1000}::float8))`;
+  const [, rows] = await db.$transaction([
+    db.$queryRaw`SELECT pg_advisory_xact_lock(${CLAIM_LOCK}::bigint)::text`,
+    db.$queryRaw<{ id: string }[]>`
+      UPDATE bulk_operation SET status = 'RUNNING', started_at = coalesce(started_at, now()), heartbeat_at = now(),
+        claimed_by = ${runner}, version = version + 1
+      WHERE id = (
+        SELECT id FROM bulk_operation WHERE status = 'QUEUED' OR ${stale}
+        ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1
+      )
+      AND NOT EXISTS (SELECT 1 FROM bulk_operation WHERE status = 'RUNNING' AND NOT ${stale} AND claimed_by IS DISTINCT FROM ${runner})
+      RETURNING id`,
+  ]);
+  return rows[0]?.id ?? null;
+}
+
+/** Gives a job back (the runner stops): QUEUED again, so the next runner takes it at once. */
+export async function releaseOperation(db: DbClient, id: string, runner: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE bulk_operation SET status = 'QUEUED', claimed_by = NULL, heartbeat_at = NULL, version = version + 1
+    WHERE id = ${id}::uuid AND status = 'RUNNING' AND claimed_by = ${runner}`;
+}
+
+export async function failOperation(db: DbClient, id: string, runner: string, message: string): Promise<void> {
+  await db.$transaction([
+    db.$executeRaw`INSERT INTO bulk_operation_error (operation_id, row, "column", message)
+      SELECT id, rows_done + 1, NULL, ${message} FROM bulk_operation WHERE id = ${id}::uuid AND claimed_by = ${runner}`,
+    db.$executeRaw`UPDATE bulk_operation SET status = 'FAILED', finished_at = now(), claimed_by = NULL, version = version + 1
+      WHERE id = ${id}::uuid AND status = 'RUNNING' AND claimed_by = ${runner}`,
+  ]);
+}
+
+/**
+ * Locks the job for a chunk and reads its next rows: none (null) when the job is no longer this
+ * runner's (cancelled, or taken over by another runner after this one stalled).
+ */
+export async function lockChunk(
+  tx: DbTransaction,
+  id: string,
+  runner: string,
+  size: number,
+): Promise<{
+  op: { mode: BulkImportMode; rowsDone: number; rowsTotal: number; actor: string };
+  rows: { row: number; data: StagedRow }[];
+} | null> {
+  const [op] = await tx.$queryRaw<{ mode: BulkImportMode; rowsDone: number; rowsTotal: number; actor: string }[]>`
+    SELECT mode, rows_done AS "rowsDone", rows_total AS "rowsTotal", actor FROM bulk_operation
+    WHERE id = ${id}::uuid AND status = 'RUNNING' AND claimed_by = ${runner} FOR UPDATE`;
+  if (!op) return null;
+  const rows = await tx.$queryRaw<{ row: number; data: StagedRow }[]>`
+    SELECT row, data FROM bulk_operation_row WHERE operation_id = ${id}::uuid AND row > ${op.rowsDone} ORDER BY row LIMIT ${size}`;
+  return { op, rows };
+}
+
+/** A chunk's bookkeeping: its errors, rows_done past it, and COMPLETED after the last row. */
+export async function finishChunk(tx: DbTransaction, id: string, rowsDone: number, errors: readonly BulkOperationErrorRow[]) {
+  if (errors.length) {
+    await tx.$executeRaw`
+      INSERT INTO bulk_operation_error (operation_id, row, "column", message)
+      SELECT ${id}::uuid, e.row, e."column", e.message
+      FROM jsonb_to_recordset(${JSON.stringify(errors)}::jsonb) AS e(row int, "column" text, message text) ORDER BY e.row`;
+  }
+  await tx.$executeRaw`
+    UPDATE bulk_operation SET rows_done = ${rowsDone}, rows_failed = rows_failed + ${new Set(errors.map((e) => e.row)).size},
+      heartbeat_at = now(), version = version + 1,
+      status = CASE WHEN ${rowsDone} >= rows_total THEN 'COMPLETED'::"BulkOperationStatus" ELSE status END,
+      finished_at = CASE WHEN ${rowsDone} >= rows_total THEN now() ELSE finished_at END,
+      claimed_by = CASE WHEN ${rowsDone} >= rows_total THEN NULL ELSE claimed_by END
+    WHERE id = ${id}::uuid`;
+}
+
+/** Products by SKU regardless of case: id and the lowercased SKU. */
+export async function productsBySku(tx: DbTransaction, skus: readonly string[]): Promise<Map<string, string>> {
+  const rows = await tx.$queryRaw<{ id: string; key: string }[]>`
+    SELECT id, lower(sku) AS key FROM product WHERE lower(sku) = ANY(${skus.map((s) => s.toLowerCase())}::text[])`;
+  return new Map(rows.map((r) => [r.key, r.id]));
+}
+
+/** Locations by code regardless of case: id and whether stock may move there. */
+export async function locationsByCode(tx: DbTransaction, codes: readonly string[]): Promise<Map<string, { id: string; active: boolean }>> {
+  const rows = await tx.$queryRaw<{ id: string; key: string; active: boolean }[]>`
+    SELECT id, lower(code) AS key, active FROM location WHERE lower(code) = ANY(${codes.map((s) => s.toLowerCase())}::text[])`;
+  return new Map(rows.map((r) => [r.key, { id: r.id, active: r.active }]));
+}
+
+export interface ProductFields {
+  sku: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  currency: string;
+}
+
+/**
+ * Upserts products by SKU (regardless of case): new ones with no stock (the database gives each its
+ * default level), existing ones only where a field differs, their version bumped then. Returns the
+ * ids of the products created.
+ */
+export async function upsertProducts(tx: DbTransaction, products: readonly ProductFields[]): Promise<string[]> {
+  if (!products.length) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(products)}::jsonb)
+        AS x(sku text, name text, description text, price_cents int, currency text)
+    ),
+    written AS (
+      INSERT INTO product (sku, name, description, price_cents, currency, stock)
+      SELECT sku, name, description, price_cents, currency, 0 FROM input ORDER BY lower(sku)
+      ON CONFLICT ((lower(sku))) DO UPDATE
+      SET name = EXCLUDED.name, description = EXCLUDED.description, price_cents = EXCLUDED.price_cents,
+        currency = EXCLUDED.currency, version = product.version + 1, updated_at = now()
+      WHERE (product.name, product.description, product.price_cents, product.currency)
+        IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.price_cents, EXCLUDED.currency)
+      RETURNING id, xmax = 0 AS inserted
+    )
+    SELECT id FROM written WHERE inserted`;
+  return rows.map((r) => r.id);
+}
+
+export interface LevelTarget {
+  product_id: string;
+  location_id: string;
+  on_hand: number;
+  row: number;
+}
+
+/**
+ * Sets levels' on hand to the counts given, through the stock-change builder: one change (one
+ * event) per product, a ledger row per level that moves (RECEIVED when the level had nothing,
+ * CORRECTION otherwise), nothing for a count already there. A count below what is committed or
+ * held there is refused (its row returned). Returns the refused rows and the products restocked.
+ */
+export async function setLevels(
+  tx: DbTransaction,
+  targets: readonly LevelTarget[],
+  actor: string,
+): Promise<{ refused: { row: number; taken: number }[]; restocked: string[] }> {
+  if (!targets.length) return { refused: [], restocked: [] };
+  const input = JSON.stringify(targets);
+  await tx.$executeRaw`
+    INSERT INTO stock_level (product_id, location_id)
+    SELECT product_id, location_id FROM jsonb_to_recordset(${input}::jsonb) AS x(product_id uuid, location_id uuid)
+    ORDER BY product_id, location_id
+    ON CONFLICT DO NOTHING`;
+  const [result] = await tx.$queryRaw<{ refused: { row: number; taken: number }[]; restocked: string[] }[]>`-- bulk-import:levels
+    WITH input AS (SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(product_id uuid, location_id uuid, on_hand int, row int)),
+    locked AS (
+      SELECT id, sku, stock, committed, reserved, version FROM product WHERE id IN (SELECT product_id FROM input) ORDER BY id FOR UPDATE
+    ),${LOCKED_LEVELS},
+    cur AS (
+      SELECT i.*, lv.on_hand AS was, lv.committed + lv.reserved AS taken
+      FROM input i JOIN levels lv ON lv.product_id = i.product_id AND lv.location_id = i.location_id
+    ),
+    moving AS (SELECT * FROM cur WHERE on_hand <> was AND on_hand >= taken),
+    changes AS (
+      SELECT m.product_id, m.location_id, 1 AS seq, m.on_hand - m.was AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
+        -- One change per product (one event): RESTOCK only when every level of it goes up.
+        CASE WHEN bool_and(m.on_hand > m.was) OVER (PARTITION BY m.product_id) THEN 'RESTOCK' ELSE 'ADJUSTMENT' END AS reason,
+        'bulk import'::text AS note, CASE WHEN m.was = 0 THEN 'RECEIVED' ELSE 'CORRECTION' END AS adjustment,
+        NULL::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id, ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
+      FROM moving m
+    ),${stockChangeCtes()}
+    SELECT
+      (SELECT coalesce(json_agg(json_build_object('row', row, 'taken', taken) ORDER BY row), '[]') FROM cur WHERE on_hand < taken) AS refused,
+      (SELECT coalesce(json_agg(DISTINCT product_id), '[]') FROM moving WHERE on_hand > was) AS restocked,
+      (SELECT count(*) FROM stock_written) AS products, (SELECT count(*) FROM change_events) AS events, (SELECT count(*) FROM change_moves) AS moves`;
+  return { refused: result!.refused, restocked: result!.restocked };
+}
+
+/** Those of the products with someone WAITING on their waitlist: the only ones offerToWaitlist has work for. */
+export async function withWaitlist(tx: DbTransaction, productIds: readonly string[]): Promise<string[]> {
+  if (!productIds.length) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT DISTINCT product_id::text AS id FROM waitlist_entry WHERE status = 'WAITING' AND product_id = ANY(${productIds as string[]}::uuid[])`;
+  return rows.map((r) => r.id);
+}

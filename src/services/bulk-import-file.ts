@@ -1,0 +1,112 @@
+// A bulk import file as a whole: its size, encoding and format (CSV with a
+// header row, or JSONL: one object per line), and its columns. Anything wrong
+// here refuses the file before a row is staged (BulkImportFileError); what is
+// wrong with one row is the runner's to report (bulk-import-rows.ts).
+import { parse } from "csv-parse/sync";
+import { EXPORT_COLUMNS } from "../db/export.sql.js";
+import type { StagedRow } from "../db/bulk-import.sql.js";
+import { BulkImportFileError } from "../errors/domain-errors.js";
+
+/** The importer's columns: what GET /export/products.csv writes. */
+export const IMPORT_COLUMNS: readonly string[] = EXPORT_COLUMNS.products;
+/** Without these a row cannot make a product. description may be left out; location and on_hand go together. */
+const REQUIRED = ["sku", "name", "price_cents", "currency"];
+
+export type ImportFormat = "CSV" | "JSONL";
+
+/** The rows of a file, 1 = the first data row, in file order; duplicates of SKU and location marked. */
+export function parseImportFile(bytes: Uint8Array, name: string, maxBytes: number): { format: ImportFormat; rows: StagedRow[] } {
+  if (bytes.byteLength > maxBytes) {
+    throw new BulkImportFileError("TOO_LARGE", `The file is ${bytes.byteLength} bytes; at most ${maxBytes} are accepted`);
+  }
+  let text: string;
+  try {
+    // fatal: a byte sequence that is not UTF-8 refuses the file; a BOM is dropped (ignoreBOM false).
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BulkImportFileError("INVALID_UTF8", "The file is not valid UTF-8 text");
+  }
+  if (!text.trim()) throw new BulkImportFileError("EMPTY_FILE", "The file is empty");
+  if (text.includes("\0")) throw new BulkImportFileError("NOT_CSV_OR_JSONL", "The file is not CSV or JSONL (it holds NUL bytes)");
+  const format: ImportFormat = /\.(jsonl|ndjson)$/i.test(name) || text.trimStart().startsWith("{") ? "JSONL" : "CSV";
+  const rows = format === "JSONL" ? parseJsonl(text) : parseCsv(text);
+  if (!rows.length) throw new BulkImportFileError("EMPTY_FILE", "The file has no rows");
+  markDuplicates(rows);
+  return { format, rows };
+}
+
+function requireColumns(columns: readonly string[]): void {
+  const unknown = columns.filter((c) => !IMPORT_COLUMNS.includes(c));
+  if (unknown.length) {
+    throw new BulkImportFileError(
+      "UNKNOWN_COLUMNS",
+      `Unknown columns: ${unknown.join(", ")} (known: ${IMPORT_COLUMNS.join(", ")})`,
+      unknown,
+    );
+  }
+  const missing = REQUIRED.filter((c) => !columns.includes(c));
+  const stock = ["location", "on_hand"].filter((c) => !columns.includes(c));
+  if (stock.length === 1) missing.push(stock[0]!);
+  if (missing.length) throw new BulkImportFileError("MISSING_COLUMNS", `Missing columns: ${missing.join(", ")}`, missing);
+}
+
+function parseCsv(text: string): StagedRow[] {
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/^Invalid /, "invalid ") : "unreadable";
+    throw new BulkImportFileError("NOT_CSV_OR_JSONL", `The file is not CSV: ${detail.slice(0, 200)}`);
+  }
+  const [header, ...data] = records;
+  const columns = header!.map((c) => c.trim());
+  if (new Set(columns).size !== columns.length) {
+    const twice = columns.filter((c, i) => columns.indexOf(c) !== i);
+    throw new BulkImportFileError("UNKNOWN_COLUMNS", `Columns named twice: ${[...new Set(twice)].join(", ")}`, twice);
+  }
+  requireColumns(columns);
+  return data.map((values) => Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null])) as StagedRow);
+}
+
+function parseJsonl(text: string): StagedRow[] {
+  const rows: StagedRow[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new BulkImportFileError("NOT_CSV_OR_JSONL", `The file is not JSONL: line ${i + 1} is not JSON`);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new BulkImportFileError("NOT_CSV_OR_JSONL", `The file is not JSONL: line ${i + 1} is not an object`);
+    }
+    const unknown = Object.keys(value).filter((k) => !IMPORT_COLUMNS.includes(k));
+    if (unknown.length) {
+      throw new BulkImportFileError("UNKNOWN_COLUMNS", `Unknown columns on line ${i + 1}: ${unknown.join(", ")}`, unknown);
+    }
+    for (const k of Object.keys(value)) seen.add(k);
+    const row: StagedRow = {};
+    for (const [k, v] of Object.entries(value))
+      row[k] = typeof v === "string" || typeof v === "number" || v === null ? v : JSON.stringify(v);
+    rows.push(row);
+  });
+  if (rows.length) requireColumns([...seen]);
+  return rows;
+}
+
+/** Marks each row whose SKU and location (regardless of case) an earlier row had, and each row's SKU's first row. */
+function markDuplicates(rows: StagedRow[]): void {
+  const levels = new Map<string, number>();
+  const skus = new Map<string, number>();
+  rows.forEach((r, i) => {
+    const sku = String(r.sku ?? "").toLowerCase();
+    const key = `${sku}\n${String(r.location ?? "").toLowerCase()}`;
+    const earlier = levels.get(key);
+    if (earlier !== undefined) r._duplicateOf = earlier;
+    else levels.set(key, i + 1);
+    if (!skus.has(sku)) skus.set(sku, i + 1);
+    r._firstOfSku = skus.get(sku)!;
+  });
+}

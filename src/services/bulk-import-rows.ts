@@ -1,0 +1,72 @@
+// One import row on its own: its values checked and converted, or the first
+// thing wrong with it (column and message). What needs the database (unknown
+// location, CREATE_ONLY and an existing SKU) the runner checks per chunk.
+import type { BulkOperationErrorRow, StagedRow } from "../db/bulk-import.sql.js";
+import { ValidationError } from "../errors/domain-errors.js";
+import { LIMITS, SKU, requireCurrency } from "./limits.js";
+
+export interface ImportRow {
+  row: number;
+  sku: string;
+  name: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  /** Both or neither: a row may set product fields only. */
+  location: string | null;
+  onHand: number | null;
+  firstOfSku: number;
+}
+
+const text = (v: unknown): string => (v === null || v === undefined ? "" : String(v));
+const blank = (v: unknown) => text(v).trim() === "";
+
+function int(column: string, v: unknown, max: number): number | BulkOperationErrorRow {
+  const s = text(v).trim();
+  if (!/^-?\d{1,15}$/.test(s))
+    return { row: 0, column, message: `${column} must be a whole number, got ${JSON.stringify(s.slice(0, 40))}` };
+  const n = Number(s);
+  if (n < 0) return { row: 0, column, message: `${column} must not be negative, got ${n}` };
+  if (n > max) return { row: 0, column, message: `${column} must be at most ${max}, got ${n}` };
+  return n;
+}
+
+/** The row's values, or the first error in it. */
+export function checkRow(row: number, data: StagedRow): ImportRow | BulkOperationErrorRow {
+  const fail = (column: string, message: string) => ({ row, column, message });
+  const sku = text(data.sku).trim();
+  if (!SKU.test(sku)) return fail("sku", "sku must be 1-64 letters, digits, '.', '_' or '-'");
+  if (data._duplicateOf !== undefined) return fail("sku", `sku ${sku} at this location is already in row ${data._duplicateOf}`);
+  const name = text(data.name).trim();
+  if (name.length < 1 || name.length > LIMITS.maxNameLength) return fail("name", `name must be 1-${LIMITS.maxNameLength} characters`);
+  const description = text(data.description);
+  if (description.length > LIMITS.maxDescriptionLength)
+    return fail("description", `description must be at most ${LIMITS.maxDescriptionLength} characters`);
+  const priceCents = int("price_cents", data.price_cents, LIMITS.maxPriceCents);
+  if (typeof priceCents !== "number") return { ...priceCents, row };
+  let currency: string;
+  try {
+    currency = requireCurrency("currency", text(data.currency).trim());
+  } catch (err) {
+    if (err instanceof ValidationError) return fail("currency", err.message);
+    throw err;
+  }
+  const noStock = blank(data.location) && blank(data.on_hand);
+  if (!noStock && blank(data.location)) return fail("location", "location is empty but on_hand is not");
+  if (!noStock && blank(data.on_hand)) return fail("on_hand", "on_hand is empty but location is not");
+  const onHand = noStock ? null : int("on_hand", data.on_hand, LIMITS.maxStock);
+  if (onHand !== null && typeof onHand !== "number") return { ...onHand, row };
+  return {
+    row,
+    sku,
+    name,
+    description,
+    priceCents,
+    currency,
+    location: noStock ? null : text(data.location).trim(),
+    onHand,
+    firstOfSku: data._firstOfSku ?? row,
+  };
+}
+
+export const isError = (r: ImportRow | BulkOperationErrorRow): r is BulkOperationErrorRow => "message" in r;

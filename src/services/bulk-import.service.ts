@@ -1,0 +1,83 @@
+// Bulk import (startBulkImport), admins only: the file is checked and parsed
+// at upload and its rows staged with the job in one transaction, so a refused
+// file writes nothing and a job, once there, has all its rows. The runner
+// (bulk-import-runner.ts) writes them.
+import { randomUUID } from "node:crypto";
+import { isAdmin, requireAdmin, type RequestContext } from "../auth/viewer.js";
+import type { DbClient } from "../db/database.js";
+import {
+  cancelOperation,
+  operationErrors,
+  operationsByIds,
+  stageImport,
+  type BulkImportMode,
+  type BulkOperationErrorRow,
+  type BulkOperationRow,
+} from "../db/bulk-import.sql.js";
+import { BulkImportFileError, NotFoundError, ValidationError } from "../errors/domain-errors.js";
+import { alignByIds } from "../db/align-by-ids.js";
+import { parseImportFile } from "./bulk-import-file.js";
+import { actorOf } from "./hold-status.js";
+import type { BulkImportRunner } from "./bulk-import-runner.js";
+import { requireUuid } from "./limits.js";
+
+export type { BulkOperationRow, BulkOperationErrorRow };
+
+/** BULK_IMPORT_MAX_BYTES' default: 50 MB. */
+export const DEFAULT_BULK_IMPORT_MAX_BYTES = 50 * 1024 * 1024;
+
+/** What startBulkImport reads of Yoga's File. */
+export interface UploadedFile {
+  name: string;
+  size: number;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+const isUpload = (f: unknown): f is UploadedFile =>
+  typeof f === "object" &&
+  f !== null &&
+  typeof (f as UploadedFile).arrayBuffer === "function" &&
+  typeof (f as UploadedFile).size === "number" &&
+  typeof (f as UploadedFile).name === "string";
+
+export class BulkImportService {
+  constructor(
+    private readonly prisma: DbClient,
+    private readonly runner: Pick<BulkImportRunner, "wake">,
+    readonly maxBytes = DEFAULT_BULK_IMPORT_MAX_BYTES,
+  ) {}
+
+  async start(ctx: RequestContext, file: UploadedFile, mode: BulkImportMode): Promise<BulkOperationRow> {
+    requireAdmin(ctx);
+    if (mode !== "UPSERT" && mode !== "CREATE_ONLY") throw new ValidationError("mode", "mode must be UPSERT or CREATE_ONLY");
+    // The compiled execution (graphql-jit) does not always run the File scalar's parseValue: checked here too.
+    if (!isUpload(file)) throw new ValidationError("file", "file must be a file part of a multipart request");
+    // Before reading it: the size the multipart parser counted.
+    if (file.size > this.maxBytes) {
+      throw new BulkImportFileError("TOO_LARGE", `The file is ${file.size} bytes; at most ${this.maxBytes} are accepted`);
+    }
+    const { rows } = parseImportFile(new Uint8Array(await file.arrayBuffer()), file.name, this.maxBytes);
+    const id = randomUUID();
+    await this.prisma.$transaction((tx) => stageImport(tx, { id, mode, actor: actorOf(ctx) }, rows), { maxWait: 10_000, timeout: 120_000 });
+    this.runner.wake();
+    return (await operationsByIds(this.prisma, [id]))[0]!;
+  }
+
+  /** Admins only: null for anyone else, as for an id of nothing. */
+  async byIds(ctx: RequestContext, ids: readonly string[]): Promise<(BulkOperationRow | null)[]> {
+    if (!isAdmin(ctx)) return ids.map(() => null);
+    return alignByIds(ids, await operationsByIds(this.prisma, ids));
+  }
+
+  errors(id: string, offset: number, limit: number): Promise<BulkOperationErrorRow[]> {
+    return operationErrors(this.prisma, id, offset, limit);
+  }
+
+  /** A job not finished yet stops (after the chunk in flight); a finished one is returned as it is. */
+  async cancel(ctx: RequestContext, id: string): Promise<BulkOperationRow> {
+    requireAdmin(ctx);
+    const op = await cancelOperation(this.prisma, requireUuid("id", id));
+    if (!op) throw new NotFoundError("BulkOperation", id);
+    return op;
+  }
+}
