@@ -345,38 +345,44 @@ it(
     await exportOnce(); // warm
     await eventLoopMaxMs(); // restart the maximum
 
-    let done = false;
-    const probes: { path: string; ms: number; status: number; loopMaxMs: number }[] = [];
-    const prober = (async () => {
-      while (!done) {
-        for (const path of ["/health", "/ready"]) {
-          const started = performance.now();
-          const res = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
-          await res?.arrayBuffer();
-          probes.push({ path, ms: performance.now() - started, status: res?.status ?? 0, loopMaxMs: await eventLoopMaxMs() });
+    // One round: every export twice at once while /health and /ready are probed.
+    const round = async () => {
+      let done = false;
+      const probes: { path: string; ms: number; status: number; loopMaxMs: number }[] = [];
+      const prober = (async () => {
+        while (!done) {
+          for (const path of ["/health", "/ready"]) {
+            const started = performance.now();
+            const res = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+            await res?.arrayBuffer();
+            probes.push({ path, ms: performance.now() - started, status: res?.status ?? 0, loopMaxMs: await eventLoopMaxMs() });
+          }
+          await new Promise((r) => setTimeout(r, 20));
         }
-        await new Promise((r) => setTimeout(r, 20));
+      })();
+      let answers: Awaited<ReturnType<typeof exportOnce>>[];
+      try {
+        answers = (
+          await Promise.all(Array.from({ length: MAX_CONCURRENT_EXPORTS }, async () => [await exportOnce(), await exportOnce()]))
+        ).flat();
+      } finally {
+        done = true;
+        await prober;
       }
-    })();
-    let answers: Awaited<ReturnType<typeof exportOnce>>[];
-    try {
-      answers = (
-        await Promise.all(Array.from({ length: MAX_CONCURRENT_EXPORTS }, async () => [await exportOnce(), await exportOnce()]))
-      ).flat();
-    } finally {
-      done = true;
-      await prober;
-    }
 
-    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-    expect(new Set(answers.map((a) => a.bytes)).size, "every export the same size").toBe(1);
-    expect(answers[0]!.bytes).toBeGreaterThan(PRODUCTS * 500);
-    expect(probes.filter((p) => p.path === "/health").length).toBeGreaterThan(5);
-    expect(probes.filter((p) => p.status !== 200)).toEqual([]);
-    // As above: a slow /health counts against the server only if its own loop was held that long meanwhile.
-    const held = probes.filter((p) => p.path === "/health" && p.ms >= HEALTH_BOUND_MS && p.loopMaxMs >= HEALTH_BOUND_MS);
-    const slowest = Math.max(...probes.filter((p) => p.path === "/health").map((p) => p.ms));
-    console.log(`[fuzz-shapes] exports: ${answers.length} exports, ${probes.length} probes, slowest /health ${slowest.toFixed(0)} ms`);
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      expect(new Set(answers.map((a) => a.bytes)).size, "every export the same size").toBe(1);
+      expect(answers[0]!.bytes).toBeGreaterThan(PRODUCTS * 500);
+      expect(probes.filter((p) => p.path === "/health").length).toBeGreaterThan(5);
+      expect(probes.filter((p) => p.status !== 200)).toEqual([]);
+      const slowest = Math.max(...probes.filter((p) => p.path === "/health").map((p) => p.ms));
+      console.log(`[fuzz-shapes] exports: ${answers.length} exports, ${probes.length} probes, slowest /health ${slowest.toFixed(0)} ms`);
+      // As above: a slow /health counts against the server only if its own loop was held that long meanwhile.
+      return probes.filter((p) => p.path === "/health" && p.ms >= HEALTH_BOUND_MS && p.loopMaxMs >= HEALTH_BOUND_MS);
+    };
+    // As the replay above: a hold counts if it comes back in a second round (a loaded machine stalls any loop once).
+    let held = await round();
+    if (held.length) held = await round();
     expect(held, `/health answers over ${HEALTH_BOUND_MS} ms while the server's event loop was held as long`).toEqual([]);
   },
 );
