@@ -67,6 +67,7 @@ export function yogaPlugins(d: PluginDeps): (Plugin | Plugin<GraphQLContext>)[] 
     useRequestBodyLimit(REQUEST_LIMITS.maxBodyBytes, {
       limit: config.bulkImportMaxBytes + REQUEST_LIMITS.maxBodyBytes,
       operations: ["startBulkImport"],
+      allowed: async (authorization) => (await d.readViewer(authorization)).kind === "admin",
     }),
     useParseOverflowGuard(),
     ...(config.graphiql ? [graphiql(d)] : []),

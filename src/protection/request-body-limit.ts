@@ -17,21 +17,29 @@ const badLength = () =>
   createGraphQLError("Content-Length header is invalid.", { extensions: { http: { status: 400 }, code: "BAD_REQUEST" } });
 
 /**
- * Multipart requests (the GraphQL multipart request spec) with an Authorization header carry a file
- * for startBulkImport: they may be as large as `multipart.limit`, and are refused (400) for any other
- * operation, so every other request stays within `limit`.
+ * Multipart requests (the GraphQL multipart request spec) from whoever `multipart.allowed` accepts (an
+ * admin's verified token) carry a file for startBulkImport: they may be as large as `multipart.limit`, and
+ * are refused (400) for any other operation, so every other request stays within `limit`.
  */
-export function useRequestBodyLimit(limit: number, multipart?: { limit: number; operations: readonly string[] }): Plugin {
+export function useRequestBodyLimit(
+  limit: number,
+  multipart?: { limit: number; operations: readonly string[]; allowed(authorization: string): Promise<boolean> },
+): Plugin {
   const uploads = new WeakSet<Request>();
   return {
     onRequestParse({ request, requestParser, setRequestParser, serverContext, fetchAPI }) {
-      // Only with credentials (an admin's, the resolver checks): an anonymous client stays within `limit`.
-      const upload =
-        multipart !== undefined &&
-        /^multipart\/form-data\b/i.test(request.headers.get("content-type") ?? "") &&
-        request.headers.has("authorization");
-      if (upload) uploads.add(request);
-      return parseWithin(upload ? multipart.limit : limit, { request, requestParser, setRequestParser, serverContext, fetchAPI });
+      const payload = { request, requestParser, setRequestParser, serverContext, fetchAPI };
+      const authorization = request.headers.get("authorization");
+      const multipartBody = multipart !== undefined && /^multipart\/form-data\b/i.test(request.headers.get("content-type") ?? "");
+      if (!multipartBody || !authorization) return parseWithin(limit, payload);
+      // Only with an admin's token, verified before the body is read (a forged one gets no more room than anyone).
+      return multipart.allowed(authorization).then(
+        (ok) => {
+          if (ok) uploads.add(request);
+          return parseWithin(ok ? multipart.limit : limit, payload);
+        },
+        () => parseWithin(limit, payload),
+      );
     },
     onParams({ request, params }) {
       if (multipart && uploads.has(request) && !onlyRootFields(params.query, multipart.operations)) {

@@ -386,6 +386,16 @@ describe("file-level refusals write nothing", () => {
       body: form(START, { mode: "UPSERT" }, "x".repeat(150_000), "a.csv"),
     });
     expect(anonymous.status).toBe(413);
+    // Nor with credentials that are not an admin's: a forged token, or a customer's.
+    const customer = await api.createCustomer();
+    for (const authorization of ["Bearer forged.token.here", `Bearer ${customer.token}`]) {
+      const r = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { authorization },
+        body: form(START, { mode: "UPSERT" }, "x".repeat(150_000), "a.csv"),
+      });
+      expect(r.status, authorization).toBe(413);
+    }
     const other = await api.fetch("/graphql", {
       method: "POST",
       headers: { authorization: `Bearer ${api.adminToken}` },
