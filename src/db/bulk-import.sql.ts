@@ -175,12 +175,16 @@ export interface ProductFields {
 
 /**
  * Upserts products by SKU (regardless of case): new ones with no stock (the database gives each its
- * default level), existing ones only where a field differs, their version bumped then. Returns the
- * ids of the products created.
+ * default level), existing ones only where a field differs, their version bumped then, and their
+ * priceVersion too when the base price changed (orders priced from memory check it: pricing/price-book.ts).
+ * Returns the products created, and those repriced with their new priceVersion.
  */
-export async function upsertProducts(tx: DbTransaction, products: readonly ProductFields[]): Promise<string[]> {
-  if (!products.length) return [];
-  const rows = await tx.$queryRaw<{ id: string }[]>`
+export async function upsertProducts(
+  tx: DbTransaction,
+  products: readonly ProductFields[],
+): Promise<{ created: string[]; repriced: { id: string; priceVersion: number; updatedAt: Date }[] }> {
+  if (!products.length) return { created: [], repriced: [] };
+  const rows = await tx.$queryRaw<{ id: string; inserted: boolean; repriced: boolean; priceVersion: number; updatedAt: Date }[]>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(products)}::jsonb)
         AS x(sku text, name text, description text, price_cents int, currency text)
@@ -190,13 +194,21 @@ export async function upsertProducts(tx: DbTransaction, products: readonly Produ
       SELECT sku, name, description, price_cents, currency, 0 FROM input ORDER BY lower(sku)
       ON CONFLICT ((lower(sku))) DO UPDATE
       SET name = EXCLUDED.name, description = EXCLUDED.description, price_cents = EXCLUDED.price_cents,
-        currency = EXCLUDED.currency, version = product.version + 1, updated_at = now()
+        currency = EXCLUDED.currency, version = product.version + 1, updated_at = now(),
+        price_version = product.price_version
+          + CASE WHEN (product.price_cents, product.currency) IS DISTINCT FROM (EXCLUDED.price_cents, EXCLUDED.currency) THEN 1 ELSE 0 END
       WHERE (product.name, product.description, product.price_cents, product.currency)
         IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.price_cents, EXCLUDED.currency)
-      RETURNING id, xmax = 0 AS inserted
+      RETURNING id, xmax = 0 AS inserted, price_version AS "priceVersion", updated_at AS "updatedAt"
     )
-    SELECT id FROM written WHERE inserted`;
-  return rows.map((r) => r.id);
+    -- product here is the statement's snapshot, from before the upsert: repriced = its priceVersion moved.
+    SELECT w.id, w.inserted, w."priceVersion", w."updatedAt",
+      NOT w.inserted AND w."priceVersion" <> p.price_version AS repriced
+    FROM written w LEFT JOIN product p ON p.id = w.id`;
+  return {
+    created: rows.filter((r) => r.inserted).map((r) => r.id),
+    repriced: rows.filter((r) => r.repriced).map(({ id, priceVersion, updatedAt }) => ({ id, priceVersion, updatedAt })),
+  };
 }
 
 export interface LevelTarget {

@@ -28,6 +28,7 @@ import {
   type ProductFields,
 } from "../db/bulk-import.sql.js";
 import { createdEvents } from "../db/stock.sql.js";
+import { priceChangedOutbox } from "../events/price-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { checkRow, isError, type ImportRow } from "./bulk-import-rows.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
@@ -198,8 +199,16 @@ export class BulkImportRunner {
         currency: r.currency,
       });
     }
-    const created = await upsertProducts(tx, [...fields.values()]);
+    const { created, repriced } = await upsertProducts(tx, [...fields.values()]);
     if (created.length) await createdEvents(tx, created);
+    // A new base price is a price change, as updateProduct's: every process's price book drops it.
+    if (repriced.length) {
+      await tx.outboxEvent.createMany({
+        data: repriced.map((r) =>
+          priceChangedOutbox({ productId: r.id, priceListId: null, priceVersion: r.priceVersion, occurredAt: r.updatedAt.toISOString() }),
+        ),
+      });
+    }
 
     const fresh = stocked.filter((r) => !existing.has(r.sku.toLowerCase()) && valid.includes(r));
     let restocked = first.restocked;

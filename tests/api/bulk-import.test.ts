@@ -229,6 +229,29 @@ describe("a 2,000-row import with bad rows", () => {
     expect(rows).toEqual([{ status: "OFFERED", reserved: 2 }]);
   });
 
+  it("a new base price from an import is what the next order is charged, though the old one was in memory", async () => {
+    const product = await api.createProduct({ sku: "REPRICE-1", stock: 10, priceCents: 1_000, currency: "EUR", name: "Repriced" });
+    const customer = await api.createCustomer();
+    const order = async (key: string) => {
+      const r = await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }], key);
+      expect(r.__typename, JSON.stringify(r)).toBe("PlaceOrderSuccess");
+      const { rows } = await api.sql.query(
+        `SELECT i.unit_price_cents FROM order_item i JOIN "order" o ON o.id = i.order_id WHERE o.idempotency_key = $1`,
+        [key],
+      );
+      return rows[0].unit_price_cents as number;
+    };
+    expect(await order("reprice-before")).toBe(1_000); // the price book now holds 1,000
+    const op = await settled(await start(csv(["REPRICE-1,Repriced,,1200,EUR,default,9"])));
+    expect(op).toMatchObject({ status: "COMPLETED", rowsFailed: 0 });
+    const { rows: events } = await api.sql.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'price-changed' AND key = $1`, [
+      rowId(product.id),
+    ]);
+    expect(events[0].n).toBe(1);
+    // Whether or not the event has reached this process yet: the statement sees the priceVersion moved.
+    expect(await order("reprice-after")).toBe(1_200);
+  });
+
   it("JSONL: one object per line, numbers as numbers", async () => {
     const lines = [
       { sku: "JL-1", name: "Json one", description: "d", price_cents: 5, currency: "USD", location: "north", on_hand: 4 },
