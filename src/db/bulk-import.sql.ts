@@ -177,13 +177,13 @@ export interface ProductFields {
  * Upserts products by SKU (regardless of case): new ones with no stock (the database gives each its
  * default level), existing ones only where a field differs, their version bumped then, and their
  * priceVersion too when the base price changed (orders priced from memory check it: pricing/price-book.ts).
- * Returns the products created, and those repriced with their new priceVersion.
+ * Returns the products created, those whose fields changed, and those repriced with their new priceVersion.
  */
 export async function upsertProducts(
   tx: DbTransaction,
   products: readonly ProductFields[],
-): Promise<{ created: string[]; repriced: { id: string; priceVersion: number; updatedAt: Date }[] }> {
-  if (!products.length) return { created: [], repriced: [] };
+): Promise<{ created: string[]; updated: string[]; repriced: { id: string; priceVersion: number; updatedAt: Date }[] }> {
+  if (!products.length) return { created: [], updated: [], repriced: [] };
   const rows = await tx.$queryRaw<{ id: string; inserted: boolean; repriced: boolean; priceVersion: number; updatedAt: Date }[]>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(products)}::jsonb)
@@ -207,6 +207,7 @@ export async function upsertProducts(
     FROM written w LEFT JOIN product p ON p.id = w.id`;
   return {
     created: rows.filter((r) => r.inserted).map((r) => r.id),
+    updated: rows.filter((r) => !r.inserted).map((r) => r.id),
     repriced: rows.filter((r) => r.repriced).map(({ id, priceVersion, updatedAt }) => ({ id, priceVersion, updatedAt })),
   };
 }

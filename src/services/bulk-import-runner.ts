@@ -42,6 +42,11 @@ export interface BulkImportRunnerOptions {
   staleMs?: number;
   waitlistTtlSeconds?: number;
   onError?: (err: unknown) => void;
+  /**
+   * After a chunk that created products or changed their fields (name, description, price) is committed:
+   * no stock event says so, and catalogue caches must drop them (the app announces it to every instance).
+   */
+  onCatalogChanged?: () => void;
   /** Tests: called after each committed chunk */
   afterChunk?: (operationId: string, rowsDone: number) => void | Promise<void>;
 }
@@ -58,6 +63,9 @@ export class BulkImportRunner {
   private readonly chunkSize: number;
   private readonly pollMs: number;
   private readonly staleMs: number;
+
+  /** Set by a chunk's transaction that created products or changed their fields; read once it committed. */
+  private chunkChangedCatalog = false;
 
   constructor(
     private readonly prisma: DbClient,
@@ -117,8 +125,10 @@ export class BulkImportRunner {
     let attempts = 0;
     while (!this.stopping) {
       try {
+        this.chunkChangedCatalog = false;
         const rowsDone = await this.prisma.$transaction((tx) => this.chunk(tx, id), { maxWait: 10_000, timeout: 60_000 });
         attempts = 0;
+        if (this.chunkChangedCatalog) this.options.onCatalogChanged?.();
         if (rowsDone === null) return; // finished, cancelled or not ours any more
         this.outbox.committed();
         await this.options.afterChunk?.(id, rowsDone);
@@ -199,7 +209,8 @@ export class BulkImportRunner {
         currency: r.currency,
       });
     }
-    const { created, repriced } = await upsertProducts(tx, [...fields.values()]);
+    const { created, updated, repriced } = await upsertProducts(tx, [...fields.values()]);
+    this.chunkChangedCatalog ||= created.length + updated.length > 0;
     if (created.length) await createdEvents(tx, created);
     // A new base price is a price change, as updateProduct's: every process's price book drops it.
     if (repriced.length) {

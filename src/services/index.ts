@@ -92,6 +92,8 @@ export function createServices(deps: {
   const bulkImportRunner = new BulkImportRunner(deps.prisma, deps.outbox, {
     waitlistTtlSeconds: holdSettings.waitlistTtlSeconds,
     onError: deps.onError,
+    // Every instance's catalogue cache drops what it holds (imports are rare; which pages a product is on is not known here).
+    onCatalogChanged: () => void deps.pubsub.publish("catalog", "changed", { entities: [], all: true }).catch(() => {}),
     ...deps.bulkImport,
   });
   return {

@@ -15,11 +15,13 @@ const admin = { viewer: { kind: "admin" as const } };
 let db: Database;
 let runner: BulkImportRunner;
 let imports: BulkImportService;
+/** Chunks that told the app the catalogue changed (it clears every instance's catalogue cache then). */
+let catalogChanges = 0;
 
 beforeAll(async () => {
   db = await openDatabase({ kind: "pglite", dataDir });
   await db.migrate();
-  runner = new BulkImportRunner(db.prisma, { committed() {} }, { chunkSize: 200, pollMs: 10 });
+  runner = new BulkImportRunner(db.prisma, { committed() {} }, { chunkSize: 200, pollMs: 10, onCatalogChanged: () => catalogChanges++ });
   imports = new BulkImportService(db.prisma, runner);
   runner.start();
 }, 120_000);
@@ -54,9 +56,16 @@ const totals = async () =>
 it("imports over several chunks, reports the bad row, and a re-run changes nothing", async () => {
   const op = await settled((await imports.start(admin, file(csv), "UPSERT")).id);
   expect(op).toMatchObject({ status: "COMPLETED", rowsTotal: 700, rowsDone: 700, rowsFailed: 1 });
+  expect(catalogChanges).toBe(4); // every chunk created products
   expect(await imports.errors(op.id, 0, 10)).toEqual([{ row: 100, column: "location", message: "No location with code nowhere" }]);
   const first = await totals();
   expect(first.n).toBe(699);
   expect((await settled((await imports.start(admin, file(csv), "UPSERT")).id)).rowsFailed).toBe(1);
   expect(await totals()).toEqual(first);
+  expect(catalogChanges).toBe(4); // nothing changed: no cache is cleared
+
+  // A rename only (no count moves, so no stock event would tell a cache): the catalogue changed.
+  const renamed = ["sku,name,description,price_cents,currency", "PGI-5,Renamed 5,,5,EUR"].join("\n");
+  expect((await settled((await imports.start(admin, file(renamed), "UPSERT")).id)).rowsFailed).toBe(0);
+  expect(catalogChanges).toBe(5);
 }, 120_000);
