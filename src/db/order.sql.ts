@@ -274,10 +274,14 @@ export function findOrdersForCustomers(
   `;
 }
 
-/**
- * The order a customer placed under an idempotency key, with its lines (product, quantity; by product), or
- * none: what a retry is answered with. One prepared statement: a refusal of a sold-out product asks it first.
- */
+/** An order with its lines (productId, quantity), as an idempotent retry compares them. */
+export type OrderWithItems = OrderRow & { items: { productId: string; quantity: number }[] };
+
+// The order's columns and its lines, one row per order (alias o).
+const ORDER_WITH_ITEMS = Prisma.sql`${ORDER_COLUMNS},
+  (SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.product_id), '[]')
+   FROM order_item i WHERE i.order_id = o.id) AS items`;
+
 /**
  * The orders of many (customer, idempotency key) pairs in one statement, aligned with `keys`
  * (undefined where none): a flood of sold-out refusals checks its keys in one round trip.
@@ -285,11 +289,9 @@ export function findOrdersForCustomers(
 export async function ordersByKeys(
   sql: RawQuery,
   keys: readonly { customerId: string; idempotencyKey: string }[],
-): Promise<((OrderRow & { items: { productId: string; quantity: number }[] }) | undefined)[]> {
-  const rows = await sql.query<OrderRow & { items: { productId: string; quantity: number }[] }>(Prisma.sql`-- prepare:orders-by-keys
-    SELECT ${ORDER_COLUMNS},
-      (SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.product_id), '[]')
-       FROM order_item i WHERE i.order_id = o.id) AS items
+): Promise<(OrderWithItems | undefined)[]> {
+  const rows = await sql.query<OrderWithItems>(Prisma.sql`-- prepare:orders-by-keys
+    SELECT ${ORDER_WITH_ITEMS}
     FROM "order" o
     JOIN unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.idempotencyKey)}::text[]) AS k(customer_id, idempotency_key)
       ON o.customer_id = k.customer_id AND o.idempotency_key = k.idempotency_key`);
@@ -297,15 +299,13 @@ export async function ordersByKeys(
   return keys.map((k) => byKey.get(`${k.customerId.toLowerCase()} ${k.idempotencyKey}`));
 }
 
-export async function orderByKey(
-  sql: RawQuery,
-  customerId: string,
-  idempotencyKey: string,
-): Promise<(OrderRow & { items: { productId: string; quantity: number }[] }) | undefined> {
-  const [row] = await sql.query<OrderRow & { items: { productId: string; quantity: number }[] }>(Prisma.sql`-- prepare:order-by-key
-    SELECT ${ORDER_COLUMNS},
-      (SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.product_id), '[]')
-       FROM order_item i WHERE i.order_id = o.id) AS items
+/**
+ * The order a customer placed under an idempotency key, with its lines (product, quantity; by product), or
+ * none: what a retry is answered with (sold-out refusals ask ordersByKeys, many at once).
+ */
+export async function orderByKey(sql: RawQuery, customerId: string, idempotencyKey: string): Promise<OrderWithItems | undefined> {
+  const [row] = await sql.query<OrderWithItems>(Prisma.sql`-- prepare:order-by-key
+    SELECT ${ORDER_WITH_ITEMS}
     FROM "order" o WHERE o.customer_id = ${customerId}::uuid AND o.idempotency_key = ${idempotencyKey}`);
   return row;
 }

@@ -107,7 +107,7 @@ class Stream {
 
   constructor(
     readonly productId: string,
-    readonly rate: number | null,
+    rate: number | null,
     private readonly locations: ReadonlySet<string> | null,
     private readonly fanout: LiveFanout,
   ) {

@@ -7,7 +7,7 @@ import { primaryOnly, type Reads } from "../db/replicas.js";
 import type { OrderItem } from "../generated/prisma/client.js";
 import type { OrderStatus } from "../generated/prisma/enums.js";
 import { isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
-import { findOrdersForCustomers, orderByKey, ordersByKeys, type OrderRow } from "../db/order.sql.js";
+import { findOrdersForCustomers, orderByKey, ordersByKeys, type OrderRow, type OrderWithItems } from "../db/order.sql.js";
 import DataLoader from "dataloader";
 import { releaseOrderStock } from "../db/stock.sql.js";
 import { consumeHold } from "../db/hold.sql.js";
@@ -103,7 +103,7 @@ export class OrderService {
 
   /** Statements that checked sold-out refusals' keys (each for up to 500 refusals). */
   private keyCheckStatements = 0;
-  private readonly keyChecks: DataLoader<{ customerId: string; idempotencyKey: string }, Awaited<ReturnType<typeof orderByKey>>>;
+  private readonly keyChecks: DataLoader<{ customerId: string; idempotencyKey: string }, OrderWithItems | undefined>;
 
   private readonly sql: RawSql;
   private readonly soldOut: SoldOutGuard | undefined;
