@@ -4,7 +4,7 @@
 // HEADER)` on the same PostgreSQL, read by this process as fast as it can (pg-copy-streams). Interleaved
 // rounds, medians. The API's resident memory is sampled during its exports and compared with its idle
 // RSS (after a full GC, with one small export behind it); a full GC follows each export. Checks: every export is whole (its bytes are
-// the floor's, byte for byte: the seeded data has no empty strings, which COPY alone would quote).
+// the floor's, byte for byte).
 // Goals: export >= 0.5x the COPY rate; the API's RSS within 100 MB of idle.
 //
 //   npm run bench:bulk:export [-- --products 100000 --rounds 3]

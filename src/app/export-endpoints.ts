@@ -1,12 +1,10 @@
 // GET /export/products.csv, /export/stock.csv and /export/ledger.csv?since=
-// (admins): the rows of services/export.service.ts as CSV (csv-stringify),
-// streamed. The body is a Node Readable, which Yoga's server adapter
+// (admins): the CSV of services/export.service.ts, streamed. The body is a Node Readable, which Yoga's server adapter
 // (@whatwg-node/server) pipes into the socket: pipe() waits for 'drain', so a
 // slow client slows the page reads down, and the adapter destroys the body when
 // the connection closes, which ends the reads (none after the one under way).
 import { Readable } from "node:stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { stringify } from "csv-stringify/sync";
 import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { requireAdmin, type Viewer } from "../auth/viewer.js";
@@ -53,7 +51,7 @@ export function useExports(deps: { readViewer(header: string | null): Promise<Vi
         res?.destroy(err);
       });
       // Gone before the body was piped (the adapter then never reads or destroys it).
-      const stop = () => void csv.pages.return();
+      const stop = () => void csv.chunks.return();
       if (request.signal.aborted) stop();
       else request.signal.addEventListener("abort", stop, { once: true });
       endResponse(
@@ -80,33 +78,13 @@ export const fileName = (kind: ExportKind, at: Date) =>
     .replace(/\.\d+Z$/, "Z")}.csv`;
 
 /**
- * The header row, then each page as one chunk of CSV records (csv-stringify's sync API: a page is one
- * socket write, not a thousand). One page waits in the stream at most (highWaterMark 1) while the next
- * is read; the page reads stop when the stream is destroyed.
+ * The file's chunks (the header, then a page each, one socket write each). One chunk waits in the
+ * stream at most (highWaterMark 1) while the next page is read; the reads stop when the stream is destroyed.
  */
 function csvBody(csv: CsvExport, onError: (err: Error) => void): Readable {
-  const body = Readable.from(chunks(csv), { objectMode: true, highWaterMark: 1 });
+  const body = Readable.from(csv.chunks, { objectMode: true, highWaterMark: 1 });
   body.once("error", onError);
   return body;
-}
-
-/** Buffers, not strings: @whatwg-node/fetch joins a body's chunks with Buffer.concat (in-process requests). */
-async function* chunks({ columns, pages }: CsvExport): AsyncGenerator<Buffer> {
-  const csv = (records: unknown[][], header: boolean) => Buffer.from(stringify(records, { header, columns: [...columns] }));
-  let header = true;
-  try {
-    for await (const page of pages) {
-      // Arrays in the columns' order: csv-stringify looks a record's fields up by path otherwise.
-      yield csv(
-        page.map((row) => columns.map((c) => row[c])),
-        header,
-      );
-      header = false;
-    }
-    if (header) yield csv([], true);
-  } finally {
-    await pages.return();
-  }
 }
 
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };

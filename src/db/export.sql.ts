@@ -1,14 +1,23 @@
-// The bulk exports' reads (GET /export/*.csv): keyset pages, each its own
-// autocommit statement, so an export of any size holds one page in memory and
-// no transaction open while a slow client reads (a server-side cursor would
-// need one for the whole download: idle_in_transaction_session_timeout and
-// vacuum both object). The price: an export is not one snapshot; rows written
-// meanwhile may or may not be in it (each row is as it was when its page was read).
-// The same statements run on PostgreSQL and PGlite.
+// The bulk exports' reads (GET /export/*.csv), as CSV bytes a page at a time:
+// keyset pages, each its own autocommit statement, so an export of any size
+// holds a page or two in memory and no transaction open while a slow client
+// reads (a server-side cursor, or one COPY for the whole table, would hold a
+// snapshot for the whole download: idle_in_transaction_session_timeout,
+// statement_timeout and vacuum all object). The price: an export is not one
+// snapshot; rows written meanwhile may or may not be in it (each row is as it
+// was when its page was read).
+//
+// On PostgreSQL each page is `COPY (SELECT ...) TO STDOUT (FORMAT csv)`: the
+// server writes the CSV and this process only moves its bytes (building row
+// objects and quoting them here cost several times the database's work and
+// most of the garbage). On PGlite, with no COPY to a stream, the same SELECT's
+// rows are quoted by csv-stringify, configured to write the same bytes as COPY.
 //
 // Column names are the CSV headers (the importer's for products).
+import { stringify } from "csv-stringify/sync";
+import pg from "pg";
 import { Prisma } from "../generated/prisma/client.js";
-import type { RawQuery } from "./raw-sql.js";
+import type { RawQuery, RawSql } from "./raw-sql.js";
 
 export type ExportKind = "products" | "stock" | "ledger";
 
@@ -40,8 +49,6 @@ export const EXPORT_COLUMNS = {
   ],
 } as const satisfies Record<ExportKind, readonly string[]>;
 
-export type ExportRow = Record<string, string | number | null>;
-
 export interface ExportQuery {
   /** Ledger only: movements at or after this instant. */
   since?: Date;
@@ -49,17 +56,49 @@ export interface ExportQuery {
   pageSize: number;
 }
 
+/** A value in a statement: a bind parameter, or (in COPY, which takes none) a quoted literal. */
+type Value = (v: string | Date) => Prisma.Sql;
+const bound: Value = (v) => Prisma.sql`${v}`;
+const literal: Value = (v) => Prisma.raw(pg.escapeLiteral(v instanceof Date ? v.toISOString() : v));
+
 // ISO 8601 in UTC with milliseconds, as Date.toISOString() writes it and `since` reads it back.
 const isoUtc = (column: Prisma.Sql) => Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+// The API's global ID (src/ids/global-id.ts: base64 of "Type:id"); null stays null. No line breaks: the longest is 60 characters.
+const globalId = (type: string, column: Prisma.Sql) =>
+  Prisma.sql`encode(convert_to(${Prisma.raw(`'${type}:'`)} || ${column}::text, 'UTF8'), 'base64')`;
+
+/** A page's keys: after `after` (exclusive) up to `upTo` (inclusive; the last page has none). */
+interface Range {
+  after?: string;
+  upTo?: string;
+}
+
+const keyRange = (key: Prisma.Sql, { after, upTo }: Range, value: Value, cast = Prisma.empty) => [
+  ...(after === undefined ? [] : [Prisma.sql`${key} > ${value(after)}${cast}`]),
+  ...(upTo === undefined ? [] : [Prisma.sql`${key} <= ${value(upTo)}${cast}`]),
+];
+const where = (conditions: Prisma.Sql[]) => (conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty);
 
 /**
- * One page of products after `after` (by SKU, the unique index's order), each joined with its levels:
- * products.csv has one row per product and location (a product with none: one row, location and on_hand
- * empty), stock.csv the same rows, those without a level dropped by the caller. The page's last row
- * carries its last SKU whatever the kind, so the next page starts after it.
+ * The last key of the page after `after`: the pageSize-th product by SKU (or movement by id), none
+ * when fewer are left (the last page). An index-only scan; the page itself is then read by range.
  */
-function productPage(kind: "products" | "stock", after: string | undefined, limit: number): Prisma.Sql {
-  const from = after === undefined ? Prisma.empty : Prisma.sql`WHERE sku > ${after}`;
+function pageEnd(kind: ExportKind, after: string | undefined, q: ExportQuery): Prisma.Sql {
+  if (kind === "ledger") {
+    const since = q.since === undefined ? [] : [Prisma.sql`occurred_at >= ${q.since}`];
+    return Prisma.sql`-- export-range:ledger
+      SELECT id::text AS key FROM stock_movement ${where([...keyRange(Prisma.sql`id`, { after }, bound, Prisma.sql`::bigint`), ...since])}
+      ORDER BY id OFFSET ${q.pageSize - 1} LIMIT 1`;
+  }
+  return Prisma.sql`-- export-range:${Prisma.raw(kind)}
+    SELECT sku AS key FROM product ${where(keyRange(Prisma.sql`sku`, { after }, bound))} ORDER BY sku OFFSET ${q.pageSize - 1} LIMIT 1`;
+}
+
+/**
+ * The products of a range by SKU, each joined with its levels: products.csv has one row per product
+ * and location (a product with none: one row, location and on_hand empty), stock.csv one per level.
+ */
+function productPage(kind: "products" | "stock", range: Range, value: Value): Prisma.Sql {
   const columns =
     kind === "products"
       ? Prisma.sql`p.sku, p.name, p.description, p.price_cents, p.currency, s.location, s.on_hand`
@@ -69,9 +108,9 @@ function productPage(kind: "products" | "stock", after: string | undefined, limi
   // hashed all of stock_level for every page.
   return Prisma.sql`
     -- export:${Prisma.raw(kind)}
-    WITH page AS (SELECT id, sku, name, description, price_cents, currency FROM product ${from} ORDER BY sku LIMIT ${limit})
+    WITH page AS (SELECT id, sku, name, description, price_cents, currency FROM product ${where(keyRange(Prisma.sql`sku`, range, value))})
     SELECT ${columns}
-    FROM page p LEFT JOIN LATERAL (
+    FROM page p ${kind === "products" ? Prisma.sql`LEFT JOIN` : Prisma.sql`JOIN`} LATERAL (
       SELECT l.code AS location, s.on_hand, s.committed, s.reserved, s.incoming
       FROM stock_level s JOIN location l ON l.id = s.location_id WHERE s.product_id = p.id OFFSET 0
     ) s ON true
@@ -79,46 +118,64 @@ function productPage(kind: "products" | "stock", after: string | undefined, limi
 }
 
 /**
- * One page of the ledger after movement `after` (ids ascend with time of writing), optionally from `since` on.
+ * The movements of a range by id (ids ascend with time of writing), optionally from `since` on.
  * Product and location by scalar subqueries: an index lookup per row, never a join over whole tables.
  */
-function ledgerPage(after: string | undefined, since: Date | undefined, limit: number): Prisma.Sql {
-  const where = [
-    ...(after === undefined ? [] : [Prisma.sql`m.id > ${after}::bigint`]),
-    ...(since === undefined ? [] : [Prisma.sql`m.occurred_at >= ${since}`]),
+function ledgerPage(range: Range, since: Date | undefined, value: Value): Prisma.Sql {
+  const conditions = [
+    ...keyRange(Prisma.sql`m.id`, range, value, Prisma.sql`::bigint`),
+    ...(since === undefined ? [] : [Prisma.sql`m.occurred_at >= ${value(since)}::timestamptz`]),
   ];
   return Prisma.sql`
     -- export:ledger
-    SELECT m.id::text AS id, ${isoUtc(Prisma.sql`m.occurred_at`)} AS occurred_at,
+    SELECT m.id, ${isoUtc(Prisma.sql`m.occurred_at`)} AS occurred_at,
       (SELECT sku FROM product WHERE id = m.product_id) AS sku, (SELECT code FROM location WHERE id = m.location_id) AS location, m.reason,
       m.adjustment_reason, m.delta_on_hand, m.delta_committed, m.delta_reserved, m.delta_incoming,
       m.on_hand_after, m.committed_after, m.reserved_after, m.incoming_after, m.version_after,
-      m.order_id::text AS order_id, m.hold_id::text AS hold_id, m.transfer_id::text AS transfer_id, m.actor, m.note
-    FROM stock_movement m
-    ${where.length ? Prisma.sql`WHERE ${Prisma.join(where, " AND ")}` : Prisma.empty}
-    ORDER BY m.id LIMIT ${limit}`;
+      ${globalId("Order", Prisma.sql`m.order_id`)} AS order_id, ${globalId("Hold", Prisma.sql`m.hold_id`)} AS hold_id,
+      ${globalId("Transfer", Prisma.sql`m.transfer_id`)} AS transfer_id, m.actor, m.note
+    FROM stock_movement m ${where(conditions)}
+    ORDER BY m.id`;
+}
+
+/** The header row, as COPY's HEADER option would write it. */
+export const csvHeader = (kind: ExportKind) => Buffer.from(`${EXPORT_COLUMNS[kind].join(",")}\n`);
+
+/**
+ * One page as CSV: COPY where the driver has it, else the rows through csv-stringify quoted as COPY
+ * quotes (fields with a comma, quote, CR or LF, and empty strings, which COPY tells from NULL).
+ */
+async function csvPage(sql: RawSql, kind: ExportKind, range: Range, q: ExportQuery): Promise<Buffer> {
+  const page = (value: Value) => (kind === "ledger" ? ledgerPage(range, q.since, value) : productPage(kind, range, value));
+  if (sql.copyOut) return sql.copyOut(`COPY (${page(literal).text}) TO STDOUT (FORMAT csv)`);
+  const rows = await sql.query<Record<string, unknown>>(page(bound));
+  const columns = EXPORT_COLUMNS[kind];
+  // int8 ids come back as bigint through Prisma: as text, COPY's digits.
+  const records = rows.map((row) => columns.map((c) => (typeof row[c] === "bigint" ? String(row[c]) : row[c])));
+  return Buffer.from(stringify(records, { quoted_match: /^$/, record_delimiter: "unix" }));
 }
 
 /**
- * The rows of one export, a page at a time (ids of orders, holds and transfers as the database's
- * uuids: the caller encodes them). The next page is read while the caller works on this one (the
- * database and this process work at once); whoever iterates stops the reads with return(), after the
- * page already asked for at most.
+ * One export's CSV after its header, a page at a time. The next page is read while the caller
+ * writes this one (the database and this process work at once); whoever iterates stops the reads
+ * with return(), after the page already asked for at most.
  */
-export async function* exportPages(sql: RawQuery, kind: ExportKind, q: ExportQuery): AsyncGenerator<ExportRow[]> {
-  const read = (after: string | undefined) => {
-    const page = sql.query<ExportRow>(kind === "ledger" ? ledgerPage(after, q.since, q.pageSize) : productPage(kind, after, q.pageSize));
+export async function* exportCsvPages(sql: RawSql, kind: ExportKind, q: ExportQuery): AsyncGenerator<Buffer> {
+  const read = async (after: string | undefined) => {
+    const [end] = await (sql as RawQuery).query<{ key: string }>(pageEnd(kind, after, q));
+    return { end: end?.key, csv: await csvPage(sql, kind, { after, upTo: end?.key }, q) };
+  };
+  const ahead = (after: string | undefined) => {
+    const page = read(after);
     // Read ahead and then not wanted (the caller stopped): its failure is nobody's.
     page.catch(() => {});
     return page;
   };
-  let next = read(undefined);
+  let next = ahead(undefined);
   for (;;) {
-    const page = await next;
-    // products and stock: at least one row per product, so a short page had the last products.
-    const more = page.length >= q.pageSize;
-    if (more) next = read(String(kind === "ledger" ? page.at(-1)!.id : page.at(-1)!.sku));
-    if (page.length) yield kind === "stock" ? page.filter((r) => r.location !== null) : page;
-    if (!more) return;
+    const { end, csv } = await next;
+    if (end !== undefined) next = ahead(end);
+    if (csv.length) yield csv;
+    if (end === undefined) return;
   }
 }

@@ -6,6 +6,7 @@
 // (the relay's, several a second under load, on the API's thread) cost more. Everything else keeps
 // going through Prisma.
 import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { DbClient } from "./database.js";
 
@@ -17,6 +18,12 @@ export interface RawQuery {
 export interface RawSql extends RawQuery {
   /** Runs fn's statements in one transaction on one connection: committed if fn resolves, rolled back if it throws. */
   transaction<T>(fn: (sql: RawQuery) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: runs `COPY (...) TO STDOUT` (which takes no bind parameters) on a connection of
+   * its own and resolves with everything it wrote, read as fast as the server writes it; the
+   * connection goes back to the pool before the caller does anything with the bytes.
+   */
+  copyOut?(statement: string): Promise<Buffer>;
 }
 
 /**
@@ -52,6 +59,22 @@ export function rawSqlOverPg(pool: pg.Pool, onQuery?: (sql: string) => void): Ra
       } catch (err) {
         // A connection that cannot even roll back is dropped, not returned to the pool.
         await client.query("ROLLBACK").catch((e: Error) => (broken = e));
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async copyOut(statement) {
+      onQuery?.(statement);
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of client.query(copyTo(statement)) as AsyncIterable<Buffer>) chunks.push(chunk);
+        return Buffer.concat(chunks);
+      } catch (err) {
+        // Mid-COPY the connection's protocol state is unknown: dropped, not reused.
+        broken = err as Error;
         throw err;
       } finally {
         client.release(broken);

@@ -1,17 +1,16 @@
 // Bulk exports (products, stock per location, the ledger), admins only: who
-// may export, what `since` means, and the rows, a page at a time. The first
+// may export, what `since` means, and the CSV, a page at a time. The first
 // page is read before open() resolves, so a database that does not answer is
 // an error the caller can still answer with a status (not a cut-off download).
 import { requireAdmin, type RequestContext } from "../auth/viewer.js";
-import { EXPORT_COLUMNS, exportPages, type ExportKind, type ExportRow } from "../db/export.sql.js";
-import type { RawQuery } from "../db/raw-sql.js";
+import { csvHeader, exportCsvPages, type ExportKind } from "../db/export.sql.js";
+import type { RawSql } from "../db/raw-sql.js";
 import { TooManyExportsError, ValidationError } from "../errors/domain-errors.js";
-import { encodeGlobalId } from "../ids/index.js";
 
-export type { ExportKind, ExportRow };
+export type { ExportKind };
 
-/** Rows per page: the most an export holds in memory at once, times the locations a product is stocked at. */
-export const EXPORT_PAGE_SIZE = 1_000;
+/** Products (or ledger rows) per page: the most an export holds in memory at once, times the locations a product is stocked at. */
+export const EXPORT_PAGE_SIZE = 2_000;
 /**
  * Exports one process streams at once. Each has one page read in flight at most, so they hold this
  * many pool connections at most and the rest of the API (orders, /ready's ping) keeps the others.
@@ -20,13 +19,12 @@ export const MAX_CONCURRENT_EXPORTS = 4;
 
 export interface CsvExport {
   kind: ExportKind;
-  columns: readonly string[];
-  /** The rows, page by page; iterate to the end or call return() (the client went away) to stop reading. */
-  pages: ExportPages;
+  /** The file: the header row, then a chunk of records per page. Iterate to the end or call return() (the client went away) to stop reading. */
+  chunks: ExportChunks;
 }
 
-export interface ExportPages extends AsyncIterableIterator<ExportRow[]> {
-  return(): Promise<IteratorResult<ExportRow[]>>;
+export interface ExportChunks extends AsyncIterableIterator<Buffer> {
+  return(): Promise<IteratorResult<Buffer>>;
 }
 
 export interface ExportStats {
@@ -43,7 +41,7 @@ export class ExportService {
   readonly stats: ExportStats = { active: 0, started: 0, completed: 0, abandoned: 0 };
 
   constructor(
-    private readonly sql: RawQuery,
+    private readonly sql: RawSql,
     private readonly pageSize = EXPORT_PAGE_SIZE,
     private readonly maxConcurrent = MAX_CONCURRENT_EXPORTS,
   ) {}
@@ -58,13 +56,13 @@ export class ExportService {
     const since = params.since == null ? undefined : parseSince(params.since);
     // Counted from here on without a turn of the event loop in between (track() counts on its first next()).
     if (this.stats.active >= this.maxConcurrent) throw new TooManyExportsError(this.maxConcurrent);
-    const pages = this.track(encoded(kind, exportPages(this.sql, kind, { since, pageSize: this.pageSize })));
+    const pages = this.track(exportCsvPages(this.sql, kind, { since, pageSize: this.pageSize }));
     const first = await pages.next();
-    return { kind, columns: EXPORT_COLUMNS[kind], pages: prepend(first, pages) };
+    return { kind, chunks: prepend([csvHeader(kind), ...(first.done ? [] : [first.value])], pages) };
   }
 
   /** Counts the export in `stats` from its first read until it ends, whichever way. */
-  private async *track(pages: AsyncGenerator<ExportRow[]>): AsyncGenerator<ExportRow[]> {
+  private async *track(pages: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
     this.stats.active++;
     this.stats.started++;
     let completed = false;
@@ -79,35 +77,19 @@ export class ExportService {
   }
 }
 
-/** The ledger's order, hold and transfer ids as the API's global IDs (actor already holds global IDs). */
-async function* encoded(kind: ExportKind, pages: AsyncGenerator<ExportRow[]>): AsyncGenerator<ExportRow[]> {
-  if (kind !== "ledger") return yield* pages;
-  const gid = (type: string, id: string | number | null) => (id === null ? null : encodeGlobalId(type, String(id)));
-  for await (const page of pages) {
-    for (const r of page) {
-      r.order_id = gid("Order", r.order_id!);
-      r.hold_id = gid("Hold", r.hold_id!);
-      r.transfer_id = gid("Transfer", r.transfer_id!);
-    }
-    yield page;
-  }
-}
-
 /**
  * `first`, then the rest of `rest`. An object rather than a generator: return() must reach `rest`
- * even before anyone asked for the first page (a generator never started skips its finally).
+ * even before anyone asked for the first chunk (a generator never started skips its finally).
  */
-function prepend(first: IteratorResult<ExportRow[]>, rest: AsyncGenerator<ExportRow[]>): ExportPages {
-  let pending = first.done ? undefined : first.value;
+function prepend(first: Buffer[], rest: AsyncGenerator<Buffer>): ExportChunks {
+  const pending = [...first];
   return {
     next: async () => {
-      if (!pending) return rest.next();
-      const value = pending;
-      pending = undefined;
-      return { done: false, value };
+      const value = pending.shift();
+      return value ? { done: false, value } : rest.next();
     },
     return: async () => {
-      pending = undefined;
+      pending.length = 0;
       await rest.return(undefined);
       return { done: true, value: undefined };
     },

@@ -7,7 +7,8 @@ import { get, type IncomingMessage } from "node:http";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
-import { EXPORT_PAGE_SIZE, MAX_CONCURRENT_EXPORTS } from "../../src/services/export.service.js";
+import { rawSqlOverPg } from "../../src/db/raw-sql.js";
+import { EXPORT_PAGE_SIZE, ExportService, MAX_CONCURRENT_EXPORTS } from "../../src/services/export.service.js";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type Api } from "../support/api.js";
 import { expectTypename, JWT_SECRET, rowId } from "../support/shop.js";
@@ -107,7 +108,7 @@ describe("what is exported", () => {
         `EXP-1,"Comma, and ""quotes""","line one\nline two",1999,EUR,default,7`,
         `EXP-1,"Comma, and ""quotes""","line one\nline two",1999,EUR,"store, 2",4`,
         `EXP-2,Ünïcödé 🚀 日本語,"crlf\r\nend, ""x""",5,USD,default,0`,
-        `EXP-3, spaces ,,0,GBP,,`,
+        `EXP-3, spaces ,"",0,GBP,,`, // an empty description is "", as COPY writes it (NULL is nothing)
         "",
       ].join("\n"),
     );
@@ -128,6 +129,19 @@ describe("what is exported", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("the rows through csv-stringify (PGlite's way) are COPY's bytes (PostgreSQL's way), for every export", async () => {
+    const { copyOut, ...withoutCopy } = rawSqlOverPg(api.sql);
+    expect(copyOut).toBeTypeOf("function");
+    const stringified = new ExportService(withoutCopy, 2);
+    for (const kind of ["products", "stock", "ledger"] as const) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await stringified.open({ viewer: { kind: "admin" } }, kind, {})).chunks) chunks.push(chunk);
+      const copied = await (await exportOf(`/export/${kind}.csv`)).text();
+      expect(copied.split("\n").length, kind).toBeGreaterThan(2);
+      expect(Buffer.concat(chunks).toString(), kind).toBe(copied);
+    }
   });
 
   it("ledger.csv: every movement, ids as global IDs; since= keeps those at or after it", async () => {
