@@ -26,12 +26,19 @@ export interface CatalogChangedMessage {
   all?: boolean;
 }
 
+/** A customer's group changed (setCustomerGroup): the prices they see on other instances are old. */
+export interface CustomerGroupChangedMessage {
+  /** The customer's database id. */
+  customerId: string;
+}
+
 /** What each kind of channel carries: one channel per product and one per order. */
 export interface LiveChannels {
   stock: Traced<StockChangedEvent>;
   orderStatus: Traced<OrderStatusChangedEvent>;
   catalog: CatalogChangedMessage;
   price: PriceChangedEvent;
+  customerGroup: CustomerGroupChangedMessage;
 }
 export type LiveChannel = keyof LiveChannels;
 
@@ -40,6 +47,7 @@ const prefixes: Record<LiveChannel, string> = {
   orderStatus: "order-status.",
   catalog: "catalog-changed.",
   price: "price-changed.",
+  customerGroup: "customer-group-changed.",
 };
 /** The pub/sub channel name of one product's or order's events (`id` is the database id). */
 export const channelName = (channel: LiveChannel, id: string) => prefixes[channel] + id;

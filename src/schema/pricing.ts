@@ -53,10 +53,13 @@ const PriceListEntry = builder
     }),
   });
 
-/** The viewer's group: a customer's own; anyone else (anonymous, admins) pays base prices. */
+/**
+ * The viewer's group: a customer's own (from the price book's memory, as placeOrder prices it);
+ * anyone else (anonymous, admins) pays base prices.
+ */
 async function viewerGroup(ctx: GraphQLContext): Promise<string | null> {
   if (ctx.viewer.kind !== "customer") return null;
-  return (await ctx.loaders.customer.load(ctx.viewer.customerId))?.customerGroup ?? null;
+  return ctx.services.prices.groupOf(ctx.viewer.customerId);
 }
 
 async function viewerPrice(ctx: GraphQLContext, productId: string, quantity: number) {

@@ -108,7 +108,9 @@ export function createServices(deps: {
     bulkImports: new BulkImportService(deps.prisma, bulkImportRunner, deps.bulkImport?.maxBytes),
     bulkImportRunner,
     exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma)),
-    priceLists: new PriceListService(deps.prisma, deps.outbox, prices),
+    priceLists: new PriceListService(deps.prisma, deps.outbox, prices, (customerId) => {
+      void deps.pubsub.publish("customerGroup", customerId, { customerId }).catch(() => {});
+    }),
     prices,
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
     myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),

@@ -55,6 +55,8 @@ export class PriceListService {
     private readonly prisma: DbClient,
     private readonly outbox: OutboxSignal,
     private readonly book: PriceBook,
+    /** Tells the other instances' price books (pub/sub); this one's is dropped here. */
+    private readonly announceGroupChange: (customerId: string) => void = () => {},
   ) {}
 
   async create(ctx: RequestContext, input: CreatePriceListInput): Promise<PriceList> {
@@ -182,6 +184,7 @@ export class PriceListService {
     const [customer] = await this.prisma.customer.updateManyAndReturn({ where: { id }, data: { customerGroup: group } });
     if (!customer) throw new NotFoundError("Customer", id);
     this.book.dropCustomer(id);
+    this.announceGroupChange(id);
     return customer;
   }
 

@@ -1,7 +1,8 @@
 // Price changes across two full instances (api + relay + bridge each) on one
 // PostgreSQL, Kafka and Redis: a price set through A reaches B's in-memory
 // prices as a price-changed event (outbox -> Kafka -> Redis), so B shows the
-// new price without being told directly, and charges it. (An order priced
+// new price without being told directly, and charges it; a customer's group
+// set through A reaches B's memory of groups (Redis pub/sub). (An order priced
 // before the event arrives is checked by the statement: tests/api/pricing.test.ts.)
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,5 +68,28 @@ describe("price changes between instances", () => {
       Buffer.from(product.id, "base64").toString("utf8").split(":")[1],
     ]);
     expect(rows).toEqual([{ unit_price_cents: 1700 }]);
+  });
+
+  it("a customer's group set through one instance changes the prices the other shows them", async () => {
+    const product = await viaA.createProduct({ priceCents: 2500 });
+    const created = await viaA.admin(
+      `mutation($input: CreatePriceListInput!) { createPriceList(input: $input) { ... on CreatePriceListSuccess { priceList { id } } } }`,
+      { input: { code: `GR-${process.pid}`, name: "Wholesale", currency: "EUR", customerGroup: "wholesale", priority: 0 } },
+    );
+    await viaA.admin(`mutation($input: SetPriceListEntryInput!) { setPriceListEntry(input: $input) { __typename } }`, {
+      input: { priceListId: created.data.createPriceList.priceList.id, productId: product.id, unitPriceCents: 2000 },
+    });
+    const customer = await viaA.createCustomer();
+    const group = (customerGroup: string | null) =>
+      viaA.admin(`mutation($input: SetCustomerGroupInput!) { setCustomerGroup(input: $input) { __typename } }`, {
+        input: { customerId: customer.id, customerGroup },
+      });
+    const shownOnB = async () => (await viaB.gql(PRICE, { id: product.id }, viaB.bearer(customer.token))).data.product.price.amountCents;
+    // B remembers the customer's group (none) from here on.
+    expect(await shownOnB()).toBe(2500);
+    await group("wholesale");
+    await eventually("B shows the wholesale price", async () => (await shownOnB()) === 2000);
+    await group(null);
+    await eventually("B shows the base price again", async () => (await shownOnB()) === 2500);
   });
 });

@@ -31,6 +31,8 @@ const MAX_GROUPS = 100_000;
 export class PriceBook {
   private readonly products = new Map<string, ProductPricing>();
   private readonly groups = new Map<string, string | null>();
+  /** Groups being read: the fields of one request (and orders at once) that ask for the same customer share one read. */
+  private readonly groupReads = new Map<string, Promise<string | null>>();
   /** Bumped by every drop: a read that started before one must not store what it read. */
   private generation = 0;
 
@@ -48,6 +50,17 @@ export class PriceBook {
 
   async groupOf(customerId: string): Promise<string | null> {
     if (this.groups.has(customerId)) return this.groups.get(customerId)!;
+    let read = this.groupReads.get(customerId);
+    if (!read) {
+      read = this.readGroup(customerId).finally(() => {
+        if (this.groupReads.get(customerId) === read) this.groupReads.delete(customerId);
+      });
+      this.groupReads.set(customerId, read);
+    }
+    return read;
+  }
+
+  private async readGroup(customerId: string): Promise<string | null> {
     const generation = this.generation;
     const group = (await customerGroups(this.sql, [customerId])).get(customerId) ?? null;
     if (generation === this.generation) {
@@ -84,6 +97,8 @@ export class PriceBook {
   dropCustomer(customerId: string): void {
     this.generation++;
     this.groups.delete(customerId);
+    // Whoever asks from now on reads anew rather than joining a read that started before the change.
+    this.groupReads.delete(customerId);
   }
 
   /** Events may have been missed (pub/sub reconnected): forget everything. */
@@ -91,6 +106,7 @@ export class PriceBook {
     this.generation++;
     this.products.clear();
     this.groups.clear();
+    this.groupReads.clear();
   }
 }
 
