@@ -1,13 +1,15 @@
-// Prices: Money, Product.price and priceTiers for the viewer, price lists and
-// their admin mutations, the customer's group, and where an order line's price
-// came from. Resolvers only translate: the rule is services/pricing/price-rule.ts,
+// Prices: Money, Product.price and priceTiers for the viewer, the priceChanged
+// subscription, price lists and their admin mutations, the customer's group,
+// and where an order line's price came from. Resolvers only translate: the rule is services/pricing/price-rule.ts,
 // the writes PriceListService's.
 import { DuplicatePriceListCodeError, NotFoundError, VersionConflictError } from "../errors/domain-errors.js";
 import { price } from "../services/pricing/price-book.js";
+import type { PriceChange } from "../services/pricing/price-feed.js";
 import { LIMITS, requireInt } from "../services/limits.js";
+import { MAX_SUBSCRIBED_PRODUCTS } from "../services/live.service.js";
 import { builder } from "./builder.js";
 import { mutationResult } from "./errors.js";
-import { fromGlobalId } from "./ids.js";
+import { expectGlobalId, fromGlobalId, toGlobalId } from "./ids.js";
 import { CustomerRef, OrderItemRef, PriceListRef, ProductRef } from "./refs.js";
 import type { GraphQLContext } from "./context.js";
 
@@ -67,6 +69,66 @@ async function viewerPrice(ctx: GraphQLContext, productId: string, quantity: num
   if (!pricing) throw new NotFoundError("Product", productId);
   return price(pricing, quantity, group, new Date());
 }
+
+/**
+ * The same for one update of a subscription: from the price book itself, not the loaders (a
+ * subscription's context lives as long as its socket; its loaders would keep the first prices).
+ */
+async function livePrice(ctx: GraphQLContext, productId: string, quantity: number) {
+  const [[pricing], group] = await Promise.all([ctx.services.prices.pricing([productId]), viewerGroup(ctx)]);
+  if (!pricing) throw new NotFoundError("Product", productId);
+  return { chosen: price(pricing, quantity, group, new Date()), pricing };
+}
+
+const PriceChangeType = builder.objectRef<PriceChange>("PriceChange").implement({
+  description: "A product's prices for you after a change (or, first, as they are)",
+  fields: (t) => ({
+    // Not the Product itself: rendering it would read its row for every subscriber of every change.
+    productId: t.id({ resolve: (c) => toGlobalId("Product", c.productId) }),
+    basePrice: t.field({
+      type: Money,
+      description: "The product's own price (Product.priceCents), what anyone without a price list pays",
+      resolve: async (c, _args, ctx) => {
+        const { base } = (await livePrice(ctx, c.productId, 1)).pricing;
+        return { amountCents: base.unitPriceCents, currency: base.currency };
+      },
+    }),
+    price: t.field({
+      type: Money,
+      description: "What one unit costs you on a line of `quantity` units now (as Product.price)",
+      args: { quantity: t.arg.int({ required: true, defaultValue: 1 }) },
+      resolve: async (c, args, ctx) => {
+        const { chosen } = await livePrice(ctx, c.productId, requireInt("quantity", args.quantity, 1, LIMITS.maxQuantityPerLine));
+        return { amountCents: chosen.unitPriceCents, currency: chosen.currency };
+      },
+    }),
+    priceTiers: t.field({
+      type: [PriceTier],
+      description: "Your quantity breaks now (as Product.priceTiers)",
+      resolve: async (c, _args, ctx) => [...(await livePrice(ctx, c.productId, 1)).chosen.tiers],
+    }),
+    priceVersion: t.int({
+      description: "The product's price version these prices are at: keep the highest per product",
+      resolve: async (c, _args, ctx) => Math.max(c.version, (await livePrice(ctx, c.productId, 1)).pricing.priceVersion),
+    }),
+    occurredAt: t.expose("occurredAt", { type: "DateTime" }),
+  }),
+});
+
+builder.subscriptionField("priceChanged", (t) =>
+  t.field({
+    type: PriceChangeType,
+    description:
+      "First each product's prices for you as they are, then again after each change to them (its base price, or a price list's entry, dates, group or priority), as it commits. A list that starts or ends by its dates alone sends nothing: price lists' startsAt and endsAt are on PriceList",
+    args: { productIds: t.arg.idList({ required: true, description: `1-${MAX_SUBSCRIBED_PRODUCTS} products` }) },
+    subscribe: async (_root, args, ctx) =>
+      ctx.services.priceChanges(
+        ctx,
+        args.productIds.map((gid) => expectGlobalId("Product", String(gid))),
+      ),
+    resolve: (change) => change,
+  }),
+);
 
 builder.objectFields(ProductRef, (t) => ({
   price: t.field({

@@ -17,6 +17,7 @@ import { LocationService } from "./location.service.js";
 import { TransferService } from "./transfer.service.js";
 import { HoldSweeper } from "./hold-sweeper.js";
 import { myHoldsFeed, type HoldChange } from "./hold-feed.js";
+import { priceFeed, type PriceChange } from "./pricing/price-feed.js";
 import { ExportService } from "./export.service.js";
 import { BulkImportService } from "./bulk-import.service.js";
 import { BulkImportRunner, type BulkImportRunnerOptions } from "./bulk-import-runner.js";
@@ -46,6 +47,8 @@ export interface Services {
   bulkImportRunner: BulkImportRunner;
   /** subscription { myHolds } */
   myHolds: (ctx: RequestContext) => Promise<AsyncIterable<HoldChange>>;
+  /** subscription { priceChanged } (database ids) */
+  priceChanges: (ctx: RequestContext, productIds: readonly string[]) => Promise<AsyncIterable<PriceChange>>;
 }
 
 export function createServices(deps: {
@@ -114,5 +117,6 @@ export function createServices(deps: {
     prices,
     sweeper: new HoldSweeper(holds, deps.holds?.sweepIntervalMs ?? 250, deps.onError),
     myHolds: (ctx) => myHoldsFeed(ctx, { prisma: deps.prisma, holds, stock }),
+    priceChanges: (ctx, productIds) => priceFeed(ctx, { pubsub: deps.pubsub, book: prices }, productIds),
   };
 }

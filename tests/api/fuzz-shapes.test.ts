@@ -21,6 +21,7 @@ import { signToken } from "../../src/auth/tokens.js";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { MAX_SUBSCRIBED_LOCATIONS, MAX_SUBSCRIBED_PRODUCTS } from "../../src/services/live.service.js";
 import { MAX_CONCURRENT_EXPORTS } from "../../src/services/export.service.js";
+import { MAX_TIERS } from "../../src/services/pricing/price-entry.js";
 
 const SHAPES = 80;
 const CONCURRENCY = 2;
@@ -313,6 +314,105 @@ it(
     const refused = await tooMany.text();
     expect(refused).toContain('"code":"BAD_USER_INPUT"');
     expect(refused).toContain('"field":"locationIds"');
+  },
+);
+
+// The most expensive legal priceChanged: a member watching MAX_SUBSCRIBED_PRODUCTS products, each
+// with a list entry of MAX_TIERS tiers, every field and 20 aliased quantities; then a price change to
+// every product at once. Each update is priced from memory: the server keeps answering /health.
+it(
+  `the most expensive legal priceChanged (${MAX_SUBSCRIBED_PRODUCTS} products x ${MAX_TIERS} tiers, 20 quantities) runs through a change to all; one product more is refused`,
+  { timeout: 120_000 },
+  async () => {
+    const admin = { authorization: `Bearer ${await signToken({ role: "admin" }, JWT_SECRET)}` };
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...admin },
+        body: JSON.stringify({ query, variables }),
+      });
+      const json = (await res.json()) as { data?: any; errors?: unknown };
+      if (json.errors) throw new Error(JSON.stringify(json.errors));
+      return json.data;
+    };
+    const list = await gql(
+      `mutation($input: CreatePriceListInput!) { createPriceList(input: $input) { ... on CreatePriceListSuccess { priceList { id } } } }`,
+      { input: { code: `FZ-PL-${SEED}`, name: "Fuzz", currency: "EUR", customerGroup: "fuzz", priority: 0 } },
+    );
+    const listId = list.createPriceList.priceList.id;
+    const tiers = Array.from({ length: MAX_TIERS }, (_, i) => ({ minQuantity: 2 + i, unitPriceCents: 900 - i }));
+    const setEntry = (productId: string, unitPriceCents: number) =>
+      gql(`mutation($input: SetPriceListEntryInput!) { setPriceListEntry(input: $input) { __typename } }`, {
+        input: { priceListId: listId, productId, unitPriceCents, tiers },
+      });
+    const productIds: string[] = [];
+    while (productIds.length < MAX_SUBSCRIBED_PRODUCTS) {
+      const input = { sku: `FZ-PRICE-${SEED}-${productIds.length}`, name: "Priced", priceCents: 1000, currency: "EUR", initialStock: 1 };
+      const r = await gql(
+        `mutation($input: CreateProductInput!) { createProduct(input: $input) { ... on CreateProductSuccess { product { id } } } }`,
+        { input },
+      );
+      productIds.push(r.createProduct.product.id);
+      await setEntry(r.createProduct.product.id, 950);
+    }
+    const customer = await gql(
+      `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { ... on CreateCustomerSuccess { customer { id } } } }`,
+      { input: { email: `fuzz-price-${SEED}@example.com`, name: "Fuzz" } },
+    );
+    const customerId = customer.createCustomer.customer.id;
+    await gql(`mutation($input: SetCustomerGroupInput!) { setCustomerGroup(input: $input) { __typename } }`, {
+      input: { customerId, customerGroup: "fuzz" },
+    });
+    const member = { authorization: `Bearer ${await signToken({ role: "customer", sub: customerId }, JWT_SECRET)}` };
+    const quantities = Array.from({ length: 20 }, (_, i) => `q${i}: price(quantity: ${1 + i * 50}) { amountCents currency }`).join(" ");
+    const query = `subscription($ids: [ID!]!) {
+      priceChanged(productIds: $ids) { productId priceVersion occurredAt basePrice { amountCents currency } priceTiers { minQuantity unitPriceCents } ${quantities} }
+    }`;
+    const open = (ids: string[]) =>
+      fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream", ...member },
+        body: JSON.stringify({ query, variables: { ids } }),
+        signal: AbortSignal.timeout(60_000),
+      });
+
+    const res = await open(productIds);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = "";
+    const frames = () => [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!));
+    const readUntil = async (n: number) => {
+      while (frames().length < n) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await readUntil(MAX_SUBSCRIBED_PRODUCTS);
+    // Every product's price at once, while the subscriber renders each change.
+    await eventLoopMaxMs(); // restart the maximum
+    await Promise.all(productIds.map((id) => setEntry(id, 940)));
+    const started = performance.now();
+    const health = await fetch(`${server.url}/health`);
+    const healthMs = performance.now() - started;
+    await readUntil(2 * MAX_SUBSCRIBED_PRODUCTS);
+    await reader.cancel();
+    expect(health.status).toBe(200);
+    const loopMaxMs = await eventLoopMaxMs();
+    expect(healthMs < HEALTH_BOUND_MS || loopMaxMs < HEALTH_BOUND_MS, `/health ${healthMs} ms, loop held ${loopMaxMs} ms`).toBe(true);
+
+    const events = frames();
+    expect(STACK.test(text)).toBe(false);
+    expect(events.map((f) => f.errors)).toEqual(events.map(() => undefined));
+    const first = events.slice(0, MAX_SUBSCRIBED_PRODUCTS).map((f) => f.data.priceChanged);
+    const after = events.slice(MAX_SUBSCRIBED_PRODUCTS).map((f) => f.data.priceChanged);
+    expect(new Set(first.map((c) => c.productId))).toEqual(new Set(productIds));
+    expect(new Set(after.map((c) => c.productId))).toEqual(new Set(productIds));
+    for (const c of first)
+      expect(c).toMatchObject({ q0: { amountCents: 950 }, q1: { amountCents: 900 - (MAX_TIERS - 1) }, basePrice: { amountCents: 1000 } });
+    for (const c of after) expect(c.q0).toEqual({ amountCents: 940, currency: "EUR" });
+    expect(after[0].priceTiers).toHaveLength(MAX_TIERS);
+
+    const tooMany = await open([...productIds, encodeGlobalId("Product", "00000000-0000-4000-8000-000000000000")]);
+    const refused = await tooMany.text();
+    expect(refused).toContain('"code":"BAD_USER_INPUT"');
+    expect(refused).toContain('"field":"productIds"');
   },
 );
 

@@ -31,6 +31,8 @@ const MAX_GROUPS = 100_000;
 export class PriceBook {
   private readonly products = new Map<string, ProductPricing>();
   private readonly groups = new Map<string, string | null>();
+  /** Pricing being read, per product (one read however many ask at once). */
+  private readonly productReads = new Map<string, Promise<ProductPricing | null>>();
   /** Groups being read: the fields of one request (and orders at once) that ask for the same customer share one read. */
   private readonly groupReads = new Map<string, Promise<string | null>>();
   /** Bumped by every drop: a read that started before one must not store what it read. */
@@ -38,14 +40,43 @@ export class PriceBook {
 
   constructor(private readonly sql: RawQuery) {}
 
-  /** The pricing of each product (null: no such product), reading the ones not in memory in one statement. */
+  /**
+   * The pricing of each product (null: no such product), reading the ones not in memory in one
+   * statement; products already being read (another request's, or a price feed's subscribers after
+   * a change) join that read.
+   */
   async pricing(productIds: readonly string[]): Promise<(ProductPricing | null)[]> {
-    const missing = productIds.filter((id) => !this.products.has(id));
-    if (missing.length === 0) return productIds.map((id) => this.products.get(id)!);
+    if (productIds.every((id) => this.products.has(id))) return productIds.map((id) => this.products.get(id)!);
+    const missing = [...new Set(productIds.filter((id) => !this.products.has(id) && !this.productReads.has(id)))];
+    if (missing.length) {
+      const batch = this.readProducts(missing);
+      for (const id of missing) {
+        const one = batch.then((read) => read.get(id) ?? null);
+        this.productReads.set(id, one);
+        one.then(
+          () => this.productReads.get(id) === one && this.productReads.delete(id),
+          () => this.productReads.get(id) === one && this.productReads.delete(id),
+        );
+      }
+    }
+    return Promise.all(productIds.map((id) => this.products.get(id) ?? this.productReads.get(id) ?? null));
+  }
+
+  private async readProducts(ids: string[]): Promise<Map<string, ProductPricing>> {
     const generation = this.generation;
-    const read = new Map((await productPricing(this.sql, missing)).map((p) => [p.productId, p]));
+    const read = new Map((await productPricing(this.sql, ids)).map((p) => [p.productId, p]));
     if (generation === this.generation) for (const [id, p] of read) this.products.set(id, p);
-    return productIds.map((id) => this.products.get(id) ?? read.get(id) ?? null);
+    return read;
+  }
+
+  /**
+   * A price-changed event said the product is at `priceVersion`: drops what is remembered of it when
+   * older (the feed's subscribers may hear of the change before the price follower does).
+   */
+  dropOlder(productId: string, priceVersion: number): void {
+    const known = this.products.get(productId);
+    if (known && known.priceVersion >= priceVersion) return;
+    this.dropProducts([productId]);
   }
 
   async groupOf(customerId: string): Promise<string | null> {
@@ -91,7 +122,11 @@ export class PriceBook {
   /** Prices of these products changed: read them again when next asked. */
   dropProducts(productIds: Iterable<string>): void {
     this.generation++;
-    for (const id of productIds) this.products.delete(id);
+    for (const id of productIds) {
+      this.products.delete(id);
+      // A read under way may have started before the change: whoever asks next reads anew.
+      this.productReads.delete(id);
+    }
   }
 
   dropCustomer(customerId: string): void {
@@ -105,6 +140,7 @@ export class PriceBook {
   dropAll(): void {
     this.generation++;
     this.products.clear();
+    this.productReads.clear();
     this.groups.clear();
     this.groupReads.clear();
   }
