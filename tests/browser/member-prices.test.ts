@@ -1,8 +1,8 @@
 // Member prices in the storefront demo (issue 27), in Chromium against a real
 // Stockwire with the demo seed: the demo customer is in the seed's members
 // group, so a product with a member price shows it (the list price struck
-// through) and its quantity break ("3+ for 17.99"), and an order of 3 is
-// charged the tier's price.
+// through) and its quantity break ("3+ for 17.99"), an order of 3 is
+// charged the tier's price, and price changes reach the open page (priceChanged).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { INSTALL_TIMEOUT_MS, launchChromium } from "./support/chromium.js";
@@ -51,6 +51,24 @@ describe("member prices in the storefront", () => {
         rowId(product.id),
       ]);
       expect(items).toEqual([{ quantity: 3, unit_price_cents: 1799 }]);
+
+      // Changed while the page is open: the card follows without a reload, the member's list and the list price alike.
+      const changed = await server.shop.admin(
+        `mutation($input: SetPriceListEntryInput!) { setPriceListEntry(input: $input) { __typename } }`,
+        {
+          input: { priceListId: listId, productId: product.id, unitPriceCents: 1699, tiers: [{ minQuantity: 3, unitPriceCents: 1599 }] },
+        },
+      );
+      expect(changed.data?.setPriceListEntry.__typename, JSON.stringify(changed)).toBe("SetPriceListEntrySuccess");
+      await expect.poll(() => card.getByTestId("price").textContent(), { timeout: 15_000 }).toBe("€16.99");
+      expect(await card.getByTestId("tier-hint").textContent()).toBe("3+ for 15.99");
+      const [{ version }] = (await sql.query(`SELECT version FROM product WHERE id = $1`, [rowId(product.id)])).rows;
+      const updated = await server.shop.admin(`mutation($input: UpdateProductInput!) { updateProduct(input: $input) { __typename } }`, {
+        input: { id: product.id, expectedVersion: version, priceCents: 2199 },
+      });
+      expect(updated.data?.updateProduct.__typename, JSON.stringify(updated)).toBe("UpdateProductSuccess");
+      await expect.poll(() => card.getByTestId("list-price").textContent(), { timeout: 15_000 }).toBe("€21.99");
+      expect(await card.getByTestId("price").textContent()).toBe("€16.99");
     } finally {
       await sql.end();
     }

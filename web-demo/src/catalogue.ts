@@ -7,7 +7,7 @@
 import { announce } from "./announcer";
 import type { Live } from "./live";
 import { request } from "./http";
-import { ProductsQuery, StockChangedSubscription, ViewerPricesQuery } from "./operations";
+import { PriceChangedSubscription, ProductsQuery, StockChangedSubscription } from "./operations";
 import type { ResultOf } from "./graphql";
 import { productCard, type PlaceOrder, type Product, type ProductCard } from "./product-card";
 import { STOCK_LABEL, stockLevel } from "./format";
@@ -52,13 +52,14 @@ export class Catalogue {
   private readonly stockListeners = new Set<(product: Product, delta: number) => void>();
   private readonly changeListeners = new Set<(change: StockChange, shownAt: number) => void>();
   private readonly listListeners = new Set<(products: Product[]) => void>();
+  /** The newest priceVersion shown per product (updates may repeat after a reconnect). */
+  private readonly priceVersions = new Map<string, number>();
 
   constructor(
     private readonly els: CatalogueElements,
+    /** Carries the shopper's token: priceChanged answers with their own prices. */
     private readonly liveClient: Live,
     private readonly placeOrder?: PlaceOrder,
-    /** The shopper's token: their own prices (member prices, quantity breaks) are asked for with it. */
-    private readonly shopperToken?: string,
   ) {
     let debounce: ReturnType<typeof setTimeout> | undefined;
     els.search.addEventListener("input", () => {
@@ -138,11 +139,6 @@ export class Catalogue {
       loadMore.hidden = !this.hasMore;
       this.arrange();
       if (fresh.length) this.subscribe(fresh.map((p) => p.id));
-      if (fresh.length && this.shopperToken)
-        void this.showViewerPrices(
-          fresh.map((p) => p.id),
-          this.shopperToken,
-        );
       this.listListeners.forEach((l) => l([...this.products.values()].map((v) => v.product)));
     } catch (err) {
       if (generation === this.generation) summary.textContent = `Could not load products: ${(err as Error).message}`;
@@ -151,19 +147,6 @@ export class Catalogue {
         loadMore.disabled = false;
         grid.removeAttribute("aria-busy");
       }
-    }
-  }
-
-  /** The catalogue page itself is the same for everyone (and cached); the shopper's prices come on top. */
-  private async showViewerPrices(ids: string[], token: string): Promise<void> {
-    try {
-      const { nodes } = await request(ViewerPricesQuery, { ids }, token);
-      for (const node of nodes) {
-        if (!node || !("price" in node)) continue;
-        this.products.get(node.id)?.card.setViewerPrice(node.price, node.priceTiers);
-      }
-    } catch {
-      // List prices stay: ordering still charges the shopper's own.
     }
   }
 
@@ -184,6 +167,17 @@ export class Catalogue {
 
   private subscribe(ids: string[]) {
     this.unsubscribes.push(this.liveClient.subscribe(StockChangedSubscription, { ids }, ({ stockChanged }) => this.apply(stockChanged)));
+    // The catalogue page itself is the same for everyone (and cached); the shopper's prices come on top, and follow changes.
+    this.unsubscribes.push(
+      this.liveClient.subscribe(PriceChangedSubscription, { ids }, ({ priceChanged }) => this.applyPrice(priceChanged)),
+    );
+  }
+
+  private applyPrice(change: ResultOf<typeof PriceChangedSubscription>["priceChanged"]) {
+    const entry = this.products.get(change.productId);
+    if (!entry || change.priceVersion < (this.priceVersions.get(change.productId) ?? -1)) return;
+    this.priceVersions.set(change.productId, change.priceVersion);
+    entry.card.setPrices(change.basePrice, change.price, change.priceTiers);
   }
 
   private apply(change: StockChange) {

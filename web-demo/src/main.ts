@@ -48,7 +48,6 @@ const catalogue = new Catalogue(
   },
   live,
   orders && ((product, quantity) => orders.place(product, quantity)),
-  session?.customer.token,
 );
 catalogue.onChange((change, shownAt) => ops.observe(change, shownAt));
 byId("catalogue-reset").addEventListener("click", () => void catalogue.reset());

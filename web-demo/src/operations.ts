@@ -26,20 +26,23 @@ export const ProductsQuery = graphql(`
   }
 `);
 
-/** What the signed-in shopper pays for a page of products: their group's price and quantity breaks. */
-export const ViewerPricesQuery = graphql(`
-  query ViewerPrices($ids: [ID!]!) {
-    nodes(ids: $ids) {
-      ... on Product {
-        id
-        price {
-          amountCents
-          currency
-        }
-        priceTiers {
-          minQuantity
-          unitPriceCents
-        }
+/** The shopper's prices (their group's, with its breaks) as they are, then after each change: cards follow without a reload. */
+export const PriceChangedSubscription = graphql(`
+  subscription PriceChanged($ids: [ID!]!) {
+    priceChanged(productIds: $ids) {
+      productId
+      priceVersion
+      basePrice {
+        amountCents
+        currency
+      }
+      price {
+        amountCents
+        currency
+      }
+      priceTiers {
+        minQuantity
+        unitPriceCents
       }
     }
   }

@@ -44,8 +44,12 @@ export interface ProductCard {
   setStock(counts: Counts, delta: number, at: number): void;
   /** Whether ordering is possible now (the page is live). */
   setOrderable(live: boolean): void;
-  /** The shopper's own unit price and quantity breaks, when they differ from the list price. */
-  setViewerPrice(price: { amountCents: number; currency: string }, tiers: readonly { minQuantity: number; unitPriceCents: number }[]): void;
+  /** The list price, and the shopper's own unit price and quantity breaks (shown when lower than the list price). */
+  setPrices(
+    base: { amountCents: number; currency: string },
+    price: { amountCents: number; currency: string },
+    tiers: readonly { minQuantity: number; unitPriceCents: number }[],
+  ): void;
 }
 
 /** How long an order message stays before it fades (a refusal stays longer). */
@@ -187,16 +191,22 @@ export function productCard(product: Product, placeOrder?: PlaceOrder, live = tr
       orderable = live;
       refreshButton();
     },
-    setViewerPrice(price, tiers) {
-      if (price.amountCents < product.priceCents) {
-        priceEl.textContent = money(price.amountCents, price.currency);
-        priceEl.classList.add("member");
-        priceBox.replaceChildren(
-          priceEl,
-          h("s", { class: "list-price", dataset: { testid: "list-price" }, text: money(product.priceCents, product.currency) }),
-          h("span", { class: "member-label", text: "Member price" }),
-        );
-      }
+    setPrices(base, price, tiers) {
+      const before = priceEl.textContent;
+      product.priceCents = base.amountCents;
+      const member = price.amountCents < base.amountCents;
+      priceEl.textContent = money(member ? price.amountCents : base.amountCents, member ? price.currency : base.currency);
+      priceEl.classList.toggle("member", member);
+      priceBox.replaceChildren(
+        priceEl,
+        ...(member
+          ? [
+              h("s", { class: "list-price", dataset: { testid: "list-price" }, text: money(base.amountCents, base.currency) }),
+              h("span", { class: "member-label", text: "Member price" }),
+            ]
+          : []),
+      );
+      if (before !== null && before !== priceEl.textContent) cue(priceEl, "cue-up");
       const tier = tiers[0];
       tierHint.hidden = !tier;
       tierHint.textContent = tier ? `${tier.minQuantity}+ for ${money(tier.unitPriceCents, price.currency).replace(/^[^\d]+/, "")}` : "";
