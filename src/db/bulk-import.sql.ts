@@ -1,6 +1,6 @@
 // The bulk import's statements: staging a parsed file, the runner's claim of
-// the next job (one at a time across instances), a chunk's writes, progress
-// and cancel. The same SQL runs on PostgreSQL and PGlite.
+// the next job (one at a time across instances), a chunk's writes (products,
+// levels, price lists' prices), progress and cancel. The same SQL runs on PostgreSQL and PGlite.
 //
 // Stock goes through the stock-change builder (stock-change.sql.ts), so an
 // imported count is a ledger row and a stock-changed event like any other.
@@ -268,4 +268,79 @@ export async function withWaitlist(tx: DbTransaction, productIds: readonly strin
   const rows = await tx.$queryRaw<{ id: string }[]>`
     SELECT DISTINCT product_id::text AS id FROM waitlist_entry WHERE status = 'WAITING' AND product_id = ANY(${productIds as string[]}::uuid[])`;
   return rows.map((r) => r.id);
+}
+
+/** Price lists by code regardless of case: id and currency. */
+export async function priceListsByCode(
+  tx: DbTransaction,
+  codes: readonly string[],
+): Promise<Map<string, { id: string; currency: string }>> {
+  if (!codes.length) return new Map();
+  const rows = await tx.$queryRaw<{ id: string; key: string; currency: string }[]>`
+    SELECT id, lower(code) AS key, trim(currency) AS currency FROM price_list WHERE lower(code) = ANY(${codes.map((c) => c.toLowerCase())}::text[])`;
+  return new Map(rows.map((r) => [r.key, { id: r.id, currency: r.currency }]));
+}
+
+/** Products by SKU regardless of case, with their currency. */
+export async function productCurrencies(
+  tx: DbTransaction,
+  skus: readonly string[],
+): Promise<Map<string, { id: string; currency: string }>> {
+  if (!skus.length) return new Map();
+  const rows = await tx.$queryRaw<{ id: string; key: string; currency: string }[]>`
+    SELECT id, lower(sku) AS key, trim(currency) AS currency FROM product WHERE lower(sku) = ANY(${skus.map((s) => s.toLowerCase())}::text[])`;
+  return new Map(rows.map((r) => [r.key, { id: r.id, currency: r.currency }]));
+}
+
+export interface ListPrice {
+  price_list_id: string;
+  product_id: string;
+  unit_price_cents: number;
+  tiers: { minQuantity: number; unitPriceCents: number }[];
+}
+
+/**
+ * The entries there are of these (list, product) pairs, read under their products' row locks (taken
+ * in id order, as setPriceListEntry and the order statement take them): a chunk's price rows change them on top.
+ */
+export async function lockedEntries(
+  tx: DbTransaction,
+  pairs: readonly { price_list_id: string; product_id: string }[],
+): Promise<Map<string, ListPrice>> {
+  if (!pairs.length) return new Map();
+  const productIds = [...new Set(pairs.map((p) => p.product_id))].sort();
+  await tx.$queryRaw`SELECT id FROM product WHERE id = ANY(${productIds}::uuid[]) ORDER BY id FOR UPDATE`;
+  const rows = await tx.$queryRaw<ListPrice[]>`
+    SELECT e.price_list_id::text, e.product_id::text, e.unit_price_cents, e.tiers
+    FROM price_list_entry e JOIN jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) AS x(price_list_id uuid, product_id uuid)
+      ON e.price_list_id = x.price_list_id AND e.product_id = x.product_id`;
+  return new Map(rows.map((r) => [`${r.price_list_id}:${r.product_id}`, r]));
+}
+
+/**
+ * Writes list prices that changed (new entries, or a new price or tiers), each with its row in the
+ * price_change ledger (from: `before`, null for a new entry). The caller bumps the products' price versions.
+ */
+export async function writeListPrices(
+  tx: DbTransaction,
+  changed: readonly (ListPrice & { before: ListPrice | null })[],
+  actor: string,
+): Promise<void> {
+  if (!changed.length) return;
+  const input = JSON.stringify(
+    changed.map((c) => ({ ...c, from_unit: c.before?.unit_price_cents ?? null, from_tiers: c.before?.tiers ?? null, before: undefined })),
+  );
+  await tx.$executeRaw`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb)
+        AS x(price_list_id uuid, product_id uuid, unit_price_cents int, tiers jsonb, from_unit int, from_tiers jsonb)
+    ),
+    written AS (
+      INSERT INTO price_list_entry (price_list_id, product_id, unit_price_cents, tiers)
+      SELECT price_list_id, product_id, unit_price_cents, tiers FROM input ORDER BY price_list_id, product_id
+      ON CONFLICT (price_list_id, product_id) DO UPDATE
+      SET unit_price_cents = EXCLUDED.unit_price_cents, tiers = EXCLUDED.tiers, version = price_list_entry.version + 1, updated_at = now()
+    )
+    INSERT INTO price_change (price_list_id, product_id, from_unit_price_cents, from_tiers, to_unit_price_cents, to_tiers, actor)
+    SELECT price_list_id, product_id, from_unit, from_tiers, unit_price_cents, tiers, ${actor} FROM input`;
 }

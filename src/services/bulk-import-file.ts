@@ -7,9 +7,12 @@ import { EXPORT_COLUMNS } from "../db/export.sql.js";
 import type { StagedRow } from "../db/bulk-import.sql.js";
 import { BulkImportFileError } from "../errors/domain-errors.js";
 
-/** The importer's columns: what GET /export/products.csv writes. */
-export const IMPORT_COLUMNS: readonly string[] = EXPORT_COLUMNS.products;
-/** Without these a row cannot make a product. description may be left out; location and on_hand go together. */
+/** The importer's columns: what GET /export/products.csv writes, and a price list's prices (price rows). */
+export const IMPORT_COLUMNS: readonly string[] = [...EXPORT_COLUMNS.products, "price_list", "min_quantity"];
+/**
+ * Without these a row cannot make a product (a file with a price_list column may hold price rows
+ * only: name may be left out then). description may be left out; location and on_hand go together.
+ */
 const REQUIRED = ["sku", "name", "price_cents", "currency"];
 
 export type ImportFormat = "CSV" | "JSONL";
@@ -44,7 +47,8 @@ function requireColumns(columns: readonly string[]): void {
       unknown,
     );
   }
-  const missing = REQUIRED.filter((c) => !columns.includes(c));
+  const missing = REQUIRED.filter((c) => !columns.includes(c) && !(c === "name" && columns.includes("price_list")));
+  if (columns.includes("min_quantity") && !columns.includes("price_list")) missing.push("price_list");
   const stock = ["location", "on_hand"].filter((c) => !columns.includes(c));
   if (stock.length === 1) missing.push(stock[0]!);
   if (missing.length) throw new BulkImportFileError("MISSING_COLUMNS", `Missing columns: ${missing.join(", ")}`, missing);
@@ -96,17 +100,29 @@ function parseJsonl(text: string): StagedRow[] {
   return rows;
 }
 
-/** Marks each row whose SKU and location (regardless of case) an earlier row had, and each row's SKU's first row. */
+/**
+ * Marks each row whose SKU and location (or, for a price row, SKU, price list and quantity) an earlier
+ * row had, regardless of case, and each row's SKU's first product row.
+ */
 function markDuplicates(rows: StagedRow[]): void {
   const levels = new Map<string, number>();
   const skus = new Map<string, number>();
+  const key = (...parts: unknown[]) =>
+    parts
+      .map((p) =>
+        String(p ?? "")
+          .trim()
+          .toLowerCase(),
+      )
+      .join("\n");
   rows.forEach((r, i) => {
-    const sku = String(r.sku ?? "").toLowerCase();
-    const key = `${sku}\n${String(r.location ?? "").toLowerCase()}`;
-    const earlier = levels.get(key);
+    const sku = key(r.sku);
+    const priced = String(r.price_list ?? "").trim() !== "";
+    const place = priced ? key(r.sku, "", r.price_list, String(r.min_quantity ?? "").trim() || "1") : key(r.sku, r.location);
+    const earlier = levels.get(place);
     if (earlier !== undefined) r._duplicateOf = earlier;
-    else levels.set(key, i + 1);
-    if (!skus.has(sku)) skus.set(sku, i + 1);
-    r._firstOfSku = skus.get(sku)!;
+    else levels.set(place, i + 1);
+    if (!priced && !skus.has(sku)) skus.set(sku, i + 1);
+    r._firstOfSku = skus.get(sku) ?? i + 1;
   });
 }

@@ -31,6 +31,7 @@ import { createdEvents } from "../db/stock.sql.js";
 import { priceChangedOutbox } from "../events/price-changed.event.js";
 import type { OutboxSignal } from "../events/outbox-signal.js";
 import { checkRow, isError, type ImportRow } from "./bulk-import-rows.js";
+import { applyListPrices } from "./bulk-import-prices.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
 
 export interface BulkImportRunnerOptions {
@@ -150,10 +151,11 @@ export class BulkImportRunner {
     const { op, rows } = locked;
     const errors: BulkOperationErrorRow[] = [];
     let valid: ImportRow[] = [];
+    const priceRows: ImportRow[] = [];
     for (const r of rows) {
       const checked = checkRow(r.row, r.data);
       if (isError(checked)) errors.push(checked);
-      else valid.push(checked);
+      else (checked.priceList === null ? valid : priceRows).push(checked);
     }
     const refuse = (bad: Map<number, BulkOperationErrorRow>) => {
       errors.push(...bad.values());
@@ -221,6 +223,9 @@ export class BulkImportRunner {
       });
     }
 
+    // After the products: a price row may price a product an earlier row of the file created.
+    errors.push(...(await applyListPrices(tx, priceRows, op.actor)));
+
     const fresh = stocked.filter((r) => !existing.has(r.sku.toLowerCase()) && valid.includes(r));
     let restocked = first.restocked;
     if (fresh.length) {
@@ -238,6 +243,7 @@ export class BulkImportRunner {
     if (waiting.length) await offerToWaitlist(tx, waiting, this.options.waitlistTtlSeconds ?? 600);
 
     const rowsDone = rows.at(-1)!.row;
+    errors.sort((a, b) => a.row - b.row);
     await finishChunk(tx, id, rowsDone, errors);
     return rowsDone;
   }
