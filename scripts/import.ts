@@ -22,6 +22,7 @@ const POLL_MS = 250;
 /** Polls that may fail in a row (the server restarting: the job resumes there) before giving up. */
 const MAX_POLL_FAILURES = 240;
 const FIRST_ERRORS = 10;
+const QUERY_TIMEOUT_MS = 10_000;
 
 /** One line on stderr and exit 2: nothing was imported. */
 function refuse(message: string): never {
@@ -76,10 +77,15 @@ function readArgs(): { file: string; mode: string; url: string; token: string } 
   return { file: positionals[0]!, mode: values.mode, url: values.url, token };
 }
 
-async function post(url: string, token: string, body: FormData | string): Promise<{ status: number; body: GraphQLBody | null }> {
+async function post(
+  url: string,
+  token: string,
+  body: FormData | string,
+  signal?: AbortSignal,
+): Promise<{ status: number; body: GraphQLBody | null }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (typeof body === "string") headers["content-type"] = "application/json";
-  const res = await fetch(url, { method: "POST", headers, body });
+  const res = await fetch(url, { method: "POST", headers, body, signal });
   const text = await res.text();
   try {
     return { status: res.status, body: JSON.parse(text) as GraphQLBody };
@@ -89,7 +95,8 @@ async function post(url: string, token: string, body: FormData | string): Promis
 }
 
 async function query(url: string, token: string, q: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
-  const res = await post(url, token, JSON.stringify({ query: q, variables }));
+  // Bounded: a server that hangs counts as a failed poll (the upload itself is not bounded: large files take long).
+  const res = await post(url, token, JSON.stringify({ query: q, variables }), AbortSignal.timeout(QUERY_TIMEOUT_MS));
   if (res.body?.errors?.length) throw new Error(res.body.errors.map((e) => e.message).join("; "));
   if (!res.body?.data) throw new Error(`the server answered ${res.status}`);
   return res.body.data;
