@@ -85,6 +85,7 @@ export function buildApp(deps: AppDeps): App {
     onError: (err) => log.error({ err }, "hold sweep failed"),
     bulkImport: {
       maxBytes: config.bulkImportMaxBytes,
+      staleMs: config.bulkImportStaleMs,
       onError: (err) => log.error({ err }, "bulk import chunk failed"),
       ...deps.bulkImport,
     },

@@ -116,6 +116,12 @@ describe("config", () => {
     expect(() => loadConfig({ ORDER_BATCH_MAX: "lots" })).toThrow(/invalid ORDER_BATCH_MAX/);
   });
 
+  it("takes over an import whose runner wrote nothing for BULK_IMPORT_STALE_SECONDS (default 30, 1-3600)", () => {
+    expect(loadConfig({}).bulkImportStaleMs).toBe(30_000);
+    expect(loadConfig({ BULK_IMPORT_STALE_SECONDS: "1.5" }).bulkImportStaleMs).toBe(1_500);
+    expect(() => loadConfig({ BULK_IMPORT_STALE_SECONDS: "0" })).toThrow(/invalid BULK_IMPORT_STALE_SECONDS/);
+  });
+
   it("keeps ORDER_BATCH_IN_FLIGHT batches in the database at once (default 2, 1-16)", () => {
     expect(loadConfig({}).orders.batchesInFlight).toBe(2);
     expect(loadConfig({ ORDER_BATCH_IN_FLIGHT: "1" }).orders.batchesInFlight).toBe(1);
