@@ -205,3 +205,33 @@ export async function wholeCheck(url: string, file: ImportFile): Promise<Whole> 
     await client.end();
   }
 }
+
+/** The tables an import writes, in the order the report lists them. */
+export const WRITTEN_TABLES = [
+  "product",
+  "stock_level",
+  "stock_movement",
+  "outbox_event",
+  "bulk_operation_row",
+  "bulk_operation",
+  "bulk_operation_error",
+];
+
+/**
+ * Row versions written per table of the database at `url` since it was made (inserted + updated + deleted,
+ * from pg_stat_user_tables): read once the connections that wrote have closed, which is when a backend's
+ * counts are sure to have reached the statistics.
+ */
+export async function tableWrites(url: string): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ table: string; writes: number }>(
+      `SELECT relname AS table, (n_tup_ins + n_tup_upd + n_tup_del)::float8 AS writes FROM pg_stat_user_tables WHERE relname = ANY($1::text[])`,
+      [WRITTEN_TABLES],
+    );
+    return Object.fromEntries(WRITTEN_TABLES.map((t) => [t, rows.find((r) => r.table === t)?.writes ?? 0]));
+  } finally {
+    await client.end();
+  }
+}

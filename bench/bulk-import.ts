@@ -34,7 +34,17 @@ import {
   type WatchOutcome,
   type Watchers,
 } from "./bulk-import-api.js";
-import { FLOOR_WRITES, floorImport, makeFile, wholeCheck, type FloorRun, type ImportFile, type Whole } from "./bulk-import-floor.js";
+import {
+  FLOOR_WRITES,
+  floorImport,
+  makeFile,
+  tableWrites,
+  wholeCheck,
+  WRITTEN_TABLES,
+  type FloorRun,
+  type ImportFile,
+  type Whole,
+} from "./bulk-import-floor.js";
 
 const options = parseOptions("npx tsx bench/bulk-import.ts [options]", {
   rows: { arg: "<n>", default: "100000", help: "Rows in the file (one product each, at the one location)" },
@@ -67,6 +77,8 @@ const MEMORY_GOAL_MIB = 100;
 interface FloorRound extends FloorRun {
   round: number;
   whole: Whole;
+  /** Row versions written per table (tableWrites). */
+  writes: Record<string, number>;
 }
 
 interface ApiRound extends ImportRun {
@@ -77,7 +89,11 @@ interface ApiRound extends ImportRun {
   idleRss: number;
   /** RSS after the import and a full GC. */
   rssAfterGc: number;
+  /** The JS heap in use when idle and after the import, each after a full GC. */
+  heapIdle: number;
+  heapAfterGc: number;
   whole: Whole;
+  writes: Record<string, number>;
   watch?: WatchOutcome;
 }
 
@@ -108,12 +124,13 @@ async function floorRound(ctx: Context, round: number): Promise<FloorRound> {
   return withDatabase(ctx, `floor_${round}`, async (url) => {
     const run = await floorImport(url, ctx.file);
     const whole = await wholeCheck(url, ctx.file);
+    const writes = await tableWrites(url);
     ctx.h.log(
       `round ${round} floor: ${f1(run.ms)} ms (COPY ${f1(run.copyMs)} ms), ${int(ctx.file.rows / (run.ms / 1000))} rows/s; ` +
         `PostgreSQL CPU ${f1(run.pgCpuSeconds)} s` +
         (whole.problems.length ? `; NOT WHOLE: ${whole.problems.join("; ")}` : ""),
     );
-    return { round, ...run, whole };
+    return { round, ...run, whole, writes };
   });
 }
 
@@ -134,7 +151,7 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
     const closeWatchers = h.deferred(async () => watchers?.thread.close());
     try {
       await warmUp(api, ctx.token);
-      const idleRss = (await api.memory()).rss;
+      const idle = await api.memory();
       if (watched) {
         watchers = await connectWatchers(`${api.url.replace(/^http/, "ws")}/graphql`, watched, opts.watchers, opts.watchProducts);
         h.log(
@@ -151,13 +168,18 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
         onEnd: () => profiled && h.log(`round ${round} API import ends at profile offset ~${offset()}`),
       });
       const watch = watchers ? await watchOutcome(watchers, url, 30_000) : undefined;
-      const rssAfterGc = (await api.memory()).rss;
+      const after = await api.memory();
       const whole = await wholeCheck(url, file);
+      // Its connections closed: every backend's counts are in the statistics.
+      await closeWatchers();
+      await stopApi();
+      const writes = await tableWrites(url);
       h.log(
         `round ${round} ${kind === "api" ? "API" : `API with ${opts.watchers} watchers`}: ${f1(run.ms)} ms (upload ${f1(run.uploadMs)} ms), ` +
           `${int(file.rows / (run.ms / 1000))} rows/s, ${run.op.status} ${int(run.op.rowsDone)}/${int(run.op.rowsTotal)} rows, ${run.op.rowsFailed} failed; ` +
-          `RSS idle ${f1(idleRss / MIB)} max ${f1(run.rssMax / MIB)} after GC ${f1(rssAfterGc / MIB)} MiB; CPU API ${f1(run.cpuSeconds)} s, ` +
-          `PostgreSQL ${f1(run.pgCpuSeconds)} s` +
+          `RSS idle ${f1(idle.rss / MIB)} max ${f1(run.rssMax / MIB)} after GC ${f1(after.rss / MIB)} MiB ` +
+          `(heap ${f1(idle.heapUsed / MIB)} -> ${f1(after.heapUsed / MIB)} MiB); CPU API ${f1(run.cpuSeconds)} s, ` +
+          `PostgreSQL ${f1(run.pgCpuSeconds)} s; longest poll ${f1(run.pollMaxMs)} ms` +
           (whole.problems.length ? `; NOT WHOLE: ${whole.problems.join("; ")}` : ""),
       );
       if (watch) {
@@ -167,7 +189,19 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
             (watch.check.errorSamples.length ? ` (e.g. ${watch.check.errorSamples[0]})` : ""),
         );
       }
-      return { round, kind, profiled, ...run, idleRss, rssAfterGc, whole, watch };
+      return {
+        round,
+        kind,
+        profiled,
+        ...run,
+        idleRss: idle.rss,
+        rssAfterGc: after.rss,
+        heapIdle: idle.heapUsed,
+        heapAfterGc: after.heapUsed,
+        whole,
+        writes,
+        watch,
+      };
     } finally {
       await closeWatchers();
       await stopApi();
@@ -195,6 +229,7 @@ async function bulkImport(h: Harness): Promise<Outcome> {
   return report(floor, api, watched, file);
 }
 
+const sumOf = (w: Record<string, number>) => Object.values(w).reduce((n, x) => n + x, 0);
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${f1(x)}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
@@ -276,6 +311,20 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
       (api.some((a) => a.profiled) ? " Round 1's API ran with the CPU profiler (--cpu-prof)." : ""),
     "",
     `What the floor writes: ${FLOOR_WRITES}.`,
+    "",
+    "Row versions written per file row (inserted + updated + deleted, pg_stat_user_tables; medians):",
+    "",
+    ...table(
+      ["<table", "floor", "API"],
+      [
+        ...WRITTEN_TABLES.map((t) => [
+          t,
+          f2(median(floor.map((f) => f.writes[t]!)) / file.rows),
+          f2(median(api.map((a) => a.writes[t]!)) / file.rows),
+        ]),
+        ["all", f2(median(floor.map((f) => sumOf(f.writes))) / file.rows), f2(median(api.map((a) => sumOf(a.writes))) / file.rows)],
+      ],
+    ),
     ...(w
       ? [
           "",
