@@ -57,11 +57,14 @@ export interface ImportRun {
   uploadMs: number;
   /** Until a poll saw the job COMPLETED (or otherwise finished). */
   ms: number;
+  /** Outbox events not yet relayed when the job was seen finished, and when the last of them was (from the upload's start). */
+  backlogAtEnd: number;
+  relayedMs: number;
   op: Operation;
   rssMax: number;
-  /** CPU seconds of the API process over the import. */
+  /** CPU seconds of the API process from the upload until its events were relayed. */
   cpuSeconds: number;
-  /** CPU seconds of the PostgreSQL backends serving the round's database over the import. */
+  /** CPU seconds of the PostgreSQL backends serving the round's database, the same span. */
   pgCpuSeconds: number;
   polls: number;
   /**
@@ -76,7 +79,15 @@ export async function apiImport(
   api: ApiProcess,
   token: string,
   file: ImportFile,
-  o: { pollMs: number; timeoutMs: number; backendsCpu: () => Promise<Map<number, number>>; onStart?: () => void; onEnd?: () => void },
+  o: {
+    pollMs: number;
+    timeoutMs: number;
+    backendsCpu: () => Promise<Map<number, number>>;
+    /** Outbox events the relay has not published yet. */
+    backlog: () => Promise<number>;
+    onStart?: () => void;
+    onEnd?: () => void;
+  },
 ): Promise<ImportRun> {
   const http = jsonClient(api.url, 1);
   let rssMax = processMemory(api.pid).rss;
@@ -115,10 +126,22 @@ export async function apiImport(
       const ms = performance.now() - started;
       if (op.status !== "QUEUED" && op.status !== "RUNNING") {
         o.onEnd?.();
+        const { backlogAtEnd, relayedMs } = await relayed(started, o);
         const cpuSeconds = processCpu(api.pid) - cpu0;
         const pg1 = await o.backendsCpu();
         const pgCpuSeconds = [...pg1].reduce((n, [pid, cpu]) => n + cpu - (pg0.get(pid) ?? 0), 0);
-        return { uploadMs, ms, op, rssMax: Math.max(rssMax, processMemory(api.pid).rss), cpuSeconds, pgCpuSeconds, polls, pollMaxMs };
+        return {
+          uploadMs,
+          ms,
+          backlogAtEnd,
+          relayedMs,
+          op,
+          rssMax: Math.max(rssMax, processMemory(api.pid).rss),
+          cpuSeconds,
+          pgCpuSeconds,
+          polls,
+          pollMaxMs,
+        };
       }
       if (ms > o.timeoutMs) throw new Error(`the import did not finish within ${o.timeoutMs / 1000} s (${JSON.stringify(op)})`);
       if (api.exitedAs()) throw new Error(`the API stopped (${api.exitedAs()}):\n${api.logTail()}`);
@@ -144,6 +167,27 @@ export function backendsCpu(serverUrl: string, name: string): () => Promise<Map<
     } finally {
       await client.end();
     }
+  };
+}
+
+/** Waits until the relay has published every outbox event (the import's events reach subscribers after that). */
+async function relayed(started: number, o: { timeoutMs: number; backlog: () => Promise<number> }) {
+  const backlogAtEnd = await o.backlog();
+  for (let left = backlogAtEnd; left > 0; left = await o.backlog()) {
+    if (performance.now() - started > o.timeoutMs) throw new Error(`the relay still had ${left} events after ${o.timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { backlogAtEnd, relayedMs: performance.now() - started };
+}
+
+/** The outbox events of the database at `url` not published yet (one connection, kept open: close() it). */
+export async function outboxBacklog(url: string): Promise<{ count: () => Promise<number>; close: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    count: async () =>
+      (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox_event WHERE published_at IS NULL")).rows[0]!.n,
+    close: () => client.end(),
   };
 }
 

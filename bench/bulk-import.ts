@@ -28,6 +28,7 @@ import {
   backendsCpu,
   connectWatchers,
   createWatched,
+  outboxBacklog,
   warmUp,
   watchOutcome,
   type ImportRun,
@@ -52,6 +53,11 @@ const options = parseOptions("npx tsx bench/bulk-import.ts [options]", {
   watchers: { arg: "<n>", default: "200", help: "stockChanged subscribers during one more API round (0: no such round)" },
   "watch-products": { arg: "<n>", default: "5", help: "Products each watcher subscribes to (spread over the file)" },
   "poll-ms": { arg: "<ms>", default: "20", help: "How often the bench asks bulkOperation(id) for the job's status" },
+  stream: {
+    arg: "<kafka|memory>",
+    default: "kafka",
+    help: "How the API's events travel: the relay to Kafka, the bridge to Redis (as deployed; from KAFKA_BROKERS\nand REDIS_URL, else throwaway servers), or the in-process stream and pub/sub (PostgreSQL only)",
+  },
   "cpu-prof": {
     flag: true,
     help: "Write a V8 CPU profile of the first API round's process to .cache/bench-profiles/\n(summarise with: npx tsx bench/profile-summary.ts <file>)",
@@ -65,10 +71,13 @@ const opts = {
   watchers: options.int("watchers", 0),
   watchProducts: options.int("watch-products", 1),
   pollMs: options.int("poll-ms", 1),
+  stream: options.string("stream") as "kafka" | "memory",
   cpuProf: options.flag("cpu-prof"),
   save: options.flag("save"),
   resultsDir: options.string("results-dir")!,
 };
+
+if (opts.stream !== "kafka" && opts.stream !== "memory") options.fail("--stream must be kafka or memory");
 
 const MIB = 2 ** 20;
 const RATIO_GOAL = 0.5;
@@ -100,6 +109,9 @@ interface ApiRound extends ImportRun {
 interface Context {
   h: Harness;
   postgres: BenchService;
+  /** With --stream kafka. */
+  redis?: BenchService;
+  kafka?: BenchService;
   file: ImportFile;
   jwtSecret: string;
   token: string;
@@ -139,14 +151,29 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
   return withDatabase(ctx, `${kind}_${round}`, async (url, name) => {
     const watched = kind === "watched" ? await createWatched(url, file.rows, opts.watchers, opts.watchProducts) : undefined;
     const apiStartedAt = performance.now();
+    const prefix = `bench.${h.runId}.bulk-import.${kind}-${round}`;
     const api = await startApi({
       databaseUrl: url,
       poolSize: 10,
       jwtSecret: ctx.jwtSecret,
       memoryProbe: true,
       cpuProfDir: profiled ? ctx.cpuProfDir : undefined,
+      // Every role in one process, as npm start runs it; fresh topics and bridge group per round.
+      env: ctx.kafka
+        ? {
+            REDIS_URL: ctx.redis!.url,
+            KAFKA_BROKERS: ctx.kafka.url,
+            KAFKA_TOPIC_STOCK: `${prefix}.stock-changed`,
+            KAFKA_TOPIC_ORDER_STATUS: `${prefix}.order-status-changed`,
+            KAFKA_TOPIC_PRICE: `${prefix}.price-changed`,
+            KAFKA_BRIDGE_GROUP: `${prefix}.bridge`,
+            STOCKWIRE_ROLES: "api,relay,bridge",
+          }
+        : undefined,
     });
     const stopApi = h.deferred(() => api.stop());
+    const backlog = await outboxBacklog(url);
+    const closeBacklog = h.deferred(() => backlog.close());
     let watchers: Watchers | undefined;
     const closeWatchers = h.deferred(async () => watchers?.thread.close());
     try {
@@ -164,6 +191,7 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
         pollMs: opts.pollMs,
         timeoutMs: Math.max(120_000, file.rows * 5),
         backendsCpu: backendsCpu(ctx.postgres.url, name),
+        backlog: backlog.count,
         onStart: () => profiled && h.log(`round ${round} API import starts at profile offset ~${offset()}`),
         onEnd: () => profiled && h.log(`round ${round} API import ends at profile offset ~${offset()}`),
       });
@@ -173,10 +201,11 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
       // Its connections closed: every backend's counts are in the statistics.
       await closeWatchers();
       await stopApi();
+      await closeBacklog();
       const writes = await tableWrites(url);
       h.log(
         `round ${round} ${kind === "api" ? "API" : `API with ${opts.watchers} watchers`}: ${f1(run.ms)} ms (upload ${f1(run.uploadMs)} ms), ` +
-          `${int(file.rows / (run.ms / 1000))} rows/s, ${run.op.status} ${int(run.op.rowsDone)}/${int(run.op.rowsTotal)} rows, ${run.op.rowsFailed} failed; ` +
+          `${int(file.rows / (run.ms / 1000))} rows/s, events relayed at ${f1(run.relayedMs)} ms (${int(run.backlogAtEnd)} left at the end), ${run.op.status} ${int(run.op.rowsDone)}/${int(run.op.rowsTotal)} rows, ${run.op.rowsFailed} failed; ` +
           `RSS idle ${f1(idle.rss / MIB)} max ${f1(run.rssMax / MIB)} after GC ${f1(after.rss / MIB)} MiB ` +
           `(heap ${f1(idle.heapUsed / MIB)} -> ${f1(after.heapUsed / MIB)} MiB); CPU API ${f1(run.cpuSeconds)} s, ` +
           `PostgreSQL ${f1(run.pgCpuSeconds)} s; longest poll ${f1(run.pollMaxMs)} ms` +
@@ -205,19 +234,30 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
     } finally {
       await closeWatchers();
       await stopApi();
+      await closeBacklog();
       if (profiled) h.log(`round ${round} API profile: ${ctx.cpuProfDir}/CPU.*.${api.pid}.*.cpuprofile`);
     }
   });
 }
 
 async function bulkImport(h: Harness): Promise<Outcome> {
-  const { postgres } = await startBenchServices(h, { postgres: { maxConnections: 100 } });
+  const kafka = opts.stream === "kafka";
+  const { postgres, redis, kafka: kafkaService } = await startBenchServices(h, { postgres: { maxConnections: 100 }, redis: kafka, kafka });
   const file = makeFile(opts.rows);
   h.log(`file: ${int(file.rows)} rows, ${f1(file.csv.length / MIB)} MiB, ${int(file.units)} units`);
   const jwtSecret = randomBytes(32).toString("hex");
   const cpuProfDir = opts.cpuProf ? path.join(root, ".cache", "bench-profiles") : undefined;
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
-  const ctx: Context = { h, postgres, file, jwtSecret, token: await signToken({ role: "admin" }, jwtSecret), cpuProfDir };
+  const ctx: Context = {
+    h,
+    postgres,
+    redis,
+    kafka: kafkaService,
+    file,
+    jwtSecret,
+    token: await signToken({ role: "admin" }, jwtSecret),
+    cpuProfDir,
+  };
 
   const floor: FloorRound[] = [];
   const api: ApiRound[] = [];
@@ -259,6 +299,7 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
       "floor: COPY + merge",
       f1(f.copyMs),
       f1(f.ms),
+      "-",
       int(rate(f.ms)),
       "1.00x",
       "-",
@@ -270,8 +311,8 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
     rows.push(apiRow(a, f.ms, wholeText(a.whole, a)));
   }
   if (watched) rows.push(apiRow(watched, floorMs, wholeText(watched.whole, watched)));
-  rows.push(["median", "floor", "", f1(floorMs), int(rate(floorMs)), "", "", "", "", "", ""]);
-  rows.push(["median", "API", "", f1(apiMs), int(rate(apiMs)), `${f2(ratio)}x`, "", "", "", "", ""]);
+  rows.push(["median", "floor", "", f1(floorMs), "", int(rate(floorMs)), "", "", "", "", "", ""]);
+  rows.push(["median", "API", "", f1(apiMs), "", int(rate(apiMs)), `${f2(ratio)}x`, "", "", "", "", ""]);
 
   const goals: [string, string, boolean][] = [
     [`import >= ${RATIO_GOAL}x the floor's rate (medians)`, `${f2(ratio)}x`, ratio >= RATIO_GOAL],
@@ -291,6 +332,7 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
         "<path",
         "upload / COPY ms",
         "total ms",
+        "relayed ms",
         "rows/s",
         "x floor",
         "API CPU s",
@@ -303,11 +345,12 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
     ),
     "",
     `\`upload\`: until startBulkImport answered (the file parsed and its rows staged); \`total\`: from the upload's start until a poll ` +
-      `(every ${opts.pollMs} ms) saw the job COMPLETED; the floor's from BEGIN to COMMIT. \`x floor\`: the floor's time of the same round ` +
+      `(every ${opts.pollMs} ms) saw the job COMPLETED; the floor's from BEGIN to COMMIT; \`relayed\`: until the relay had published ` +
+      `the last of the import's outbox events (the bench asks every 50 ms). \`x floor\`: the floor's time of the same round ` +
       `over the API's (the watched round: over the floor's median). RSS growth: the largest RSS while importing (sampled every 10 ms) ` +
-      `over the process's idle RSS (after a refused tiny upload and a full GC); after GC: after the import and a full GC, over idle. ` +
+      `over the process's idle RSS (after a refused tiny upload and a full GC), until the events were relayed; after GC: after the import and a full GC, over idle. ` +
       `CPU: of the API process and of the PostgreSQL backends serving the round's database (not the server's own processes: WAL writer, checkpointer), ` +
-      `over the import.` +
+      `from the upload until the events were relayed.` +
       (api.some((a) => a.profiled) ? " Round 1's API ran with the CPU profiler (--cpu-prof)." : ""),
     "",
     `What the floor writes: ${FLOOR_WRITES}.`,
@@ -353,7 +396,10 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
     data: { rows: file.rows, bytes: file.csv.length, units: file.units, floorMs, apiMs, ratio, rssGrowthMiB: growth, floor, api, watched },
     setup: [
       `${int(file.rows)} rows (${f1(file.csv.length / MIB)} MiB CSV), ${opts.rounds} interleaved rounds (floor, then API), each on a fresh database, medians; ` +
-        `one API process per round (dist/, DATABASE_POOL_SIZE=10, the importer's default chunks), PostgreSQL only (in-process stream and pub/sub)` +
+        `one API process per round (dist/, DATABASE_POOL_SIZE=10, the importer's default chunks), ` +
+        (opts.stream === "kafka"
+          ? "every role (api, relay, bridge) in it, events through Kafka and Redis (fresh topics per round)"
+          : "PostgreSQL only (events through the in-process stream and pub/sub)") +
         (watched ? `; then one API round with ${opts.watchers} watchers` : ""),
     ],
   };
@@ -365,6 +411,7 @@ function apiRow(a: ApiRound, floorMs: number, whole: string): (string | number)[
     a.kind === "api" ? `API${a.profiled ? " (profiled)" : ""}` : `API, ${opts.watchers} watching`,
     f1(a.uploadMs),
     f1(a.ms),
+    f1(a.relayedMs),
     int(opts.rows / (a.ms / 1000)),
     `${f2(floorMs / a.ms)}x`,
     f1(a.cpuSeconds),
