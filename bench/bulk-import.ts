@@ -98,9 +98,9 @@ interface ApiRound extends ImportRun {
   idleRss: number;
   /** RSS after the import and a full GC. */
   rssAfterGc: number;
-  /** The JS heap in use when idle and after the import, each after a full GC. */
-  heapIdle: number;
-  heapAfterGc: number;
+  /** The main thread's process.memoryUsage() when idle and after the import, each after a full GC. */
+  memoryIdle: NodeJS.MemoryUsage;
+  memoryAfterGc: NodeJS.MemoryUsage;
   whole: Whole;
   writes: Record<string, number>;
   watch?: WatchOutcome;
@@ -207,7 +207,8 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
         `round ${round} ${kind === "api" ? "API" : `API with ${opts.watchers} watchers`}: ${f1(run.ms)} ms (upload ${f1(run.uploadMs)} ms), ` +
           `${int(file.rows / (run.ms / 1000))} rows/s, events relayed at ${f1(run.relayedMs)} ms (${int(run.backlogAtEnd)} left at the end), ${run.op.status} ${int(run.op.rowsDone)}/${int(run.op.rowsTotal)} rows, ${run.op.rowsFailed} failed; ` +
           `RSS idle ${f1(idle.rss / MIB)} max ${f1(run.rssMax / MIB)} after GC ${f1(after.rss / MIB)} MiB ` +
-          `(heap ${f1(idle.heapUsed / MIB)} -> ${f1(after.heapUsed / MIB)} MiB); CPU API ${f1(run.cpuSeconds)} s, ` +
+          `(main thread's heap used ${f1(idle.heapUsed / MIB)} -> ${f1(after.heapUsed / MIB)}, total ${f1(idle.heapTotal / MIB)} -> ` +
+          `${f1(after.heapTotal / MIB)}, external ${f1(idle.external / MIB)} -> ${f1(after.external / MIB)} MiB); CPU API ${f1(run.cpuSeconds)} s, ` +
           `PostgreSQL ${f1(run.pgCpuSeconds)} s; longest poll ${f1(run.pollMaxMs)} ms` +
           (whole.problems.length ? `; NOT WHOLE: ${whole.problems.join("; ")}` : ""),
       );
@@ -225,8 +226,8 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
         ...run,
         idleRss: idle.rss,
         rssAfterGc: after.rss,
-        heapIdle: idle.heapUsed,
-        heapAfterGc: after.heapUsed,
+        memoryIdle: idle,
+        memoryAfterGc: after,
         whole,
         writes,
         watch,
@@ -348,7 +349,8 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
       `(every ${opts.pollMs} ms) saw the job COMPLETED; the floor's from BEGIN to COMMIT; \`relayed\`: until the relay had published ` +
       `the last of the import's outbox events (the bench asks every 50 ms). \`x floor\`: the floor's time of the same round ` +
       `over the API's (the watched round: over the floor's median). RSS growth: the largest RSS while importing (sampled every 10 ms) ` +
-      `over the process's idle RSS (after a refused tiny upload and a full GC), until the events were relayed; after GC: after the import and a full GC, over idle. ` +
+      `over the process's idle RSS (after a refused tiny upload and a full GC of the main thread; RSS is the whole process's, ` +
+      `the relay and bridge's worker thread included), until the events were relayed; after GC: after the import and a full GC, over idle. ` +
       `CPU: of the API process and of the PostgreSQL backends serving the round's database (not the server's own processes: WAL writer, checkpointer), ` +
       `from the upload until the events were relayed.` +
       (api.some((a) => a.profiled) ? " Round 1's API ran with the CPU profiler (--cpu-prof)." : ""),

@@ -15,6 +15,7 @@ const options = parseOptions(
     rows: { arg: "<n>", default: "100000", help: "Rows imported; products exported" },
     rounds: { arg: "<n>", default: "3", help: "Interleaved rounds of each half" },
     watchers: { arg: "<n>", default: "200", help: "stockChanged subscribers during the import's extra round (0: none)" },
+    stream: { arg: "<kafka|memory>", default: "kafka", help: "The import's event path (bulk-import.ts --help)" },
     "cpu-prof": { flag: true, help: "CPU profiles of the API (one import round; the export's process)" },
     save: { flag: true, default: true, help: "Write the reports to bench/results (--no-save: do not)" },
     "results-dir": { arg: "<dir>", default: "bench/results", help: "Where reports go" },
@@ -48,7 +49,15 @@ function run(script: string, args: string[]): Promise<number> {
 
 // Ctrl-C: the child cleans up and exits; this one waits for it, then stops without the next half.
 process.on("SIGINT", () => {});
-const importCode = await run("bulk-import.ts", ["--rows", rows, "--watchers", String(options.int("watchers", 0)), ...common]);
+const importCode = await run("bulk-import.ts", [
+  "--rows",
+  rows,
+  "--watchers",
+  String(options.int("watchers", 0)),
+  "--stream",
+  options.string("stream")!,
+  ...common,
+]);
 if (importCode >= 128) process.exit(importCode);
 const exportCode = await run("bulk-export.ts", ["--products", rows, ...common]);
 process.exit(importCode || exportCode);
