@@ -62,6 +62,8 @@ export interface ImportRun {
   relayedMs: number;
   op: Operation;
   rssMax: number;
+  /** The largest RSS until the upload answered (the file parsed and staged). */
+  rssMaxUpload: number;
   /** CPU seconds of the API process from the upload until its events were relayed. */
   cpuSeconds: number;
   /** CPU seconds of the PostgreSQL backends serving the round's database, the same span. */
@@ -102,9 +104,11 @@ export async function apiImport(
     const started = performance.now();
     let uploading = true;
     let uploadMs = NaN;
+    let rssMaxUpload = NaN;
     const answered = upload(api, token, file.csv, "products.csv").finally(() => {
       uploading = false;
       uploadMs = performance.now() - started;
+      rssMaxUpload = Math.max(rssMax, processMemory(api.pid).rss);
     });
     const probe = JSON.stringify({ query: "{ __typename }" });
     while (uploading) {
@@ -137,6 +141,7 @@ export async function apiImport(
           relayedMs,
           op,
           rssMax: Math.max(rssMax, processMemory(api.pid).rss),
+          rssMaxUpload,
           cpuSeconds,
           pgCpuSeconds,
           polls,

@@ -206,7 +206,7 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
       h.log(
         `round ${round} ${kind === "api" ? "API" : `API with ${opts.watchers} watchers`}: ${f1(run.ms)} ms (upload ${f1(run.uploadMs)} ms), ` +
           `${int(file.rows / (run.ms / 1000))} rows/s, events relayed at ${f1(run.relayedMs)} ms (${int(run.backlogAtEnd)} left at the end), ${run.op.status} ${int(run.op.rowsDone)}/${int(run.op.rowsTotal)} rows, ${run.op.rowsFailed} failed; ` +
-          `RSS idle ${f1(idle.rss / MIB)} max ${f1(run.rssMax / MIB)} after GC ${f1(after.rss / MIB)} MiB ` +
+          `RSS idle ${f1(idle.rss / MIB)} max ${f1(run.rssMax / MIB)} (${f1(run.rssMaxUpload / MIB)} until the upload answered) after GC ${f1(after.rss / MIB)} MiB ` +
           `(main thread's heap used ${f1(idle.heapUsed / MIB)} -> ${f1(after.heapUsed / MIB)}, total ${f1(idle.heapTotal / MIB)} -> ` +
           `${f1(after.heapTotal / MIB)}, external ${f1(idle.external / MIB)} -> ${f1(after.external / MIB)} MiB); CPU API ${f1(run.cpuSeconds)} s, ` +
           `PostgreSQL ${f1(run.pgCpuSeconds)} s; longest poll ${f1(run.pollMaxMs)} ms` +
