@@ -52,6 +52,11 @@ const options = parseOptions("npx tsx bench/bulk-import.ts [options]", {
   rounds: { arg: "<n>", default: "3", help: "Interleaved rounds (floor, then API), each on a fresh database; medians reported" },
   watchers: { arg: "<n>", default: "200", help: "stockChanged subscribers during one more API round (0: no such round)" },
   "watch-products": { arg: "<n>", default: "5", help: "Products each watcher subscribes to (spread over the file)" },
+  "request-deadline-ms": {
+    arg: "<ms>",
+    default: "60000",
+    help: "The API's REQUEST_DEADLINE_MS (its default on PostgreSQL, 2000, answers the upload of a large file\n503 DEADLINE_EXCEEDED: the file is parsed and staged within the request)",
+  },
   "poll-ms": { arg: "<ms>", default: "20", help: "How often the bench asks bulkOperation(id) for the job's status" },
   stream: {
     arg: "<kafka|memory>",
@@ -71,6 +76,7 @@ const opts = {
   watchers: options.int("watchers", 0),
   watchProducts: options.int("watch-products", 1),
   pollMs: options.int("poll-ms", 1),
+  requestDeadlineMs: options.int("request-deadline-ms", 0),
   stream: options.string("stream") as "kafka" | "memory",
   cpuProf: options.flag("cpu-prof"),
   save: options.flag("save"),
@@ -159,17 +165,20 @@ async function apiRound(ctx: Context, round: number, kind: "api" | "watched", pr
       memoryProbe: true,
       cpuProfDir: profiled ? ctx.cpuProfDir : undefined,
       // Every role in one process, as npm start runs it; fresh topics and bridge group per round.
-      env: ctx.kafka
-        ? {
-            REDIS_URL: ctx.redis!.url,
-            KAFKA_BROKERS: ctx.kafka.url,
-            KAFKA_TOPIC_STOCK: `${prefix}.stock-changed`,
-            KAFKA_TOPIC_ORDER_STATUS: `${prefix}.order-status-changed`,
-            KAFKA_TOPIC_PRICE: `${prefix}.price-changed`,
-            KAFKA_BRIDGE_GROUP: `${prefix}.bridge`,
-            STOCKWIRE_ROLES: "api,relay,bridge",
-          }
-        : undefined,
+      env: {
+        REQUEST_DEADLINE_MS: String(opts.requestDeadlineMs),
+        ...(ctx.kafka
+          ? {
+              REDIS_URL: ctx.redis!.url,
+              KAFKA_BROKERS: ctx.kafka.url,
+              KAFKA_TOPIC_STOCK: `${prefix}.stock-changed`,
+              KAFKA_TOPIC_ORDER_STATUS: `${prefix}.order-status-changed`,
+              KAFKA_TOPIC_PRICE: `${prefix}.price-changed`,
+              KAFKA_BRIDGE_GROUP: `${prefix}.bridge`,
+              STOCKWIRE_ROLES: "api,relay,bridge",
+            }
+          : {}),
+      },
     });
     const stopApi = h.deferred(() => api.stop());
     const backlog = await outboxBacklog(url);
@@ -398,7 +407,7 @@ function report(floor: FloorRound[], api: ApiRound[], watched: ApiRound | undefi
     data: { rows: file.rows, bytes: file.csv.length, units: file.units, floorMs, apiMs, ratio, rssGrowthMiB: growth, floor, api, watched },
     setup: [
       `${int(file.rows)} rows (${f1(file.csv.length / MIB)} MiB CSV), ${opts.rounds} interleaved rounds (floor, then API), each on a fresh database, medians; ` +
-        `one API process per round (dist/, DATABASE_POOL_SIZE=10, the importer's default chunks), ` +
+        `one API process per round (dist/, DATABASE_POOL_SIZE=10, REQUEST_DEADLINE_MS=${opts.requestDeadlineMs}, the importer's default chunks), ` +
         (opts.stream === "kafka"
           ? "every role (api, relay, bridge) in it, events through Kafka and Redis (fresh topics per round)"
           : "PostgreSQL only (events through the in-process stream and pub/sub)") +
