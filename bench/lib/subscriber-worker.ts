@@ -40,7 +40,7 @@ export type Request =
   | { type: "collect" }
   | { type: "await"; versions: number[]; timeoutMs: number }
   | { type: "stats" }
-  | { type: "check"; versions: number[] }
+  | { type: "check"; versions: number[]; stocks?: number[] }
   | { type: "close" };
 
 export interface ConnectReply {
@@ -103,6 +103,13 @@ export interface CheckReply {
    */
   overRate: number;
   errorSamples: string[];
+  /**
+   * Subscribers that have every product of theirs at (at least) the version asked for and, when the
+   * check was given stocks, with exactly that stock in the newest message they got for it.
+   */
+  atFinal: number;
+  /** With stocks: (subscriber, product) pairs at the version asked for whose newest message had another stock. */
+  wrongCounts: number;
 }
 
 /** Keys: product number * KEY_SPAN + version (exact in a double for any realistic version). */
@@ -114,6 +121,7 @@ export const STOCK_SUBSCRIPTION = `subscription Stock($ids: [ID!]!) {
 
 interface StockChangeMessage {
   product: { id: string };
+  stock: number;
   version: number;
   reason: string;
 }
@@ -133,6 +141,8 @@ function run(init: WorkerInit) {
   const first = new Int32Array(slots).fill(-1);
   const last = new Int32Array(slots).fill(-1);
   const received = new Int32Array(slots);
+  // The stock of the newest version each slot got (snapshot or change).
+  const lastStock = new Int32Array(slots).fill(-1);
   let noSnapshot = 0;
   let resyncs = 0;
   let notIncreasing = 0;
@@ -190,10 +200,14 @@ function run(init: WorkerInit) {
     if (c.reason === "CURRENT") {
       if (first[slot] === -1) {
         first[slot] = last[slot] = c.version;
+        lastStock[slot] = c.stock;
         if (--pendingSnapshots[sub]! === 0) readyWaiters.get(sub)?.();
       } else {
         resyncs++;
-        if (c.version > last[slot]!) last[slot] = c.version;
+        if (c.version > last[slot]!) {
+          last[slot] = c.version;
+          lastStock[slot] = c.stock;
+        }
       }
       return;
     }
@@ -209,6 +223,7 @@ function run(init: WorkerInit) {
       return;
     }
     last[slot] = c.version;
+    lastStock[slot] = c.stock;
     received[slot]!++;
     if (ringSize) {
       // Deliveries of this slot within (t - 1 s, t]: at most ringSize are remembered, enough to see rateLimit exceeded.
@@ -360,14 +375,20 @@ function run(init: WorkerInit) {
       delay.reset();
       return reply;
     },
-    async check(versions: number[]): Promise<CheckReply> {
+    async check(versions: number[], stocks?: number[]): Promise<CheckReply> {
       let expected = 0;
       let got = 0;
       let missing = 0;
+      let atFinal = 0;
+      let wrongCounts = 0;
       subs.forEach((products, sub) => {
         const o = offsets[sub]!;
+        let final = true;
         products.forEach((p, j) => {
           const slot = o + j;
+          const atVersion = first[slot] !== -1 && last[slot]! >= versions[p]!;
+          if (atVersion && stocks && lastStock[slot] !== stocks[p]) wrongCounts++;
+          if (!atVersion || (stocks && lastStock[slot] !== stocks[p])) final = false;
           if (first[slot] === -1) {
             missing += 1; // never even got its snapshot
             return;
@@ -377,6 +398,7 @@ function run(init: WorkerInit) {
           got += received[slot]!;
           missing += Math.max(0, exp - received[slot]!);
         });
+        if (final) atFinal++;
       });
       return {
         expected,
@@ -392,6 +414,8 @@ function run(init: WorkerInit) {
         maxPerSecond,
         overRate: overRateSlots.size,
         errorSamples,
+        atFinal,
+        wrongCounts,
       };
     },
     async close(): Promise<{ closed: number }> {
@@ -422,7 +446,7 @@ function run(init: WorkerInit) {
           reply = await handlers.stats();
           break;
         case "check":
-          reply = await handlers.check(req.versions);
+          reply = await handlers.check(req.versions, req.stocks);
           break;
         case "close":
           reply = await handlers.close();

@@ -14,7 +14,8 @@ export interface SubscriberThread {
   /** Resolves when every subscriber of this thread has each of its products at (at least) versions[product], or at the timeout. */
   awaitVersions(versions: number[], timeoutMs: number): Promise<AwaitReply>;
   stats(): Promise<StatsReply>;
-  check(versions: number[]): Promise<CheckReply>;
+  /** With stocks: also whether each subscriber's newest message per product had that stock (atFinal, wrongCounts). */
+  check(versions: number[], stocks?: number[]): Promise<CheckReply>;
   close(): Promise<void>;
 }
 
@@ -58,7 +59,7 @@ export async function startSubscriberThread(init: WorkerInit): Promise<Subscribe
     collect: () => call<CollectReply>({ type: "collect" }),
     awaitVersions: (versions, timeoutMs) => call<AwaitReply>({ type: "await", versions, timeoutMs }),
     stats: () => call<StatsReply>({ type: "stats" }),
-    check: (versions) => call<CheckReply>({ type: "check", versions }),
+    check: (versions, stocks) => call<CheckReply>({ type: "check", versions, stocks }),
     async close() {
       try {
         if (!failure) await Promise.race([call({ type: "close" }), new Promise((r) => setTimeout(r, 15_000))]);

@@ -93,6 +93,8 @@ export async function startClients(h: Harness, o: ClientsOptions): Promise<Clien
         maxPerSecond: Math.max(0, ...checks.map((c) => c.maxPerSecond)),
         overRate: sum((c) => c.overRate),
         errorSamples: [...new Set(checks.flatMap((c) => c.errorSamples))].slice(0, 5),
+        atFinal: sum((c) => c.atFinal),
+        wrongCounts: sum((c) => c.wrongCounts),
       };
     },
     close,
