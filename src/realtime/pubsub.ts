@@ -26,12 +26,21 @@ export interface CatalogChangedMessage {
   all?: boolean;
 }
 
-/** What each kind of channel carries: one channel per product and one per order. */
+/**
+ * A bulk import job's row changed (a chunk committed, or its status moved): only a signal, so
+ * subscribers re-read the row and what they send is always the database's.
+ */
+export interface BulkOperationChangedMessage {
+  id: string;
+}
+
+/** What each kind of channel carries: one channel per product, order and bulk import job. */
 export interface LiveChannels {
   stock: Traced<StockChangedEvent>;
   orderStatus: Traced<OrderStatusChangedEvent>;
   catalog: CatalogChangedMessage;
   price: PriceChangedEvent;
+  bulkOperation: BulkOperationChangedMessage;
 }
 export type LiveChannel = keyof LiveChannels;
 
@@ -40,6 +49,7 @@ const prefixes: Record<LiveChannel, string> = {
   orderStatus: "order-status.",
   catalog: "catalog-changed.",
   price: "price-changed.",
+  bulkOperation: "bulk-operation.",
 };
 /** The pub/sub channel name of one product's or order's events (`id` is the database id). */
 export const channelName = (channel: LiveChannel, id: string) => prefixes[channel] + id;
