@@ -6,7 +6,9 @@
 // typed error.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { encodeGlobalId } from "../../src/ids/index.js";
+import { Redis } from "ioredis";
+import { encodeGlobalId, idOfType } from "../../src/ids/index.js";
+import { channelName } from "../../src/realtime/pubsub.js";
 import { BULK_OPERATION_READ_INTERVAL_MS } from "../../src/services/bulk-operation-feed.js";
 import { startApi, type Api } from "../support/api.js";
 import { startTestApp, type TestApp } from "../support/app.js";
@@ -183,6 +185,34 @@ describe("bulkOperationChanged across instances", () => {
     resume.open();
     expect(sub.events.at(-1)).toMatchObject({ status: "CANCELLED", rowsDone: 100 });
     expect(sub.events.at(-1)).toEqual(await operation(id));
+  });
+});
+
+describe("unsubscribing", () => {
+  it("a client that unsubscribes while nothing changes leaves the job's pub/sub channel at once", async () => {
+    const paused = gate();
+    const resume = gate();
+    afterChunk = async () => {
+      paused.open();
+      await resume.opened;
+    };
+    const id = await start(csv("LEAVE", 300));
+    const channel = channelName("bulkOperation", idOfType("BulkOperation", id)!);
+    const raw = new Redis(redisUrl());
+    try {
+      const listeners = async () => Number(((await raw.pubsub("NUMSUB", channel)) as [string, number])[1]);
+      const sub = watch(id);
+      await paused.opened;
+      await sub.waitFor("the first chunk", (e) => e.rowsDone === 100);
+      expect(await listeners()).toBe(1);
+      // The runner is held: no signal comes that would wake a stream waiting for its next item.
+      await sub.close();
+      for (let i = 0; i < 100 && (await listeners()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await listeners()).toBe(0);
+    } finally {
+      resume.open();
+      raw.disconnect();
+    }
   });
 });
 
