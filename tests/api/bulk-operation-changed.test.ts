@@ -14,6 +14,7 @@ import { startApi, type Api } from "../support/api.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { redisUrl } from "../support/services.js";
 import { JWT_SECRET } from "../support/shop.js";
+import { signToken } from "../../src/auth/tokens.js";
 import { BULK_OPERATION_CHANGED } from "../support/operations.js";
 import { subscribe, type Subscription } from "../support/stockwire.js";
 import type { ResultOf } from "../support/graphql.js";
@@ -22,7 +23,7 @@ type Update = ResultOf<typeof BULK_OPERATION_CHANGED>["bulkOperationChanged"];
 
 /** Instance A: runs the imports (uploads go to it, and wake its runner). */
 let a: Api;
-/** Instance B: the subscribers' (its runner never looks for work during these tests). */
+/** Instance B: the subscribers' (its runner stopped). */
 let b: TestApp;
 let bUrl: string;
 /** What A's runner does after a chunk: a test may pause it there (await). */
@@ -31,7 +32,9 @@ const subscriptions: Subscription<Update>[] = [];
 
 beforeAll(async () => {
   a = await startApi({ REDIS_URL: redisUrl() }, {}, { bulkImport: { chunkSize: 100, afterChunk: (id, n) => afterChunk(id, n) } });
-  b = await startTestApp({ DATABASE_URL: a.dbUrl, JWT_SECRET, REDIS_URL: redisUrl() }, {}, { bulkImport: { pollMs: 3_600_000 } });
+  b = await startTestApp({ DATABASE_URL: a.dbUrl, JWT_SECRET, REDIS_URL: redisUrl() });
+  // B only serves subscribers (its runner's first look for work could otherwise come late and take a job).
+  await b.app.services.bulkImportRunner.stop();
   bUrl = await b.app.start();
 });
 afterAll(async () => {
@@ -212,6 +215,28 @@ describe("unsubscribing", () => {
     } finally {
       resume.open();
       raw.disconnect();
+    }
+  });
+
+  it("a subscription that outlives its admin token ends with UNAUTHENTICATED (no stack)", async () => {
+    const paused = gate();
+    const resume = gate();
+    afterChunk = async () => {
+      paused.open();
+      await resume.opened;
+    };
+    const id = await start(csv("EXPIRY", 300));
+    try {
+      const sub = watch(id, await signToken({ role: "admin" }, JWT_SECRET, "2s"));
+      await paused.opened;
+      await sub.waitFor("the job", () => true);
+      const error = await sub.waitForError();
+      expect(error).toMatchObject([
+        { message: "Your token expired: subscribe again with a fresh one", extensions: { code: "UNAUTHENTICATED" } },
+      ]);
+      expect(JSON.stringify(error)).not.toMatch(/stack|at .*\.ts/);
+    } finally {
+      resume.open();
     }
   });
 });
