@@ -24,6 +24,7 @@ export const isFinished = (op: Pick<BulkOperationRow, "status">) => FINISHED.has
 export class Throttle {
   private last = -Infinity;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly intervalMs: number,
@@ -36,7 +37,7 @@ export class Throttle {
   }
 
   request(): void {
-    if (this.timer) return;
+    if (this.timer || this.stopped) return;
     const wait = this.last + this.intervalMs - Date.now();
     if (wait <= 0) return this.run();
     this.timer = setTimeout(() => {
@@ -45,7 +46,9 @@ export class Throttle {
     }, wait);
   }
 
+  /** For good: later requests are ignored (a read that fails after the feed ended asks for none). */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -69,11 +72,11 @@ export function bulkOperationFeed(id: string, source: BulkOperationFeedSource): 
   return new Repeater<BulkOperationRow>(async (push, stop) => {
     const change = (op: BulkOperationRow) => ({ ...op, key: op.id });
     let onChange: ((op: ReturnType<typeof change>) => void) | undefined;
-    // A failed read is not the end: the next signal (or a resync) reads again.
-    const throttle = new Throttle(source.intervalMs ?? BULK_OPERATION_READ_INTERVAL_MS, () => {
+    // A failed read is tried again at the next slot: it may have been the one that carries the final state.
+    const throttle: Throttle = new Throttle(source.intervalMs ?? BULK_OPERATION_READ_INTERVAL_MS, () => {
       source.read(id).then(
         (op) => op && onChange?.(change(op)),
-        () => {},
+        () => throttle.request(),
       );
     });
     const feed = liveFeed({

@@ -1,9 +1,12 @@
 // bulkOperationChanged's throttle (services/bulk-operation-feed.ts), on a fake
 // clock: at most one run per interval, requests within it merged into one run
 // at its end (so the last change is always read), and the snapshot read
-// (ran()) counted as a run.
+// (ran()) counted as a run; and the feed on the in-process pub/sub: a failed
+// read is tried again, so the final state arrives, and the feed ends there.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Throttle } from "../../src/services/bulk-operation-feed.js";
+import { bulkOperationFeed, Throttle } from "../../src/services/bulk-operation-feed.js";
+import { createPubSub } from "../../src/realtime/pubsub.js";
+import type { BulkOperationRow } from "../../src/db/bulk-import.sql.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -53,13 +56,51 @@ describe("Throttle", () => {
     expect(runs).toBe(1);
   });
 
-  it("stop() drops the run that was put off", () => {
+  it("stop() drops the run that was put off, and any asked for later", () => {
     let runs = 0;
     const t = new Throttle(250, () => runs++);
     t.request();
     t.request();
     t.stop();
     vi.advanceTimersByTime(1_000);
+    t.request();
+    vi.advanceTimersByTime(1_000);
     expect(runs).toBe(1);
+  });
+});
+
+describe("bulkOperationFeed", () => {
+  const row = (status: BulkOperationRow["status"], version: number): BulkOperationRow => ({
+    id: "job",
+    status,
+    mode: "UPSERT",
+    rowsTotal: 10,
+    rowsDone: status === "COMPLETED" ? 10 : 0,
+    rowsFailed: 0,
+    actor: "admin",
+    startedAt: null,
+    finishedAt: null,
+    createdAt: new Date(0),
+    version,
+  });
+
+  it("a read that fails is tried again, so the final state still arrives; the feed then ends", async () => {
+    vi.useRealTimers();
+    const pubsub = createPubSub({ kind: "memory" });
+    let reads = 0;
+    const read = async () => {
+      reads++;
+      if (reads === 1) return row("RUNNING", 1); // the snapshot
+      if (reads === 2) throw new Error("connection reset"); // the read after the final signal
+      return row("COMPLETED", 2);
+    };
+    const feed = bulkOperationFeed("job", { pubsub, read, intervalMs: 5 });
+    const first = await feed.next();
+    expect(first.value).toMatchObject({ status: "RUNNING" });
+    await pubsub.publish("bulkOperation", "job", { id: "job" });
+    const seen = [];
+    for await (const op of feed) seen.push(op.status);
+    expect(seen).toEqual(["COMPLETED"]);
+    expect(reads).toBe(3);
   });
 });
