@@ -32,13 +32,22 @@ export interface CustomerGroupChangedMessage {
   customerId: string;
 }
 
-/** What each kind of channel carries: one channel per product and one per order. */
+/**
+ * A bulk import job's row changed (a chunk committed, or its status moved): only a signal, so
+ * subscribers re-read the row and what they send is always the database's.
+ */
+export interface BulkOperationChangedMessage {
+  id: string;
+}
+
+/** What each kind of channel carries: one channel per product, order and bulk import job. */
 export interface LiveChannels {
   stock: Traced<StockChangedEvent>;
   orderStatus: Traced<OrderStatusChangedEvent>;
   catalog: CatalogChangedMessage;
   price: PriceChangedEvent;
   customerGroup: CustomerGroupChangedMessage;
+  bulkOperation: BulkOperationChangedMessage;
 }
 export type LiveChannel = keyof LiveChannels;
 
@@ -48,6 +57,7 @@ const prefixes: Record<LiveChannel, string> = {
   catalog: "catalog-changed.",
   price: "price-changed.",
   customerGroup: "customer-group-changed.",
+  bulkOperation: "bulk-operation.",
 };
 /** The pub/sub channel name of one product's or order's events (`id` is the database id). */
 export const channelName = (channel: LiveChannel, id: string) => prefixes[channel] + id;

@@ -1,11 +1,13 @@
 // Bulk import: startBulkImport (a CSV or JSONL file, multipart), the
-// BulkOperation job with its progress and row errors, cancelBulkOperation.
+// BulkOperation job with its progress and row errors, cancelBulkOperation,
+// and subscription bulkOperationChanged (its progress, live).
 // Admin only. Resolvers only translate; BulkImportService owns the rules.
 import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import { BulkImportFileError, NotFoundError } from "../errors/domain-errors.js";
 import type { BulkOperationErrorRow, BulkOperationRow } from "../services/bulk-import.service.js";
 import { builder } from "./builder.js";
 import { mutationResult } from "./errors.js";
+import { withCodedErrors } from "./mask-error.js";
 import { fromGlobalId } from "./ids.js";
 import { MAX_PAGE_SIZE, requirePageArgs } from "./pagination.js";
 
@@ -95,5 +97,18 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     errors: mutationResult("CancelBulkOperation", "bulkOperation", [NotFoundError]),
     resolve: (_root, { id }, ctx) => ctx.services.bulkImports.cancel(ctx, fromGlobalId("BulkOperation", String(id))),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  bulkOperationChanged: t.field({
+    type: BulkOperationRef,
+    description:
+      "Admin only. The job now, then as its chunks commit (at most 4 updates a second, each the newest state), " +
+      "then its final state (COMPLETED, FAILED or CANCELLED), after which the subscription completes",
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: async (_root, { id }, ctx) =>
+      withCodedErrors(await ctx.services.bulkImports.changes(ctx, fromGlobalId("BulkOperation", String(id)))),
+    resolve: (op) => op,
   }),
 }));

@@ -2,7 +2,7 @@
 // (WebSocket) and Server-Sent Events on /graphql.
 import type { OrderStatusChange, StockChange } from "../services/live.service.js";
 import { builder } from "./builder.js";
-import { codedError } from "./mask-error.js";
+import { withCodedErrors } from "./mask-error.js";
 import { expectGlobalId, fromGlobalId } from "./ids.js";
 import { OrderStatusEnum } from "./order-status.js";
 import { OrderRef, ProductRef, StockLevelRef } from "./refs.js";
@@ -102,15 +102,6 @@ builder.subscriptionType({
     }),
   }),
 });
-
-/** A stream that ends with a domain error (an expired token) ends with that error's message and code. */
-async function* withCodedErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (err) {
-    throw codedError(err) ?? err;
-  }
-}
 
 /** A change with only the levels at `locationIds` (global IDs, checked when the subscription started). */
 function onlyAt(change: StockChange, locationIds: readonly (string | number)[]): StockChange {

@@ -3,6 +3,7 @@
 // masked by Yoga ("Unexpected error.") and only logged, so no stack trace,
 // SQL or internal detail reaches a client.
 import { GraphQLError, type ExecutionResult } from "graphql";
+import { Repeater } from "@repeaterjs/repeater";
 import { maskError as yogaMaskError, type YogaServerOptions } from "graphql-yoga";
 import * as E from "../errors/domain-errors.js";
 import { isDatabaseUnreachable, isStatementTimeout } from "../db/errors.js";
@@ -133,6 +134,30 @@ export function codedError(original: unknown, at?: GraphQLError): GraphQLError |
     nodes: at?.nodes,
     path: at?.path,
     extensions: { code, ...(original instanceof E.ValidationError && { field: original.field }) },
+  });
+}
+
+/**
+ * A stream that ends with a domain error (an expired token) ends with that error's message and code.
+ * A Repeater, not an async generator: a generator's return() waits for the next() in flight, so a
+ * client that unsubscribed would keep its source (and its pub/sub subscription) until the next change.
+ */
+export function withCodedErrors<T>(source: AsyncIterable<T>): AsyncIterableIterator<T> {
+  return new Repeater<T>(async (push, stop) => {
+    const it = source[Symbol.asyncIterator]();
+    const stopped = stop.then(() => ({ done: true as const, value: undefined }));
+    try {
+      for (;;) {
+        const next = await Promise.race([it.next(), stopped]);
+        if (next.done) break;
+        await push(next.value);
+      }
+    } catch (err) {
+      throw codedError(err) ?? err;
+    } finally {
+      await it.return?.();
+    }
+    stop();
   });
 }
 

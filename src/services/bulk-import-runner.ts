@@ -48,6 +48,8 @@ export interface BulkImportRunnerOptions {
    * no stock event says so, and catalogue caches must drop them (the app announces it to every instance).
    */
   onCatalogChanged?: () => void;
+  /** After each committed change of a job's row (claimed, a chunk, finished, failed, given back): bulkOperationChanged's signal. */
+  onOperationChanged?: (operationId: string) => void;
   /** Tests: called after each committed chunk */
   afterChunk?: (operationId: string, rowsDone: number) => void | Promise<void>;
 }
@@ -105,8 +107,10 @@ export class BulkImportRunner {
       } catch (err) {
         this.options.onError?.(err);
       }
-      if (id) await this.work(id);
-      else await this.idle();
+      if (id) {
+        this.options.onOperationChanged?.(id); // RUNNING now
+        await this.work(id);
+      } else await this.idle();
     }
   }
 
@@ -132,16 +136,20 @@ export class BulkImportRunner {
         if (this.chunkChangedCatalog) this.options.onCatalogChanged?.();
         if (rowsDone === null) return; // finished, cancelled or not ours any more
         this.outbox.committed();
+        this.options.onOperationChanged?.(id);
         await this.options.afterChunk?.(id, rowsDone);
       } catch (err) {
         this.options.onError?.(err);
         if (++attempts >= MAX_CHUNK_ATTEMPTS) {
-          await failOperation(this.prisma, id, this.id, "The import stopped: a chunk could not be written").catch(this.options.onError);
+          await failOperation(this.prisma, id, this.id, "The import stopped: a chunk could not be written").then(
+            () => this.options.onOperationChanged?.(id),
+            this.options.onError,
+          );
           return;
         }
       }
     }
-    await releaseOperation(this.prisma, id, this.id).catch(this.options.onError);
+    await releaseOperation(this.prisma, id, this.id).then(() => this.options.onOperationChanged?.(id), this.options.onError);
   }
 
   /** One chunk; the job's rows_done after it, or null when there was nothing (more) to do. */

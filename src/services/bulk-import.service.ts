@@ -3,7 +3,8 @@
 // file writes nothing and a job, once there, has all its rows. The runner
 // (bulk-import-runner.ts) writes them.
 import { randomUUID } from "node:crypto";
-import { isAdmin, requireAdmin, type RequestContext } from "../auth/viewer.js";
+import { expiresAt, isAdmin, requireAdmin, type RequestContext } from "../auth/viewer.js";
+import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { DbClient } from "../db/database.js";
 import {
   cancelOperation,
@@ -20,6 +21,7 @@ import { parseImportFile } from "./bulk-import-file.js";
 import { actorOf } from "./hold-status.js";
 import type { BulkImportRunner } from "./bulk-import-runner.js";
 import { requireUuid } from "./limits.js";
+import { bulkOperationFeed } from "./bulk-operation-feed.js";
 
 export type { BulkOperationRow, BulkOperationErrorRow };
 
@@ -45,6 +47,8 @@ export class BulkImportService {
     private readonly prisma: DbClient,
     private readonly runner: Pick<BulkImportRunner, "wake">,
     readonly maxBytes = DEFAULT_BULK_IMPORT_MAX_BYTES,
+    /** bulkOperationChanged's signals: every instance's subscribers hear of a change made on any. */
+    private readonly pubsub?: Pick<PubSubBackend, "publish" | "subscribe" | "onResync">,
   ) {}
 
   async start(ctx: RequestContext, file: UploadedFile, mode: BulkImportMode): Promise<BulkOperationRow> {
@@ -78,6 +82,22 @@ export class BulkImportService {
     requireAdmin(ctx);
     const op = await cancelOperation(this.prisma, requireUuid("id", id));
     if (!op) throw new NotFoundError("BulkOperation", id);
+    this.announce(op.id);
     return op;
+  }
+
+  /** Tells every instance's bulkOperationChanged subscribers that the job's row changed (committed). */
+  announce(id: string): void {
+    void this.pubsub?.publish("bulkOperation", id, { id }).catch(() => {});
+  }
+
+  /** bulkOperationChanged: admins only; the job now, then as it changes (at most 4 a second), until it finished. */
+  async changes(ctx: RequestContext, id: string): Promise<AsyncIterable<BulkOperationRow>> {
+    requireAdmin(ctx);
+    const [op] = await operationsByIds(this.prisma, [requireUuid("id", id)]);
+    if (!op) throw new NotFoundError("BulkOperation", id);
+    if (!this.pubsub) throw new Error("bulkOperationChanged needs the pub/sub backend");
+    const read = async (key: string) => (await operationsByIds(this.prisma, [key]))[0] ?? null;
+    return bulkOperationFeed(op.id, { pubsub: this.pubsub, read, expiresAt: expiresAt(ctx) });
   }
 }

@@ -97,8 +97,11 @@ export function createServices(deps: {
     onError: deps.onError,
     // Every instance's catalogue cache drops what it holds (imports are rare; which pages a product is on is not known here).
     onCatalogChanged: () => void deps.pubsub.publish("catalog", "changed", { entities: [], all: true }).catch(() => {}),
+    // Each committed chunk and status change, to bulkOperationChanged's subscribers on every instance.
+    onOperationChanged: (id) => bulkImports.announce(id),
     ...deps.bulkImport,
   });
+  const bulkImports = new BulkImportService(deps.prisma, bulkImportRunner, deps.bulkImport?.maxBytes, deps.pubsub);
   return {
     products,
     customers: new CustomerService(deps.prisma, deps.reads),
@@ -108,7 +111,7 @@ export function createServices(deps: {
     waitlist: new WaitlistService(deps.prisma, deps.outbox, holdSettings.waitlistTtlSeconds),
     locations,
     transfers: new TransferService(deps.prisma, deps.outbox, locations),
-    bulkImports: new BulkImportService(deps.prisma, bulkImportRunner, deps.bulkImport?.maxBytes),
+    bulkImports,
     bulkImportRunner,
     exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma)),
     priceLists: new PriceListService(deps.prisma, deps.outbox, prices, (customerId) => {

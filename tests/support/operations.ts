@@ -156,6 +156,20 @@ export const STOCK_CHANGED = graphql(`
   }
 `);
 
+export const BULK_OPERATION_CHANGED = graphql(`
+  subscription BulkOperationChanged($id: ID!) {
+    bulkOperationChanged(id: $id) {
+      id
+      status
+      rowsTotal
+      rowsDone
+      rowsFailed
+      finishedAt
+      version
+    }
+  }
+`);
+
 export const ORDER_STATUS_CHANGED = graphql(`
   subscription OrderStatusChanged($id: ID!) {
     orderStatusChanged(orderId: $id) {

@@ -128,6 +128,8 @@ export interface Subscription<T> {
   errors: unknown[];
   /** How often the WebSocket (re)connected. */
   connects: number;
+  /** The server completed the subscription (it ended without an error). */
+  completed: boolean;
   /** The first event (received already or later) that matches; rejects after timeoutMs, naming `what`. */
   waitFor(what: string, match: (e: T) => boolean, timeoutMs?: number): Promise<T>;
   /** The first error; rejects after timeoutMs. */
@@ -158,6 +160,7 @@ export function subscribe<D extends TadaDocumentNode<any, any>, F extends keyof 
     received: [],
     errors: [],
     connects: 0,
+    completed: false,
     waitFor(what, match, timeoutMs = 20_000) {
       return until(
         () => sub.events.find(match),
@@ -213,7 +216,10 @@ export function subscribe<D extends TadaDocumentNode<any, any>, F extends keyof 
         sub.errors.push(err);
         notify();
       },
-      complete() {},
+      complete() {
+        sub.completed = true;
+        notify();
+      },
     },
   );
   return sub;

@@ -9,6 +9,7 @@ import { bindConnectionIndicator } from "./connection";
 import { Catalogue } from "./catalogue";
 import { OrdersPanel } from "./orders";
 import { AdminPanel } from "./admin";
+import { BulkImportForm } from "./bulk-import";
 import { FlashSale } from "./flash-sale";
 import { OpsPanel } from "./ops-panel";
 import { bindHolds } from "./holds";
@@ -83,6 +84,20 @@ if (session && orders) {
     catalogue,
     session.admin.token,
     live,
+  );
+  new BulkImportForm(
+    {
+      form: byId("import-form"),
+      file: byId("import-file"),
+      mode: byId("import-mode"),
+      start: byId("import-start"),
+      cancel: byId("import-cancel"),
+      progress: byId("import-progress"),
+      status: byId("import-status"),
+      errors: byId("import-errors"),
+      more: byId("import-errors-more"),
+    },
+    session.admin.token,
   );
   new FlashSale(
     {

@@ -436,3 +436,68 @@ export const ProductLedgerQuery = graphql(`
     }
   }
 `);
+
+/** Sent as a multipart request (bulk-import.ts): the file is the variable `file`. */
+export const StartBulkImportMutation = graphql(`
+  mutation StartBulkImport($file: File!, $mode: BulkImportMode!) {
+    startBulkImport(file: $file, mode: $mode) {
+      __typename
+      ... on StartBulkImportSuccess {
+        bulkOperation {
+          id
+          status
+          rowsTotal
+          rowsDone
+          rowsFailed
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+export const BulkOperationChangedSubscription = graphql(`
+  subscription BulkOperationChanged($id: ID!) {
+    bulkOperationChanged(id: $id) {
+      id
+      status
+      rowsTotal
+      rowsDone
+      rowsFailed
+    }
+  }
+`);
+
+export const BulkOperationErrorsQuery = graphql(`
+  query BulkOperationErrors($id: ID!, $first: Int!) {
+    bulkOperation(id: $id) {
+      id
+      rowsFailed
+      errors(first: $first) {
+        edges {
+          node {
+            row
+            column
+            message
+          }
+        }
+        pageInfo {
+          hasNextPage
+        }
+      }
+    }
+  }
+`);
+
+export const CancelBulkOperationMutation = graphql(`
+  mutation CancelBulkOperation($id: ID!) {
+    cancelBulkOperation(id: $id) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
