@@ -11,6 +11,10 @@
 // an order whose request expired before its batch went out, so none is sent
 // late) and none was sent; else UNKNOWN (sent, no answer: it may commit).
 // The abandoned wait counts as a failure for the PostgreSQL breaker.
+//
+// startBulkImport is exempt: it parses and stages a file of up to
+// BULK_IMPORT_MAX_BYTES before it answers (seconds for the largest), bounded
+// by its staging transaction's timeout and each statement's statement_timeout.
 import { getOperationAST, Kind, type ExecutionResult, type OperationDefinitionNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { requestDeadline, type RequestDeadline } from "../errors/service-unavailable.js";
@@ -27,7 +31,7 @@ export function useRequestDeadline(deadlineMs: number, breaker?: Breaker): Plugi
     },
     onExecute({ args, executeFn, setExecuteFn }) {
       const op = getOperationAST(args.document, args.operationName);
-      if (!op || op.operation === "subscription") return;
+      if (!op || op.operation === "subscription" || onlyUploads(op)) return;
       const ctx = args.contextValue as GraphQLContext & { request?: Request };
       const deadline = requestDeadline(deadlineMs, (ctx.request && arrived.get(ctx.request)) ?? performance.now());
       ctx.deadline = deadline;
@@ -63,3 +67,8 @@ function outcomeOf(op: OperationDefinitionNode, deadline: RequestDeadline) {
   const fields = op.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && s.name.value !== "__typename").length;
   return !deadline.sent && deadline.trackedWrites >= fields && fields > 0 ? "NOT_APPLIED" : "UNKNOWN";
 }
+
+/** Root fields that take a whole file in the request (multipart): the deadline is theirs to bound. */
+const UPLOADS = new Set(["startBulkImport"]);
+const onlyUploads = (op: OperationDefinitionNode) =>
+  op.operation === "mutation" && op.selectionSet.selections.every((s) => s.kind === Kind.FIELD && UPLOADS.has(s.name.value));

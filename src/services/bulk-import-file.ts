@@ -2,7 +2,7 @@
 // header row, or JSONL: one object per line), and its columns. Anything wrong
 // here refuses the file before a row is staged (BulkImportFileError); what is
 // wrong with one row is the runner's to report (bulk-import-rows.ts).
-import { parse } from "csv-parse/sync";
+import { parse } from "csv-parse";
 import { EXPORT_COLUMNS } from "../db/export.sql.js";
 import type { StagedRow } from "../db/bulk-import.sql.js";
 import { BulkImportFileError } from "../errors/domain-errors.js";
@@ -17,8 +17,17 @@ const REQUIRED = ["sku", "name", "price_cents", "currency"];
 
 export type ImportFormat = "CSV" | "JSONL";
 
+/** Bytes (CSV) or lines (JSONL) parsed between two turns of the event loop: a 50 MB file never holds it for long. */
+const PARSE_SLICE_BYTES = 256 * 1024;
+const PARSE_SLICE_LINES = 2_000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The rows of a file, 1 = the first data row, in file order; duplicates of SKU and location marked. */
-export function parseImportFile(bytes: Uint8Array, name: string, maxBytes: number): { format: ImportFormat; rows: StagedRow[] } {
+export async function parseImportFile(
+  bytes: Uint8Array,
+  name: string,
+  maxBytes: number,
+): Promise<{ format: ImportFormat; rows: StagedRow[] }> {
   if (bytes.byteLength > maxBytes) {
     throw new BulkImportFileError("TOO_LARGE", `The file is ${bytes.byteLength} bytes; at most ${maxBytes} are accepted`);
   }
@@ -32,7 +41,7 @@ export function parseImportFile(bytes: Uint8Array, name: string, maxBytes: numbe
   if (!text.trim()) throw new BulkImportFileError("EMPTY_FILE", "The file is empty");
   if (text.includes("\0")) throw new BulkImportFileError("NOT_CSV_OR_JSONL", "The file is not CSV or JSONL (it holds NUL bytes)");
   const format: ImportFormat = /\.(jsonl|ndjson)$/i.test(name) || text.trimStart().startsWith("{") ? "JSONL" : "CSV";
-  const rows = format === "JSONL" ? parseJsonl(text) : parseCsv(text);
+  const rows = format === "JSONL" ? await parseJsonl(text) : await parseCsv(bytes);
   if (!rows.length) throw new BulkImportFileError("EMPTY_FILE", "The file has no rows");
   markDuplicates(rows);
   return { format, rows };
@@ -54,10 +63,22 @@ function requireColumns(columns: readonly string[]): void {
   if (missing.length) throw new BulkImportFileError("MISSING_COLUMNS", `Missing columns: ${missing.join(", ")}`, missing);
 }
 
-function parseCsv(text: string): StagedRow[] {
-  let records: string[][];
+/** csv-parse's stream API fed a slice at a time, a turn of the event loop between slices (its sync API would hold the loop for the whole file). */
+async function parseCsv(bytes: Uint8Array): Promise<StagedRow[]> {
+  const records: string[][] = [];
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });
+    const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: false });
+    let failed: Error | undefined;
+    parser.on("data", (record: string[]) => records.push(record));
+    parser.on("error", (err) => (failed ??= err));
+    const ended = new Promise<void>((resolve) => parser.on("end", resolve).on("error", () => resolve()));
+    for (let at = 0; at < bytes.byteLength && !failed; at += PARSE_SLICE_BYTES) {
+      parser.write(Buffer.from(bytes.buffer, bytes.byteOffset + at, Math.min(PARSE_SLICE_BYTES, bytes.byteLength - at)));
+      await nextTurn();
+    }
+    if (!failed) parser.end();
+    await ended;
+    if (failed) throw failed;
   } catch (err) {
     const detail = err instanceof Error ? err.message.replace(/^Invalid /, "invalid ") : "unreadable";
     throw new BulkImportFileError("NOT_CSV_OR_JSONL", `The file is not CSV: ${detail.slice(0, 200)}`);
@@ -72,11 +93,14 @@ function parseCsv(text: string): StagedRow[] {
   return data.map((values) => Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null])) as StagedRow);
 }
 
-function parseJsonl(text: string): StagedRow[] {
+async function parseJsonl(text: string): Promise<StagedRow[]> {
   const rows: StagedRow[] = [];
   const seen = new Set<string>();
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (!line.trim()) return;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0 && i % PARSE_SLICE_LINES === 0) await nextTurn();
+    const line = lines[i]!;
+    if (!line.trim()) continue;
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -95,7 +119,7 @@ function parseJsonl(text: string): StagedRow[] {
     for (const [k, v] of Object.entries(value))
       row[k] = typeof v === "string" || typeof v === "number" || v === null ? v : JSON.stringify(v);
     rows.push(row);
-  });
+  }
   if (rows.length) requireColumns([...seen]);
   return rows;
 }

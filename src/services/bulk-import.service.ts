@@ -60,7 +60,7 @@ export class BulkImportService {
     if (file.size > this.maxBytes) {
       throw new BulkImportFileError("TOO_LARGE", `The file is ${file.size} bytes; at most ${this.maxBytes} are accepted`);
     }
-    const { rows } = parseImportFile(new Uint8Array(await file.arrayBuffer()), file.name, this.maxBytes);
+    const { rows } = await parseImportFile(new Uint8Array(await file.arrayBuffer()), file.name, this.maxBytes);
     const id = randomUUID();
     await this.prisma.$transaction((tx) => stageImport(tx, { id, mode, actor: actorOf(ctx) }, rows), { maxWait: 10_000, timeout: 120_000 });
     this.runner.wake();
