@@ -40,6 +40,15 @@ function int(column: string, v: unknown, max: number): number | BulkOperationErr
   return n;
 }
 
+function currencyOf(row: number, data: StagedRow): string | BulkOperationErrorRow {
+  try {
+    return requireCurrency("currency", text(data.currency).trim());
+  } catch (err) {
+    if (err instanceof ValidationError) return { row, column: "currency", message: err.message };
+    throw err;
+  }
+}
+
 /** The row's values, or the first error in it. */
 export function checkRow(row: number, data: StagedRow): ImportRow | BulkOperationErrorRow {
   const fail = (column: string, message: string) => ({ row, column, message });
@@ -61,13 +70,8 @@ export function checkRow(row: number, data: StagedRow): ImportRow | BulkOperatio
     return fail("description", `description must be at most ${LIMITS.maxDescriptionLength} characters`);
   const priceCents = int("price_cents", data.price_cents, LIMITS.maxPriceCents);
   if (typeof priceCents !== "number") return { ...priceCents, row };
-  let currency: string;
-  try {
-    currency = requireCurrency("currency", text(data.currency).trim());
-  } catch (err) {
-    if (err instanceof ValidationError) return fail("currency", err.message);
-    throw err;
-  }
+  const currency = currencyOf(row, data);
+  if (typeof currency !== "string") return currency;
   if (!blank(data.min_quantity)) return fail("min_quantity", "min_quantity applies to a price_list row only");
   const noStock = blank(data.location) && blank(data.on_hand);
   if (!noStock && blank(data.location)) return fail("location", "location is empty but on_hand is not");
@@ -100,13 +104,8 @@ function checkPriceRow(row: number, sku: string, data: StagedRow): ImportRow | B
   const priceCents = int("price_cents", data.price_cents, LIMITS.maxPriceCents);
   if (typeof priceCents !== "number") return { ...priceCents, row };
   if (priceCents < 1) return fail("price_cents", "A list's price must be at least 1");
-  let currency: string;
-  try {
-    currency = requireCurrency("currency", text(data.currency).trim());
-  } catch (err) {
-    if (err instanceof ValidationError) return fail("currency", err.message);
-    throw err;
-  }
+  const currency = currencyOf(row, data);
+  if (typeof currency !== "string") return currency;
   const minQuantity = blank(data.min_quantity) ? 1 : int("min_quantity", data.min_quantity, LIMITS.maxQuantityPerLine);
   if (typeof minQuantity !== "number") return { ...minQuantity, row };
   if (minQuantity < 1) return fail("min_quantity", "min_quantity must be at least 1");

@@ -243,6 +243,19 @@ async function eventLoopMaxMs(): Promise<number> {
   return Number(line.split(" ").pop()) * 1000;
 }
 
+/** A query or mutation as an admin; its data, or a thrown error naming the errors. */
+async function adminGql(query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const admin = { authorization: `Bearer ${await signToken({ role: "admin" }, JWT_SECRET)}` };
+  const res = await fetch(`${server.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...admin },
+    body: JSON.stringify({ query, variables }),
+  });
+  const json = (await res.json()) as { data?: any; errors?: unknown };
+  if (json.errors) throw new Error(JSON.stringify(json.errors));
+  return json.data;
+}
+
 // The largest stockChanged a client may open (MAX_SUBSCRIBED_PRODUCTS products, MAX_SUBSCRIBED_LOCATIONS
 // locations, every level field with its location): it starts and sends each product's CURRENT state with
 // only those locations' levels, the server keeps answering, and one location more is refused.
@@ -250,17 +263,7 @@ it(
   "the most expensive legal stockChanged (100 products x 20 locations, all level fields) runs; one location more is refused",
   { timeout: 120_000 },
   async () => {
-    const admin = { authorization: `Bearer ${await signToken({ role: "admin" }, JWT_SECRET)}` };
-    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const res = await fetch(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...admin },
-        body: JSON.stringify({ query, variables }),
-      });
-      const json = (await res.json()) as { data?: any; errors?: unknown };
-      if (json.errors) throw new Error(JSON.stringify(json.errors));
-      return json.data;
-    };
+    const gql = adminGql;
     const locationIds: string[] = [(await gql(`{ locations(first: 1) { edges { node { id } } } }`)).locations.edges[0].node.id];
     while (locationIds.length < MAX_SUBSCRIBED_LOCATIONS) {
       const input = { code: `FZ-LOC-${SEED}-${locationIds.length}`, name: "Store", fulfilsOrders: true, priority: locationIds.length };
@@ -328,17 +331,7 @@ it(
   `the most expensive legal priceChanged (${MAX_SUBSCRIBED_PRODUCTS} products x ${MAX_TIERS} tiers, 20 quantities) runs through a change to all; one product more is refused`,
   { timeout: 120_000 },
   async () => {
-    const admin = { authorization: `Bearer ${await signToken({ role: "admin" }, JWT_SECRET)}` };
-    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const res = await fetch(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...admin },
-        body: JSON.stringify({ query, variables }),
-      });
-      const json = (await res.json()) as { data?: any; errors?: unknown };
-      if (json.errors) throw new Error(JSON.stringify(json.errors));
-      return json.data;
-    };
+    const gql = adminGql;
     const list = await gql(
       `mutation($input: CreatePriceListInput!) { createPriceList(input: $input) { ... on CreatePriceListSuccess { priceList { id } } } }`,
       { input: { code: `FZ-PL-${SEED}`, name: "Fuzz", currency: "EUR", customerGroup: "fuzz", priority: 0 } },
