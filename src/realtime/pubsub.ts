@@ -132,7 +132,10 @@ export function createPubSub(config: Config["redis"], options_: PubSubOptions = 
   const timeout = config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const options = { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(n * 100, 1000), connectTimeout: timeout };
   const publisher = new Redis(config.url, { ...options, commandTimeout: timeout });
-  const subscriber = new Redis(config.url, options);
+  // The subscriber sends no CLIENT SETINFO: a SUBSCRIBE issued while connecting can go out before
+  // ioredis' handshake commands, and Redis refuses them then (ioredis #2037, fixed in 6). It keeps its
+  // ready check: after a Redis restart that waits out LOADING before it re-subscribes.
+  const subscriber = new Redis(config.url, { ...options, disableClientInfo: true });
   for (const client of [publisher, subscriber]) client.on("error", () => {});
   const listeners = new Set<() => void>();
   const lostListeners = new Set<() => void>();

@@ -18,8 +18,12 @@ let products: { id: string; sku: string }[];
 const orderIds: string[] = [];
 
 beforeAll(async () => {
-  // No hold sweeper here: its polling would be counted with the request's statements.
-  api = await startApi({ HOLD_SWEEP_INTERVAL_MS: "0" }, { onQuery: (sql) => recording && statements.push(sql) });
+  // No hold sweeper, and a bulk import runner that looks for work once an hour: their polling would be counted with the request's statements.
+  api = await startApi(
+    { HOLD_SWEEP_INTERVAL_MS: "0" },
+    { onQuery: (sql) => recording && statements.push(sql) },
+    { bulkImport: { pollMs: 3_600_000 } },
+  );
   customers = await Promise.all(Array.from({ length: 6 }, () => api.createCustomer()));
   products = await Promise.all(Array.from({ length: 8 }, () => api.createProduct({ stock: 10_000 })));
   // 60 orders, 10 per customer, each with one to three distinct products.
