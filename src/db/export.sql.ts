@@ -17,7 +17,7 @@
 import { stringify } from "csv-stringify/sync";
 import pg from "pg";
 import { Prisma } from "../generated/prisma/client.js";
-import type { RawQuery, RawSql } from "./raw-sql.js";
+import type { RawSql } from "./raw-sql.js";
 
 export type ExportKind = "products" | "stock" | "ledger";
 
@@ -162,7 +162,7 @@ async function csvPage(sql: RawSql, kind: ExportKind, range: Range, q: ExportQue
  */
 export async function* exportCsvPages(sql: RawSql, kind: ExportKind, q: ExportQuery): AsyncGenerator<Buffer> {
   const read = async (after: string | undefined) => {
-    const [end] = await (sql as RawQuery).query<{ key: string }>(pageEnd(kind, after, q));
+    const [end] = await sql.query<{ key: string }>(pageEnd(kind, after, q));
     return { end: end?.key, csv: await csvPage(sql, kind, { after, upTo: end?.key }, q) };
   };
   const ahead = (after: string | undefined) => {

@@ -50,14 +50,12 @@ export class PriceBook {
     const missing = [...new Set(productIds.filter((id) => !this.products.has(id) && !this.productReads.has(id)))];
     if (missing.length) {
       const batch = this.readProducts(missing);
-      for (const id of missing) {
-        const one = batch.then((read) => read.get(id) ?? null);
-        this.productReads.set(id, one);
-        one.then(
-          () => this.productReads.get(id) === one && this.productReads.delete(id),
-          () => this.productReads.get(id) === one && this.productReads.delete(id),
+      for (const id of missing)
+        track(
+          this.productReads,
+          id,
+          batch.then((read) => read.get(id) ?? null),
         );
-      }
     }
     return Promise.all(productIds.map((id) => this.products.get(id) ?? this.productReads.get(id) ?? null));
   }
@@ -81,14 +79,7 @@ export class PriceBook {
 
   async groupOf(customerId: string): Promise<string | null> {
     if (this.groups.has(customerId)) return this.groups.get(customerId)!;
-    let read = this.groupReads.get(customerId);
-    if (!read) {
-      read = this.readGroup(customerId).finally(() => {
-        if (this.groupReads.get(customerId) === read) this.groupReads.delete(customerId);
-      });
-      this.groupReads.set(customerId, read);
-    }
-    return read;
+    return this.groupReads.get(customerId) ?? track(this.groupReads, customerId, this.readGroup(customerId));
   }
 
   private async readGroup(customerId: string): Promise<string | null> {
@@ -144,6 +135,14 @@ export class PriceBook {
     this.groups.clear();
     this.groupReads.clear();
   }
+}
+
+/** Registers a read under way under `key` until it settles (unless a drop replaced or removed it meanwhile). */
+function track<T>(reads: Map<string, Promise<T>>, key: string, read: Promise<T>): Promise<T> {
+  reads.set(key, read);
+  const settled = () => void (reads.get(key) === read && reads.delete(key));
+  read.then(settled, settled);
+  return read;
 }
 
 /** The rule applied to one product's pricing. */
