@@ -493,9 +493,12 @@ it(
   { timeout: 180_000 },
   async () => {
     const ROWS = 20_000;
-    const admin = { authorization: `Bearer ${await signToken({ role: "admin" }, JWT_SECRET)}` };
     /** One import watched by every subscriber; the /health probes that found the server's own loop held. */
     const round = async (n: number) => {
+      // Each round is a different admin: 100 subscriptions of this size spend most of one client's cost
+      // budget, so a second round as the same admin would be throttled rather than measured.
+      const sub = encodeGlobalId("Customer", `00000000-0000-4000-8000-00000000000${n}`);
+      const admin = { authorization: `Bearer ${await signToken({ role: "admin", sub }, JWT_SECRET)}` };
       const lines = Array.from(
         { length: ROWS },
         (_, i) => `FZ-IMP-${SEED}-${n}-${i},Imported ${i},,${100 + i},EUR,${i % 5 ? "default" : "nowhere"},${i % 9}`,
