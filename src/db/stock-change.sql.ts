@@ -56,7 +56,9 @@ export const LOCKED_LEVELS = Prisma.sql`
       SELECT s.product_id, s.location_id, s.on_hand, s.committed, s.reserved, s.incoming, s.version,
         s.on_hand - s.committed - s.reserved AS available, loc.priority, loc.active AND loc.fulfils_orders AS fulfils, loc.code
       FROM stock_level s JOIN location loc ON loc.id = s.location_id
-      WHERE s.product_id IN (SELECT id FROM locked)
+      -- An array, not IN (SELECT ...): the planner guesses a CTE's size and, on a large catalogue, hashed
+      -- the whole stock_level table for every statement; = ANY(array) is an index scan of these products' levels.
+      WHERE s.product_id = ANY(ARRAY(SELECT id FROM locked))
       ORDER BY s.product_id, s.location_id
       FOR UPDATE OF s
     )`;
@@ -72,7 +74,9 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
         (lv.reserved + sum(c.d_reserved) OVER running)::int AS level_reserved_after,
         (lv.incoming + sum(c.d_incoming) OVER running)::int AS incoming_after,
         (lv.version + count(*) OVER running)::int AS level_version_after,
-        count(*) OVER running = count(*) OVER (PARTITION BY c.product_id, c.location_id) AS last
+        count(*) OVER running = count(*) OVER (PARTITION BY c.product_id, c.location_id) AS last,
+        -- Which of its product's changes this is (1, 2, ...): the ledger row's product version without a join.
+        dense_rank() OVER (PARTITION BY c.product_id ORDER BY c.seq)::int AS product_change_no
       FROM ${Prisma.raw(changes)} c JOIN levels lv ON lv.product_id = c.product_id AND lv.location_id = c.location_id
       WINDOW running AS (PARTITION BY c.product_id, c.location_id ORDER BY c.seq ROWS UNBOUNDED PRECEDING)
     ),
@@ -160,9 +164,12 @@ export function stockChangeCtes(changes = "changes"): Prisma.Sql {
         holdId: r("hold_id"),
         transferId: r("transfer_id"),
         actor: r("actor"),
-        versionAfter: Prisma.sql`p.version_after`,
+        versionAfter: Prisma.sql`(v.before ->> r.product_id::text)::int + r.product_change_no`,
       })}
-      FROM level_rows r JOIN product_rows p ON p.product_id = r.product_id AND p.seq = r.seq
+      -- Not a join with product_rows: the planner guesses both CTEs at a row or two and loops one over the
+      -- other, quadratic in the statement's changes (the bulk import's chunks). The product versions as
+      -- they were locked, looked up in one object instead.
+      FROM level_rows r CROSS JOIN (SELECT jsonb_object_agg(id::text, version) AS before FROM locked) v
       ORDER BY r.seq, r.product_id, r.location_id
       RETURNING 1
     )`;

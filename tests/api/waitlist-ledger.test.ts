@@ -160,7 +160,8 @@ describe("stock ledger", () => {
          (SELECT coalesce(sum(hl.quantity), 0)::int FROM hold_line hl JOIN hold h ON h.id = hl.hold_id
             WHERE hl.product_id = p.id AND h.status = 'ACTIVE') AS active_held,
          (SELECT max(version_after) FROM stock_movement m WHERE m.product_id = p.id) AS last_version,
-         (SELECT count(*)::int FROM stock_movement m WHERE m.product_id = p.id) AS movements
+         (SELECT count(*)::int FROM stock_movement m WHERE m.product_id = p.id) AS movements,
+         (SELECT count(DISTINCT version_after)::int FROM stock_movement m WHERE m.product_id = p.id) AS versions
        FROM product p WHERE p.id = ANY($1::uuid[])`,
       [products.map((p) => rowId(p.id))],
     );
@@ -172,6 +173,8 @@ describe("stock ledger", () => {
       expect(r.stock, context).toBeGreaterThanOrEqual(r.reserved);
       expect(r.last_version, context).toBe(r.version); // every write left a ledger row
       expect(r.movements, context).toBe(r.version + 1);
+      // One location each: every change, batched or not, is one ledger row with the version it made.
+      expect(r.versions, context).toBe(r.movements);
     }
     // The mix really did all of it.
     const reasons = await api.sql.query(`SELECT DISTINCT reason FROM stock_movement WHERE product_id = ANY($1::uuid[])`, [
