@@ -217,13 +217,16 @@ export interface LevelTarget {
   location_id: string;
   on_hand: number;
   row: number;
+  /** The product was created by this chunk: its first count is its CREATED event, not a second one. */
+  created?: boolean;
 }
 
 /**
  * Sets levels' on hand to the counts given, through the stock-change builder: one change (one
  * event) per product, a ledger row per level that moves (RECEIVED when the level had nothing,
  * CORRECTION otherwise), nothing for a count already there. A count below what is committed or
- * held there is refused (its row returned). Returns the refused rows and the products restocked.
+ * held there is refused (its row returned). A product created by the chunk gets its counts as its
+ * one CREATED change. Returns the refused rows and the products restocked.
  */
 export async function setLevels(
   tx: DbTransaction,
@@ -238,7 +241,9 @@ export async function setLevels(
     ORDER BY product_id, location_id
     ON CONFLICT DO NOTHING`;
   const [result] = await tx.$queryRaw<{ refused: { row: number; taken: number }[]; restocked: string[] }[]>`-- bulk-import:levels
-    WITH input AS (SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(product_id uuid, location_id uuid, on_hand int, row int)),
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(product_id uuid, location_id uuid, on_hand int, row int, created boolean)
+    ),
     locked AS (
       SELECT id, sku, stock, committed, reserved, version FROM product WHERE id IN (SELECT product_id FROM input) ORDER BY id FOR UPDATE
     ),${LOCKED_LEVELS},
@@ -250,7 +255,8 @@ export async function setLevels(
     changes AS (
       SELECT m.product_id, m.location_id, 1 AS seq, m.on_hand - m.was AS d_on_hand, 0 AS d_committed, 0 AS d_reserved, 0 AS d_incoming,
         -- One change per product (one event): RESTOCK only when every level of it goes up.
-        CASE WHEN bool_and(m.on_hand > m.was) OVER (PARTITION BY m.product_id) THEN 'RESTOCK' ELSE 'ADJUSTMENT' END AS reason,
+        CASE WHEN bool_or(coalesce(m.created, false)) OVER (PARTITION BY m.product_id) THEN 'CREATED'
+          WHEN bool_and(m.on_hand > m.was) OVER (PARTITION BY m.product_id) THEN 'RESTOCK' ELSE 'ADJUSTMENT' END AS reason,
         'bulk import'::text AS note, CASE WHEN m.was = 0 THEN 'RECEIVED' ELSE 'CORRECTION' END AS adjustment,
         NULL::uuid AS order_id, NULL::uuid AS hold_id, NULL::uuid AS transfer_id, ${actor}::text AS actor, ${currentTraceSql()} AS trace_context
       FROM moving m

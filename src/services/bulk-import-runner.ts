@@ -221,7 +221,6 @@ export class BulkImportRunner {
     }
     const { created, updated, repriced } = await upsertProducts(tx, [...fields.values()]);
     this.chunkChangedCatalog ||= created.length + updated.length > 0;
-    if (created.length) await createdEvents(tx, created);
     // A new base price is a price change, as updateProduct's: every process's price book drops it.
     if (repriced.length) {
       await tx.outboxEvent.createMany({
@@ -234,17 +233,23 @@ export class BulkImportRunner {
     // After the products: a price row may price a product an earlier row of the file created.
     errors.push(...(await applyListPrices(tx, priceRows, op.actor)));
 
+    // New products: their counts are their CREATED event (one event per product); a new product
+    // with nothing counted still gets one.
     const fresh = stocked.filter((r) => !existing.has(r.sku.toLowerCase()) && valid.includes(r));
     let restocked = first.restocked;
+    let unstocked = created;
     if (fresh.length) {
       const ids = await productsBySku(tx, [...new Set(fresh.map((r) => r.sku))]);
       const second = await setLevels(
         tx,
-        fresh.map((r) => target(r, ids.get(r.sku.toLowerCase())!)),
+        fresh.map((r) => ({ ...target(r, ids.get(r.sku.toLowerCase())!), created: true })),
         op.actor,
       );
       restocked = [...restocked, ...second.restocked];
+      const counted = new Set(second.restocked);
+      unstocked = created.filter((productId) => !counted.has(productId));
     }
+    if (unstocked.length) await createdEvents(tx, unstocked);
     // Units that arrive go to the waitlist first, as adjustStock's do (asked only for products with a line:
     // two statements per product otherwise).
     const waiting = await withWaitlist(tx, restocked);

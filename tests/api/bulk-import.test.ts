@@ -181,15 +181,22 @@ describe("a 10,000-row import with 50 bad rows of every kind", () => {
       { name: 'Quoted, with "quotes"', description: "line one\nline two", price_cents: 160, stock: 3, code: "default", on_hand: 0 },
       { name: 'Quoted, with "quotes"', description: "line one\nline two", price_cents: 160, stock: 3, code: "north", on_hand: 3 },
     ]);
-    // Each count that moved is one ledger row (RECEIVED: the level had nothing) and one stock-changed event.
+    // Each count that moved is one ledger row (RECEIVED: the level had nothing) and one stock-changed event:
+    // a new product's first count is its CREATED event, not a second one.
     const { rows: p7 } = await api.sql.query(
       `SELECT p.stock, p.version, (SELECT json_agg(json_build_object('reason', reason, 'adjustment', adjustment_reason, 'delta', delta_on_hand))
          FROM stock_movement WHERE product_id = p.id) AS moves,
-       (SELECT json_agg(payload->>'reason' ORDER BY id) FROM outbox_event WHERE key = p.id::text) AS events
+       (SELECT json_agg(payload->>'reason' || ' ' || (payload->>'stock') ORDER BY id) FROM outbox_event WHERE key = p.id::text) AS events
        FROM product p WHERE sku = 'IMP-7'`,
     );
-    expect(p7[0]).toMatchObject({ stock: 7, moves: [{ reason: "RESTOCK", adjustment: "RECEIVED", delta: 7 }] });
-    expect(p7[0].events).toEqual(["CREATED", "RESTOCK"]);
+    expect(p7[0]).toMatchObject({ stock: 7, moves: [{ reason: "CREATED", adjustment: "RECEIVED", delta: 7 }] });
+    expect(p7[0].events).toEqual(["CREATED 7"]);
+    // A new product counted 0 moves nothing and still gets its one CREATED event.
+    const { rows: p50 } = await api.sql.query(
+      `SELECT json_agg(payload->>'reason' || ' ' || (payload->>'stock')) AS events FROM outbox_event
+       WHERE key = (SELECT id::text FROM product WHERE sku = 'IMP-50')`,
+    );
+    expect(p50[0].events).toEqual(["CREATED 0"]);
     // Nothing of a bad row was written: no level, no ledger row at the locations it named.
     const { rows: stray } = await api.sql.query(
       `SELECT count(*)::int AS n FROM stock_movement m JOIN location l ON l.id = m.location_id WHERE l.code = 'closed'`,
