@@ -7,6 +7,7 @@
 import { Prisma } from "../generated/prisma/client.js";
 import type { DbClient, DbTransaction } from "./database.js";
 import { currentTraceSql, LOCKED_LEVELS, stockChangeCtes } from "./stock-change.sql.js";
+import { MOVEMENT_COLUMNS } from "./ledger.sql.js";
 
 export type BulkImportMode = "UPSERT" | "CREATE_ONLY";
 export type BulkOperationStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED";
@@ -129,8 +130,11 @@ export async function lockChunk(
     SELECT mode, rows_done AS "rowsDone", rows_total AS "rowsTotal", actor FROM bulk_operation
     WHERE id = ${id}::uuid AND status = 'RUNNING' AND claimed_by = ${runner} FOR UPDATE`;
   if (!op) return null;
+  // Rows are numbered 1..rows_total: a closed range, so the plan reads the chunk's rows whatever the
+  // planner guesses of a table just filled (an open `row >` with LIMIT read every row left, per chunk).
   const rows = await tx.$queryRaw<{ row: number; data: StagedRow }[]>`
-    SELECT row, data FROM bulk_operation_row WHERE operation_id = ${id}::uuid AND row > ${op.rowsDone} ORDER BY row LIMIT ${size}`;
+    SELECT row, data FROM bulk_operation_row
+    WHERE operation_id = ${id}::uuid AND row > ${op.rowsDone} AND row <= ${op.rowsDone + size} ORDER BY row`;
   return { op, rows };
 }
 
@@ -171,27 +175,37 @@ export interface ProductFields {
   description: string;
   price_cents: number;
   currency: string;
+  /** On hand of a product this creates, at its first level (product_default_level); ignored for one that exists. */
+  stock?: number;
 }
 
 /**
- * Upserts products by SKU (regardless of case): new ones with no stock (the database gives each its
- * default level), existing ones only where a field differs, their version bumped then, and their
+ * Upserts products by SKU (regardless of case): new ones with their `stock` (the database gives each its
+ * default level, holding it), existing ones only where a field differs, their version bumped then, and their
  * priceVersion too when the base price changed (orders priced from memory check it: pricing/price-book.ts).
  * Returns the products created, those whose fields changed, and those repriced with their new priceVersion.
  */
 export async function upsertProducts(
   tx: DbTransaction,
   products: readonly ProductFields[],
-): Promise<{ created: string[]; updated: string[]; repriced: { id: string; priceVersion: number; updatedAt: Date }[] }> {
-  if (!products.length) return { created: [], updated: [], repriced: [] };
-  const rows = await tx.$queryRaw<{ id: string; inserted: boolean; repriced: boolean; priceVersion: number; updatedAt: Date }[]>`
+): Promise<{
+  created: string[];
+  /** The products created, by lowercased SKU */
+  createdBySku: Map<string, string>;
+  updated: string[];
+  repriced: { id: string; priceVersion: number; updatedAt: Date }[];
+}> {
+  if (!products.length) return { created: [], createdBySku: new Map(), updated: [], repriced: [] };
+  const rows = await tx.$queryRaw<
+    { id: string; key: string; inserted: boolean; repriced: boolean; priceVersion: number; updatedAt: Date }[]
+  >`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(products)}::jsonb)
-        AS x(sku text, name text, description text, price_cents int, currency text)
+        AS x(sku text, name text, description text, price_cents int, currency text, stock int)
     ),
     written AS (
       INSERT INTO product (sku, name, description, price_cents, currency, stock)
-      SELECT sku, name, description, price_cents, currency, 0 FROM input ORDER BY lower(sku)
+      SELECT sku, name, description, price_cents, currency, coalesce(stock, 0) FROM input ORDER BY lower(sku)
       ON CONFLICT ((lower(sku))) DO UPDATE
       SET name = EXCLUDED.name, description = EXCLUDED.description, price_cents = EXCLUDED.price_cents,
         currency = EXCLUDED.currency, version = product.version + 1, updated_at = now(),
@@ -199,17 +213,39 @@ export async function upsertProducts(
           + CASE WHEN (product.price_cents, product.currency) IS DISTINCT FROM (EXCLUDED.price_cents, EXCLUDED.currency) THEN 1 ELSE 0 END
       WHERE (product.name, product.description, product.price_cents, product.currency)
         IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.price_cents, EXCLUDED.currency)
-      RETURNING id, xmax = 0 AS inserted, price_version AS "priceVersion", updated_at AS "updatedAt"
+      RETURNING id, lower(sku) AS key, xmax = 0 AS inserted, price_version AS "priceVersion", updated_at AS "updatedAt"
     )
     -- product here is the statement's snapshot, from before the upsert: repriced = its priceVersion moved.
-    SELECT w.id, w.inserted, w."priceVersion", w."updatedAt",
+    SELECT w.id, w.key, w.inserted, w."priceVersion", w."updatedAt",
       NOT w.inserted AND w."priceVersion" <> p.price_version AS repriced
     FROM written w LEFT JOIN product p ON p.id = w.id`;
   return {
     created: rows.filter((r) => r.inserted).map((r) => r.id),
+    createdBySku: new Map(rows.filter((r) => r.inserted).map((r) => [r.key, r.id])),
     updated: rows.filter((r) => !r.inserted).map((r) => r.id),
     repriced: rows.filter((r) => r.repriced).map(({ id, priceVersion, updatedAt }) => ({ id, priceVersion, updatedAt })),
   };
+}
+
+/** Where the database puts a new product's first level (as product_default_level picks it), or null if nowhere. */
+export async function firstLevelLocation(tx: DbTransaction): Promise<string | null> {
+  const [row] = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM location WHERE active AND fulfils_orders ORDER BY priority, created_at, id LIMIT 1`;
+  return row?.id ?? null;
+}
+
+/**
+ * The ledger's opening rows of products just created with their counts (upsertProducts' `stock`):
+ * one per level holding units, CREATED and RECEIVED, as setLevels writes a new product's count.
+ */
+export async function openingCounts(tx: DbTransaction, productIds: readonly string[], actor: string): Promise<void> {
+  if (!productIds.length) return;
+  await tx.$executeRaw`
+    INSERT INTO stock_movement ${MOVEMENT_COLUMNS}
+    SELECT s.product_id, s.location_id, s.on_hand, 0, 0, 0, s.on_hand, 0, 0, 0, 'CREATED', 'RECEIVED', 'bulk import', NULL, NULL, NULL, ${actor}, p.version
+    FROM stock_level s JOIN product p ON p.id = s.product_id
+    WHERE s.product_id = ANY(${productIds as string[]}::uuid[]) AND s.on_hand > 0
+    ORDER BY s.product_id, s.location_id`;
 }
 
 export interface LevelTarget {

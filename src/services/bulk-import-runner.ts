@@ -15,8 +15,10 @@ import {
   claimNext,
   failOperation,
   finishChunk,
+  firstLevelLocation,
   locationsByCode,
   lockChunk,
+  openingCounts,
   productsBySku,
   releaseOperation,
   setLevels,
@@ -208,18 +210,34 @@ export class BulkImportRunner {
       ),
     );
 
+    // New products. One whose only count in the chunk is for the location the database gives a new
+    // product its first level is written as createProduct writes one: inserted with that count, its
+    // ledger row and one CREATED event, nothing written twice. Counts anywhere else are changes to it,
+    // through setLevels below, which makes them its CREATED event too.
+    const fresh = stocked.filter((r) => !existing.has(r.sku.toLowerCase()));
+    const firstLevel = fresh.length ? await firstLevelLocation(tx) : null;
+    const countsOf = new Map<string, ImportRow[]>();
+    for (const r of fresh) countsOf.set(r.sku.toLowerCase(), [...(countsOf.get(r.sku.toLowerCase()) ?? []), r]);
+    const countedAtInsert = new Map<string, number>();
+    for (const [sku, counts] of countsOf) {
+      const only = counts.length === 1 ? counts[0]! : null;
+      if (only && locations.get(only.location!.toLowerCase())!.id === firstLevel) countedAtInsert.set(sku, only.onHand!);
+    }
+
     // Product fields: the last row of a SKU in the chunk wins (rows of one SKU carry the same fields in an export).
     const fields = new Map<string, ProductFields>();
     for (const r of valid) {
-      fields.set(r.sku.toLowerCase(), {
+      const sku = r.sku.toLowerCase();
+      fields.set(sku, {
         sku: r.sku,
         name: r.name,
         description: r.description,
         price_cents: r.priceCents,
         currency: r.currency,
+        stock: countedAtInsert.get(sku),
       });
     }
-    const { created, updated, repriced } = await upsertProducts(tx, [...fields.values()]);
+    const { created, createdBySku, updated, repriced } = await upsertProducts(tx, [...fields.values()]);
     this.chunkChangedCatalog ||= created.length + updated.length > 0;
     // A new base price is a price change, as updateProduct's: every process's price book drops it.
     if (repriced.length) {
@@ -233,23 +251,32 @@ export class BulkImportRunner {
     // After the products: a price row may price a product an earlier row of the file created.
     errors.push(...(await applyListPrices(tx, priceRows, op.actor)));
 
-    // New products: their counts are their CREATED event (one event per product); a new product
-    // with nothing counted still gets one.
-    const fresh = stocked.filter((r) => !existing.has(r.sku.toLowerCase()) && valid.includes(r));
+    // The new products' counts: each new product gets one CREATED event, with its counts.
     let restocked = first.restocked;
-    let unstocked = created;
+    let withoutEvent = created;
     if (fresh.length) {
-      const ids = await productsBySku(tx, [...new Set(fresh.map((r) => r.sku))]);
+      // (Only a SKU another writer created meanwhile is looked up.)
+      const ids = new Map(createdBySku);
+      const others = [...countsOf.keys()].filter((sku) => !ids.has(sku));
+      if (others.length) for (const [sku, productId] of await productsBySku(tx, others)) ids.set(sku, productId);
+      const inserted = new Set(created);
+      // (A product another writer created meanwhile was not inserted here: its count is a change, below.)
+      const atInsert = [...countedAtInsert.keys()].map((sku) => ids.get(sku)!).filter((productId) => inserted.has(productId));
+      await openingCounts(tx, atInsert, op.actor);
+      const done = new Set(atInsert);
       const second = await setLevels(
         tx,
-        fresh.map((r) => ({ ...target(r, ids.get(r.sku.toLowerCase())!), created: true })),
+        fresh.flatMap((r) => {
+          const productId = ids.get(r.sku.toLowerCase())!;
+          return done.has(productId) ? [] : [{ ...target(r, productId), created: inserted.has(productId) }];
+        }),
         op.actor,
       );
       restocked = [...restocked, ...second.restocked];
-      const counted = new Set(second.restocked);
-      unstocked = created.filter((productId) => !counted.has(productId));
+      const evented = new Set(second.restocked);
+      withoutEvent = created.filter((productId) => !evented.has(productId));
     }
-    if (unstocked.length) await createdEvents(tx, unstocked);
+    if (withoutEvent.length) await createdEvents(tx, withoutEvent);
     // Units that arrive go to the waitlist first, as adjustStock's do (asked only for products with a line:
     // two statements per product otherwise).
     const waiting = await withWaitlist(tx, restocked);

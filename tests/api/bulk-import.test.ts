@@ -191,6 +191,13 @@ describe("a 10,000-row import with 50 bad rows of every kind", () => {
     );
     expect(p7[0]).toMatchObject({ stock: 7, moves: [{ reason: "CREATED", adjustment: "RECEIVED", delta: 7 }] });
     expect(p7[0].events).toEqual(["CREATED 7"]);
+    // Counted at another location than the one a new product's first level is at, it is a change of the new
+    // product, and still its one CREATED event.
+    const { rows: p60events } = await api.sql.query(
+      `SELECT json_agg(payload->>'reason' || ' ' || (payload->>'stock')) AS events, max(p.version) AS version FROM outbox_event e
+       JOIN product p ON e.key = p.id::text WHERE p.sku = 'IMP-60'`,
+    );
+    expect(p60events[0]).toEqual({ events: ["CREATED 3"], version: 1 });
     // A new product counted 0 moves nothing and still gets its one CREATED event.
     const { rows: p50 } = await api.sql.query(
       `SELECT json_agg(payload->>'reason' || ' ' || (payload->>'stock')) AS events FROM outbox_event
@@ -324,10 +331,11 @@ describe("the runner", () => {
     const { rows } = await api.sql.query(
       `SELECT count(*)::int AS products, (SELECT count(*)::int FROM stock_movement m JOIN product p ON p.id = m.product_id WHERE p.sku LIKE 'RES-%') AS moves,
          (SELECT count(*)::int FROM product WHERE sku LIKE 'RES-%' AND stock > 0) AS stocked,
-         (SELECT count(*)::int FROM product WHERE sku LIKE 'RES-%' AND version <> 1 AND stock > 0) AS odd
+         (SELECT count(*)::int FROM product WHERE sku LIKE 'RES-%' AND version <> 0 AND stock > 0) AS odd
        FROM product WHERE sku LIKE 'RES-%'`,
     );
-    // Every row once: one product each, one ledger row per level that got units, each product changed once.
+    // Every row once: one product each, one ledger row per level that got units, each product written once
+    // (created with its count).
     expect(rows[0]).toEqual({ products: 2000, moves: rows[0].stocked, stocked: 1960, odd: 0 });
   });
 
