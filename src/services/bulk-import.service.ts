@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { expiresAt, isAdmin, requireAdmin, type RequestContext } from "../auth/viewer.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { DbClient } from "../db/database.js";
+import type { RawSql } from "../db/raw-sql.js";
 import {
   cancelOperation,
   operationErrors,
@@ -45,6 +46,8 @@ const isUpload = (f: unknown): f is UploadedFile =>
 export class BulkImportService {
   constructor(
     private readonly prisma: DbClient,
+    /** Staging goes straight to the driver (stageImport says why). */
+    private readonly sql: RawSql,
     private readonly runner: Pick<BulkImportRunner, "wake">,
     readonly maxBytes = DEFAULT_BULK_IMPORT_MAX_BYTES,
     /** bulkOperationChanged's signals: every instance's subscribers hear of a change made on any. */
@@ -62,7 +65,7 @@ export class BulkImportService {
     }
     const { rows } = await parseImportFile(new Uint8Array(await file.arrayBuffer()), file.name, this.maxBytes);
     const id = randomUUID();
-    await this.prisma.$transaction((tx) => stageImport(tx, { id, mode, actor: actorOf(ctx) }, rows), { maxWait: 10_000, timeout: 120_000 });
+    await stageImport(this.sql, { id, mode, actor: actorOf(ctx) }, rows);
     this.runner.wake();
     return (await operationsByIds(this.prisma, [id]))[0]!;
   }

@@ -101,7 +101,13 @@ export function createServices(deps: {
     onOperationChanged: (id) => bulkImports.announce(id),
     ...deps.bulkImport,
   });
-  const bulkImports = new BulkImportService(deps.prisma, bulkImportRunner, deps.bulkImport?.maxBytes, deps.pubsub);
+  const bulkImports = new BulkImportService(
+    deps.prisma,
+    deps.sql ?? rawSqlOverPrisma(deps.prisma),
+    bulkImportRunner,
+    deps.bulkImport?.maxBytes,
+    deps.pubsub,
+  );
   return {
     products,
     customers: new CustomerService(deps.prisma, deps.reads),

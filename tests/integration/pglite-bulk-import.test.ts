@@ -22,7 +22,7 @@ beforeAll(async () => {
   db = await openDatabase({ kind: "pglite", dataDir });
   await db.migrate();
   runner = new BulkImportRunner(db.prisma, { committed() {} }, { chunkSize: 200, pollMs: 10, onCatalogChanged: () => catalogChanges++ });
-  imports = new BulkImportService(db.prisma, runner);
+  imports = new BulkImportService(db.prisma, db.sql, runner);
   runner.start();
 }, 120_000);
 afterAll(async () => {
