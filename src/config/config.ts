@@ -12,7 +12,7 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
 /** The Kafka client libraries behind the stream (KAFKA_CLIENT), and the one used unless it says otherwise. */
 export const KAFKA_CLIENTS = ["kafkajs", "platformatic"] as const;
 export type KafkaClient = (typeof KAFKA_CLIENTS)[number];
-export const DEFAULT_KAFKA_CLIENT: KafkaClient = "kafkajs";
+export const DEFAULT_KAFKA_CLIENT: KafkaClient = "platformatic";
 
 const url = (protocols: string[], example: string) =>
   z.string().refine(
