@@ -14,6 +14,7 @@ import type { StartedService } from "../../infra/services/process.js";
 import { startRedis } from "../../infra/services/redis.js";
 import { startApi, type ApiProcess } from "../lib/api.js";
 import type { Harness } from "../lib/harness.js";
+import type { KafkaClient } from "../lib/kafka-client.js";
 import { freshDatabase } from "../lib/services.js";
 
 export interface ApiInstance {
@@ -39,7 +40,7 @@ export interface Cluster {
 const CUSTOMERS = 20;
 const PRODUCTS = 10;
 
-export async function startCluster(h: Harness): Promise<Cluster> {
+export async function startCluster(h: Harness, a: { kafkaClient: KafkaClient }): Promise<Cluster> {
   const log = h.log;
   const own = async <T extends StartedService>(start: () => Promise<T>): Promise<T> => {
     const s = await start();
@@ -71,6 +72,7 @@ export async function startCluster(h: Harness): Promise<Cluster> {
     KAFKA_TOPIC_STOCK: `${prefix}.stock-changed`,
     KAFKA_TOPIC_ORDER_STATUS: `${prefix}.order-status-changed`,
     KAFKA_BRIDGE_GROUP: `${prefix}.bridge`,
+    KAFKA_CLIENT: a.kafkaClient,
     // A killed instance's partitions move to the other one soon.
     KAFKA_SESSION_TIMEOUT_MS: "2000",
     STOCKWIRE_ROLES: "api,relay,bridge",

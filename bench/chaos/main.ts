@@ -7,6 +7,7 @@
 //
 //   npm run chaos [-- --quick] [--fault-seconds 8] [--recovery-seconds 8] [--save]
 import { runBench, type Harness, type Outcome } from "../lib/harness.js";
+import { configuredKafkaClient, isKafkaClient, KAFKA_CLIENTS } from "../lib/kafka-client.js";
 import { parseOptions } from "../lib/options.js";
 import { checkOrders, type KeyVerdict } from "./checks.js";
 import { dbVersions, startCluster, type Cluster } from "./cluster.js";
@@ -21,15 +22,22 @@ const cli = parseOptions("npm run chaos -- [options]", {
   "recovery-seconds": { arg: "<s>", help: "load after each outage before the next one (default 8, --quick 5)" },
   rate: { arg: "<n>", default: "20", help: "orders per second (and a hold every tenth order)" },
   subscribers: { arg: "<n>", default: "50", help: "stockChanged subscribers over graphql-ws" },
+  "kafka-client": {
+    arg: "<name>",
+    help: `KAFKA_CLIENT of both API instances: ${KAFKA_CLIENTS.join(" or ")}\n(default: KAFKA_CLIENT of this environment, else ${configuredKafkaClient({})})`,
+  },
   save: { flag: true, help: "also write the report to bench/results/" },
 });
 const quick = cli.flag("quick");
+const kafkaClientName = cli.string("kafka-client") ?? configuredKafkaClient();
+const kafkaClient = isKafkaClient(kafkaClientName) ? kafkaClientName : cli.fail(`--kafka-client: ${KAFKA_CLIENTS.join(" or ")}`);
 const opts = {
   quick,
   faultMs: (cli.given("fault-seconds") ? cli.number("fault-seconds", 1) : quick ? 4 : 8) * 1000,
   recoveryMs: (cli.given("recovery-seconds") ? cli.number("recovery-seconds", 2) : quick ? 5 : 8) * 1000,
   rate: cli.number("rate", 1),
   subscribers: cli.int("subscribers", 0),
+  kafkaClient,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,7 +98,7 @@ async function reviveApis(h: Harness, c: Cluster, during: string, notes: string[
 }
 
 async function chaos(h: Harness): Promise<Outcome> {
-  const c = await startCluster(h);
+  const c = await startCluster(h, { kafkaClient: opts.kafkaClient });
   const targets = c.balancer ? [c.balancer] : c.apis.map((a) => a.url);
   const wsUrl = `${targets[0]!.replace(/^http/, "ws")}/graphql`;
   const watchers = await startWatchers(wsUrl, c.products, opts.subscribers);
@@ -149,7 +157,7 @@ async function chaos(h: Harness): Promise<Outcome> {
     markdown: markdown(rows, notes),
     data: { opts, rows },
     setup: [
-      `faults of ${opts.faultMs / 1000} s, ${opts.recoveryMs / 1000} s of load after each; two API instances (api,relay,bridge each)`,
+      `faults of ${opts.faultMs / 1000} s, ${opts.recoveryMs / 1000} s of load after each; two API instances (api,relay,bridge each, KAFKA_CLIENT=${opts.kafkaClient})`,
     ],
   };
 }

@@ -1,6 +1,7 @@
 // bench/realtime options: one table for parsing and --help, checked once.
 import path from "node:path";
 import { root } from "../lib/harness.js";
+import { configuredKafkaClient, isKafkaClient, KAFKA_CLIENTS, type KafkaClient } from "../lib/kafka-client.js";
 import { parseOptions } from "../lib/options.js";
 import type { PhaseKind } from "./results.js";
 
@@ -45,6 +46,16 @@ export function realtimeOptions(args = process.argv.slice(2)) {
         default: "single",
         help: "single: one process runs api, relay and bridge (npm start:\nrelay and bridge on a worker thread of their own);\nsplit: api in one process, relay + bridge in another\n(docker-compose runs all three apart); both: one after the other",
       },
+      "kafka-clients": {
+        arg: "<list>",
+        help:
+          `KAFKA_CLIENT of the Stockwire processes: ${KAFKA_CLIENTS.join(", ")}\n` +
+          "(default: KAFKA_CLIENT of this environment, else the config's).\n" +
+          "Two or more: the pipeline phase runs once per client in every\n" +
+          "round (A B A B ...), same subscribers and API process, each\n" +
+          "after a fresh relay + bridge process on that client and a\n" +
+          "warm-up; needs --topology split (its default then)",
+      },
       phases: {
         arg: "<list>",
         default: PHASES.join(","),
@@ -80,7 +91,13 @@ export function realtimeOptions(args = process.argv.slice(2)) {
   const fullSuite = !o.given("subscribers") && !o.given("rate") && !o.given("deliveries");
   const scenarios = new Set((o.string("scenarios") ?? (fullSuite ? "matrix,flash" : "matrix")).split(",").map((s) => s.trim()));
   if (!scenarios.size || ![...scenarios].every((s) => s === "matrix" || s === "flash")) o.fail("--scenarios: matrix, flash or both");
-  const topology = o.string("topology");
+  const kafkaClients = [...new Set((o.string("kafka-clients") ?? configuredKafkaClient()).split(",").map((s) => s.trim()))];
+  if (!kafkaClients.length || !kafkaClients.every(isKafkaClient)) o.fail(`--kafka-clients: any of ${KAFKA_CLIENTS.join(", ")}`);
+  // Only the relay + bridge process runs Kafka on the hot path (an api-only process just pings it), so a
+  // comparison swaps that process and keeps the API and its subscribers.
+  const compareClients = kafkaClients.length > 1;
+  const topology = o.given("topology") || !compareClients ? o.string("topology") : "split";
+  if (compareClients && topology !== "split") o.fail("--kafka-clients with two or more clients needs --topology split");
   if (topology !== "single" && topology !== "split" && topology !== "both") o.fail("--topology must be single, split or both");
   const phases = new Set(
     (o.string("phases") ?? "").split(",").map((s) => (s.trim() === "floor" ? "redis-floor" : s.trim())) as PhaseKind[],
@@ -98,6 +115,7 @@ export function realtimeOptions(args = process.argv.slice(2)) {
     rounds: o.int("rounds", 1),
     topologies: (topology === "both" ? ["single", "split"] : [topology]) as ("single" | "split")[],
     phases,
+    kafkaClients: kafkaClients as KafkaClient[],
     threads: o.int("threads", 1),
     connectConcurrency: o.int("connect-concurrency", 1),
     pool: o.int("pool", 1),

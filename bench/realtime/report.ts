@@ -3,6 +3,8 @@
 // count, the issue's goals as met / not met, then each scenario in detail.
 import type { Percentiles } from "../lib/stats.js";
 import { f1, int, pct, ratio, table } from "../lib/report.js";
+import type { KafkaClient } from "../lib/kafka-client.js";
+import { kafkaClientReport, phasesByClient } from "./client-report.js";
 import type { PartResult, PhaseKind, PhaseResult, ScenarioResult } from "./results.js";
 
 const KiB = 1024;
@@ -20,6 +22,8 @@ const offeredPerSec = (p: PhaseResult) => p.expectedDeliveries / (p.windowMs / 1
 /** The phases of one kind in a scenario, pooled over rounds (mean of rates, worst of percentiles). */
 interface PathSummary {
   kind: PhaseKind;
+  /** pipeline, when the run compared Kafka clients: this row's. */
+  client?: KafkaClient;
   part: PartResult;
   delivered: number;
   offered: number;
@@ -36,30 +40,37 @@ interface PathSummary {
   clientElu: number;
 }
 
+/** The path's name in the tables: the kind, and the Kafka client when the run compared clients. */
+const pathName = (s: { kind: PhaseKind; client?: KafkaClient }) => (s.client ? `${s.kind} (${s.client})` : s.kind);
+
 function summarize(r: ScenarioResult): PathSummary[] {
   const out: PathSummary[] = [];
+  const clients = [...phasesByClient(r).keys()];
   for (const part of r.parts) {
     for (const kind of ["socket-floor", "pipeline", "redis-floor"] as PhaseKind[]) {
-      const ph = part.phases.filter((p) => p.kind === kind);
-      if (!ph.length) continue;
-      const mean = (f: (p: PhaseResult) => number) => ph.reduce((n, p) => n + f(p), 0) / ph.length;
-      const worst = (f: (p: PhaseResult) => number) => Math.max(...ph.map(f));
-      out.push({
-        kind,
-        part,
-        delivered: mean(deliveredPerSec),
-        offered: mean(offeredPerSec),
-        events: mean((p) => p.events / (p.windowMs / 1000)),
-        p50: worst((p) => p.latency.p50),
-        p99: worst((p) => p.latency.p99),
-        finalStateP99: worst((p) => p.finalState.p99),
-        finalStateMax: worst((p) => p.finalState.max),
-        cpuUs: mean((p) => p.serverCpuPerDeliveryUs),
-        heapKiB: part.heapPerConnection / KiB,
-        closed: part.check.unexpectedCloses,
-        closeCodes: part.check.closeCodes,
-        clientElu: worst((p) => Math.max(...p.threadElu)),
-      });
+      for (const client of kind === "pipeline" && clients.length ? clients : [undefined]) {
+        const ph = part.phases.filter((p) => p.kind === kind && (!client || p.kafkaClient === client));
+        if (!ph.length) continue;
+        const mean = (f: (p: PhaseResult) => number) => ph.reduce((n, p) => n + f(p), 0) / ph.length;
+        const worst = (f: (p: PhaseResult) => number) => Math.max(...ph.map(f));
+        out.push({
+          kind,
+          client,
+          part,
+          delivered: mean(deliveredPerSec),
+          offered: mean(offeredPerSec),
+          events: mean((p) => p.events / (p.windowMs / 1000)),
+          p50: worst((p) => p.latency.p50),
+          p99: worst((p) => p.latency.p99),
+          finalStateP99: worst((p) => p.finalState.p99),
+          finalStateMax: worst((p) => p.finalState.max),
+          cpuUs: mean((p) => p.serverCpuPerDeliveryUs),
+          heapKiB: part.heapPerConnection / KiB,
+          closed: part.check.unexpectedCloses,
+          closeCodes: part.check.closeCodes,
+          clientElu: worst((p) => Math.max(...p.threadElu)),
+        });
+      }
     }
   }
   return out;
@@ -91,7 +102,7 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
       const vs = (x: number, fx: number | undefined) => (floor && s !== floor && fx !== undefined ? ratio(x, fx) : "");
       rows.push([
         r.scenario.name,
-        s.kind,
+        pathName(s),
         int(s.offered),
         int(s.delivered),
         f1(s.p50),
@@ -133,6 +144,8 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
     ),
     "",
   );
+  const clients = kafkaClientReport(results);
+  out.push(...clients.markdown);
 
   // --- saturation ------------------------------------------------------------------
   const matrix = summaries.filter(({ r }) => r.scenario.kind === "matrix");
@@ -141,6 +154,7 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
     subscribers: number;
     topology: string;
     kind: PhaseKind;
+    client?: KafkaClient;
     delivered: number;
     cpuUs: number;
     atOffered: number;
@@ -150,24 +164,28 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
   for (const size of sizes) {
     const [n, topology] = size.split("/") as [string, string];
     const ofSize = matrix.filter(({ r }) => `${r.scenario.subscribers}/${r.scenario.topology}` === size);
-    const best = (kind: PhaseKind) =>
+    const best = (name: string) =>
       ofSize
-        .flatMap(({ paths }) => paths.filter((p) => p.kind === kind))
+        .flatMap(({ paths }) => paths.filter((p) => pathName(p) === name))
         .reduce<PathSummary | undefined>((b, p) => (!b || p.delivered > b.delivered ? p : b), undefined);
     const floor = best("socket-floor");
+    const names = [...new Set(ofSize.flatMap(({ paths }) => paths.map(pathName)))];
     for (const kind of ["socket-floor", "pipeline", "redis-floor"] as PhaseKind[]) {
-      const b = best(kind);
-      if (!b) continue;
-      saturation.push({
-        subscribers: Number(n),
-        topology,
-        kind,
-        delivered: b.delivered,
-        cpuUs: b.cpuUs,
-        atOffered: b.offered,
-        clientElu: b.clientElu,
-        vsFloor: floor && kind !== "socket-floor" ? { delivered: b.delivered / floor.delivered, cpuUs: b.cpuUs / floor.cpuUs } : undefined,
-      });
+      for (const name of names.filter((x) => x.split(" ")[0] === kind)) {
+        const b = best(name)!;
+        saturation.push({
+          subscribers: Number(n),
+          topology,
+          kind,
+          client: b.client,
+          delivered: b.delivered,
+          cpuUs: b.cpuUs,
+          atOffered: b.offered,
+          clientElu: b.clientElu,
+          vsFloor:
+            floor && kind !== "socket-floor" ? { delivered: b.delivered / floor.delivered, cpuUs: b.cpuUs / floor.cpuUs } : undefined,
+        });
+      }
     }
   }
   if (saturation.length) {
@@ -195,7 +213,7 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
         saturation.map((s) => [
           int(s.subscribers),
           s.topology,
-          s.kind,
+          pathName(s),
           int(s.delivered),
           int(s.atOffered),
           f1(s.cpuUs),
@@ -222,7 +240,7 @@ export function realtimeReport(results: ScenarioResult[], a: { rateArgument: boo
   for (const r of results) out.push(...scenarioDetail(r, a), "");
   return {
     markdown: out.join("\n"),
-    data: { scenarios: results, summary: summaryData, saturation, goals },
+    data: { scenarios: results, summary: summaryData, saturation, goals, kafkaClients: clients.data },
     pass: results.every((r) => r.parts.every((p) => p.pass)),
   };
 }
@@ -364,6 +382,9 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
   }
   out.push("");
   const phases = r.parts.flatMap((p) => p.phases);
+  const compared = phasesByClient(r).size > 0;
+  /** The phase's name in the tables: its kind, and its Kafka client when the scenario compared clients. */
+  const label = (ph: PhaseResult) => (compared && ph.kafkaClient ? `${ph.kind} (${ph.kafkaClient})` : ph.kind);
   const cpuNames = [...new Set(phases.flatMap((p) => Object.keys(p.cpu.parties)))];
   out.push(
     ...table(
@@ -390,7 +411,7 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
       phases.map((ph) => {
         const secs = ph.windowMs / 1000;
         return [
-          PATH[ph.kind],
+          compared && ph.kafkaClient ? `${PATH[ph.kind]} (${ph.kafkaClient})` : PATH[ph.kind],
           ph.round,
           f1(ph.events / secs),
           int(offeredPerSec(ph)),
@@ -415,13 +436,14 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
   );
   for (let round = 1; round <= a.rounds; round++) {
     const of = (k: PhaseKind) => phases.find((x) => x.kind === k && x.round === round);
-    const p = of("pipeline");
-    for (const base of [of("socket-floor"), of("redis-floor")]) {
-      if (!p || !base) continue;
-      out.push(
-        `- round ${round}: pipeline / ${base.kind} = **${ratio(p.latency.p50, base.latency.p50)}** at p50 (${f1(p.latency.p50)} / ${f1(base.latency.p50)} ms), ` +
-          `**${ratio(p.latency.p99, base.latency.p99)}** at p99 (${f1(p.latency.p99)} / ${f1(base.latency.p99)} ms)`,
-      );
+    for (const p of phases.filter((x) => x.kind === "pipeline" && x.round === round)) {
+      for (const base of [of("socket-floor"), of("redis-floor")]) {
+        if (!base) continue;
+        out.push(
+          `- round ${round}: ${label(p)} / ${base.kind} = **${ratio(p.latency.p50, base.latency.p50)}** at p50 (${f1(p.latency.p50)} / ${f1(base.latency.p50)} ms), ` +
+            `**${ratio(p.latency.p99, base.latency.p99)}** at p99 (${f1(p.latency.p99)} / ${f1(base.latency.p99)} ms)`,
+        );
+      }
     }
   }
   const stageRows: (string | number)[][] = [];
@@ -429,20 +451,20 @@ function scenarioDetail(r: ScenarioResult, a: { rateArgument: boolean; rounds: n
     q && q.n > 0 && stageRows.push([name, round, f1(q.p50), f1(q.p95), f1(q.p99), f1(q.max)]);
   for (const ph of phases) {
     if (ph.kind === "pipeline") {
-      row("pipeline: placeOrder round trip (per order)", ph.round, ph.orderLatency);
-      row("pipeline: commit -> relay transaction start (published_at, whole ms; per event)", ph.round, ph.toRelay);
-      row("pipeline: relay transaction start -> Kafka CreateTime (whole ms; per event)", ph.round, ph.relayToProduce);
-      row("pipeline: Kafka CreateTime -> fetched by a consumer (whole ms; per event)", ph.round, ph.produceToConsumer);
-      row("pipeline: fetched -> on Redis (~ the bridge; per event)", ph.round, ph.consumerToRedis);
-      row("pipeline: commit -> on Redis (relay + Kafka + bridge; per event)", ph.round, ph.toRedis);
-      row("pipeline: on Redis -> client (API fan-out)", ph.round, ph.redisToClient);
-      row("pipeline: occurredAt (transaction start, whole ms) -> client", ph.round, ph.fromOccurredAt);
-      row("pipeline: placeOrder answer received -> client", ph.round, ph.fromAnswer);
+      row(`${label(ph)}: placeOrder round trip (per order)`, ph.round, ph.orderLatency);
+      row(`${label(ph)}: commit -> relay transaction start (published_at, whole ms; per event)`, ph.round, ph.toRelay);
+      row(`${label(ph)}: relay transaction start -> Kafka CreateTime (whole ms; per event)`, ph.round, ph.relayToProduce);
+      row(`${label(ph)}: Kafka CreateTime -> fetched by a consumer (whole ms; per event)`, ph.round, ph.produceToConsumer);
+      row(`${label(ph)}: fetched -> on Redis (~ the bridge; per event)`, ph.round, ph.consumerToRedis);
+      row(`${label(ph)}: commit -> on Redis (relay + Kafka + bridge; per event)`, ph.round, ph.toRedis);
+      row(`${label(ph)}: on Redis -> client (API fan-out)`, ph.round, ph.redisToClient);
+      row(`${label(ph)}: occurredAt (transaction start, whole ms) -> client`, ph.round, ph.fromOccurredAt);
+      row(`${label(ph)}: placeOrder answer received -> client`, ph.round, ph.fromAnswer);
     } else {
       row(`${ph.kind}: PUBLISH -> on Redis (per event)`, ph.round, ph.toRedis);
       row(`${ph.kind}: on Redis -> client (${ph.kind === "socket-floor" ? "bare ws server" : "API"} fan-out)`, ph.round, ph.redisToClient);
     }
-    row(`${ph.kind}: the last event (the final state) -> each subscriber of its product`, ph.round, ph.finalState);
+    row(`${label(ph)}: the last event (the final state) -> each subscriber of its product`, ph.round, ph.finalState);
   }
   if (stageRows.length)
     out.push(

@@ -1,6 +1,7 @@
 // What bench/realtime records per phase, per part (the API, the socket
 // floor) and per scenario: the shapes report.ts prints and the JSON report holds.
 import type { CpuShare } from "../lib/cpu.js";
+import type { KafkaClient } from "../lib/kafka-client.js";
 import type { Percentiles } from "../lib/stats.js";
 import type { Scenario } from "./scenarios.js";
 import type { CheckReply } from "../lib/subscriber-worker.js";
@@ -15,6 +16,8 @@ export type PhaseKind = "pipeline" | "redis-floor" | "socket-floor";
 export interface PhaseResult {
   kind: PhaseKind;
   round: number;
+  /** pipeline: KAFKA_CLIENT of the relay and bridge that carried its events. */
+  kafkaClient?: KafkaClient;
   /** Events per second emitted (orders / PUBLISHes), as asked. */
   rate: number;
   windowMs: number;
@@ -68,6 +71,8 @@ export interface PhaseResult {
   mainElu: number;
   threadDelayP99: number[];
   unknownDeliveries: number;
+  /** The machine's 1-minute load average as the phase ended. */
+  loadAverage?: number;
 }
 
 /** The clients' verdict on what they received (as the subscriber workers report it). */

@@ -9,6 +9,11 @@ const DEV_JWT_SECRET = "stockwire-dev-secret-change-me-0123456789";
 /** graphql-ws connections per client address unless LIVE_MAX_CONNECTIONS_PER_ADDRESS says otherwise (loopback spared). */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
 
+/** The Kafka client libraries behind the stream (KAFKA_CLIENT), and the one used unless it says otherwise. */
+export const KAFKA_CLIENTS = ["kafkajs", "platformatic"] as const;
+export type KafkaClient = (typeof KAFKA_CLIENTS)[number];
+export const DEFAULT_KAFKA_CLIENT: KafkaClient = "platformatic";
+
 const url = (protocols: string[], example: string) =>
   z.string().refine(
     (value) => {
@@ -102,7 +107,7 @@ const EnvSchema = z.object({
     .default("pricing.price-changed"),
   KAFKA_BRIDGE_GROUP: z.string().min(1).default("stockwire-bridge"),
   // The Kafka client library behind the stream (realtime/stream.ts); the same topics, partitions and groups either way.
-  KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
+  KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default(DEFAULT_KAFKA_CLIENT),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   // Kafka's own floor (the broker's group.min.session.timeout.ms, default 6 s): lower it on the broker to go lower here.
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(6_000),
@@ -213,7 +218,7 @@ export interface Config {
     | {
         kind: "kafka";
         /** The client library: kafkajs, or @platformatic/kafka. */
-        client: "kafkajs" | "platformatic";
+        client: KafkaClient;
         brokers: string[];
         partitions: number;
         sessionTimeoutMs: number;

@@ -90,10 +90,13 @@ describe("tracing", { timeout: 120_000 }, () => {
     expect(deliver.attributes["stockwire.live.deliveries"]).toBe(1);
 
     // kafkajs' consumer instrumentation: its "process" span (ended once the batch's offsets are committed) links to the relay's.
-    const relaySpanId = published[0]!.spanContext().spanId;
-    await eventually("kafkajs' process span linking the relay's", async () =>
-      spans().some((s) => s.name === `process ${names.KAFKA_TOPIC_STOCK}` && s.links.some((l) => l.context.spanId === relaySpanId)),
-    );
+    // @platformatic/kafka (the default client) has no instrumentation: the chain above is the whole trace there.
+    if (support.testKafkaClient() === "kafkajs") {
+      const relaySpanId = published[0]!.spanContext().spanId;
+      await eventually("kafkajs' process span linking the relay's", async () =>
+        spans().some((s) => s.name === `process ${names.KAFKA_TOPIC_STOCK}` && s.links.some((l) => l.context.spanId === relaySpanId)),
+      );
+    }
 
     // The group-commit batch that wrote the order: a span of its own linking the order, with the pg query under it.
     const batch = spans().find((s) => s.name === "placeOrders batch" && s.links.some((l) => l.context.traceId === traceId))!;

@@ -10,7 +10,7 @@ import { createClient, type Client } from "graphql-ws";
 import { Partitioners } from "kafkajs";
 import WebSocket from "ws";
 import { leaderOf, signalGroup } from "../../infra/services/leader.mjs";
-import { loadConfig } from "../../src/config/config.js";
+import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, loadConfig, type KafkaClient } from "../../src/config/config.js";
 import { startProcess, type StockwireProcess } from "../../src/process.js";
 import { httpClient, source } from "./client.js";
 import type { ResultOf, TadaDocumentNode, VariablesOf } from "./graphql.js";
@@ -69,11 +69,13 @@ export const UNTHROTTLED: Record<string, string> = {
 
 /**
  * The Kafka client library of the tests' Stockwire processes and streams
- * (KAFKA_CLIENT): STOCKWIRE_TEST_KAFKA_CLIENT=platformatic runs the same
- * tests on @platformatic/kafka; unset, on the default (kafkajs).
+ * (KAFKA_CLIENT): STOCKWIRE_TEST_KAFKA_CLIENT=kafkajs runs the same tests on
+ * kafkajs; unset, on the config's default (@platformatic/kafka).
  */
-export const testKafkaClient = (): "kafkajs" | "platformatic" =>
-  process.env.STOCKWIRE_TEST_KAFKA_CLIENT === "platformatic" ? "platformatic" : "kafkajs";
+export const testKafkaClient = (): KafkaClient => {
+  const asked = process.env.STOCKWIRE_TEST_KAFKA_CLIENT;
+  return KAFKA_CLIENTS.find((c) => c === asked) ?? DEFAULT_KAFKA_CLIENT;
+};
 
 /** The environment of a Stockwire process on these backends (as main.ts would read it). */
 export function stockwireEnv(backends: Backends, names: ReturnType<typeof streamNames>, roles: Role[]): Record<string, string> {

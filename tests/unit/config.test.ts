@@ -23,7 +23,7 @@ describe("config", () => {
     expect(c.redis).toEqual({ kind: "redis", url: "redis://cache:6379", commandTimeoutMs: 2_000 });
     expect(c.kafka).toEqual({
       kind: "kafka",
-      client: "kafkajs",
+      client: "platformatic",
       brokers: ["k1:9092", "k2:9092"],
       partitions: 12,
       sessionTimeoutMs: 6_000,
