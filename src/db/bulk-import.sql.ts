@@ -79,7 +79,18 @@ export async function cancelOperation(db: DbClient, id: string): Promise<BulkOpe
   await db.$executeRaw`
     UPDATE bulk_operation SET status = 'CANCELLED', finished_at = now(), claimed_by = NULL, version = version + 1
     WHERE id = ${id}::uuid AND status IN ('QUEUED', 'RUNNING')`;
+  await dropStagedRows(db, id); // a QUEUED job's: no runner will
   return (await operationsByIds(db, [id]))[0] ?? null;
+}
+
+/**
+ * The staged rows of a job that has ended (COMPLETED, FAILED or CANCELLED): nothing reads them any
+ * more (the job keeps its counts and row errors), and a catalogue's worth per import would pile up.
+ */
+export async function dropStagedRows(db: DbClient, id: string): Promise<void> {
+  await db.$executeRaw`
+    DELETE FROM bulk_operation_row WHERE operation_id = ${id}::uuid
+    AND EXISTS (SELECT 1 FROM bulk_operation WHERE id = ${id}::uuid AND status IN ('COMPLETED', 'FAILED', 'CANCELLED'))`;
 }
 
 /** Taken inside the claim's transaction: claims of all instances queue on it, so at most one job runs at a time. */

@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import type { DbClient, DbTransaction } from "../db/database.js";
 import {
   claimNext,
+  dropStagedRows,
   failOperation,
   finishChunk,
   firstLevelLocation,
@@ -136,7 +137,11 @@ export class BulkImportRunner {
         const rowsDone = await this.prisma.$transaction((tx) => this.chunk(tx, id), { maxWait: 10_000, timeout: 60_000 });
         attempts = 0;
         if (this.chunkChangedCatalog) this.options.onCatalogChanged?.();
-        if (rowsDone === null) return; // finished, cancelled or not ours any more
+        if (rowsDone === null) {
+          // Finished, cancelled or not ours any more (then another runner's, and its rows stay).
+          await dropStagedRows(this.prisma, id).catch(this.options.onError);
+          return;
+        }
         this.outbox.committed();
         this.options.onOperationChanged?.(id);
         await this.options.afterChunk?.(id, rowsDone);
@@ -147,6 +152,7 @@ export class BulkImportRunner {
             () => this.options.onOperationChanged?.(id),
             this.options.onError,
           );
+          await dropStagedRows(this.prisma, id).catch(this.options.onError);
           return;
         }
       }

@@ -96,6 +96,11 @@ async function operation(id: string) {
   };
 }
 
+async function stagedRows(id: string): Promise<number> {
+  const { rows } = await api.sql.query(`SELECT count(*)::int AS n FROM bulk_operation_row WHERE operation_id = $1`, [rowId(id)]);
+  return rows[0].n;
+}
+
 async function settled(id: string) {
   for (let i = 0; i < 600; i++) {
     const op = await operation(id);
@@ -166,6 +171,8 @@ describe("a 10,000-row import with 50 bad rows of every kind", () => {
     const op = await settled(id);
     expect(op).toMatchObject({ status: "COMPLETED", rowsTotal: ROWS, rowsDone: ROWS, rowsFailed: 50 });
     expect(op.finishedAt).not.toBeNull();
+    // Its staged rows are dropped once it ended (the runner's next look at the job).
+    await expect.poll(() => stagedRows(id), { timeout: 5_000 }).toBe(0);
     expect(op.errors.edges.map((e) => [e.node.row, e.node.column])).toEqual(bad.map((b) => [b.row, b.kind[2]]));
     op.errors.edges.forEach((e, i) => expect(e.node.message, bad[i]!.kind[0]).toMatch(bad[i]!.kind[3]));
     // The SKU of each bad row's place is in no other row (a duplicate repeats the row before): 50 fewer products.
@@ -367,6 +374,7 @@ describe("the runner", () => {
     expect(op.finishedAt).not.toBeNull();
     const { rows } = await api.sql.query(`SELECT count(*)::int AS n FROM product WHERE sku LIKE 'CAN-%'`);
     expect(rows[0].n).toBe(500);
+    expect(await stagedRows(id)).toBe(0); // an ended job's staged rows are dropped
   });
 
   it("two imports queue: one runs after the other, also with a second runner beside (one job at a time)", async () => {
