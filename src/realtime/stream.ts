@@ -289,13 +289,38 @@ function textHeaders(headers: IHeaders): Record<string, string> {
 }
 
 /**
- * In-process stand-in: an append-only log per topic and a committed offset
- * per consumer group, so the relay and bridge behave as they do with Kafka
- * (a handler that throws sees the same messages again).
+ * In-process stand-in: a log per topic and a committed offset per consumer
+ * group, so the relay and bridge behave as they do with Kafka (a handler that
+ * throws sees the same messages again). A log keeps what a group that reads it
+ * has not committed and the last `retain` messages before that (a group that
+ * starts later begins there, as after Kafka's retention); older ones are
+ * dropped: the embedded default kept every stock change it ever made.
  */
-function memoryStream(): StreamBackend {
-  const logs = new Map<string, StreamMessage[]>();
+export function memoryStream(retain = 10_000): StreamBackend {
+  /** Per topic: the messages from offset `base` on. */
+  const logs = new Map<string, { base: number; messages: StreamMessage[] }>();
   const offsets = new Map<string, number>(); // `${group}\0${topic}` -> next offset
+  const readers = new Map<string, Set<string>>(); // topic -> the groups that read it
+  const logOf = (topic: string) => {
+    let log = logs.get(topic);
+    if (!log) logs.set(topic, (log = { base: 0, messages: [] }));
+    return log;
+  };
+  const endOf = (topic: string) => {
+    const log = logOf(topic);
+    return log.base + log.messages.length;
+  };
+  /** Drops what every group reading `topic` has committed, but for the last `retain` of it. */
+  const trim = (topic: string) => {
+    const log = logOf(topic);
+    const committed = Math.min(...[...(readers.get(topic) ?? [])].map((g) => offsets.get(`${g}\0${topic}`) ?? log.base));
+    const upTo = committed - retain;
+    // Dropped in steps of at least `retain`, so the splice's cost stays per message, not per batch.
+    if (upTo - log.base >= Math.max(retain, 1)) {
+      log.messages.splice(0, upTo - log.base);
+      log.base = upTo;
+    }
+  };
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   const stops = new Set<() => Promise<void>>();
@@ -304,14 +329,15 @@ function memoryStream(): StreamBackend {
     kind: "memory",
     describe: "in-process",
     async publish(messages) {
-      for (const m of messages) {
-        const log = logs.get(m.topic) ?? [];
-        log.push(m);
-        logs.set(m.topic, log);
-      }
+      for (const m of messages) logOf(m.topic).messages.push(m);
       if (messages.length) appended.emit("append");
     },
     async consume({ groupId, topics, onBatch }) {
+      for (const topic of topics) {
+        readers.set(topic, (readers.get(topic) ?? new Set()).add(groupId));
+        const key = `${groupId}\0${topic}`;
+        if (!offsets.has(key)) offsets.set(key, logOf(topic).base);
+      }
       let running = true;
       let pending = false;
       let loop: Promise<void> | undefined;
@@ -323,13 +349,15 @@ function memoryStream(): StreamBackend {
             progressed = false;
             for (const topic of topics) {
               const key = `${groupId}\0${topic}`;
-              const from = offsets.get(key) ?? 0;
-              const batch = (logs.get(topic) ?? []).slice(from, from + 500);
+              const log = logOf(topic);
+              const from = Math.max(offsets.get(key) ?? log.base, log.base);
+              const batch = log.messages.slice(from - log.base, from - log.base + 500);
               if (!batch.length || !running) continue;
               progressed = true;
               try {
                 await onBatch(batch);
                 offsets.set(key, from + batch.length);
+                trim(topic);
               } catch {
                 await new Promise((r) => setTimeout(r, 200)); // the same batch again, as Kafka would redeliver
               }
@@ -356,7 +384,7 @@ function memoryStream(): StreamBackend {
       return topics.map((topic) => ({
         topic,
         partition: 0,
-        lag: (logs.get(topic)?.length ?? 0) - (offsets.get(`${groupId}\0${topic}`) ?? 0),
+        lag: endOf(topic) - (offsets.get(`${groupId}\0${topic}`) ?? logOf(topic).base),
       }));
     },
     ping: async () => {},

@@ -2,9 +2,9 @@
 // Kafka's contract as the relay and bridge rely on it: a consumer group reads
 // from the start of the log, its committed offset survives a restart of the
 // consumer, a handler that throws gets the same batch again, and each group
-// sees every message.
+// sees every message. It keeps what a group has not committed and a bounded tail before that.
 import { afterEach, describe, expect, it } from "vitest";
-import { createStream, type StreamBackend, type StreamMessage } from "../../src/realtime/stream.js";
+import { createStream, memoryStream, type StreamBackend, type StreamMessage } from "../../src/realtime/stream.js";
 
 const msg = (topic: string, n: number): StreamMessage => ({ topic, key: `k${n % 3}`, value: String(n) });
 const values = (ms: StreamMessage[]) => ms.map((m) => m.value);
@@ -134,6 +134,32 @@ describe("in-process stream", () => {
     const all = Array.from({ length: 50 }, (_, i) => String(i + 1));
     expect(values(a.handled())).toEqual(all);
     expect(values(b.handled())).toEqual(all);
+  });
+
+  it("drops what every group committed but for the last `retain` messages; a later group starts there", async () => {
+    stream = memoryStream(2);
+    const g = await consumer("g", ["t"]);
+    await stream.publish([1, 2, 3, 4, 5, 6, 7, 8].map((n) => msg("t", n)));
+    await g.received(8);
+    const committedAll = () => expect.poll(async () => (await stream.consumerLag("g", ["t"]))[0]!.lag).toBe(0);
+    await committedAll();
+    // Committed 8, retained 2 before that: 1..6 are gone.
+    const late = await consumer("late", ["t"]);
+    await late.received(2);
+    await stream.publish([9].map((n) => msg("t", n)));
+    await late.received(3);
+    await g.received(9);
+    expect(values(late.handled())).toEqual(["7", "8", "9"]);
+    expect(values(g.handled())).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    // What a group has not committed is never dropped: "late" stopped before 10..13, and still gets them.
+    await late.stop();
+    await stream.publish([10, 11, 12, 13].map((n) => msg("t", n)));
+    await g.received(13);
+    await committedAll();
+    const back = await consumer("late", ["t"]);
+    await back.received(4);
+    expect(values(back.handled())).toEqual(["10", "11", "12", "13"]);
+    expect(await stream.consumerLag("g", ["t"])).toEqual([{ topic: "t", partition: 0, lag: 0 }]);
   });
 
   it("stop() waits for the batch in hand and delivers nothing after", async () => {
