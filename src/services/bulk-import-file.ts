@@ -22,12 +22,24 @@ const PARSE_SLICE_BYTES = 256 * 1024;
 const PARSE_SLICE_LINES = 2_000;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The rows of a file, 1 = the first data row, in file order; duplicates of SKU and location marked. */
+/** Rows handed on at a time: the file's rows are never all held as objects at once. */
+const ROWS_PER_BATCH = 1_000;
+
+/** Takes the next rows of the file (in file order); the parse waits for it. */
+export type RowSink = (rows: StagedRow[]) => Promise<void>;
+
+/**
+ * Parses a file and hands its rows to `sink` in batches as they are parsed (1 = the first data row,
+ * in file order; duplicates of SKU and location marked). A file-level problem found after some
+ * rows were handed on (a CSV error, JSONL's columns) still throws: the caller stages in one
+ * transaction, so nothing of it stays. Resolves with the file's format and row count.
+ */
 export async function parseImportFile(
   bytes: Uint8Array,
   name: string,
   maxBytes: number,
-): Promise<{ format: ImportFormat; rows: StagedRow[] }> {
+  sink: RowSink,
+): Promise<{ format: ImportFormat; rowCount: number }> {
   if (bytes.byteLength > maxBytes) {
     throw new BulkImportFileError("TOO_LARGE", `The file is ${bytes.byteLength} bytes; at most ${maxBytes} are accepted`);
   }
@@ -41,10 +53,17 @@ export async function parseImportFile(
   if (!text.trim()) throw new BulkImportFileError("EMPTY_FILE", "The file is empty");
   if (text.includes("\0")) throw new BulkImportFileError("NOT_CSV_OR_JSONL", "The file is not CSV or JSONL (it holds NUL bytes)");
   const format: ImportFormat = /\.(jsonl|ndjson)$/i.test(name) || text.trimStart().startsWith("{") ? "JSONL" : "CSV";
-  const rows = format === "JSONL" ? await parseJsonl(text) : await parseCsv(bytes);
-  if (!rows.length) throw new BulkImportFileError("EMPTY_FILE", "The file has no rows");
-  markDuplicates(rows);
-  return { format, rows };
+  const mark = duplicateMarker();
+  let rowCount = 0;
+  const marked: RowSink = async (rows) => {
+    mark(rows, rowCount);
+    rowCount += rows.length;
+    await sink(rows);
+  };
+  if (format === "JSONL") await parseJsonl(text, marked);
+  else await parseCsv(bytes, marked);
+  if (!rowCount) throw new BulkImportFileError("EMPTY_FILE", "The file has no rows");
+  return { format, rowCount };
 }
 
 function requireColumns(columns: readonly string[]): void {
@@ -63,38 +82,60 @@ function requireColumns(columns: readonly string[]): void {
   if (missing.length) throw new BulkImportFileError("MISSING_COLUMNS", `Missing columns: ${missing.join(", ")}`, missing);
 }
 
-/** csv-parse's stream API fed a slice at a time, a turn of the event loop between slices (its sync API would hold the loop for the whole file). */
-async function parseCsv(bytes: Uint8Array): Promise<StagedRow[]> {
-  const records: string[][] = [];
-  try {
-    const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: false });
-    let failed: Error | undefined;
-    parser.on("data", (record: string[]) => records.push(record));
-    parser.on("error", (err) => (failed ??= err));
-    const ended = new Promise<void>((resolve) => parser.on("end", resolve).on("error", () => resolve()));
-    for (let at = 0; at < bytes.byteLength && !failed; at += PARSE_SLICE_BYTES) {
-      parser.write(Buffer.from(bytes.buffer, bytes.byteOffset + at, Math.min(PARSE_SLICE_BYTES, bytes.byteLength - at)));
-      await nextTurn();
-    }
-    if (!failed) parser.end();
-    await ended;
-    if (failed) throw failed;
-  } catch (err) {
-    const detail = err instanceof Error ? err.message.replace(/^Invalid /, "invalid ") : "unreadable";
-    throw new BulkImportFileError("NOT_CSV_OR_JSONL", `The file is not CSV: ${detail.slice(0, 200)}`);
-  }
-  const [header, ...data] = records;
-  const columns = header!.map((c) => c.trim());
+/** The header row's columns, checked before any row is handed on. */
+function csvColumns(header: string[]): string[] {
+  const columns = header.map((c) => c.trim());
   if (new Set(columns).size !== columns.length) {
     const twice = columns.filter((c, i) => columns.indexOf(c) !== i);
     throw new BulkImportFileError("UNKNOWN_COLUMNS", `Columns named twice: ${[...new Set(twice)].join(", ")}`, twice);
   }
   requireColumns(columns);
-  return data.map((values) => Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null])) as StagedRow);
+  return columns;
 }
 
-async function parseJsonl(text: string): Promise<StagedRow[]> {
-  const rows: StagedRow[] = [];
+const notCsv = (err: unknown) => {
+  const detail = err instanceof Error ? err.message.replace(/^Invalid /, "invalid ") : "unreadable";
+  return new BulkImportFileError("NOT_CSV_OR_JSONL", `The file is not CSV: ${detail.slice(0, 200)}`);
+};
+
+/**
+ * csv-parse's stream API fed a slice at a time, a turn of the event loop between slices (its sync API
+ * would hold the loop for the whole file); the records parsed so far go on in batches after each slice.
+ */
+async function parseCsv(bytes: Uint8Array, sink: RowSink): Promise<void> {
+  const records: string[][] = [];
+  let columns: string[] | undefined;
+  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: false });
+  let failed: Error | undefined;
+  parser.on("data", (record: string[]) => records.push(record));
+  parser.on("error", (err) => (failed ??= err));
+  const ended = new Promise<void>((resolve) => parser.on("end", resolve).on("error", () => resolve()));
+  const handOn = async (all: boolean) => {
+    if (!columns && records.length) columns = csvColumns(records.shift()!);
+    while (columns && (records.length >= ROWS_PER_BATCH || (all && records.length))) {
+      const batch = records.splice(0, ROWS_PER_BATCH);
+      await sink(batch.map((values) => Object.fromEntries(columns!.map((c, i) => [c, values[i] ?? null])) as StagedRow));
+    }
+  };
+  try {
+    for (let at = 0; at < bytes.byteLength && !failed; at += PARSE_SLICE_BYTES) {
+      parser.write(Buffer.from(bytes.buffer, bytes.byteOffset + at, Math.min(PARSE_SLICE_BYTES, bytes.byteLength - at)));
+      await nextTurn();
+      if (!failed) await handOn(false);
+    }
+    if (!failed) parser.end();
+    await ended;
+  } catch (err) {
+    parser.destroy();
+    throw err;
+  }
+  if (failed) throw notCsv(failed);
+  await handOn(true);
+}
+
+async function parseJsonl(text: string, sink: RowSink): Promise<void> {
+  let rows: StagedRow[] = [];
+  let count = 0;
   const seen = new Set<string>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -119,16 +160,23 @@ async function parseJsonl(text: string): Promise<StagedRow[]> {
     for (const [k, v] of Object.entries(value))
       row[k] = typeof v === "string" || typeof v === "number" || v === null ? v : JSON.stringify(v);
     rows.push(row);
+    count++;
+    if (rows.length >= ROWS_PER_BATCH) {
+      await sink(rows);
+      rows = [];
+    }
   }
-  if (rows.length) requireColumns([...seen]);
-  return rows;
+  if (rows.length) await sink(rows);
+  // The columns of every line: known only at the end (the rows handed on go with the transaction).
+  if (count) requireColumns([...seen]);
 }
 
 /**
  * Marks each row whose SKU and location (or, for a price row, SKU, price list and quantity) an earlier
- * row had, regardless of case, and each row's SKU's first product row.
+ * row had, regardless of case, and each row's SKU's first product row; called with the file's rows in
+ * order, a batch at a time (`before`: how many rows came before the batch).
  */
-function markDuplicates(rows: StagedRow[]): void {
+function duplicateMarker(): (rows: StagedRow[], before: number) => void {
   const levels = new Map<string, number>();
   const skus = new Map<string, number>();
   const key = (...parts: unknown[]) =>
@@ -139,14 +187,16 @@ function markDuplicates(rows: StagedRow[]): void {
           .toLowerCase(),
       )
       .join("\n");
-  rows.forEach((r, i) => {
-    const sku = key(r.sku);
-    const priced = String(r.price_list ?? "").trim() !== "";
-    const place = priced ? key(r.sku, "", r.price_list, String(r.min_quantity ?? "").trim() || "1") : key(r.sku, r.location);
-    const earlier = levels.get(place);
-    if (earlier !== undefined) r._duplicateOf = earlier;
-    else levels.set(place, i + 1);
-    if (!priced && !skus.has(sku)) skus.set(sku, i + 1);
-    r._firstOfSku = skus.get(sku) ?? i + 1;
-  });
+  return (rows, before) =>
+    rows.forEach((r, at) => {
+      const i = before + at;
+      const sku = key(r.sku);
+      const priced = String(r.price_list ?? "").trim() !== "";
+      const place = priced ? key(r.sku, "", r.price_list, String(r.min_quantity ?? "").trim() || "1") : key(r.sku, r.location);
+      const earlier = levels.get(place);
+      if (earlier !== undefined) r._duplicateOf = earlier;
+      else levels.set(place, i + 1);
+      if (!priced && !skus.has(sku)) skus.set(sku, i + 1);
+      r._firstOfSku = skus.get(sku) ?? i + 1;
+    });
 }

@@ -63,9 +63,10 @@ export class BulkImportService {
     if (file.size > this.maxBytes) {
       throw new BulkImportFileError("TOO_LARGE", `The file is ${file.size} bytes; at most ${this.maxBytes} are accepted`);
     }
-    const { rows } = await parseImportFile(new Uint8Array(await file.arrayBuffer()), file.name, this.maxBytes);
+    const bytes = new Uint8Array(await file.arrayBuffer());
     const id = randomUUID();
-    await stageImport(this.sql, { id, mode, actor: actorOf(ctx) }, rows);
+    // Staged as it is parsed, in one transaction: a file refused part-way stages nothing.
+    await stageImport(this.sql, { id, mode, actor: actorOf(ctx) }, (stage) => parseImportFile(bytes, file.name, this.maxBytes, stage));
     this.runner.wake();
     return (await operationsByIds(this.prisma, [id]))[0]!;
   }

@@ -425,6 +425,19 @@ describe("file-level refusals write nothing", () => {
       "INVALID_UTF8",
     ],
     ["over BULK_IMPORT_MAX_BYTES", `${HEADER}\n` + "x".repeat(MAX_BYTES), "TOO_LARGE"],
+    // Rows are staged as they are parsed: a file refused part-way (after thousands of rows went to the
+    // database) leaves nothing staged either.
+    [
+      "not CSV after 12,000 good rows",
+      `${HEADER}\n` + Array.from({ length: 12_000 }, (_, i) => good("LATE", i + 1)).join("\n") + "\nLATE-X,x\n",
+      "NOT_CSV_OR_JSONL",
+    ],
+    [
+      "JSONL whose 1,500 lines all lack currency (known at the end)",
+      Array.from({ length: 1_500 }, (_, i) => JSON.stringify({ sku: `JL-${i}`, name: `n ${i}`, price_cents: 1 })).join("\n"),
+      "MISSING_COLUMNS",
+      ["currency"],
+    ],
   ];
 
   it.each(cases)("%s: a typed error, nothing staged", async (_name, file, problem, columns) => {
