@@ -313,7 +313,8 @@ export function memoryStream(retain = 10_000): StreamBackend {
   /** Drops what every group reading `topic` has committed, but for the last `retain` of it. */
   const trim = (topic: string) => {
     const log = logOf(topic);
-    const committed = Math.min(...[...(readers.get(topic) ?? [])].map((g) => offsets.get(`${g}\0${topic}`) ?? log.base));
+    // Every reader has an offset: consume() gives a group one when it first reads the topic.
+    const committed = Math.min(...[...readers.get(topic)!].map((g) => offsets.get(`${g}\0${topic}`)!));
     const upTo = committed - retain;
     // Dropped in steps of at least `retain`, so the splice's cost stays per message, not per batch.
     if (upTo - log.base >= Math.max(retain, 1)) {
@@ -350,7 +351,7 @@ export function memoryStream(retain = 10_000): StreamBackend {
             for (const topic of topics) {
               const key = `${groupId}\0${topic}`;
               const log = logOf(topic);
-              const from = Math.max(offsets.get(key) ?? log.base, log.base);
+              const from = offsets.get(key)!; // never below base: trim() keeps what this group has not committed
               const batch = log.messages.slice(from - log.base, from - log.base + 500);
               if (!batch.length || !running) continue;
               progressed = true;

@@ -223,7 +223,11 @@ export class BulkImportRunner {
     const fresh = stocked.filter((r) => !existing.has(r.sku.toLowerCase()));
     const firstLevel = fresh.length ? await firstLevelLocation(tx) : null;
     const countsOf = new Map<string, ImportRow[]>();
-    for (const r of fresh) countsOf.set(r.sku.toLowerCase(), [...(countsOf.get(r.sku.toLowerCase()) ?? []), r]);
+    for (const r of fresh) {
+      const sku = r.sku.toLowerCase();
+      if (countsOf.has(sku)) countsOf.get(sku)!.push(r);
+      else countsOf.set(sku, [r]);
+    }
     const countedAtInsert = new Map<string, number>();
     for (const [sku, counts] of countsOf) {
       const only = counts.length === 1 ? counts[0]! : null;
