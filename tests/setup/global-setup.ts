@@ -1,4 +1,4 @@
-// Vitest global setup (runs once, in the main process): real PostgreSQL,
+// Vitest global setup (once per project, in the main process; the projects share one start): real PostgreSQL,
 // Redis and Kafka - from DATABASE_URL / REDIS_URL / KAFKA_BROKERS when set,
 // otherwise started as throwaway processes by infra/services - plus a
 // template database with the project's migrations, cloned per test file by
@@ -11,7 +11,35 @@ import { startServices } from "../../infra/services/stack.js";
 import { applyMigrations } from "../../src/db/migrations.js";
 import type { ServicesInfo } from "../support/services.js";
 
+/** What every project's setup shares (the suite and the files run alone: vitest.config.ts). */
+interface Shared {
+  info: Promise<ServicesInfo>;
+  users: number;
+  stop: () => Promise<void>;
+}
+// On globalThis: vitest may load this module once per project.
+const SHARED = Symbol.for("stockwire.testServices");
+const registry = globalThis as { [SHARED]?: Shared };
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let shared = registry[SHARED];
+  if (!shared) {
+    let stop = async () => {};
+    const info = start((s) => (stop = s));
+    shared = registry[SHARED] = { info, users: 0, stop: () => stop() };
+  }
+  shared.users++;
+  project.provide("services", await shared.info);
+  const mine = shared;
+  return async () => {
+    if (--mine.users > 0) return;
+    delete registry[SHARED];
+    await mine.stop();
+  };
+}
+
+/** The services and a migrated template database; `onStop` receives how to end them. */
+async function start(onStop: (stop: () => Promise<void>) => void): Promise<ServicesInfo> {
   const services = await startServices();
   // A unique name, in case DATABASE_URL is a server shared with other runs.
   const template = `stockwire_template_${randomBytes(4).toString("hex")}`;
@@ -19,20 +47,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const t0 = Date.now();
     await createTemplate(services.databaseUrl, template);
     console.log(`[services] postgres: template database ${template} migrated in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-    const info: ServicesInfo = {
-      postgresAdminUrl: services.databaseUrl,
-      templateDatabase: template,
-      redisUrl: services.redisUrl,
-      kafkaBrokers: services.kafkaBrokers,
-    };
-    project.provide("services", info);
   } catch (err) {
     await services.stop();
     throw err;
   }
-  return async () => {
+  onStop(async () => {
     await dropTemplate(services.databaseUrl, template).catch((err) => console.error(`[services] could not drop ${template}: ${err}`));
     await services.stop();
+  });
+  return {
+    postgresAdminUrl: services.databaseUrl,
+    templateDatabase: template,
+    redisUrl: services.redisUrl,
+    kafkaBrokers: services.kafkaBrokers,
   };
 }
 
