@@ -60,12 +60,8 @@ export function useCatalogueCache(opts: CatalogueCacheOptions): Plugin[] {
     useResponseCache({
       cache,
       session: () => null,
-      // The plugin's default key is a WebCrypto SHA-256: asynchronous, a thread-pool job per request
-      // (a profile of misses put it near a tenth of the API's CPU). The same key, hashed in line.
-      buildResponseCacheKey: ({ documentString, operationName, variableValues }) =>
-        createHash("sha256")
-          .update(`${documentString}|${operationName ?? ""}|${JSON.stringify(variableValues ?? {})}`)
-          .digest("base64url"),
+      buildResponseCacheKey: ({ request, context, ...key }) =>
+        anonymousHttp(request, context as object) ? responseCacheKey(key) : PRIVATE_KEY,
       enabled: anonymousHttp,
       ttl: opts.ttlMs,
       ignoredTypes: VIEWER_TYPES,
@@ -92,6 +88,31 @@ export function useCatalogueCache(opts: CatalogueCacheOptions): Plugin[] {
     useHttpCaching(opts, shareable),
   ];
 }
+
+/** The key of every request the cache is off for: the plugin builds one for each request before it asks `enabled`. */
+export const PRIVATE_KEY = "private";
+
+/**
+ * The plugin's key, hashed in line: its default is a WebCrypto SHA-256, asynchronous, a thread-pool
+ * job per request (a profile of misses put it near a tenth of the API's CPU). An uploaded file in
+ * the variables counts as its name and size: stringified, Yoga's File gives its bytes as an array
+ * of numbers (a 6 MB upload held the loop for 130 ms and its memory for longer).
+ */
+export function responseCacheKey(params: { documentString: string; operationName?: string | null; variableValues?: unknown }): string {
+  const variables = JSON.stringify(params.variableValues ?? {}, (_key, value: unknown) =>
+    isFile(value) ? { file: value.name ?? "", size: value.size } : value,
+  );
+  return createHash("sha256")
+    .update(`${params.documentString}|${params.operationName ?? ""}|${variables}`)
+    .digest("base64url");
+}
+
+/** A Blob or File, native or @whatwg-node's ponyfill (what Yoga's multipart parser gives; not instanceof Blob). */
+const isFile = (value: unknown): value is { name?: string; size: number } =>
+  typeof value === "object" &&
+  value !== null &&
+  typeof (value as Blob).arrayBuffer === "function" &&
+  typeof (value as Blob).size === "number";
 
 function useCacheRules(
   opts: CatalogueCacheOptions,
