@@ -293,20 +293,6 @@ export function lapsedHoldIds(db: Db, limit: number): Promise<{ id: string }[]> 
     SELECT id FROM hold WHERE status = 'ACTIVE' AND expires_at <= clock_timestamp() ORDER BY expires_at LIMIT ${limit}`;
 }
 
-/**
- * What each product's reserved column still counts for ACTIVE holds already
- * past expiresAt (read at the time of the query): subtract it for what is held
- * and add it to what is available. Absent products: 0.
- */
-export async function lapsedReservedByProduct(db: Db, productIds: readonly string[]): Promise<Map<string, number>> {
-  const rows = await db.$queryRaw<{ product_id: string; quantity: number }[]>`
-    SELECT hl.product_id, sum(hl.quantity)::int AS quantity
-    FROM hold h JOIN hold_line hl ON hl.hold_id = h.id
-    WHERE h.status = 'ACTIVE' AND h.expires_at <= clock_timestamp() AND hl.product_id = ANY(${[...productIds]}::uuid[])
-    GROUP BY hl.product_id`;
-  return new Map(rows.map((r) => [r.product_id, r.quantity]));
-}
-
 /** Locks the product and tells what is available now (stock minus committed and unexpired holds); null if it does not exist. */
 export async function lockAvailable(tx: DbTransaction, productId: string): Promise<number | null> {
   const [row] = await tx.$queryRaw<{ available: number }[]>`

@@ -4,9 +4,8 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from "@pothos/plugin-relay";
 import { HoldNotActiveError, InsufficientStockError, NotFoundError, ValidationError } from "../errors/domain-errors.js";
 import { holdStatusAt } from "../services/hold-status.js";
-import type { ProductRow } from "../services/product.service.js";
+import { heldOf } from "./held-now.js";
 import { builder } from "./builder.js";
-import type { GraphQLContext } from "./context.js";
 import { mutationResult } from "./errors.js";
 import { fromGlobalId, toGlobalId } from "./ids.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, keysetConnection, requirePageArgs } from "./pagination.js";
@@ -44,20 +43,6 @@ builder.objectType(HoldLineRef, {
   }),
 });
 
-/** Units product.reserved still counts for holds already past expiry: known with the row, or loaded (batched). */
-const lapsedOf = async (p: ProductRow, ctx: GraphQLContext) => {
-  // Holds lapse at expiresAt, before the sweeper's event: a shared answer lasts until the next one does.
-  const hints = ctx.cacheHints;
-  if (!hints || p.reserved === 0) return p.lapsedReserved ?? (await ctx.loaders.lapsedReserved.load(p.id));
-  if (p.lapsedReserved !== undefined) {
-    hints.varies = true; // a row rebuilt from an event: when its holds lapse is not known
-    return p.lapsedReserved;
-  }
-  const { lapsed, nextExpiry } = await ctx.loaders.holdTimes.load(p.id);
-  if (nextExpiry !== undefined) hints.until = Math.min(hints.until ?? Infinity, nextExpiry);
-  return lapsed;
-};
-
 builder.objectType(StockMovementRef, {
   description: "One change of a product's on-hand or reserved stock, written with the change",
   fields: (t) => ({
@@ -80,11 +65,11 @@ builder.objectType(StockMovementRef, {
 builder.objectFields(ProductRef, (t) => ({
   available: t.int({
     description: "What shoppers can order or hold right now: stock minus units committed to unshipped orders minus unexpired holds",
-    resolve: async (p, _args, ctx) => p.stock - p.committed - p.reserved + (await lapsedOf(p, ctx)),
+    resolve: async (p, _args, ctx) => (await heldOf(p, ctx)).available,
   }),
   reserved: t.int({
     description: "Units set aside by unexpired holds (part of stock)",
-    resolve: async (p, _args, ctx) => p.reserved - (await lapsedOf(p, ctx)),
+    resolve: async (p, _args, ctx) => (await heldOf(p, ctx)).reserved,
   }),
   stockMovements: t.connection({
     type: StockMovementRef,

@@ -51,10 +51,8 @@ const loaders = {
   orderAllocations: (services: Services) =>
     new DataLoader((orderIds: readonly string[]) => services.locations.allocations("order", orderIds)),
   holdAllocations: (services: Services) => new DataLoader((holdIds: readonly string[]) => services.locations.allocations("hold", holdIds)),
-  /** What product.reserved still counts for holds past expiry (Product.available and reserved, when not known with the row). */
-  lapsedReserved: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.lapsedReserved(ids)),
-  /** The same, with when each product's next unexpired hold lapses (for the response cache). */
-  holdTimes: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.holdTimes(ids)),
+  /** A product's counts now with what its holds past expiry still count and when the next lapses (Product.available, reserved). */
+  holdReading: (services: Services) => new DataLoader((ids: readonly string[]) => services.products.holdReadings(ids)),
   // Keys that share a page and filter are fetched together; different pages
   // (rare within one request) get a query each.
   customerOrders: (services: Services, rc: RequestContext) =>
@@ -142,11 +140,8 @@ export class Loaders {
   get holdAllocations() {
     return this.get("holdAllocations");
   }
-  get lapsedReserved() {
-    return this.get("lapsedReserved");
-  }
-  get holdTimes() {
-    return this.get("holdTimes");
+  get holdReading() {
+    return this.get("holdReading");
   }
 }
 

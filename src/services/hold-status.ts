@@ -14,3 +14,12 @@ export function actorOf(ctx: RequestContext): string {
 export function holdStatusAt(hold: { status: HoldStatus; expiresAt: Date }, now = Date.now()): HoldStatus {
   return hold.status === "ACTIVE" && hold.expiresAt.getTime() <= now ? "EXPIRED" : hold.status;
 }
+
+/** Reserved and available from counts of one snapshot and what its reserved still counts for lapsed holds. */
+export function heldNow(r: { stock: number; committed: number; reserved: number; lapsed: number }): {
+  reserved: number;
+  available: number;
+} {
+  const reserved = r.reserved - r.lapsed;
+  return { reserved, available: r.stock - r.committed - reserved };
+}

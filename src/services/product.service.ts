@@ -24,9 +24,8 @@ import { alignByIds } from "../db/align-by-ids.js";
 import { pageBounds, type PageRequest } from "../db/keyset.js";
 import { LIMITS, SKU, requireCurrency, requireInt, requireMatch, requireText, requireUuid } from "./limits.js";
 import { noMetrics, type Metrics } from "../observability/metrics.js";
-import { lapsedReservedByProduct } from "../db/hold.sql.js";
 import { productsByIds, productsCount, productsPage, type ProductFilterQuery } from "../db/product.sql.js";
-import { holdTimesByProduct, type HoldTimes } from "../db/hold-times.sql.js";
+import { holdReadings, type HoldReading } from "../db/hold-times.sql.js";
 import { actorOf } from "./hold-status.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
 
@@ -109,19 +108,13 @@ export class ProductService {
   }
 
   /**
-   * Units product.reserved still counts for ACTIVE holds already past their
-   * expiry (the sweeper has not ended them yet): what is held is reserved
-   * minus this, what is available stock minus that. One query for many products.
+   * Each product's counts with the units its reserved column still counts for ACTIVE holds already
+   * past expiry (the sweeper has not ended them yet), and its next expiry: one snapshot, one query
+   * for many products (db/hold-times.sql.ts). null: no such product.
    */
-  async lapsedReserved(ids: readonly string[]): Promise<number[]> {
-    const byId = await lapsedReservedByProduct(this.prisma, ids);
-    return ids.map((id) => byId.get(id) ?? 0);
-  }
-
-  /** lapsedReserved, and when each product's next unexpired hold lapses (a reading that changes then). One query. */
-  async holdTimes(ids: readonly string[]): Promise<HoldTimes[]> {
-    const byId = await holdTimesByProduct(this.prisma, ids);
-    return ids.map((id) => byId.get(id) ?? { lapsed: 0 });
+  async holdReadings(ids: readonly string[]): Promise<(HoldReading | null)[]> {
+    const byId = await holdReadings(this.prisma, ids);
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   page(ctx: RequestContext, page: PageRequest, filter: ProductFilter = {}): Promise<Product[]> {

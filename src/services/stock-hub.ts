@@ -99,11 +99,26 @@ export class StockHub {
   private readonly rows = new DataLoader<string, Snapshot | null>(
     async (ids) => {
       this.stats.snapshotQueries++;
-      const [rows, lapsed] = await Promise.all([this.products.byIds(ids), this.products.lapsedReserved(ids)]);
+      // The counts from the hold reading, taken after the row in one snapshot with its lapsed holds
+      // (db/hold-times.sql.ts): as new as the row or newer, and never a sweep between the two.
+      const rows = await this.products.byIds(ids);
+      const readings = await this.products.holdReadings(ids);
       // Levels after the product rows: at least as new as them, so no event the product's version already
       // covers (and that would be dropped as old) holds a level newer than these. Merging keeps the newest per level.
       const levels = this.levels ? await this.levels.levelsByProductIds(ids) : ids.map(() => []);
-      return rows.map((row, i) => row && { product: { ...row, lapsedReserved: lapsed[i]! }, levels: levels[i]! });
+      return rows.map((row, i) => {
+        const r = readings[i];
+        if (!row || !r) return null;
+        const product = {
+          ...row,
+          stock: r.stock,
+          committed: r.committed,
+          reserved: r.reserved,
+          version: r.version,
+          lapsedReserved: r.lapsed,
+        };
+        return { product, levels: levels[i]! };
+      });
     },
     { cache: false, maxBatchSize: SNAPSHOT_BATCH },
   );

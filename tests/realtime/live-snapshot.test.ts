@@ -52,7 +52,7 @@ async function firstEvents(deliverLateEvent: boolean): Promise<Received[]> {
       if (deliverLateEvent) await pubsub.publish("stock", product.id, lateEvent);
       return ids.map((id) => (id === product.id ? { ...product } : null));
     },
-    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
+    holdReadings: async (ids: readonly string[]) => ids.map((id) => (id === product.id ? { ...product, lapsed: 0 } : null)),
   } as unknown as ProductService;
   const fanout = new LiveFanout({
     hub: new StockHub(pubsub, products),

@@ -38,7 +38,7 @@ async function hubWithListeners(...listeners: ((c: StockChange) => void)[]) {
   const pubsub = createPubSub({ kind: "memory" });
   const products = {
     byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })),
-    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
+    holdReadings: async (ids: readonly string[]) => ids.map(() => ({ ...product, lapsed: 0 })),
   } as unknown as ProductService;
   const hub = new StockHub(pubsub, products);
   for (const l of listeners) await hub.watch(product.id, l);
@@ -121,7 +121,7 @@ async function hubWithLevels(listener: (c: StockChange) => void) {
   const pubsub = createPubSub({ kind: "memory" });
   const products = {
     byIds: async (ids: readonly string[]) => ids.map(() => ({ ...product })),
-    lapsedReserved: async (ids: readonly string[]) => ids.map(() => 0),
+    holdReadings: async (ids: readonly string[]) => ids.map(() => ({ ...product, lapsed: 0 })),
   } as unknown as ProductService;
   const levels = { levelsByProductIds: async (ids: readonly string[]) => ids.map(() => [level(A, 10, 0), level(B, 10, 0)]) };
   const hub = new StockHub(pubsub, products, levels);
