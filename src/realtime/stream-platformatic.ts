@@ -36,6 +36,8 @@ const TOPIC_READY_TIMEOUT_MS = 30_000;
 const MAX_QUEUED = 2_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+/** How long stopping a consumer waits for its close (commits in flight, LeaveGroup). */
+const STOP_TIMEOUT_MS = 10_000;
 
 // Retries wait at most 1 s, as the kafkajs backend's (100 ms doubling).
 const retryDelay = (_client: unknown, _op: string, attempt: number) => Math.min(100 * 2 ** (attempt - 1), 1_000);
@@ -102,7 +104,7 @@ export function platformaticStream(config: KafkaConfig, breaker?: Breaker): Stre
     },
     async close() {
       await Promise.allSettled([...stops].map((stop) => stop()));
-      await Promise.allSettled([producer?.close(), admin.close()]);
+      await bounded(Promise.allSettled([producer?.close(), admin.close()]));
     },
   };
 }
@@ -139,6 +141,15 @@ function groupConsumer(base: BaseOptions, sessionTimeoutMs: number, { groupId, t
   let stream: MessagesStream<string, string, string, string> | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
+
+  // The consumer itself emits "error" when it cannot rejoin its group after a failed heartbeat (a
+  // closed connection, say): unheard, that is an uncaught exception. Heard, it is reported and the
+  // stream replaced, which joins the group again.
+  consumer.on("error", (err: unknown) => {
+    if (stopped) return;
+    onError(new Error(`Kafka consumer (group ${groupId}) lost its group, rejoining: ${String(err)}`));
+    reopen(0);
+  });
 
   const owns = (topic: string, partition: number) =>
     consumer.assignments?.some((a) => a.topic === topic && a.partitions.includes(partition)) ?? false;
@@ -227,12 +238,32 @@ function groupConsumer(base: BaseOptions, sessionTimeoutMs: number, { groupId, t
     async stop() {
       stopped = true;
       clearTimeout(retry);
-      await stream?.close().catch(() => {});
-      await Promise.allSettled(running.values());
-      // Leaves the group (LeaveGroup), so the other members take its partitions at their next heartbeat.
-      await consumer.close(true);
+      const closing = (async () => {
+        await stream?.close().catch(() => {});
+        await Promise.allSettled(running.values());
+        // Leaves the group (LeaveGroup), so the other members take its partitions at their next heartbeat.
+        await consumer.close(true);
+      })();
+      await bounded(closing);
     },
   };
+}
+
+/**
+ * Waits for a close at most STOP_TIMEOUT_MS, then goes on without it: a client whose broker went away
+ * may retry its way through close for minutes (platformatic/kafka#408), and shutting down must end.
+ */
+async function bounded(closing: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)));
+  await Promise.race([
+    closing.then(
+      () => {},
+      () => {},
+    ),
+    late,
+  ]);
+  clearTimeout(timer);
 }
 
 function toStreamMessage(m: StringMessage): StreamMessage {
