@@ -56,10 +56,11 @@ builder.node(BulkOperationRef, {
     errors: t.connection({
       type: BulkOperationErrorRef,
       description: "The rows refused, in the order they were found (forward pages)",
-      resolve: (o, args, ctx) => {
+      resolve: (o, args, ctx, info) => {
         requirePageArgs(args);
+        const watched = info.operation.operation === "subscription";
         return resolveOffsetConnection({ args, defaultSize: 20, maxSize: MAX_PAGE_SIZE }, ({ offset, limit }) =>
-          ctx.services.bulkImports.errors(o.id, offset, limit),
+          ctx.services.bulkImports.errors(o.id, offset, limit, watched),
         );
       },
     }),

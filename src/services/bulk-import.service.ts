@@ -3,6 +3,7 @@
 // file writes nothing and a job, once there, has all its rows. The runner
 // (bulk-import-runner.ts) writes them.
 import { randomUUID } from "node:crypto";
+import DataLoader from "dataloader";
 import { expiresAt, isAdmin, requireAdmin, type RequestContext } from "../auth/viewer.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
 import type { DbClient } from "../db/database.js";
@@ -43,7 +44,30 @@ const isUpload = (f: unknown): f is UploadedFile =>
   typeof (f as UploadedFile).size === "number" &&
   typeof (f as UploadedFile).name === "string";
 
+/**
+ * How long a watcher's read of a job waits for the job's other watchers to ask too: one statement
+ * answers them all. Each such statement starts after every read it answers was asked for, so none
+ * misses a commit announced before it asked (joining a read already under way could).
+ */
+const WATCHERS_READ_WINDOW_MS = 10;
+const watchersBatch = { cache: false, batchScheduleFn: (run: () => void) => void setTimeout(run, WATCHERS_READ_WINDOW_MS) };
+
 export class BulkImportService {
+  /** bulkOperationChanged's reads of jobs: 100 watchers of a job, one statement per update. */
+  private readonly watchedJobs = new DataLoader<string, BulkOperationRow | null>(
+    async (ids) => alignByIds(ids, await operationsByIds(this.prisma, [...new Set(ids)])),
+    watchersBatch,
+  );
+  /** And of their pages of errors, keyed by job, offset and limit. */
+  private readonly watchedErrors = new DataLoader<string, BulkOperationErrorRow[]>(async (keys) => {
+    const pages = new Map<string, Promise<BulkOperationErrorRow[]>>();
+    for (const key of new Set(keys)) {
+      const [id, offset, limit] = key.split(" ");
+      pages.set(key, operationErrors(this.prisma, id!, Number(offset), Number(limit)));
+    }
+    return Promise.all(keys.map((k) => pages.get(k)!));
+  }, watchersBatch);
+
   constructor(
     private readonly prisma: DbClient,
     /** Staging goes straight to the driver (stageImport says why). */
@@ -77,7 +101,9 @@ export class BulkImportService {
     return alignByIds(ids, await operationsByIds(this.prisma, ids));
   }
 
-  errors(id: string, offset: number, limit: number): Promise<BulkOperationErrorRow[]> {
+  /** A page of a job's errors; `watched`: for a bulkOperationChanged update (read together with the job's other watchers'). */
+  errors(id: string, offset: number, limit: number, watched = false): Promise<BulkOperationErrorRow[]> {
+    if (watched) return this.watchedErrors.load(`${id} ${offset} ${limit}`);
     return operationErrors(this.prisma, id, offset, limit);
   }
 
@@ -101,7 +127,6 @@ export class BulkImportService {
     const [op] = await operationsByIds(this.prisma, [requireUuid("id", id)]);
     if (!op) throw new NotFoundError("BulkOperation", id);
     if (!this.pubsub) throw new Error("bulkOperationChanged needs the pub/sub backend");
-    const read = async (key: string) => (await operationsByIds(this.prisma, [key]))[0] ?? null;
-    return bulkOperationFeed(op.id, { pubsub: this.pubsub, read, expiresAt: expiresAt(ctx) });
+    return bulkOperationFeed(op.id, { pubsub: this.pubsub, read: (key) => this.watchedJobs.load(key), expiresAt: expiresAt(ctx) });
   }
 }

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../src/db/database.js";
+import { openDatabase, type Database, type DbClient } from "../../src/db/database.js";
+import { createPubSub } from "../../src/realtime/pubsub.js";
 import { BulkImportRunner } from "../../src/services/bulk-import-runner.js";
 import { BulkImportService } from "../../src/services/bulk-import.service.js";
 
@@ -69,3 +70,37 @@ it("imports over several chunks, reports the bad row, and a re-run changes nothi
   expect((await settled((await imports.start(admin, file(renamed), "UPSERT")).id)).rowsFailed).toBe(0);
   expect(catalogChanges).toBe(5);
 }, 120_000);
+
+it("20 watchers of one job on this instance: one read of the job per update, and each gets it", async () => {
+  await runner.stop(); // the job stays QUEUED until this test moves it
+  const { id } = await imports.start(admin, file(csv), "UPSERT");
+  let jobReads = 0;
+  // The same database client, counting the statements that read jobs by id.
+  const counted = new Proxy(db.prisma, {
+    get(target, key, receiver) {
+      if (key !== "$queryRaw") return Reflect.get(target, key, receiver);
+      return (strings: TemplateStringsArray, ...values: unknown[]) => {
+        if (strings.join("?").includes("FROM bulk_operation WHERE id")) jobReads++;
+        return target.$queryRaw(strings, ...values);
+      };
+    },
+  }) as DbClient;
+  const pubsub = createPubSub({ kind: "memory" });
+  const watched = new BulkImportService(counted, db.sql, runner, undefined, pubsub);
+  const feeds = await Promise.all(Array.from({ length: 20 }, async () => (await watched.changes(admin, id))[Symbol.asyncIterator]()));
+  try {
+    expect((await Promise.all(feeds.map((f) => f.next()))).map((r) => r.value?.rowsDone)).toEqual(Array(20).fill(0));
+    await db.prisma.$executeRawUnsafe(`UPDATE bulk_operation SET rows_done = 7, version = version + 1 WHERE id = $1::uuid`, id);
+    const before = jobReads;
+    watched.announce(id);
+    expect((await Promise.all(feeds.map((f) => f.next()))).map((r) => r.value?.rowsDone)).toEqual(Array(20).fill(7));
+    // One statement for the 20 (two if the throttles' timers fall either side of the shared read's window).
+    expect(jobReads - before).toBeGreaterThanOrEqual(1);
+    expect(jobReads - before).toBeLessThanOrEqual(2);
+  } finally {
+    await Promise.all(feeds.map((f) => f.return?.()));
+    await imports.cancel(admin, id);
+    await pubsub.close();
+    runner.start();
+  }
+}, 60_000);
