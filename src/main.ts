@@ -84,6 +84,7 @@ try {
               void running.stop().finally(() => process.exit(1));
             },
             (m) => void running.pubsub.deliverLocally?.(m.channel, m.id, m.payload).catch(() => {}),
+            config.pipelineThreadMaxHeapMb,
           )
         : undefined;
     } catch (err) {
@@ -91,7 +92,8 @@ try {
       throw err;
     }
     if (pipeline) {
-      say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own`);
+      const limit = config.pipelineThreadMaxHeapMb ? ` (heap limit ${pipeline.heapLimitMb} MiB, PIPELINE_THREAD_MAX_HEAP_MB)` : "";
+      say(`pipeline  ${threadRoles.join(" and ")} on a worker thread of their own${limit}`);
       running.metrics.addRemote(() => pipeline!.metrics());
       // With the relay there, it speaks for this thread's commits (no NOTIFY from here, outbox-signal.ts).
       if (threadRoles.includes("relay")) running.outbox.relayHere(() => pipeline!.committed());

@@ -9,6 +9,7 @@
 // The thread's metrics (relay and bridge) reach the process's GET /metrics
 // through postMessage: the main thread asks on each scrape and merges them
 // (prom-client's AggregatorRegistry.aggregate).
+import { getHeapStatistics } from "node:v8";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { loadConfig, type Config } from "./config/config.js";
 import type { Registry } from "prom-client";
@@ -33,7 +34,7 @@ type MetricsJSON = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 type Undelivered = { channel: LiveChannel; id: string; payload: LiveChannels[LiveChannel] };
 type FromThread =
   | { say: string }
-  | { started: true }
+  | { started: true; heapLimitMb: number }
   | { failed: string }
   | { stopped: true }
   | { metrics: number; json: MetricsJSON }
@@ -50,6 +51,8 @@ export interface PipelineThread {
   metrics(): Promise<MetricsJSON>;
   /** Stops the roles and the thread. */
   stop(): Promise<void>;
+  /** The thread's V8 heap limit as the thread sees it (MiB). */
+  heapLimitMb: number;
 }
 
 /**
@@ -63,9 +66,11 @@ export function startPipelineThread(
   onExit: (why: string) => void,
   /** A message the thread's bridge could not pass through Redis: for this thread's subscribers (pubsub.deliverLocally). */
   deliver: (m: Undelivered) => void = () => {},
+  /** PIPELINE_THREAD_MAX_HEAP_MB: the thread's old generation at most this (V8's own limit otherwise). */
+  maxHeapMb?: number,
 ): Promise<PipelineThread> {
   const data: ThreadData = { stockwirePipeline: true, env, roles };
-  const worker = spawn(data);
+  const worker = spawn(data, maxHeapMb);
   let stopping = false;
   const asked = new Map<number, (json: MetricsJSON) => void>();
   let asks = 0;
@@ -83,6 +88,7 @@ export function startPipelineThread(
       } else if ("started" in m) {
         started = true;
         resolve({
+          heapLimitMb: m.heapLimitMb,
           committed() {
             if (wakeQueued) return;
             wakeQueued = true;
@@ -118,13 +124,16 @@ export function startPipelineThread(
   });
 }
 
-function spawn(data: ThreadData): Worker {
+function spawn(data: ThreadData, maxHeapMb: number | undefined): Worker {
   const url = import.meta.url;
-  if (!url.endsWith(".ts")) return new Worker(new URL(url), { workerData: data });
+  // V8 lets an unlimited thread's heap grow with its garbage: a bulk import of 100,000 rows grew
+  // the process ~300 MiB, ~90 with the old generation at 96 MiB and no slower (BENCHMARKS.md).
+  const options = { workerData: data, ...(maxHeapMb && { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } }) };
+  if (!url.endsWith(".ts")) return new Worker(new URL(url), options);
   // From TypeScript sources (tsx: npm run dev): a worker does not inherit tsx's loader, so register it there.
   const tsx = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url)}); })`;
-  return new Worker(boot, { eval: true, workerData: data });
+  return new Worker(boot, { ...options, eval: true });
 }
 
 if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) {
@@ -159,7 +168,7 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.stockwirePipeline) 
         port.close();
       });
     });
-    post({ started: true });
+    post({ started: true, heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
   } catch (err) {
     post({ failed: err instanceof Error ? err.message : String(err) });
     port.close();

@@ -133,6 +133,7 @@ const EnvSchema = z.object({
   LIVE_LAG_THRESHOLD_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   LIVE_MAX_STRETCH: z.coerce.number().min(1).max(100).default(8),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
+  PIPELINE_THREAD_MAX_HEAP_MB: optional(z.coerce.number().int().min(64).max(65_536)),
   METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
   METRICS_TOKEN: optional(z.string().min(16, { message: "must be at least 16 characters" })),
   RATE_LIMIT_ANONYMOUS_BUCKET: points.default(10_000),
@@ -256,6 +257,12 @@ export interface Config {
    * (main.ts), so the API's fan-out cannot starve them.
    */
   pipelineThread: boolean;
+  /**
+   * PIPELINE_THREAD_MAX_HEAP_MB: the pipeline thread's old generation at most this many MiB (unset:
+   * V8's limit). Lower keeps the process's memory near its live set under bulk work; a thread that
+   * needs more than this ends, and the process with it.
+   */
+  pipelineThreadMaxHeapMb?: number;
   /**
    * GET /metrics (Prometheus): on the API port, or with `port` on a listener of
    * its own (then only there; relay- and bridge-only processes need it to be
@@ -431,6 +438,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.STOCKWIRE_GRAPHIQL ? e.STOCKWIRE_GRAPHIQL === "on" : e.NODE_ENV !== "production",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
+    pipelineThreadMaxHeapMb: e.PIPELINE_THREAD_MAX_HEAP_MB,
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     tracing: tracingOf(e),
     orders: { batchMax: e.ORDER_BATCH_MAX, batchesInFlight: e.ORDER_BATCH_IN_FLIGHT, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },

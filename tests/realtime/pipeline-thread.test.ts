@@ -67,6 +67,23 @@ describe("pipeline thread", () => {
     expect(proc.output()).toMatch(/SIGTERM: stopping/);
   }, 120_000);
 
+  it("PIPELINE_THREAD_MAX_HEAP_MB limits the thread's heap as the thread itself sees it, and events still flow", async () => {
+    proc = await startRoleProcess(envFor("pipeline-thread-heap", { PIPELINE_THREAD_MAX_HEAP_MB: "128" }), "all");
+    const limit = /^stockwire: pipeline\s+relay and bridge on a worker thread of their own \(heap limit (\d+) MiB/m.exec(proc.output());
+    expect(limit, proc.output()).not.toBeNull();
+    // V8's heap limit is the old generation's plus the young one's.
+    expect(Number(limit![1])).toBeGreaterThanOrEqual(128);
+    expect(Number(limit![1])).toBeLessThan(256);
+    const url = urlOf(proc);
+    const api = await shopAt(url);
+    const product = await api.createProduct({ stock: 5 });
+    const customer = await api.createCustomer();
+    sub = subscribeStock(url, customer.token, [product.id]);
+    await sub.waitFor("the snapshot", (e) => e.version === 0);
+    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 2 }])).__typename).toBe("PlaceOrderSuccess");
+    await sub.waitFor("the order's change, through the limited thread", (e) => e.version === 1 && e.available === 3, 30_000);
+  }, 120_000);
+
   it("STOCKWIRE_PIPELINE_THREAD=off keeps the relay and bridge on the main thread, and events still flow", async () => {
     proc = await startRoleProcess(envFor("pipeline-one-thread", { STOCKWIRE_PIPELINE_THREAD: "off" }), "all");
     expect(proc.output()).not.toMatch(/^stockwire: pipeline\s/m);

@@ -87,6 +87,13 @@ describe("config", () => {
     });
   });
 
+  it("limits the pipeline thread's heap only when PIPELINE_THREAD_MAX_HEAP_MB says so (64 MiB or more)", () => {
+    expect(loadConfig({}).pipelineThreadMaxHeapMb).toBeUndefined();
+    expect(loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "96" }).pipelineThreadMaxHeapMb).toBe(96);
+    expect(() => loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "32" })).toThrow(/invalid PIPELINE_THREAD_MAX_HEAP_MB/);
+    expect(() => loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "1.5" })).toThrow(/invalid PIPELINE_THREAD_MAX_HEAP_MB/);
+  });
+
   it("listens with a backlog of LISTEN_BACKLOG connections (default 4,096, 1-65,535)", () => {
     expect(loadConfig({}).listenBacklog).toBe(4_096);
     expect(loadConfig({ LISTEN_BACKLOG: "20000" }).listenBacklog).toBe(20_000);
