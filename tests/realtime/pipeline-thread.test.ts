@@ -42,6 +42,18 @@ const envFor = (name: string, extra: Record<string, string> = {}) => ({
 });
 const urlOf = (p: RoleProcess) => /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(p.output())![1]!;
 
+/** An order on `p` reaches a stock subscriber of `p`: the events flow through its relay and bridge. */
+async function anOrderReachesASubscriber(p: RoleProcess) {
+  const url = urlOf(p);
+  const api = await shopAt(url);
+  const product = await api.createProduct({ stock: 5 });
+  const customer = await api.createCustomer();
+  sub = subscribeStock(url, customer.token, [product.id]);
+  await sub.waitFor("the snapshot", (e) => e.version === 0);
+  expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
+  await sub.waitFor("the order's change", (e) => e.version === 1 && e.available === 4, 30_000);
+}
+
 describe("pipeline thread", () => {
   it("runs the relay and bridge on their own thread: orders reach subscribers, and SIGTERM stops everything with exit code 0", async () => {
     proc = await startRoleProcess(envFor("pipeline-thread"), "all");
@@ -50,15 +62,8 @@ describe("pipeline thread", () => {
     expect(proc.output()).toMatch(/^stockwire: relay\s/m);
     expect(proc.output()).toMatch(/^stockwire: bridge\s/m);
 
-    const url = urlOf(proc);
-    const api = await shopAt(url);
-    const product = await api.createProduct({ stock: 10 });
-    const customer = await api.createCustomer();
-    sub = subscribeStock(url, customer.token, [product.id]);
-    await sub.waitFor("the snapshot", (e) => e.version === 0);
-    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 3 }])).__typename).toBe("PlaceOrderSuccess");
-    await sub.waitFor("the order's change, through the pipeline thread", (e) => e.version === 1 && e.available === 7, 30_000);
-    await sub.close();
+    await anOrderReachesASubscriber(proc);
+    await sub!.close();
     sub = undefined;
 
     const exited = new Promise<number | null>((resolve) => proc!.child.once("exit", (code) => resolve(code)));
@@ -74,27 +79,13 @@ describe("pipeline thread", () => {
     // V8's heap limit is the old generation's plus the young one's.
     expect(Number(limit![1])).toBeGreaterThanOrEqual(128);
     expect(Number(limit![1])).toBeLessThan(256);
-    const url = urlOf(proc);
-    const api = await shopAt(url);
-    const product = await api.createProduct({ stock: 5 });
-    const customer = await api.createCustomer();
-    sub = subscribeStock(url, customer.token, [product.id]);
-    await sub.waitFor("the snapshot", (e) => e.version === 0);
-    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 2 }])).__typename).toBe("PlaceOrderSuccess");
-    await sub.waitFor("the order's change, through the limited thread", (e) => e.version === 1 && e.available === 3, 30_000);
+    await anOrderReachesASubscriber(proc);
   }, 120_000);
 
   it("STOCKWIRE_PIPELINE_THREAD=off keeps the relay and bridge on the main thread, and events still flow", async () => {
     proc = await startRoleProcess(envFor("pipeline-one-thread", { STOCKWIRE_PIPELINE_THREAD: "off" }), "all");
     expect(proc.output()).not.toMatch(/^stockwire: pipeline\s/m);
     expect(proc.output()).toMatch(/^stockwire: bridge\s/m);
-    const url = urlOf(proc);
-    const api = await shopAt(url);
-    const product = await api.createProduct({ stock: 5 });
-    const customer = await api.createCustomer();
-    sub = subscribeStock(url, customer.token, [product.id]);
-    await sub.waitFor("the snapshot", (e) => e.version === 0);
-    expect((await api.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }])).__typename).toBe("PlaceOrderSuccess");
-    await sub.waitFor("the order's change", (e) => e.version === 1 && e.available === 4, 30_000);
+    await anOrderReachesASubscriber(proc);
   }, 120_000);
 });
