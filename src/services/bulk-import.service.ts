@@ -37,12 +37,11 @@ export interface UploadedFile {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-const isUpload = (f: unknown): f is UploadedFile =>
-  typeof f === "object" &&
-  f !== null &&
-  typeof (f as UploadedFile).arrayBuffer === "function" &&
-  typeof (f as UploadedFile).size === "number" &&
-  typeof (f as UploadedFile).name === "string";
+/** A Blob or File, native or @whatwg-node's ponyfill (what Yoga's multipart parser gives; not instanceof Blob). */
+export const isBlobLike = (f: unknown): f is { name?: unknown; size: number; arrayBuffer(): Promise<ArrayBuffer> } =>
+  typeof f === "object" && f !== null && typeof (f as Blob).arrayBuffer === "function" && typeof (f as Blob).size === "number";
+
+const isUpload = (f: unknown): f is UploadedFile => isBlobLike(f) && typeof f.name === "string";
 
 /**
  * How long a watcher's read of a job waits for the job's other watchers to ask too: one statement

@@ -21,6 +21,7 @@ import { idOfType } from "../ids/index.js";
 import type { PubSubBackend, Traced } from "../realtime/pubsub.js";
 import type { TraceCarrier } from "../observability/trace-context.js";
 import type { ProductRow, ProductService } from "./product.service.js";
+import { heldNow } from "./hold-status.js";
 
 export interface StockChange {
   /** The product as of this change: its row with this change's stock, reserved and version. */
@@ -286,11 +287,11 @@ export class StockHub {
 }
 
 function snapshot({ product: p, levels }: Snapshot): StockChange {
-  const reserved = p.reserved - (p.lapsedReserved ?? 0);
+  const { reserved, available } = heldNow({ ...p, lapsed: p.lapsedReserved ?? 0 });
   return {
     product: p,
     stock: p.stock,
-    available: p.stock - p.committed - reserved,
+    available,
     reserved,
     version: p.version,
     delta: 0,

@@ -26,6 +26,7 @@ import type { Plugin } from "graphql-yoga";
 import { useResponseCache } from "@graphql-yoga/plugin-response-cache";
 import type { GraphQLContext } from "../context.js";
 import type { CatalogChangedMessage } from "../../realtime/pubsub.js";
+import { isBlobLike } from "../../services/bulk-import.service.js";
 import type { CacheEntity, EntityCache } from "./entity-cache.js";
 import { mutationEntities, PRODUCT_LISTS, PRODUCTS_BY_STOCK, type MutationTouch } from "./entities.js";
 
@@ -100,19 +101,12 @@ export const PRIVATE_KEY = "private";
  */
 export function responseCacheKey(params: { documentString: string; operationName?: string | null; variableValues?: unknown }): string {
   const variables = JSON.stringify(params.variableValues ?? {}, (_key, value: unknown) =>
-    isFile(value) ? { file: value.name ?? "", size: value.size } : value,
+    isBlobLike(value) ? { file: value.name ?? "", size: value.size } : value,
   );
   return createHash("sha256")
     .update(`${params.documentString}|${params.operationName ?? ""}|${variables}`)
     .digest("base64url");
 }
-
-/** A Blob or File, native or @whatwg-node's ponyfill (what Yoga's multipart parser gives; not instanceof Blob). */
-const isFile = (value: unknown): value is { name?: string; size: number } =>
-  typeof value === "object" &&
-  value !== null &&
-  typeof (value as Blob).arrayBuffer === "function" &&
-  typeof (value as Blob).size === "number";
 
 function useCacheRules(
   opts: CatalogueCacheOptions,
