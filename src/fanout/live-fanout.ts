@@ -16,7 +16,7 @@ import type { StockChange, StockHub } from "../services/stock-hub.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import { operationShape } from "./shape.js";
 import { unpaced, type Pacing } from "./pacing.js";
-import { Subscriber, type Delivery, type SubscriberHost, type Target, type Watch } from "./subscriber.js";
+import { Delivery, Subscriber, type SubscriberHost, type Target, type Watch } from "./subscriber.js";
 import { SpanKind, continueTrace, withSpan } from "../observability/trace-context.js";
 import type { Span } from "@opentelemetry/api";
 
@@ -358,7 +358,7 @@ function traceDelivery(productId: string, change: StockChange): Span | undefined
 }
 
 function serialize(result: ExecutionResult): Rendered {
-  return { json: JSON.stringify(result), result };
+  return new Delivery(JSON.stringify(result), result);
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {

@@ -8,9 +8,18 @@ import type { ExecutionResult } from "graphql";
 import type { StockWatchRequest } from "../services/live.service.js";
 
 /** A result rendered once for many subscribers. */
-export interface Delivery {
-  json: string;
-  result: ExecutionResult;
+export class Delivery {
+  private utf8: Buffer | undefined = undefined;
+
+  constructor(
+    readonly json: string,
+    readonly result: ExecutionResult,
+  ) {}
+
+  /** The JSON's UTF-8, encoded on first use (SSE never needs it), then written as is to every socket. */
+  get bytes(): Buffer {
+    return (this.utf8 ??= Buffer.from(this.json));
+  }
 }
 
 export interface Target {

@@ -16,6 +16,7 @@ import type { ServerResponse } from "node:http";
 import type { GraphQLContext, LiveHandoff } from "../schema/context.js";
 import type { StockWatchRequest } from "../services/live.service.js";
 import type { LiveFanout } from "./live-fanout.js";
+import { NextFrames } from "./shared-frames.js";
 import { HIGH_WATER_BYTES, type Delivery, type Target } from "./subscriber.js";
 
 /** Set on the context of an operation that arrived over graphql-ws. */
@@ -157,12 +158,12 @@ export class FanoutSocketStream implements AsyncIterableIterator<never> {
  */
 class SocketTarget implements Target {
   private readonly socket: WebSocket;
-  // The subscriber's `next` frame up to the payload: the shared result goes behind it.
-  private readonly prefix: string;
+  // The subscriber's `next` frames, around the shared result's bytes.
+  private readonly frames: NextFrames;
 
   constructor(private readonly live: LiveSocket) {
     this.socket = live.socket;
-    this.prefix = `{"id":${JSON.stringify(live.id)},"type":"next","payload":`;
+    this.frames = new NextFrames(live.socket, live.id);
   }
 
   get describe() {
@@ -170,7 +171,7 @@ class SocketTarget implements Target {
   }
 
   send(d: Delivery) {
-    this.socket.send(this.prefix + d.json + "}");
+    this.frames.send(d);
   }
 
   backlog() {

@@ -4,9 +4,9 @@
 // update is held and it goes out later; products do not block each other.
 // tests/realtime/fanout.test.ts runs the same rules over real sockets.
 import { describe, expect, it } from "vitest";
-import { Subscriber, type Delivery, type Target } from "../../src/fanout/subscriber.js";
+import { Delivery, Subscriber, type Target } from "../../src/fanout/subscriber.js";
 
-const delivery = (productId: string, version: number): Delivery => ({ json: `${productId}@${version}`, result: { data: null } });
+const delivery = (productId: string, version: number) => new Delivery(`${productId}@${version}`, { data: null });
 
 function setup(maxUpdatesPerSecond?: number) {
   const sent: string[] = [];
