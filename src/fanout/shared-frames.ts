@@ -28,6 +28,8 @@ interface WsInternals {
 }
 
 const TAIL = Buffer.from("}");
+/** The longest frame header writeTextFrameHeader writes (a 64-bit length). */
+const MAX_HEADER = 10;
 
 /** A graphql-ws operation's `next` messages to one socket. */
 export class NextFrames {
@@ -45,16 +47,14 @@ export class NextFrames {
     const raw = framedSocket(this.socket);
     if (!raw) return this.socket.send(this.prefix.toString() + payload.json + "}");
     const bytes = payload.bytes;
-    const length = this.prefix.length + bytes.length + TAIL.length;
-    const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
-    const head = Buffer.allocUnsafe(headerLength + this.prefix.length);
-    writeTextFrameHeader(head, length);
-    this.prefix.copy(head, headerLength);
+    const head = Buffer.allocUnsafe(MAX_HEADER + this.prefix.length);
+    const headerLength = writeTextFrameHeader(head, this.prefix.length + bytes.length + TAIL.length);
+    const end = headerLength + this.prefix.copy(head, headerLength);
     // In order with ws' own writes: in the DEFAULT state its Sender writes each frame to this same
     // socket synchronously (sendFrame), so whatever ws sent before is queued before these chunks and
     // whatever it sends after is queued behind them; cork and uncork keep that order (one buffer).
     corkForTick(raw);
-    raw.write(head);
+    raw.write(head.subarray(0, end));
     raw.write(bytes);
     raw.write(TAIL);
   }
@@ -70,21 +70,24 @@ function framedSocket(socket: WebSocket): Duplex | undefined {
 
 /**
  * RFC 6455 5.2 header of an unmasked, final text frame of `length` bytes, into the start of `head`
- * (2, 4 or 10 bytes, as ws' Sender.frame writes it; tested against it). Written here because
- * Sender.frame wants the whole message as one Buffer, the copy per socket this module avoids.
+ * (2, 4 or 10 bytes, as ws' Sender.frame writes it; tested against it); returns how many. Written here
+ * because Sender.frame wants the whole message as one Buffer, the copy per socket this module avoids.
  */
-export function writeTextFrameHeader(head: Buffer, length: number) {
+export function writeTextFrameHeader(head: Buffer, length: number): number {
   head[0] = 0x81; // FIN, opcode 1 (text)
   if (length < 126) {
     head[1] = length;
-  } else if (length < 65536) {
+    return 2;
+  }
+  if (length < 65536) {
     head[1] = 126;
     head.writeUInt16BE(length, 2);
-  } else {
-    head[1] = 127;
-    head.writeUInt16BE(0, 2);
-    head.writeUIntBE(length, 4, 6);
+    return 4;
   }
+  head[1] = 127;
+  head.writeUInt16BE(0, 2);
+  head.writeUIntBE(length, 4, 6);
+  return MAX_HEADER;
 }
 
 // Sockets corked this tick, uncorked in one process.nextTick, as Node's http uncorks a response's socket.

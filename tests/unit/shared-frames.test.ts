@@ -117,9 +117,9 @@ describe("shared frames", () => {
   it("writes the header ws' Sender.frame writes", () => {
     for (const n of [0, 1, 125, 126, 127, 65535, 65536, 65537, 2 ** 24 + 3]) {
       const ws = Sender.frame(Buffer.alloc(n), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false })[0]!;
-      const ours = Buffer.alloc(ws.length);
-      writeTextFrameHeader(ours, n);
-      expect(ours, `length ${n}`).toEqual(ws);
+      const ours = Buffer.alloc(10);
+      const written = writeTextFrameHeader(ours, n);
+      expect(ours.subarray(0, written), `length ${n}`).toEqual(ws);
     }
   });
 
