@@ -23,8 +23,9 @@ export async function startTestApp(
 ): Promise<TestApp> {
   // The response cache off unless a test asks for it: many tests change rows with SQL by hand, which
   // no event announces (tests/api/response-cache.test.ts and tests/realtime/response-cache.test.ts turn it on).
-  // A generous request deadline unless a test asks for one (tests/api/request-deadline.test.ts): on a loaded
-  // machine a burst of test orders may take longer than the 2 s default, which is not what those tests test.
+  // A generous request deadline and pool wait unless a test asks for them (tests/api/backend-hang.test.ts,
+  // bulk-import-deadline.test.ts): on a loaded machine a burst of test writes to one row may take longer than the
+  // 2 s defaults (80 adjustments at once queue for the pool), which is not what those tests test.
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -32,6 +33,7 @@ export async function startTestApp(
     STOCKWIRE_SEED: "never",
     RESPONSE_CACHE: "off",
     REQUEST_DEADLINE_MS: "30000",
+    DATABASE_CONNECT_TIMEOUT_MS: "30000",
     ...env,
   });
   const backends = await openBackends(config, { dbOptions: options });

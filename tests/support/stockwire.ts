@@ -93,6 +93,7 @@ export function stockwireEnv(backends: Backends, names: ReturnType<typeof stream
     STOCKWIRE_ROLES: roles.join(","),
     // Generous, as in tests/support/app.ts: a loaded machine is not a hung backend (tests/api/backend-hang.test.ts sets its own).
     REQUEST_DEADLINE_MS: "30000",
+    DATABASE_CONNECT_TIMEOUT_MS: "30000",
   };
 }
 
