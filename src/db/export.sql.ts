@@ -54,7 +54,15 @@ export interface ExportQuery {
   since?: Date;
   /** Products (or ledger rows) per page. */
   pageSize: number;
+  /**
+   * Page reads in flight at once (each on a connection of its own while it runs), asked before each
+   * read starts (the export service shares its reads among the exports running); 1 when not given.
+   */
+  readsInFlight?: () => number;
 }
+
+/** Page ends found per range statement: one index-only scan for this many pages. */
+const ENDS_PER_STATEMENT = 8;
 
 /** A value in a statement: a bind parameter, or (in COPY, which takes none) a quoted literal. */
 type Value = (v: string | Date) => Prisma.Sql;
@@ -80,18 +88,39 @@ const keyRange = (key: Prisma.Sql, { after, upTo }: Range, value: Value, cast = 
 const where = (conditions: Prisma.Sql[]) => (conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty);
 
 /**
- * The last key of the page after `after`: the pageSize-th product by SKU (or movement by id), none
- * when fewer are left (the last page). An index-only scan; the page itself is then read by range.
+ * The last keys of the next `count` pages after `after`: every pageSize-th product by SKU (or
+ * movement by id). Fewer than `count` when fewer are left; the rows after the last end are the last
+ * page. One index-only scan; each page is then read by its range.
  */
-function pageEnd(kind: ExportKind, after: string | undefined, q: ExportQuery): Prisma.Sql {
-  if (kind === "ledger") {
-    const since = q.since === undefined ? [] : [Prisma.sql`occurred_at >= ${q.since}`];
-    return Prisma.sql`-- export-range:ledger
-      SELECT id::text AS key FROM stock_movement ${where([...keyRange(Prisma.sql`id`, { after }, bound, Prisma.sql`::bigint`), ...since])}
-      ORDER BY id OFFSET ${q.pageSize - 1} LIMIT 1`;
-  }
+function pageEnds(kind: ExportKind, after: string | undefined, q: ExportQuery, count: number): Prisma.Sql {
+  const [key, table, conditions] =
+    kind === "ledger"
+      ? [
+          Prisma.sql`id`,
+          Prisma.sql`stock_movement`,
+          [
+            ...keyRange(Prisma.sql`id`, { after }, bound, Prisma.sql`::bigint`),
+            ...(q.since === undefined ? [] : [Prisma.sql`occurred_at >= ${q.since}`]),
+          ],
+        ]
+      : [Prisma.sql`sku`, Prisma.sql`product`, keyRange(Prisma.sql`sku`, { after }, bound)];
   return Prisma.sql`-- export-range:${Prisma.raw(kind)}
-    SELECT sku AS key FROM product ${where(keyRange(Prisma.sql`sku`, { after }, bound))} ORDER BY sku OFFSET ${q.pageSize - 1} LIMIT 1`;
+    SELECT key::text AS key FROM (
+      SELECT ${key} AS key, row_number() OVER (ORDER BY ${key}) AS n FROM ${table} ${where(conditions)} ORDER BY ${key} LIMIT ${count * q.pageSize}
+    ) k WHERE n % ${q.pageSize} = 0 ORDER BY n`;
+}
+
+/** The export's pages as key ranges, in order: ends found ENDS_PER_STATEMENT pages at a time. */
+async function* pageRanges(sql: RawSql, kind: ExportKind, q: ExportQuery): AsyncGenerator<Range> {
+  let after: string | undefined;
+  for (;;) {
+    const ends = await sql.query<{ key: string }>(pageEnds(kind, after, q, ENDS_PER_STATEMENT));
+    for (const { key } of ends) {
+      yield { after, upTo: key };
+      after = key;
+    }
+    if (ends.length < ENDS_PER_STATEMENT) return yield { after };
+  }
 }
 
 /**
@@ -156,26 +185,36 @@ async function csvPage(sql: RawSql, kind: ExportKind, range: Range, q: ExportQue
 }
 
 /**
- * One export's CSV after its header, a page at a time. The next page is read while the caller
- * writes this one (the database and this process work at once); whoever iterates stops the reads
- * with return(), after the page already asked for at most.
+ * One export's CSV after its header, a page at a time, in order. Up to readsInFlight pages are read
+ * at once while the caller writes the one before them (the database's cores and this process work
+ * at once); whoever iterates stops the reads with return(), after the pages already asked for at most.
  */
 export async function* exportCsvPages(sql: RawSql, kind: ExportKind, q: ExportQuery): AsyncGenerator<Buffer> {
-  const read = async (after: string | undefined) => {
-    const [end] = await sql.query<{ key: string }>(pageEnd(kind, after, q));
-    return { end: end?.key, csv: await csvPage(sql, kind, { after, upTo: end?.key }, q) };
+  const depth = () => Math.max(1, q.readsInFlight?.() ?? 1);
+  const ranges = pageRanges(sql, kind, q);
+  const reading: Promise<Buffer>[] = [];
+  let last = false;
+  const fill = async () => {
+    while (!last && reading.length < depth()) {
+      const range = await ranges.next();
+      if (range.done) {
+        last = true;
+        return;
+      }
+      const page = csvPage(sql, kind, range.value, q);
+      // Read ahead and then not wanted (the caller stopped): its failure is nobody's.
+      page.catch(() => {});
+      reading.push(page);
+    }
   };
-  const ahead = (after: string | undefined) => {
-    const page = read(after);
-    // Read ahead and then not wanted (the caller stopped): its failure is nobody's.
-    page.catch(() => {});
-    return page;
-  };
-  let next = ahead(undefined);
-  for (;;) {
-    const { end, csv } = await next;
-    if (end !== undefined) next = ahead(end);
-    if (csv.length) yield csv;
-    if (end === undefined) return;
+  try {
+    await fill();
+    for (let next = reading.shift(); next; next = reading.shift()) {
+      const csv = await next;
+      await fill();
+      if (csv.length) yield csv;
+    }
+  } finally {
+    await ranges.return(undefined);
   }
 }
