@@ -83,6 +83,7 @@ export function buildApp(deps: AppDeps): App {
     orders: config.orders,
     holds: config.holds,
     onError: (err) => log.error({ err }, "hold sweep failed"),
+    exportPageRows: config.exportPageRows,
     bulkImport: {
       maxBytes: config.bulkImportMaxBytes,
       staleMs: config.bulkImportStaleMs,

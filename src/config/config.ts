@@ -119,6 +119,8 @@ const EnvSchema = z.object({
     .min(1)
     .max(2_000_000_000)
     .default(50 * 1024 * 1024),
+  // Bulk exports: products (or ledger rows) per page read; an export holds a few pages in memory.
+  EXPORT_PAGE_ROWS: z.coerce.number().int().min(100).max(100_000).default(5_000),
   // A RUNNING import whose runner has not committed a chunk for this long is taken over (its process died).
   BULK_IMPORT_STALE_SECONDS: z.coerce.number().min(1).max(3_600).default(30),
   JWT_SECRET: optional(z.string().min(32, { message: "must be at least 32 characters" })),
@@ -237,6 +239,8 @@ export interface Config {
   outboxRetentionSeconds: number;
   /** startBulkImport: the largest file accepted (bytes); multipart bodies up to it (and a little) are let through. */
   bulkImportMaxBytes: number;
+  /** Bulk exports: products (or ledger rows) per page read (EXPORT_PAGE_ROWS). */
+  exportPageRows: number;
   /** A RUNNING import whose runner wrote no chunk for this long (ms) is taken over by another runner. */
   bulkImportStaleMs: number;
   bridgeGroup: string;
@@ -429,6 +433,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     topics: { stockChanged: e.KAFKA_TOPIC_STOCK, orderStatusChanged: e.KAFKA_TOPIC_ORDER_STATUS, priceChanged: e.KAFKA_TOPIC_PRICE },
     outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     bulkImportMaxBytes: e.BULK_IMPORT_MAX_BYTES,
+    exportPageRows: e.EXPORT_PAGE_ROWS,
     bulkImportStaleMs: e.BULK_IMPORT_STALE_SECONDS * 1_000,
     bridgeGroup: e.KAFKA_BRIDGE_GROUP,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, isDevSecret: !e.JWT_SECRET },

@@ -1,6 +1,6 @@
 // The bulk exports' reads (GET /export/*.csv), as CSV bytes a page at a time:
 // keyset pages, each its own autocommit statement, so an export of any size
-// holds a page or two in memory and no transaction open while a slow client
+// holds a few pages in memory and no transaction open while a slow client
 // reads (a server-side cursor, or one COPY for the whole table, would hold a
 // snapshot for the whole download: idle_in_transaction_session_timeout,
 // statement_timeout and vacuum all object). The price: an export is not one

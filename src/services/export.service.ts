@@ -9,8 +9,12 @@ import { TooManyExportsError, ValidationError } from "../errors/domain-errors.js
 
 export type { ExportKind };
 
-/** Products (or ledger rows) per page: the most an export holds in memory at once, times the locations a product is stocked at. */
-export const EXPORT_PAGE_SIZE = 2_000;
+/**
+ * Products (or ledger rows) per page when not configured (EXPORT_PAGE_ROWS): an export holds up to
+ * EXPORT_READS + 2 pages in memory, times the locations a product is stocked at. Pages of 2,000 ran
+ * at 0.43-0.48x of one COPY, of 5,000 at 0.56-0.59x (products, ledger; BENCHMARKS.md).
+ */
+export const EXPORT_PAGE_SIZE = 5_000;
 /**
  * Exports one process streams at once. With EXPORT_READS they hold 6 pool connections at most (for
  * a moment, while a lone export's reads drain as others start), usually 4; the rest of the API

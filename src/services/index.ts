@@ -66,6 +66,8 @@ export function createServices(deps: {
   holds?: HoldSettings & { sweepIntervalMs?: number };
   onError?: (err: unknown) => void;
   bulkImport?: BulkImportRunnerOptions & { maxBytes?: number };
+  /** Bulk exports: rows per page read (EXPORT_PAGE_SIZE when not given). */
+  exportPageRows?: number;
 }): Services {
   const holdSettings = deps.holds ?? DEFAULT_HOLD_SETTINGS;
   const locations = new LocationService(deps.prisma, deps.metrics);
@@ -119,7 +121,7 @@ export function createServices(deps: {
     transfers: new TransferService(deps.prisma, deps.outbox, locations),
     bulkImports,
     bulkImportRunner,
-    exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma)),
+    exports: new ExportService(deps.sql ?? rawSqlOverPrisma(deps.prisma), deps.exportPageRows),
     priceLists: new PriceListService(deps.prisma, deps.outbox, prices, (customerId) => {
       void deps.pubsub.publish("customerGroup", customerId, { customerId }).catch(() => {});
     }),

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
 import { rawSqlOverPg } from "../../src/db/raw-sql.js";
-import { EXPORT_PAGE_SIZE, EXPORT_READS, ExportService, MAX_CONCURRENT_EXPORTS } from "../../src/services/export.service.js";
+import { EXPORT_READS, ExportService, MAX_CONCURRENT_EXPORTS } from "../../src/services/export.service.js";
 import { encodeGlobalId } from "../../src/ids/index.js";
 import { startApi, type Api } from "../support/api.js";
 import { expectTypename, JWT_SECRET, rowId } from "../support/shop.js";
@@ -17,9 +17,11 @@ let api: Api;
 /** Statements of the exports' page reads, counted as the app sends them. */
 let pageReads = 0;
 const PAGE_READ = /-- export:/;
+/** Rows per page read (EXPORT_PAGE_ROWS): small, so that the streaming tests' table has many pages. */
+const PAGE_ROWS = 2_000;
 
 beforeAll(async () => {
-  api = await startApi({}, { onQuery: (sql) => PAGE_READ.test(sql) && pageReads++ });
+  api = await startApi({ EXPORT_PAGE_ROWS: String(PAGE_ROWS) }, { onQuery: (sql) => PAGE_READ.test(sql) && pageReads++ });
 });
 afterAll(async () => {
   await api?.close();
@@ -276,7 +278,7 @@ describe("streaming a large table", () => {
   }
 
   // A few: the reads in flight (EXPORT_READS, an export alone) and the pages the stream and the socket buffer.
-  const pages = Math.ceil(PRODUCTS / EXPORT_PAGE_SIZE);
+  const pages = Math.ceil(PRODUCTS / PAGE_ROWS);
   const few = EXPORT_READS + 4;
   it("a client that stops reading holds the server to a few pages; reading on, it gets every row", { timeout: 120_000 }, async () => {
     expect(few, "the table is large enough to tell a few pages from all").toBeLessThan(pages / 1.5);
