@@ -24,7 +24,7 @@ export function pipelineThreadRoles(config: Config): Role[] {
   return config.pipelineThread && external && config.roles.includes("api") && roles.length ? roles : [];
 }
 
-interface ThreadData {
+export interface ThreadData {
   stockwirePipeline: true;
   env: Record<string, string | undefined>;
   roles: Role[];
@@ -52,12 +52,21 @@ export interface PipelineThread {
   /** Stops the roles and the thread. */
   stop(): Promise<void>;
   /** The thread's V8 heap limit as the thread sees it (MiB). */
-  heapLimitMb: number;
+  readonly heapLimitMb: number;
+  /** Times the thread ran out of its heap limit and was started again with twice the limit. */
+  readonly restarts: number;
 }
+
+/** A thread whose old generation ran out of its limit is started again with twice the limit, this many times. */
+export const PIPELINE_THREAD_RESTARTS = 3;
 
 /**
  * Starts `roles` on a worker thread, configured from `env` as this process was.
  * Resolves once they run; `onExit` hears of a thread that ended on its own.
+ * With a heap limit, a thread that runs out of it (ERR_WORKER_OUT_OF_MEMORY) is
+ * started again with twice the limit, up to PIPELINE_THREAD_RESTARTS times: the
+ * relay resumes from the outbox and the bridge from its group's offsets, so the
+ * events are late, not lost; a limit set too low costs a restart, not the process.
  */
 export function startPipelineThread(
   env: Record<string, string | undefined>,
@@ -68,66 +77,105 @@ export function startPipelineThread(
   deliver: (m: Undelivered) => void = () => {},
   /** PIPELINE_THREAD_MAX_HEAP_MB: the thread's old generation at most this (V8's own limit otherwise). */
   maxHeapMb?: number,
+  /** Tests: how a thread is made. */
+  spawnWorker: (data: ThreadData, maxHeapMb: number | undefined) => Worker = spawn,
 ): Promise<PipelineThread> {
   const data: ThreadData = { stockwirePipeline: true, env, roles };
-  const worker = spawn(data, maxHeapMb);
   let stopping = false;
+  let restarts = 0;
+  let current: { worker: Worker; stopped: Promise<void>; heapLimitMb: number };
   const asked = new Map<number, (json: MetricsJSON) => void>();
   let asks = 0;
-  const send = (m: ToThread) => worker.postMessage(m);
+  // (Between a thread's end and its successor's start, messages go to the ended one and are dropped.)
+  const send = (m: ToThread) => current.worker.postMessage(m);
+  /** A successor being started: stop() waits for it, then stops it. */
+  let restarting: Promise<void> | undefined;
   let wakeQueued = false; // one message per turn of the event loop, however many commits it saw
-  return new Promise((resolve, reject) => {
-    let started = false;
-    const stopped = new Promise<void>((done) => worker.once("exit", () => done()));
-    worker.on("message", (m: FromThread) => {
-      if ("say" in m) say(m.say);
-      else if ("undelivered" in m) deliver(m.undelivered);
-      else if ("metrics" in m) {
-        asked.get(m.metrics)?.(m.json);
-        asked.delete(m.metrics);
-      } else if ("started" in m) {
-        started = true;
-        resolve({
-          heapLimitMb: m.heapLimitMb,
-          committed() {
-            if (wakeQueued) return;
-            wakeQueued = true;
-            setImmediate(() => {
-              wakeQueued = false;
-              send("committed");
-            });
-          },
-          metrics: () =>
-            new Promise((answer) => {
-              const n = ++asks;
-              asked.set(n, answer);
-              send({ metrics: n });
-              // A thread that stopped answering is left out (and the waiter dropped), not waited for.
-              setTimeout(() => asked.delete(n) && answer([]), 2_000).unref();
-            }),
-          async stop() {
-            stopping = true;
-            send("stop");
-            // Its own stop is bounded by main.ts's deadline; terminate only if it hangs past ours.
-            const timer = setTimeout(() => void worker.terminate(), 8_000);
-            await stopped;
-            clearTimeout(timer);
-          },
-        });
-      } else if ("failed" in m) reject(new Error(m.failed));
+
+  /** One thread: resolves with its heap limit once its roles run; `ended` hears of its exit after that. */
+  const run = (limit: number | undefined, ended: (outOfMemory: boolean, code: number) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const worker = spawnWorker(data, limit);
+      let started = false;
+      let outOfMemory = false;
+      const stopped = new Promise<void>((done) => worker.once("exit", () => done()));
+      worker.on("message", (m: FromThread) => {
+        if ("say" in m) say(m.say);
+        else if ("undelivered" in m) deliver(m.undelivered);
+        else if ("metrics" in m) {
+          asked.get(m.metrics)?.(m.json);
+          asked.delete(m.metrics);
+        } else if ("started" in m) {
+          started = true;
+          current = { worker, stopped, heapLimitMb: m.heapLimitMb };
+          resolve();
+        } else if ("failed" in m) reject(new Error(m.failed));
+      });
+      worker.on("error", (err: Error & { code?: string }) => {
+        if (err.code === "ERR_WORKER_OUT_OF_MEMORY") outOfMemory = true;
+        if (started) say(`pipeline thread: ${err.message}`);
+        else reject(err);
+      });
+      worker.on("exit", (code) => {
+        if (!started) reject(new Error(`the pipeline thread exited (code ${code}) before it started`));
+        else ended(outOfMemory, code);
+      });
     });
-    worker.on("error", (err) => (started ? say(`pipeline thread: ${err.message}`) : reject(err)));
-    worker.on("exit", (code) => {
-      if (!started) reject(new Error(`the pipeline thread exited (code ${code}) before it started`));
-      else if (!stopping) onExit(`the pipeline thread (${roles.join(", ")}) exited with code ${code}`);
-    });
-  });
+
+  const ended = (limit: number | undefined) => (outOfMemory: boolean, code: number) => {
+    if (stopping) return;
+    const why = `the pipeline thread (${roles.join(", ")}) exited with code ${code}`;
+    if (!outOfMemory || limit === undefined || restarts >= PIPELINE_THREAD_RESTARTS) return onExit(why);
+    restarts++;
+    const next = limit * 2;
+    say(`pipeline thread: out of its ${limit} MiB heap; started again with ${next} MiB (PIPELINE_THREAD_MAX_HEAP_MB)`);
+    restarting = run(next, ended(next)).then(
+      () => void (restarting = undefined),
+      (err: Error) => onExit(`${why}; starting it again failed: ${err.message}`),
+    );
+  };
+
+  return run(maxHeapMb, ended(maxHeapMb)).then(() => ({
+    get heapLimitMb() {
+      return current.heapLimitMb;
+    },
+    get restarts() {
+      return restarts;
+    },
+    committed() {
+      if (wakeQueued) return;
+      wakeQueued = true;
+      setImmediate(() => {
+        wakeQueued = false;
+        send("committed");
+      });
+    },
+    metrics: () =>
+      new Promise<MetricsJSON>((answer) => {
+        const n = ++asks;
+        asked.set(n, answer);
+        send({ metrics: n });
+        // A thread that stopped answering is left out (and the waiter dropped), not waited for.
+        setTimeout(() => asked.delete(n) && answer([]), 2_000).unref();
+      }),
+    async stop() {
+      stopping = true;
+      await restarting;
+      const { worker, stopped } = current;
+      worker.postMessage("stop" satisfies ToThread);
+      // Its own stop is bounded by main.ts's deadline; terminate only if it hangs past ours.
+      const timer = setTimeout(() => void worker.terminate(), 8_000);
+      await stopped;
+      clearTimeout(timer);
+    },
+  }));
 }
 
 function spawn(data: ThreadData, maxHeapMb: number | undefined): Worker {
   const url = import.meta.url;
   // V8 lets an unlimited thread's heap grow with its garbage: a bulk import of 100,000 rows grew
-  // the process ~300 MiB, ~90 with the old generation at 96 MiB and no slower (BENCHMARKS.md).
+  // the process ~300 MiB, ~90 with the old generation at 96 MiB and no slower (BENCHMARKS.md);
+  // hence a limit by default, and a restart with twice as much when the live set needs more.
   const options = { workerData: data, ...(maxHeapMb && { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } }) };
   if (!url.endsWith(".ts")) return new Worker(new URL(url), options);
   // From TypeScript sources (tsx: npm run dev): a worker does not inherit tsx's loader, so register it there.

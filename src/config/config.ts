@@ -135,7 +135,7 @@ const EnvSchema = z.object({
   LIVE_LAG_THRESHOLD_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   LIVE_MAX_STRETCH: z.coerce.number().min(1).max(100).default(8),
   STOCKWIRE_PIPELINE_THREAD: optional(z.enum(["on", "off"])),
-  PIPELINE_THREAD_MAX_HEAP_MB: optional(z.coerce.number().int().min(64).max(65_536)),
+  PIPELINE_THREAD_MAX_HEAP_MB: z.union([z.literal("off"), z.coerce.number().int().min(64).max(65_536)]).default(96),
   METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
   METRICS_TOKEN: optional(z.string().min(16, { message: "must be at least 16 characters" })),
   RATE_LIMIT_ANONYMOUS_BUCKET: points.default(10_000),
@@ -262,9 +262,9 @@ export interface Config {
    */
   pipelineThread: boolean;
   /**
-   * PIPELINE_THREAD_MAX_HEAP_MB: the pipeline thread's old generation at most this many MiB (unset:
-   * V8's limit). Lower keeps the process's memory near its live set under bulk work; a thread that
-   * needs more than this ends, and the process with it.
+   * PIPELINE_THREAD_MAX_HEAP_MB: the pipeline thread's old generation at most this many MiB (96;
+   * "off": V8's limit). It keeps the process's memory near its live set under bulk work; a thread
+   * that runs out is started again with twice the limit (pipeline-thread.ts).
    */
   pipelineThreadMaxHeapMb?: number;
   /**
@@ -443,7 +443,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.STOCKWIRE_GRAPHIQL ? e.STOCKWIRE_GRAPHIQL === "on" : e.NODE_ENV !== "production",
     roles: [...new Set(e.STOCKWIRE_ROLES)],
     pipelineThread: e.STOCKWIRE_PIPELINE_THREAD !== "off",
-    pipelineThreadMaxHeapMb: e.PIPELINE_THREAD_MAX_HEAP_MB,
+    pipelineThreadMaxHeapMb: e.PIPELINE_THREAD_MAX_HEAP_MB === "off" ? undefined : e.PIPELINE_THREAD_MAX_HEAP_MB,
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     tracing: tracingOf(e),
     orders: { batchMax: e.ORDER_BATCH_MAX, batchesInFlight: e.ORDER_BATCH_IN_FLIGHT, soldOutTrustMs: e.ORDER_SOLD_OUT_TRUST_MS },

@@ -57,7 +57,11 @@ async function anOrderReachesASubscriber(p: RoleProcess) {
 describe("pipeline thread", () => {
   it("runs the relay and bridge on their own thread: orders reach subscribers, and SIGTERM stops everything with exit code 0", async () => {
     proc = await startRoleProcess(envFor("pipeline-thread"), "all");
-    expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own$/m);
+    // With the default heap limit (96 MiB of old generation; V8's limit adds the young one's).
+    const limit = /^stockwire: pipeline\s+relay and bridge on a worker thread of their own \(heap limit (\d+) MiB/m.exec(proc.output());
+    expect(limit, proc.output()).not.toBeNull();
+    expect(Number(limit![1])).toBeGreaterThanOrEqual(96);
+    expect(Number(limit![1])).toBeLessThan(192);
     // The thread's own start-up lines reach the process's output.
     expect(proc.output()).toMatch(/^stockwire: relay\s/m);
     expect(proc.output()).toMatch(/^stockwire: bridge\s/m);
@@ -70,6 +74,12 @@ describe("pipeline thread", () => {
     process.kill(-proc.child.pid!, "SIGTERM");
     expect(await exited).toBe(0);
     expect(proc.output()).toMatch(/SIGTERM: stopping/);
+  }, 120_000);
+
+  it("PIPELINE_THREAD_MAX_HEAP_MB=off leaves the thread V8's own heap limit", async () => {
+    proc = await startRoleProcess(envFor("pipeline-thread-unlimited", { PIPELINE_THREAD_MAX_HEAP_MB: "off" }), "all");
+    expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own$/m);
+    await anOrderReachesASubscriber(proc);
   }, 120_000);
 
   it("PIPELINE_THREAD_MAX_HEAP_MB limits the thread's heap as the thread itself sees it, and events still flow", async () => {

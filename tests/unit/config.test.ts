@@ -87,9 +87,10 @@ describe("config", () => {
     });
   });
 
-  it("limits the pipeline thread's heap only when PIPELINE_THREAD_MAX_HEAP_MB says so (64 MiB or more)", () => {
-    expect(loadConfig({}).pipelineThreadMaxHeapMb).toBeUndefined();
+  it("limits the pipeline thread's heap to 96 MiB unless PIPELINE_THREAD_MAX_HEAP_MB says otherwise (64 MiB or more, or off)", () => {
+    expect(loadConfig({}).pipelineThreadMaxHeapMb).toBe(96);
     expect(loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "96" }).pipelineThreadMaxHeapMb).toBe(96);
+    expect(loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "off" }).pipelineThreadMaxHeapMb).toBeUndefined();
     expect(() => loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "32" })).toThrow(/invalid PIPELINE_THREAD_MAX_HEAP_MB/);
     expect(() => loadConfig({ PIPELINE_THREAD_MAX_HEAP_MB: "1.5" })).toThrow(/invalid PIPELINE_THREAD_MAX_HEAP_MB/);
   });
