@@ -84,6 +84,10 @@ export function buildApp(deps: AppDeps): App {
     holds: config.holds,
     onError: (err) => log.error({ err }, "hold sweep failed"),
     exportPageRows: config.exportPageRows,
+    postgresCircuit: breakers && {
+      state: () => breakers.postgres.state(),
+      onOpen: (listener) => void breakers.onTransition((backend, to) => backend === "postgres" && to === "open" && listener()),
+    },
     bulkImport: {
       maxBytes: config.bulkImportMaxBytes,
       staleMs: config.bulkImportStaleMs,

@@ -1,5 +1,6 @@
 // The services a request can use; built once per process from its backends.
 import type { DbClient } from "../db/database.js";
+import type { BatcherCircuit } from "./order-batcher.js";
 import type { Reads } from "../db/replicas.js";
 import { rawSqlOverPrisma, type RawSql } from "../db/raw-sql.js";
 import type { PubSubBackend } from "../realtime/pubsub.js";
@@ -68,6 +69,8 @@ export function createServices(deps: {
   bulkImport?: BulkImportRunnerOptions & { maxBytes?: number };
   /** Bulk exports: rows per page read (EXPORT_PAGE_SIZE when not given). */
   exportPageRows?: number;
+  /** PostgreSQL's circuit breaker: the order batcher refuses orders that would wait behind hung batches while it is not closed. */
+  postgresCircuit?: BatcherCircuit;
 }): Services {
   const holdSettings = deps.holds ?? DEFAULT_HOLD_SETTINGS;
   const locations = new LocationService(deps.prisma, deps.metrics);
@@ -92,6 +95,7 @@ export function createServices(deps: {
     sql: deps.sql,
     waitlistTtlSeconds: holdSettings.waitlistTtlSeconds,
     prices,
+    circuit: deps.postgresCircuit,
   });
   const holds = new HoldService(deps.prisma, deps.outbox, holdSettings);
   const bulkImportRunner = new BulkImportRunner(deps.prisma, deps.outbox, {

@@ -14,11 +14,19 @@
 //
 // DataLoader does the gathering, the size cap and the per-key outcomes (a
 // value or an Error each); the one piece of our own is its schedule.
+//
+// With PostgreSQL's breaker not closed (it stopped answering), an order that
+// would wait for a slot behind batches still out is refused at once, and those
+// waiting when the breaker opens are refused then (BackendUnavailableError:
+// nothing sent, NOT_APPLIED): they would only have waited out the request's
+// deadline behind batches that hang. With a slot free, the batch goes out and
+// the pool's breaker decides (refused at once, or the probe).
 import DataLoader from "dataloader";
 import type { RawQuery } from "../db/raw-sql.js";
 import { isDeadlock, isForeignKeyViolation, isOutOfRange, isUniqueViolation } from "../db/errors.js";
 import { placeOrdersBatch, type BatchOrder, type PlaceOrderResult } from "../db/order.sql.js";
 import { DeadlineExceededError } from "../errors/service-unavailable.js";
+import { BackendUnavailableError, type BreakerState } from "../observability/breakers.js";
 import { activeTraceCarrier, linkTo, tracer, tracingEnabled, withSpan } from "../observability/trace-context.js";
 
 export interface OrderBatchStats {
@@ -40,6 +48,15 @@ export interface OrderBatchStats {
   waiting: number;
   /** Batches sent (or about to be) and not back yet: at most ORDER_BATCH_IN_FLIGHT. */
   inFlight: number;
+  /** Orders refused unsent because PostgreSQL's breaker was not closed while every slot was taken. */
+  refused: number;
+}
+
+/** PostgreSQL's circuit breaker as the batcher sees it. */
+export interface BatcherCircuit {
+  state(): BreakerState;
+  /** Calls `listener` each time the breaker opens. */
+  onOpen(listener: () => void): void;
 }
 
 export class OrderBatcher {
@@ -53,15 +70,30 @@ export class OrderBatcher {
     expired: 0,
     waiting: 0,
     inFlight: 0,
+    refused: 0,
   };
   private readonly ready: (() => void)[] = [];
   private readonly loader: DataLoader<BatchOrder, PlaceOrderResult>;
+
+  /** Orders gathered and not sent yet, with how to refuse each (with a circuit only). */
+  private readonly unsent = new Map<BatchOrder, (err: Error) => void>();
+  /** Orders refused while they waited: left out when their batch is dispatched. */
+  private readonly refusedOrders = new WeakSet<BatchOrder>();
 
   constructor(
     private readonly sql: RawQuery,
     maxBatch: number,
     private readonly maxInFlight = 1,
+    private readonly circuit?: BatcherCircuit,
   ) {
+    circuit?.onOpen(() => {
+      for (const [o, refuse] of this.unsent) {
+        this.refusedOrders.add(o);
+        this.stats.refused++;
+        refuse(new BackendUnavailableError("postgres"));
+      }
+      this.unsent.clear();
+    });
     this.loader = new DataLoader((orders) => this.run(orders), {
       cache: false,
       maxBatchSize: maxBatch,
@@ -74,9 +106,20 @@ export class OrderBatcher {
 
   /** Places the order in the next batch. Rejects with the database error if its batch failed as a whole. */
   place(order: BatchOrder): Promise<PlaceOrderResult> {
+    const circuit = this.circuit;
+    if (circuit && this.stats.inFlight >= this.maxInFlight && circuit.state() !== "closed") {
+      this.stats.refused++;
+      return Promise.reject(new BackendUnavailableError("postgres"));
+    }
     this.stats.waiting++;
     // The batch runs in whichever caller's context scheduled it: each order keeps its own (for its outbox rows).
-    return this.loader.load(tracingEnabled() && !order.traceContext ? { ...order, traceContext: activeTraceCarrier() } : order);
+    const o = tracingEnabled() && !order.traceContext ? { ...order, traceContext: activeTraceCarrier() } : order;
+    const placed = this.loader.load(o);
+    if (!circuit) return placed;
+    return new Promise((resolve, reject) => {
+      this.unsent.set(o, reject);
+      placed.then(resolve, reject);
+    });
   }
 
   /**
@@ -105,6 +148,9 @@ export class OrderBatcher {
       const seen = new Set<string>();
       const batch: BatchOrder[] = [];
       const repeat = orders.map((o) => {
+        this.unsent.delete(o);
+        // Refused while it waited (its caller has the error already): never sent.
+        if (this.refusedOrders.has(o)) return true;
         if (o.deadline?.expired) return true;
         const id = `${o.customerId}\n${o.idempotencyKey}`;
         if (seen.has(id)) return true;
@@ -117,6 +163,7 @@ export class OrderBatcher {
       let j = 0;
       return orders.map((o, i) => {
         if (!repeat[i]) return results[j++]!;
+        if (this.refusedOrders.has(o)) return new BackendUnavailableError("postgres");
         if (o.deadline?.expired) {
           this.stats.expired++;
           return new DeadlineExceededError("database", "NOT_APPLIED");

@@ -30,7 +30,7 @@ import { keysetQuery, type PageRequest } from "../db/keyset.js";
 import { IDEMPOTENCY_KEY, LIMITS, requireInt, requireMatch, requireUuid } from "./limits.js";
 import { canTransition } from "./order-status.js";
 import { noMetrics, type Metrics, type OrderOutcome } from "../observability/metrics.js";
-import { OrderBatcher, type OrderBatchStats } from "./order-batcher.js";
+import { OrderBatcher, type BatcherCircuit, type OrderBatchStats } from "./order-batcher.js";
 import { rawSqlOverPrisma, type RawSql } from "../db/raw-sql.js";
 import type { SoldOutGuard } from "./sold-out.js";
 import { offerToWaitlist } from "./waitlist-offer.js";
@@ -82,10 +82,17 @@ export class OrderService {
       waitlistTtlSeconds?: number;
       /** Prices from memory (the group commit never reads them per order); one of its own when not given. */
       prices?: PriceBook;
+      /** PostgreSQL's breaker, for the batcher (order-batcher.ts). */
+      circuit?: BatcherCircuit;
     } = {},
   ) {
     this.sql = opts.sql ?? rawSqlOverPrisma(prisma);
-    this.batcher = new OrderBatcher(this.sql, opts.batchMax ?? DEFAULT_BATCH_MAX, opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
+    this.batcher = new OrderBatcher(
+      this.sql,
+      opts.batchMax ?? DEFAULT_BATCH_MAX,
+      opts.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT,
+      opts.circuit,
+    );
     this.soldOut = opts.soldOut;
     this.metrics = opts.metrics ?? noMetrics;
     this.reads = opts.reads ?? primaryOnly(prisma);

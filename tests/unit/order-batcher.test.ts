@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { Prisma } from "../../src/generated/prisma/client.js";
 import type { RawQuery } from "../../src/db/raw-sql.js";
+import { BackendUnavailableError, type BreakerState } from "../../src/observability/breakers.js";
 import { OrderBatcher } from "../../src/services/order-batcher.js";
 
 /** Each statement waits until answer(i) accepts every order of the i-th batch sent. */
@@ -80,5 +81,77 @@ describe("OrderBatcher schedule", () => {
     sent[0]!.answer();
     sent[2]!.answer();
     expect((await Promise.all(all)).map((r) => r.order?.id)).toEqual(["order-a", "order-b", "order-c", "order-d"]);
+  });
+});
+
+/** PostgreSQL's breaker as the test sets it; open() also tells the batcher, as a transition does. */
+function fakeCircuit() {
+  let state: BreakerState = "closed";
+  const listeners: (() => void)[] = [];
+  return {
+    circuit: { state: () => state, onOpen: (l: () => void) => void listeners.push(l) },
+    set(to: BreakerState) {
+      state = to;
+      if (to === "open") listeners.forEach((l) => l());
+    },
+  };
+}
+
+describe("OrderBatcher with PostgreSQL's breaker", () => {
+  it("refuses at once an order that would wait behind batches still out while the breaker is not closed", async () => {
+    const { sql, sent } = fakeDriver();
+    const breaker = fakeCircuit();
+    const batcher = new OrderBatcher(sql, 16, 1, breaker.circuit);
+    const hung = batcher.place(order("a"));
+    await turn();
+    expect(sent).toHaveLength(1); // a's batch is out and does not come back
+    for (const state of ["open", "half-open"] as const) {
+      breaker.set(state);
+      await expect(batcher.place(order(`b-${state}`))).rejects.toBeInstanceOf(BackendUnavailableError);
+    }
+    expect(batcher.stats).toMatchObject({ refused: 2, waiting: 0 });
+    // Closed again: an order waits for the slot as usual, and goes out when a's batch is back.
+    breaker.set("closed");
+    const c = batcher.place(order("c"));
+    sent[0]!.answer();
+    expect((await hung).order?.id).toBe("order-a");
+    await turn();
+    expect(sent.map((s) => s.keys)).toEqual([["a"], ["c"]]);
+    sent[1]!.answer();
+    expect((await c).order?.id).toBe("order-c");
+  });
+
+  it("sends an order while a slot is free, whatever the breaker says (the pool's breaker refuses it, or it is the probe)", async () => {
+    const { sql, sent } = fakeDriver();
+    const breaker = fakeCircuit();
+    breaker.set("half-open");
+    const batcher = new OrderBatcher(sql, 16, 1, breaker.circuit);
+    const a = batcher.place(order("a"));
+    await turn();
+    expect(sent.map((s) => s.keys)).toEqual([["a"]]);
+    sent[0]!.answer();
+    expect((await a).order?.id).toBe("order-a");
+  });
+
+  it("refuses the orders waiting when the breaker opens, and never sends them", async () => {
+    const { sql, sent } = fakeDriver();
+    const breaker = fakeCircuit();
+    const batcher = new OrderBatcher(sql, 16, 1, breaker.circuit);
+    const hung = batcher.place(order("a"));
+    await turn();
+    const waiting = [batcher.place(order("b")), batcher.place(order("c"))];
+    await turn();
+    breaker.set("open");
+    for (const w of waiting) await expect(w).rejects.toBeInstanceOf(BackendUnavailableError);
+    expect(batcher.stats.refused).toBe(2);
+    breaker.set("closed");
+    const d = batcher.place(order("d"));
+    sent[0]!.answer();
+    await hung;
+    await turn();
+    // b and c's batch is dispatched with nothing left in it: only d goes out.
+    sent.at(-1)!.answer();
+    expect((await d).order?.id).toBe("order-d");
+    expect(sent.map((s) => s.keys)).toEqual([["a"], ["d"]]);
   });
 });
