@@ -15,6 +15,8 @@ export interface Sample {
   ms: number;
   /** "ok", "InsufficientStockError", an error code (SERVICE_UNAVAILABLE, HTTP_502, ECONNREFUSED, CLIENT_TIMEOUT, ...). */
   result: string;
+  /** SERVICE_UNAVAILABLE's extensions.reason: CIRCUIT_OPEN (the breaker refused it) or DEADLINE_EXCEEDED. */
+  reason?: string;
   /** The order's global id, for an answered order. */
   orderId?: string;
 }
@@ -109,12 +111,13 @@ export async function request(
 
 type Answer = {
   data?: Record<string, { __typename: string; order?: { id: string } } | null>;
-  errors?: { message: string; extensions?: { code?: string } }[];
+  errors?: { message: string; extensions?: { code?: string; reason?: string } }[];
 };
 
-function classify(status: number, json: unknown): { result: string; orderId?: string } {
+function classify(status: number, json: unknown): { result: string; reason?: string; orderId?: string } {
   const res = json as Answer;
-  if (res.errors?.length) return { result: res.errors[0]!.extensions?.code ?? `HTTP_${status}` };
+  const error = res.errors?.[0]?.extensions;
+  if (res.errors?.length) return { result: error?.code ?? `HTTP_${status}`, ...(error?.reason && { reason: error.reason }) };
   const payload = res.data?.placeOrder ?? res.data?.reserveStock;
   if (!payload) return { result: `HTTP_${status}` };
   if (payload.__typename === "PlaceOrderSuccess" || payload.__typename === "ReserveStockSuccess")
