@@ -11,8 +11,8 @@ export type { ExportKind };
 
 /**
  * Products (or ledger rows) per page when not configured (EXPORT_PAGE_ROWS): an export holds up to
- * EXPORT_READS + 2 pages in memory, times the locations a product is stocked at. Pages of 2,000 ran
- * at 0.43-0.48x of one COPY, of 5,000 at 0.56-0.59x (products, ledger; BENCHMARKS.md).
+ * EXPORT_READS + 2 pages in memory, times the locations a product is stocked at (BENCHMARKS.md has
+ * the rates by page size).
  */
 export const EXPORT_PAGE_SIZE = 5_000;
 /**
