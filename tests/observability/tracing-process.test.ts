@@ -65,7 +65,7 @@ async function stop(proc: RoleProcess): Promise<void> {
 
 /** A placed order's stock change, through relay and bridge (on the pipeline thread) to a websocket subscriber. */
 async function orderToSocket(proc: RoleProcess) {
-  expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own$/m);
+  expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own \(heap limit \d+ MiB/m);
   const url = /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(proc.output())![1]!;
   const shop = await shopAt(url);
   const product = await shop.createProduct({ stock: 5 });

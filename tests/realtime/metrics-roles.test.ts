@@ -74,7 +74,7 @@ describe("metrics across roles", () => {
   it("merges the pipeline thread's metrics into the process's /metrics", async () => {
     const proc = await startRoleProcess(stockwireEnv(backends(), streamNames("metrics-thread"), ["api", "relay", "bridge"]), "all");
     procs.push(proc);
-    expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own$/m);
+    expect(proc.output()).toMatch(/^stockwire: pipeline\s+relay and bridge on a worker thread of their own \(heap limit \d+ MiB/m);
     const url = /GraphiQL\s+(http:\/\/\S+)\/graphql/.exec(proc.output())![1]!;
     const shop = await shopAt(url);
     const product = await shop.createProduct({ stock: 10 });
