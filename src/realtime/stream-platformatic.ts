@@ -39,8 +39,9 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 /** How long stopping a consumer waits for its close (commits in flight, LeaveGroup). */
 const STOP_TIMEOUT_MS = 10_000;
 
-// Retries wait at most 1 s, as the kafkajs backend's (100 ms doubling).
-const retryDelay = (_client: unknown, _op: string, attempt: number) => Math.min(100 * 2 ** (attempt - 1), 1_000);
+/** The longest wait between reconnects (100 ms doubling): a broker back is in use again within this. */
+const MAX_RETRY_DELAY_MS = 500;
+const retryDelay = (_client: unknown, _op: string, attempt: number) => Math.min(100 * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
 
 export function platformaticStream(config: KafkaConfig, breaker?: Breaker): StreamBackend {
   const { brokers, partitions, sessionTimeoutMs } = config;
@@ -229,7 +230,7 @@ function groupConsumer(base: BaseOptions, sessionTimeoutMs: number, { groupId, t
           reopen(attempt + 1);
         }
       },
-      Math.min(100 * 2 ** attempt, 1_000),
+      Math.min(100 * 2 ** attempt, MAX_RETRY_DELAY_MS),
     );
   }
 
