@@ -92,7 +92,7 @@ export function startPipelineThread(
   let restarting: Promise<void> | undefined;
   let wakeQueued = false; // one message per turn of the event loop, however many commits it saw
 
-  /** One thread: resolves with its heap limit once its roles run; `ended` hears of its exit after that. */
+  /** One thread: resolves once its roles run (it is then `current`); `ended` hears of its exit after that. */
   const run = (limit: number | undefined, ended: (outOfMemory: boolean, code: number) => void) =>
     new Promise<void>((resolve, reject) => {
       const worker = spawnWorker(data, limit);

@@ -467,7 +467,10 @@ it(
         await prober;
       }
 
-      expect(answers.map((a) => a.status), answers.find((a) => a.status !== 200)?.head).toEqual(answers.map(() => 200));
+      expect(
+        answers.map((a) => a.status),
+        answers.find((a) => a.status !== 200)?.head,
+      ).toEqual(answers.map(() => 200));
       expect(new Set(answers.map((a) => a.bytes)).size, "every export the same size").toBe(1);
       expect(answers[0]!.bytes).toBeGreaterThan(PRODUCTS * 500);
       expect(probes.filter((p) => p.path === "/health").length).toBeGreaterThan(5);
