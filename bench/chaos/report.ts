@@ -26,14 +26,10 @@ export interface Row {
   errors: Record<string, number>;
   longestMs: number;
   over2500: number;
-  /** SERVICE_UNAVAILABLE answers during the outage, and how many came in under 50 ms. */
-  refusals: number;
-  fastRefusals: number;
-  refusalMedianMs?: number;
-  /** The same for those the breaker refused (reason CIRCUIT_OPEN): the answers "while the breaker is open". */
-  breakerRefusals: number;
-  fastBreakerRefusals: number;
-  breakerRefusalMedianMs?: number;
+  /** SERVICE_UNAVAILABLE answers during the outage. */
+  refusals: Refusals;
+  /** Those the breaker refused (reason CIRCUIT_OPEN): the answers "while the breaker is open". */
+  breakerRefusals: Refusals;
   recoveryMs?: number;
   lost: number;
   doubled: number;
@@ -41,16 +37,25 @@ export interface Row {
   subscribersOnNewest: string;
 }
 
+/** How many refusals, how many came in under 50 ms, and their median wait. */
+export interface Refusals {
+  count: number;
+  fast: number;
+  medianMs?: number;
+}
+
+function refusalsOf(samples: Sample[]): Refusals {
+  const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
+  return { count: ms.length, fast: ms.filter((m) => m < 50).length, medianMs: ms.length ? ms[Math.floor(ms.length / 2)] : undefined };
+}
+
+const describeRefusals = (r: Refusals) => `median ${r.medianMs ?? "-"} ms, ${r.fast}/${r.count} under 50 ms`;
+
 export function rowOf(w: Window, samples: Sample[], verdicts: Map<string, KeyVerdict>): Row {
   const mine = samples.filter((s) => s.startedAt >= w.startedAt && s.startedAt < w.closedAt);
   const errors: Record<string, number> = {};
   for (const s of mine) if (!succeeded(s)) errors[s.result] = (errors[s.result] ?? 0) + 1;
   const refused = mine.filter((s) => s.result === "SERVICE_UNAVAILABLE" && s.startedAt < w.endedAt);
-  const refusals = refused.map((s) => s.ms).sort((a, b) => a - b);
-  const byBreaker = refused
-    .filter((s) => s.reason === "CIRCUIT_OPEN")
-    .map((s) => s.ms)
-    .sort((a, b) => a - b);
   const keys = mine.filter((s) => s.kind === "order").map((s) => verdicts.get(s.key));
   return {
     fault: w.fault.name,
@@ -61,12 +66,8 @@ export function rowOf(w: Window, samples: Sample[], verdicts: Map<string, KeyVer
     errors,
     longestMs: Math.max(0, ...mine.map((s) => s.ms)),
     over2500: mine.filter((s) => s.ms > 2_500).length,
-    refusals: refusals.length,
-    fastRefusals: refusals.filter((ms) => ms < 50).length,
-    refusalMedianMs: refusals.length ? refusals[Math.floor(refusals.length / 2)] : undefined,
-    breakerRefusals: byBreaker.length,
-    fastBreakerRefusals: byBreaker.filter((ms) => ms < 50).length,
-    breakerRefusalMedianMs: byBreaker.length ? byBreaker[Math.floor(byBreaker.length / 2)] : undefined,
+    refusals: refusalsOf(refused),
+    breakerRefusals: refusalsOf(refused.filter((s) => s.reason === "CIRCUIT_OPEN")),
     recoveryMs: recovery(samples, w),
     lost: keys.filter((v) => v?.lost).length,
     doubled: keys.filter((v) => v?.doubled).length,
@@ -102,8 +103,9 @@ export function markdown(rows: Row[], notes: string[]): string {
       .sort((a, b) => b[1] - a[1])
       .map(([code, n]) => `${code} ${n}`)
       .join(", ");
-    const open = r.breakerRefusals ? `; breaker ${r.fastBreakerRefusals}/${r.breakerRefusals} (${r.breakerRefusalMedianMs} ms)` : "";
-    const refusals = r.refusals ? `${r.fastRefusals}/${r.refusals} (${r.refusalMedianMs} ms)${open}` : "-";
+    const cell = (x: Refusals) => `${x.fast}/${x.count} (${x.medianMs} ms)`;
+    const open = r.breakerRefusals.count ? `; breaker ${cell(r.breakerRefusals)}` : "";
+    const refusals = r.refusals.count ? `${cell(r.refusals)}${open}` : "-";
     return `| ${r.fault} | ${s1(r.faultMs)} | ${r.sent} | ${r.ok} | ${errors || "-"} | ${r.longestMs} ms | ${r.over2500} | ${refusals} | ${s1(r.recoveryMs)} | ${r.lost} | ${r.doubled} | ${s1(r.subscribersBackMs)} | ${r.subscribersOnNewest} |`;
   });
   return [...head, ...lines, "", "Goals (issue 28; reported, not enforced):", "", ...goals(rows).map((g) => `- ${g}`), "", ...notes].join(
@@ -116,9 +118,9 @@ function goals(rows: Row[]): string[] {
   for (const r of rows.filter((x) => x.backend === "postgres" && x.fault.includes("pause"))) {
     out.push(`${r.fault}: 0 requests waiting > 2.5 s: ${r.over2500} (${mark(r.over2500 === 0)})`);
     out.push(
-      `${r.fault}: refusals under 50 ms while the breaker is open (CIRCUIT_OPEN): median ${r.breakerRefusalMedianMs ?? "-"} ms, ` +
-        `${r.fastBreakerRefusals}/${r.breakerRefusals} under 50 ms (${mark(r.breakerRefusalMedianMs !== undefined && r.breakerRefusalMedianMs < 50)}); ` +
-        `every refusal in the outage, those at the deadline before the breaker opened too: median ${r.refusalMedianMs ?? "-"} ms, ${r.fastRefusals}/${r.refusals} under 50 ms`,
+      `${r.fault}: refusals under 50 ms while the breaker is open (CIRCUIT_OPEN): ${describeRefusals(r.breakerRefusals)} ` +
+        `(${mark(r.breakerRefusals.medianMs !== undefined && r.breakerRefusals.medianMs < 50)}); ` +
+        `every refusal in the outage, those at the deadline before the breaker opened too: ${describeRefusals(r.refusals)}`,
     );
     out.push(
       `${r.fault}: full success within 2 s of the resume: ${s1(r.recoveryMs)} (${mark(r.recoveryMs !== undefined && r.recoveryMs <= 2_000)})`,
